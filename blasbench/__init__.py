@@ -1,0 +1,8 @@
+"""Build NumPy and SciPy from source against OpenBLAS, prove the BLAS runs in
+parallel, and measure how a real workload scales with threads."""
+
+__version__ = "0.1.0"
+
+
+class UserError(Exception):
+    """A problem the user can fix; its message says what is wrong and how to fix it."""

@@ -1,0 +1,288 @@
+"""Compile NumPy and SciPy from their sdists against one OpenBLAS, into a wheelhouse
+keyed by every input that changes the binary.
+
+The wheelhouse lives outside the clone (``blasbench.store.cache_dir()/wheelhouse``), one
+directory per key; a directory exists only once its wheel and ``build.json`` are complete
+(it is renamed into place), so a killed build leaves nothing that looks finished.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tarfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import UserError, pins
+from .providers import OpenBLAS
+from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, read_json, write_json
+
+KEY_SCHEMA = 1
+NINJA_STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]")  # pip -v indents the backend output
+# Flags that change the binary when a user sets them.
+FLAG_VARIABLES = ("CC", "CXX", "FC", "CFLAGS", "CXXFLAGS", "FFLAGS", "LDFLAGS", "CPPFLAGS")
+
+
+@dataclass(frozen=True)
+class BuiltWheel:
+    package: str
+    version: str
+    key: str
+    wheel: Path
+    manifest: dict
+    cached: bool  # True when this run reused it
+    seconds: float  # how long this run spent obtaining it
+
+
+def index_url() -> str:
+    """The package index pip is configured with (read at run time, never written in the repo)."""
+    if url := os.environ.get("PIP_INDEX_URL"):
+        return url
+    out = subprocess.run([sys.executable, "-m", "pip", "config", "get", "global.index-url"],
+                         capture_output=True, text=True)
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else "https://pypi.org/simple"
+
+
+def fetch_sdist(package: str, version: str) -> Path:
+    """The sdist of ``package==version``, downloaded once, hash-checked every time.
+
+    Not ``pip download``: for an sdist pip prepares metadata, which with meson-python
+    means compiling the whole package."""
+    target = cache_dir() / "sdists" / f"{package}-{version}.tar.gz"
+    pinned = pins.SDIST_SHA256.get((package, version))
+    if target.exists() and (pinned is None or file_sha256(target) == pinned):
+        return target
+    url = f"{index_url().rstrip('/')}/{package}/"
+    request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            listing = json.load(response)
+    except (OSError, ValueError) as e:
+        raise UserError(f"Could not list {package} on {url} ({e}): check the network or PIP_INDEX_URL.") from None
+    name = f"{package}-{version}.tar.gz"
+    entry = next((f for f in listing.get("files", []) if f["filename"] == name), None)
+    if entry is None:
+        raise UserError(f"{package} {version} has no sdist on {url}: check the version number.")
+    expected = pinned or entry["hashes"]["sha256"]
+    partial = target.with_suffix(f".part{os.getpid()}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Downloading {name} ...", flush=True)
+    urllib.request.urlretrieve(entry["url"], partial)
+    if file_sha256(partial) != expected:
+        partial.unlink()
+        raise UserError(f"{name} does not match its sha256 {expected}: the download is corrupt; run again.")
+    os.replace(partial, target)
+    return target
+
+
+def _first_line(command: list[str]) -> str:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True)
+    except FileNotFoundError:
+        return ""
+    return out.stdout.splitlines()[0] if out.returncode == 0 and out.stdout else ""
+
+
+def toolchain() -> dict:
+    """Compiler versions; a missing compiler is a clear error, not a failed build 10 minutes in."""
+    found = {}
+    for role, default, package in (("cc", "cc", "gcc"), ("cxx", "c++", "g++"), ("fortran", "gfortran", "gfortran")):
+        command = os.environ.get({"cc": "CC", "cxx": "CXX", "fortran": "FC"}[role], default).split()[0]
+        line = _first_line([command, "--version"])
+        if not line:
+            raise UserError(f"No {role} compiler ({command}) found: install it (`apt-get install {package}`).")
+        found[role] = line
+    found["ccache"] = _first_line(["ccache", "--version"])
+    return found
+
+
+def build_inputs(package: str, version: str, openblas: OpenBLAS, sdist: Path,
+                 depends_on: BuiltWheel | None = None) -> dict:
+    """Everything that changes the binary; the wheelhouse key is its hash."""
+    return {
+        "schema": KEY_SCHEMA,
+        "package": package,
+        "version": version,
+        "sdist_sha256": file_sha256(sdist),
+        "openblas": openblas.key_material(),
+        # Where the cache lives is not an input: the .pc text is, through key_material().
+        "meson_args": [a for a in openblas.meson_args(package) if not a.startswith("-Dpkg_config_path=")],
+        "python": sysconfig.get_config_var("SOABI"),
+        "platform": sysconfig.get_platform(),
+        "libc": " ".join(os.confstr("CS_GNU_LIBC_VERSION").split()) if hasattr(os, "confstr") else "",
+        "toolchain": {k: v for k, v in toolchain().items() if k != "ccache"},
+        "build_tools": list(pins.BUILD_TOOLS),
+        "flags": {name: os.environ[name] for name in FLAG_VARIABLES if name in os.environ},
+        "depends_on": depends_on.key if depends_on else None,
+    }
+
+
+def _build_env(numpy_wheel: Path | None) -> Path:
+    """A venv holding the pinned build tools (and, for SciPy, the NumPy it builds against)."""
+    name = digest([sys.version, pins.BUILD_TOOLS, str(numpy_wheel)])[:16]
+    env = cache_dir() / "buildenv" / name
+    python = env / "bin" / "python"
+    if (env / "ready").exists():
+        return env
+    shutil.rmtree(env, ignore_errors=True)
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    pip = [str(python), "-m", "pip", "install", "-q"]
+    if subprocess.run([*pip, *pins.BUILD_TOOLS]).returncode != 0:
+        raise UserError("Could not install the build tools (see pip's message above): check the network or PIP_INDEX_URL.")
+    if numpy_wheel:
+        subprocess.run([*pip, "--no-deps", str(numpy_wheel)], check=True)
+    (env / "ready").touch()
+    return env
+
+
+def wheelhouse() -> Path:
+    return cache_dir() / "wheelhouse"
+
+
+def find_cached(package: str, version: str, key: str) -> BuiltWheel | None:
+    directory = wheelhouse() / f"{package}-{version}-{key[:16]}"
+    manifest_path = directory / "build.json"
+    if not manifest_path.exists():
+        return None
+    manifest = read_json(manifest_path)
+    wheel = directory / manifest["wheel"]
+    if not wheel.exists() or file_sha256(wheel) != manifest["wheel_sha256"]:
+        return None
+    return BuiltWheel(package, version, key, wheel, manifest, cached=True, seconds=0.0)
+
+
+def _run_logged(command: list[str], env: dict, log_path: Path, label: str) -> None:
+    """Run the build, keep its whole output in ``log_path`` and show ninja's [k/N] steps."""
+    tail: collections.deque[str] = collections.deque(maxlen=400)
+    bar = tqdm(total=1, desc=label, unit="step", dynamic_ncols=True, mininterval=1.0)
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   text=True, errors="replace")
+        try:
+            for line in process.stdout:
+                log.write(line)
+                tail.append(line.rstrip())
+                if step := NINJA_STEP.match(line):
+                    done, total = map(int, step.groups())
+                    bar.total = total
+                    bar.n = done
+                    bar.refresh()
+            returncode = process.wait()
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
+        finally:
+            bar.close()
+    if returncode != 0:
+        relevant = [line for line in tail if re.search(r"error|Error|ERROR|FAILED|not found", line)][-12:]
+        shown = "\n".join("    " + line for line in (relevant or list(tail)[-12:]))
+        raise UserError(f"Building {label} failed; the last relevant lines:\n{shown}\nFull log: {log_path}")
+
+
+def build_wheel(package: str, version: str, openblas: OpenBLAS, depends_on: BuiltWheel | None = None) -> BuiltWheel:
+    """The wheel of ``package==version`` for ``openblas``: from the wheelhouse, else compiled."""
+    started = time.monotonic()
+    sdist = fetch_sdist(package, version)
+    inputs = build_inputs(package, version, openblas, sdist, depends_on)
+    key = digest(inputs)
+    if cached := find_cached(package, version, key):
+        return cached
+    # Fixed source and build paths (one per package version) keep ccache hits and
+    # reproducible wheels; the lock keeps two builds from sharing them at once.
+    with locked(f"{package}-{version}"):
+        if cached := find_cached(package, version, key):
+            return cached
+        root = cache_dir()
+        source = root / "src" / f"{package}-{version}"
+        build_dir = root / "build" / f"{package}-{version}"
+        for stale in (source, build_dir):
+            shutil.rmtree(stale, ignore_errors=True)
+        source.parent.mkdir(parents=True, exist_ok=True)
+        with tarfile.open(sdist) as tar:
+            tar.extractall(source.parent, filter="data")
+        env_dir = _build_env(depends_on.wheel if depends_on else None)
+        staging = wheelhouse() / f".{package}-{key[:16]}.partial{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        logs = root / "logs"
+        logs.mkdir(exist_ok=True)
+        log_path = logs / f"{package}-{version}-{key[:16]}.log"
+        command = [
+            str(env_dir / "bin" / "python"), "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
+            "--no-cache-dir", "--wheel-dir", str(staging), f"-Cbuild-dir={build_dir}",
+            *(f"-Csetup-args={arg}" for arg in openblas.meson_args(package)), str(source),
+        ]
+        env = {
+            **os.environ,
+            "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+            "CCACHE_BASEDIR": str(root),
+            "SOURCE_DATE_EPOCH": str(int(sdist.stat().st_mtime)),
+        }
+        print(f"Building {package} {version} against {openblas.label} (key {key[:16]}); log: {log_path}", flush=True)
+        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        build_started = time.monotonic()
+        _run_logged(command, env, log_path, f"{package} {version}")
+        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        [wheel] = staging.glob("*.whl")
+        manifest = {
+            "package": package,
+            "version": version,
+            "key": key,
+            "inputs": inputs,
+            "wheel": wheel.name,
+            "wheel_sha256": file_sha256(wheel),
+            "build_seconds": round(time.monotonic() - build_started, 1),
+            "build_cpu_seconds": round((cpu_after.ru_utime + cpu_after.ru_stime)
+                                       - (cpu_before.ru_utime + cpu_before.ru_stime), 1),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "ccache": toolchain()["ccache"] or None,
+            "log": str(log_path),
+            "command": command,
+        }
+        write_json(staging / "build.json", manifest)
+        final = wheelhouse() / f"{package}-{version}-{key[:16]}"
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(staging, final)
+        shutil.rmtree(build_dir, ignore_errors=True)
+        return BuiltWheel(package, version, key, final / wheel.name, manifest, cached=False,
+                          seconds=time.monotonic() - started)
+
+
+def build_all(openblas: OpenBLAS, numpy_version: str = pins.NUMPY, scipy_version: str = pins.SCIPY) -> list[BuiltWheel]:
+    """NumPy, then SciPy built against that NumPy."""
+    numpy_wheel = build_wheel("numpy", numpy_version, openblas)
+    scipy_wheel = build_wheel("scipy", scipy_version, openblas, depends_on=numpy_wheel)
+    return [numpy_wheel, scipy_wheel]
+
+
+def _installed_from(python: str, package: str) -> str | None:
+    query = (f"import importlib.metadata as m, json\n"
+             f"try: print(json.loads(m.distribution({package!r}).read_text('direct_url.json') or '{{}}').get('url', ''))\n"
+             f"except m.PackageNotFoundError: print('')")
+    return subprocess.run([python, "-c", query], capture_output=True, text=True).stdout.strip() or None
+
+
+def install(wheels: list[BuiltWheel], python: str = sys.executable, extra: tuple[str, ...] = pins.RUNTIME) -> None:
+    """Install the built wheels into ``python``'s environment, then ``extra`` with NumPy/SciPy
+    constrained to exactly these builds, so nothing from the index replaces them."""
+    missing = [w for w in wheels if _installed_from(python, w.package) != w.wheel.as_uri()]
+    if missing:
+        subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--force-reinstall",
+                        *(str(w.wheel) for w in missing)], check=True)
+    constraints = cache_dir() / "constraints" / f"{digest([w.key for w in wheels])[:16]}.txt"
+    atomic_write_text(constraints, "".join(f"{w.package}=={w.version}\n" for w in wheels))
+    if subprocess.run([python, "-m", "pip", "install", "-q", "-c", str(constraints), *extra]).returncode != 0:
+        raise UserError("Installing the runtime packages failed (see pip's message above).")

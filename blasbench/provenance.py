@@ -1,0 +1,111 @@
+"""What every result file records about where it came from."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Variables that change what BLAS, numexpr or malloc do; recorded whenever set.
+RELEVANT_ENV = (
+    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+    "NUMEXPR_MAX_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE",
+    "OPENBLAS_THREAD_TIMEOUT", "OMP_PROC_BIND", "OMP_PLACES", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+    "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "LD_LIBRARY_PATH", "LD_PRELOAD",
+)
+PACKAGES = ("numpy", "scipy", "numexpr", "threadpoolctl", "matplotlib", "blasbench")
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (affinity, hence also containers' cpusets)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cpu_flags() -> list[str]:
+    """The SIMD extensions that decide which OpenBLAS kernels can run."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                flags = line.split(":", 1)[1].split()
+                return sorted(f for f in flags if f.startswith(("avx", "fma", "sse4")))
+    except OSError:
+        pass
+    return []
+
+
+def git_commit() -> str | None:
+    here = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True)
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return None
+    if out.returncode != 0:
+        return None
+    return out.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def versions() -> dict[str, str | None]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def numpy_build_config() -> dict | None:
+    """``numpy.show_config()``'s essentials: BLAS/LAPACK found at build time and the compilers."""
+    if "numpy" not in sys.modules:
+        return None
+    import numpy
+
+    config = numpy.show_config(mode="dicts")
+    deps = config.get("Build Dependencies", {})
+    return {
+        "blas": deps.get("blas"),
+        "lapack": deps.get("lapack"),
+        "compilers": {k: {"name": v.get("name"), "version": v.get("version")}
+                      for k, v in config.get("Compilers", {}).items() if isinstance(v, dict)},
+        "simd": config.get("SIMD Extensions"),
+    }
+
+
+def collect() -> dict:
+    """Provenance of a measurement made in this process (call after importing numpy)."""
+    import threadpoolctl
+
+    return {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git_commit": git_commit(),
+        "host": platform.node(),
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+        "platform": platform.platform(),
+        "cpu": {"model": cpu_model(), "logical_cpus": os.cpu_count(), "usable_cores": usable_cores(),
+                "simd": cpu_flags()},
+        "load_average": list(os.getloadavg()),
+        "versions": versions(),
+        "threadpool_info": threadpoolctl.threadpool_info(),
+        "numpy_config": numpy_build_config(),
+        "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
+    }

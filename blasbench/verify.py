@@ -1,0 +1,250 @@
+"""Does this Python environment really run BLAS in parallel?
+
+``python -m blasbench.verify`` works in any environment: it checks with threadpoolctl which
+BLAS NumPy and SciPy loaded, which threading layer and how many threads it uses, and times a
+DGEMM at one and at all threads to prove the threads run. Exit status 0 only when every
+check holds; each failure says what failed and its likely cause.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import provenance
+from .store import write_json
+
+MIN_SPEEDUP = 1.5  # all threads vs one, on 2 or more cores
+SERIAL_MAX_SPEEDUP = 1.2
+FLOPS_PER_CYCLE = 16  # double precision with two 256-bit FMA pipes (AVX2/FMA3 cores)
+BLAS_FILE = re.compile(r"(blas|lapack)", re.IGNORECASE)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+
+
+def mapped_blas_files() -> list[str]:
+    """Real paths of every BLAS/LAPACK shared library mapped into this process."""
+    found = set()
+    try:
+        for line in Path("/proc/self/maps").read_text().splitlines():
+            parts = line.split()
+            name = os.path.basename(parts[5]) if len(parts) >= 6 else ""
+            if name.startswith("lib") and BLAS_FILE.search(name):
+                found.add(os.path.realpath(parts[5]))
+    except OSError:
+        pass
+    return sorted(found)
+
+
+def linked_blas(module_file: str) -> list[str]:
+    """What the dynamic loader resolves an extension module's BLAS dependencies to (ldd)."""
+    try:
+        out = subprocess.run(["ldd", module_file], capture_output=True, text=True).stdout
+    except OSError:
+        return []
+    resolved = []
+    for line in out.splitlines():
+        name, _, target = line.strip().partition(" => ")
+        if BLAS_FILE.search(name) and target.startswith("/"):
+            resolved.append(os.path.realpath(target.split(" (")[0]))
+    return resolved
+
+
+def shadow_hint(path: str) -> str:
+    if "numpy.libs" in path or "scipy.libs" in path or "scipy_openblas" in path:
+        return ("a PyPI wheel's bundled OpenBLAS is loaded: a prebuilt numpy/scipy shadows the build; "
+                "reinstall the built wheels (`nox -s build-openblas`).")
+    return ""
+
+
+def expected_threads(explicit: int | None) -> tuple[int, str]:
+    if explicit:
+        return explicit, "explicit limit"
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(variable, "").strip().isdigit():
+            return int(os.environ[variable]), f"{variable} in the environment"
+    return provenance.usable_cores(), "usable cores"
+
+
+def time_dgemm(n: int, repeats: int, threads: int | None) -> dict:
+    """Best-of-``repeats`` wall time of an n x n DGEMM, and CPU time/wall of that run."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    a, b = rng.random((n, n)), rng.random((n, n))
+    out = np.empty((n, n))
+    with threadpool_limits(limits=threads, user_api="blas"):
+        np.dot(a, b, out=out)  # warm-up: thread start, page faults
+        best = None
+        for _ in range(repeats):
+            wall, cpu = time.perf_counter(), time.process_time()
+            np.dot(a, b, out=out)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            if best is None or wall < best[0]:
+                best = (wall, cpu)
+    wall, cpu = best
+    return {"threads": threads, "seconds": wall, "cpu_seconds": cpu, "cpu_per_wall": cpu / wall,
+            "gflops": 2 * n**3 / wall / 1e9}
+
+
+def peak_gflops_per_core() -> float | None:
+    """Nominal clock x 16 double FLOPs per cycle: an estimate, recorded as such."""
+    try:
+        mhz = [float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
+               if line.startswith("cpu MHz")]
+    except (OSError, ValueError):
+        return None
+    return max(mhz) * 1e-3 * FLOPS_PER_CYCLE if mhz else None
+
+
+def check_single_openblas(blas: list[dict]) -> Check:
+    names = ", ".join(f"{lib['internal_api']} {lib['filepath']}" for lib in blas) or "none"
+    ok = len(blas) == 1 and blas[0]["internal_api"] == "openblas"
+    hint = ""
+    if len(blas) > 1:
+        hint = "a second BLAS is loaded beside the build: " + (
+            shadow_hint(names) or "uninstall the other numpy/scipy or library, then reinstall the built wheels.")
+    elif not ok:
+        hint = ("NumPy is not linked against OpenBLAS (built without BLAS, or against another one): "
+                "rebuild with `nox -s build-openblas`.")
+    return Check("one BLAS, and it is OpenBLAS", ok, names, hint)
+
+
+def check_library(loaded: str, expected: str) -> Check:
+    ok = loaded == os.path.realpath(expected)
+    hint = "" if ok else shadow_hint(loaded) or "another OpenBLAS is found first: check LD_LIBRARY_PATH and the wheels' RUNPATH."
+    return Check("library is the provider's", ok, f"loaded {loaded}; expected {os.path.realpath(expected)}", hint)
+
+
+def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[str]) -> Check:
+    """Every extension module links ``loaded`` and no other OpenBLAS is mapped."""
+    openblas_mapped = {p for p in mapped if os.path.basename(p).startswith(("libopenblas", "libscipy_openblas"))}
+    ok = openblas_mapped == {loaded} and all(set(paths) == {loaded} for paths in resolved.values())
+    detail = "; ".join(f"{name} -> {', '.join(paths) or 'nothing found by ldd'}" for name, paths in resolved.items())
+    hint = "" if ok else "the extension modules load different BLAS libraries: " + (
+        shadow_hint(" ".join(mapped)) or "rebuild both against one provider.")
+    return Check("NumPy and SciPy resolve to that library", ok, f"{detail}; mapped: {', '.join(mapped)}", hint)
+
+
+def check_threading(layer: str, expected: str) -> Check:
+    ok = layer == expected
+    hint = "" if ok else "the loaded OpenBLAS is another variant than the one built against: check RUNPATH and LD_LIBRARY_PATH."
+    return Check("threading layer", ok, f"{layer} (expected {expected})", hint)
+
+
+def check_thread_count(num_threads: int, layer: str, explicit: int | None = None) -> Check:
+    want, why = (1, "serial build") if layer == "disabled" else expected_threads(explicit)
+    ok = num_threads == want
+    hint = ""
+    if not ok and os.environ.get("OPENBLAS_NUM_THREADS") == "1":
+        hint = "OPENBLAS_NUM_THREADS=1 is set in the environment: unset it."
+    elif not ok:
+        hint = "OpenBLAS was built with a smaller MAX_THREADS, or a thread limit is set in the environment."
+    return Check("thread count", ok, f"{num_threads} (expected {want}: {why})", hint)
+
+
+def check_probe(one: dict, everyone: dict, layer: str, threads: int, cores: int) -> Check:
+    """The DGEMM timings prove the threads run (or, for a serial build, that they do not)."""
+    speedup = one["seconds"] / everyone["seconds"]
+    timings = (f"DGEMM {one['gflops']:.1f} GFLOP/s on 1 thread, {everyone['gflops']:.1f} on {threads}; "
+               f"speedup {speedup:.2f}x, CPU/wall {everyone['cpu_per_wall']:.2f}")
+    if layer == "disabled":
+        ok = speedup < SERIAL_MAX_SPEEDUP and everyone["cpu_per_wall"] < SERIAL_MAX_SPEEDUP
+        return Check("timing probe: serial build stays serial", ok, timings + " (expected about 1)",
+                     "" if ok else "a serial OpenBLAS ran on several cores: another BLAS does the work.")
+    if cores < 2 or threads < 2:
+        return Check("timing probe: threads really run", True,
+                     f"{cores} usable core(s), {threads} thread(s): no parallel speedup to show; " + timings)
+    ok = speedup >= MIN_SPEEDUP and everyone["cpu_per_wall"] >= MIN_SPEEDUP
+    if ok:
+        hint = ""
+    elif one["cpu_per_wall"] >= MIN_SPEEDUP:
+        hint = "the one-thread limit did not take effect (an OpenMP build ignoring the runtime limit)."
+    else:
+        hint = "the threads do not run in parallel: another process is using the cores, or the build is serial."
+    return Check("timing probe: threads really run", ok, f"{timings} (need {MIN_SPEEDUP}x)", hint)
+
+
+def run_checks(library: str | None = None, threading: str | None = None, threads: int | None = None,
+               size: int = 2048, repeats: int = 5) -> dict:
+    """Every check, on the numpy and scipy this interpreter imports."""
+    try:
+        import numpy
+        import scipy.linalg._fblas as fblas
+        import threadpoolctl
+    except ImportError as e:
+        return {"ok": False, "checks": [asdict(Check("import", False, str(e),
+                "install numpy, scipy and threadpoolctl in this environment"))]}
+    blas = [lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+    checks = [check_single_openblas(blas)]
+    if not blas:
+        return {"ok": False, "checks": [asdict(c) for c in checks]}
+    info = blas[0]
+    loaded = os.path.realpath(info["filepath"])
+    if library:
+        checks.append(check_library(loaded, library))
+    modules = {"numpy": numpy._core._multiarray_umath.__file__, "scipy": fblas.__file__}
+    checks.append(check_resolution(loaded, {name: linked_blas(path) for name, path in modules.items()},
+                                   mapped_blas_files()))
+    if threading:
+        checks.append(check_threading(info["threading_layer"], threading))
+    checks.append(check_thread_count(info["num_threads"], info["threading_layer"], threads))
+    one = time_dgemm(size, repeats, 1)
+    everyone = time_dgemm(size, repeats, None)
+    cores = provenance.usable_cores()
+    checks.append(check_probe(one, everyone, info["threading_layer"], info["num_threads"], cores))
+    peak = peak_gflops_per_core()
+    return {
+        "ok": all(c.ok for c in checks),
+        "checks": [asdict(c) for c in checks],
+        "blas": info,
+        "probe": {"size": size, "repeats": repeats, "one_thread": one, "all_threads": everyone,
+                  "speedup": one["seconds"] / everyone["seconds"], "peak_gflops_per_core_estimate": peak,
+                  "share_of_peak_one_thread": one["gflops"] / peak if peak else None,
+                  "share_of_peak_all_threads": everyone["gflops"] / (peak * info["num_threads"]) if peak else None},
+        "modules": modules,
+        "environment": provenance.collect(),
+    }
+
+
+def format_checks(result: dict) -> str:
+    lines = []
+    for check in result["checks"]:
+        lines.append(f"[{'PASS' if check['ok'] else 'FAIL'}] {check['name']}: {check['detail']}")
+        if not check["ok"] and check["hint"]:
+            lines.append(f"       likely cause: {check['hint']}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m blasbench.verify", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--library", help="the OpenBLAS file that must be the one loaded")
+    parser.add_argument("--threading", choices=("pthreads", "openmp", "disabled"), help="expected threading layer")
+    parser.add_argument("--threads", type=int, help="expected thread count (default: usable cores)")
+    parser.add_argument("--size", type=int, default=2048, help="DGEMM size of the timing probe")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--json", type=Path, help="write the full result here")
+    args = parser.parse_args(argv)
+    result = run_checks(args.library, args.threading, args.threads, args.size, args.repeats)
+    print(format_checks(result))
+    if args.json:
+        write_json(args.json, result)
+    print("verification " + ("passed" if result["ok"] else "FAILED"))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

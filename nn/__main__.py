@@ -1,0 +1,120 @@
+"""``python -m nn train ...``: train the seed's network on real MNIST and write a JSON result."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from blasbench import UserError, provenance
+from blasbench.store import write_json
+
+from .data import load_mnist, seed_splits
+from .network import RUNGS, SIGMOIDS, Network, Options
+from .train import train
+
+
+def parse_layers(text: str) -> list[int]:
+    try:
+        return [int(n) for n in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of sizes like 784,300,10") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m nn", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    t = commands.add_parser("train", help="train on MNIST with CG and write a JSON result")
+    t.add_argument("--layers", type=parse_layers, default=[784, 300, 10])
+    t.add_argument("--lmbda", type=float, default=5.0, help="L2 regularisation strength (seed: 5)")
+    t.add_argument("--iterations", type=int, default=50, help="CG iterations (seed: 50)")
+    t.add_argument("--train-size", type=int, default=50000)
+    t.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the split")
+    t.add_argument("--data-dir", type=Path, help="directory with the four MNIST IDX files (default: packaged copy)")
+    t.add_argument("--json", type=Path, help="write the result here")
+    t.add_argument("--rung", choices=RUNGS, help="start from one of the optimisation ladder's configurations")
+    t.add_argument("--sigmoid", choices=SIGMOIDS, help="sigmoid backend (seed start: numpy)")
+    t.add_argument("--recompute-sigmoid", action=argparse.BooleanOptionalAction,
+                   help="evaluate sigma again in backprop (seed start) instead of reusing activations")
+    t.add_argument("--contiguous", action=argparse.BooleanOptionalAction,
+                   help="copy transposed operands before the matrix products")
+    t.add_argument("--fused", action=argparse.BooleanOptionalAction,
+                   help="fused numexpr expressions into reused buffers (beyond the seed)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> Options:
+    """The rung's options (seed start by default), with each explicit switch applied on top."""
+    base = RUNGS[args.rung] if args.rung else Options()
+    switches = {name: getattr(args, name) for name in ("sigmoid", "recompute_sigmoid", "contiguous", "fused")
+                if getattr(args, name) is not None}
+    return replace(base, **switches)
+
+
+def run_training(args: argparse.Namespace) -> dict:
+    options = options_from(args)
+    loaded = time.perf_counter()
+    train_set, cv_set, test_set = seed_splits(load_mnist(args.data_dir), args.train_size, seed=args.seed)
+    load_seconds = time.perf_counter() - loaded
+    network = Network(args.layers, args.lmbda, options, seed=args.seed)
+    if network.layers[0] != train_set.X.shape[0] or network.layers[-1] != 10:
+        raise UserError(f"--layers must start with {train_set.X.shape[0]} (pixels) and end with 10 (digits).")
+    bar = tqdm(total=args.iterations, desc="CG", unit="it", disable=args.quiet, file=sys.stderr)
+
+    def progress(step):
+        bar.set_postfix(cost=f"{step.cost:.4f}", cv=f"{step.cv_accuracy:.4f}", refresh=False)
+        bar.update()
+
+    training = train(network, train_set, args.iterations, cv_set, progress)
+    bar.close()
+    phases = dict(network.timer.seconds)
+    return {
+        "kind": "nn-train",
+        "network": network.describe(),
+        "options": {"iterations": args.iterations, "train_size": args.train_size, "seed": args.seed,
+                    "data_dir": str(args.data_dir) if args.data_dir else None, "rung": args.rung,
+                    **asdict(options)},
+        "history": [asdict(step) for step in training.history],
+        "final": {
+            "iterations": len(training.history),
+            "cost": training.history[-1].cost if training.history else None,
+            "train_accuracy": network.accuracy(train_set.X, train_set.y),
+            "cv_accuracy": network.accuracy(cv_set.X, cv_set.y),
+            "test_accuracy": network.accuracy(test_set.X, test_set.y),
+            "optimizer_message": training.message,
+        },
+        "evaluations": training.evaluations,
+        "seconds_total": training.seconds,
+        "seconds_per_iteration": training.seconds_per_iteration,
+        "seconds_per_iteration_iqr": training.seconds_per_iteration_iqr,
+        "seconds_loading_data": load_seconds,
+        "phase_seconds": phases,
+        "environment": provenance.collect(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = run_training(args)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    final = result["final"]
+    print(f"{final['iterations']} iterations, {result['evaluations']} evaluations, "
+          f"{result['seconds_per_iteration']:.3f} s/iteration (median); accuracy train {final['train_accuracy']:.4f}, "
+          f"cv {final['cv_accuracy']:.4f}, test {final['test_accuracy']:.4f}")
+    if args.json:
+        write_json(args.json, result)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,276 @@
+"""The seed post's network: fully connected sigmoid layers, cross-entropy cost with L2
+regularisation, full-batch gradient by backpropagation.
+
+Notation (features x examples, as the seed):
+    X  (n0, m)       inputs, one example per column
+    Y  (nL, m)       one-hot targets
+    W_l (n_l, n_{l-1}), b_l (n_l, 1)
+    z_l = W_l a_{l-1} + b_l,   a_l = sigma(z_l),   a_0 = X
+
+    J = (1/m) sum[ -Y log a_L - (1 - Y) log(1 - a_L) ] + (lmbda / 2m) sum_l ||W_l||^2
+
+Each of the seed's optimisation steps is a switch in :class:`Options`, so the ladder of
+:data:`RUNGS` replays the post's story on one implementation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+
+import numexpr
+import numpy as np
+import scipy.special
+
+from blasbench import UserError
+
+
+def sigmoid_numpy(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):  # exp(-z) -> inf gives exactly 0, as it should
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def sigmoid_expit(z: np.ndarray) -> np.ndarray:
+    return scipy.special.expit(z)
+
+
+def sigmoid_numexpr(z: np.ndarray) -> np.ndarray:
+    return numexpr.evaluate("1 / (1 + exp(-z))")
+
+
+SIGMOIDS = {"numpy": sigmoid_numpy, "expit": sigmoid_expit, "numexpr": sigmoid_numexpr}
+
+
+@dataclass(frozen=True)
+class Options:
+    """The implementation switches; none of them changes the mathematics."""
+
+    sigmoid: str = "numpy"  # numpy | expit | numexpr
+    recompute_sigmoid: bool = True  # seed start: sigma'(z) = sigma(z)(1 - sigma(z)) evaluates sigma twice more
+    contiguous: bool = False  # copy transposed operands before the matrix products
+    fused: bool = False  # beyond the seed: fused numexpr expressions into reused buffers
+
+    def __post_init__(self):
+        if self.sigmoid not in SIGMOIDS:
+            raise UserError(f"Unknown sigmoid backend {self.sigmoid!r}: choose one of {', '.join(SIGMOIDS)}.")
+        if self.fused and self.sigmoid != "numexpr":
+            raise UserError("--fused needs --sigmoid numexpr (the fused expressions are numexpr's).")
+
+
+SEED_START = Options()
+# The seed's optimisation ladder, each rung one more step; the last goes beyond the post.
+RUNGS = {
+    "0-seed": SEED_START,
+    "1-expit": replace(SEED_START, sigmoid="expit"),
+    "2-reuse-sigma": replace(SEED_START, sigmoid="expit", recompute_sigmoid=False),
+    "3-numexpr": replace(SEED_START, sigmoid="numexpr", recompute_sigmoid=False),
+    "4-contiguous": replace(SEED_START, sigmoid="numexpr", recompute_sigmoid=False, contiguous=True),
+    "5-fused-buffers": Options(sigmoid="numexpr", recompute_sigmoid=False, fused=True),
+}
+
+
+class PhaseTimer:
+    """Wall time per phase (matrix products, sigmoid, ...), accumulated across calls.
+    cProfile cannot see inside BLAS threads; these timers see what the caller waits for."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.enabled = True
+
+    @contextmanager
+    def __call__(self, phase: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            if self.enabled:
+                self.seconds[phase] += time.perf_counter() - start
+
+    @contextmanager
+    def paused(self):
+        """Leave work that is not part of training (accuracy checks) out of the phases."""
+        self.enabled = False
+        try:
+            yield
+        finally:
+            self.enabled = True
+
+    def reset(self) -> None:
+        self.seconds.clear()
+
+
+def one_hot(y: np.ndarray, classes: int) -> np.ndarray:
+    """Labels (m,) -> targets (classes, m)."""
+    Y = np.zeros((classes, y.size))
+    Y[y, np.arange(y.size)] = 1.0
+    return Y
+
+
+def cross_entropy(zL: np.ndarray, Y: np.ndarray) -> float:
+    """sum[-Y log sigma(z) - (1 - Y) log(1 - sigma(z))] written as sum[log(1 + e^z) - Y z],
+    which is the same number without log(0) when sigma saturates."""
+    return float(np.sum(np.logaddexp(0.0, zL)) - np.vdot(Y, zL))
+
+
+class Network:
+    """A sigmoid network with layer sizes ``layers`` (e.g. [784, 300, 10])."""
+
+    def __init__(self, layers, lmbda: float = 5.0, options: Options = SEED_START, seed: int = 0,
+                 init_epsilon: float = 0.12, dtype=np.float64):
+        self.layers = [int(n) for n in layers]
+        if len(self.layers) < 2 or min(self.layers) < 1:
+            raise UserError(f"--layers {','.join(map(str, layers))}: need at least two positive sizes, like 784,300,10.")
+        self.lmbda = float(lmbda)
+        self.options = options
+        self.dtype = dtype
+        self.timer = PhaseTimer()
+        self.sigmoid = SIGMOIDS[options.sigmoid]
+        self.shapes = list(zip(self.layers[1:], self.layers[:-1]))  # (n_l, n_{l-1})
+        self.size = sum(n_out * (n_in + 1) for n_out, n_in in self.shapes)
+        rng = np.random.default_rng(seed)
+        self.theta = rng.uniform(-init_epsilon, init_epsilon, self.size).astype(dtype)
+        self._buffers: dict = {}
+
+    # -- parameters ---------------------------------------------------------------
+
+    def unpack(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Views (W_l (n_l, n_{l-1}), b_l (n_l, 1)) into the flat parameter vector."""
+        params, offset = [], 0
+        for n_out, n_in in self.shapes:
+            W = theta[offset:offset + n_out * n_in].reshape(n_out, n_in)
+            offset += n_out * n_in
+            b = theta[offset:offset + n_out].reshape(n_out, 1)
+            offset += n_out
+            params.append((W, b))
+        return params
+
+    def _operand(self, A: np.ndarray) -> np.ndarray:
+        """A transposed operand as the options ask: a view, or a contiguous copy (the seed's step 4)."""
+        return np.ascontiguousarray(A) if self.options.contiguous else A
+
+    def _sigmoid_gradient(self, z: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """sigma'(z) = sigma(z)(1 - sigma(z)); the seed's start evaluated sigma twice more here."""
+        with self.timer("sigmoid"):
+            if self.options.recompute_sigmoid:
+                return self.sigmoid(z) * (1.0 - self.sigmoid(z))
+        with self.timer("elementwise"):
+            return a * (1.0 - a)
+
+    def _regularisation(self, params) -> float:
+        return self.lmbda / 2.0 * sum(float(np.vdot(W, W)) for W, _ in params)
+
+    # -- forward --------------------------------------------------------------------
+
+    def feedforward(self, theta: np.ndarray, X: np.ndarray):
+        """Pre-activations [z_1..z_L] and activations [a_0 = X, a_1..a_L]."""
+        zs, activations = [], [X]
+        for W, b in self.unpack(theta):
+            with self.timer("products"):
+                z = np.dot(W, activations[-1])
+            with self.timer("elementwise"):
+                z += b
+            with self.timer("sigmoid"):
+                a = self.sigmoid(z)
+            zs.append(z)
+            activations.append(a)
+        return zs, activations
+
+    def cost(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray) -> float:
+        zs, _ = self.feedforward(theta, X)
+        m = X.shape[1]
+        return (cross_entropy(zs[-1], Y) + self._regularisation(self.unpack(theta))) / m
+
+    def predict(self, X: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+        """Most likely class of each column of X."""
+        with self.timer.paused():
+            _, activations = self.feedforward(self.theta if theta is None else theta, X)
+        return np.argmax(activations[-1], axis=0)
+
+    def accuracy(self, X: np.ndarray, y: np.ndarray, theta: np.ndarray | None = None) -> float:
+        return float(np.mean(self.predict(X, theta) == y))
+
+    # -- cost and gradient ---------------------------------------------------------
+
+    def cost_and_gradient(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray):
+        """J(theta) and dJ/dtheta (same layout as theta) by backpropagation."""
+        if self.options.fused:
+            return self._fused_cost_and_gradient(theta, X, Y)
+        m = X.shape[1]
+        params = self.unpack(theta)
+        zs, activations = self.feedforward(theta, X)
+        with self.timer("elementwise"):
+            J = (cross_entropy(zs[-1], Y) + self._regularisation(params)) / m
+            grad = np.empty_like(theta)
+            delta = activations[-1] - Y  # dJ/dz_L, times m
+        for l in reversed(range(len(params))):
+            W, _ = params[l]
+            gW, gb = self.unpack(grad)[l]
+            with self.timer("products"):
+                product = np.dot(delta, self._operand(activations[l].T))
+            with self.timer("elementwise"):
+                gW[...] = product / m + (self.lmbda / m) * W
+                gb[...] = delta.sum(axis=1, keepdims=True) / m
+            if l > 0:
+                with self.timer("products"):
+                    back = np.dot(self._operand(W.T), delta)
+                sigma_prime = self._sigmoid_gradient(zs[l - 1], activations[l])
+                with self.timer("elementwise"):
+                    delta = back * sigma_prime
+        return J, grad
+
+    def _buffer(self, name: str, shape) -> np.ndarray:
+        """A reused work array: allocating 100 MB temporaries per call costs page faults."""
+        key = (name, shape)
+        if key not in self._buffers:
+            self._buffers[key] = np.empty(shape, dtype=self.dtype)
+        return self._buffers[key]
+
+    def _fused_cost_and_gradient(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray):
+        """The same J and gradient with each elementwise step one numexpr pass into a
+        preallocated buffer: bias-add fused with the sigmoid, sigma' fused into delta."""
+        m = X.shape[1]
+        params = self.unpack(theta)
+        last = len(params) - 1
+        activations = [X]
+        for l, (W, b) in enumerate(params):
+            z = self._buffer(f"z{l}", (W.shape[0], m))
+            a = self._buffer(f"a{l}", (W.shape[0], m))
+            with self.timer("products"):
+                np.dot(W, activations[-1], out=z)
+            with self.timer("sigmoid"):
+                if l == last:  # z_L is kept for the cost
+                    numexpr.evaluate("z + b", out=z)
+                    numexpr.evaluate("1 / (1 + exp(-z))", out=a)
+                else:
+                    numexpr.evaluate("1 / (1 + exp(-(z + b)))", out=a)
+            activations.append(a)
+        grad = np.empty_like(theta)
+        with self.timer("elementwise"):
+            J = (cross_entropy(z, Y) + self._regularisation(params)) / m
+            delta = self._buffer(f"d{last}", activations[-1].shape)
+            numexpr.evaluate("a - Y", local_dict={"a": activations[-1], "Y": Y}, out=delta)
+        inv_m, decay = 1.0 / m, self.lmbda / m
+        for l in reversed(range(len(params))):
+            W, _ = params[l]
+            gW, gb = self.unpack(grad)[l]
+            with self.timer("products"):
+                np.dot(delta, activations[l].T, out=gW)
+            with self.timer("elementwise"):
+                numexpr.evaluate("gW * inv_m + decay * W", out=gW)
+                np.sum(delta, axis=1, keepdims=True, out=gb)
+                gb *= inv_m
+            if l > 0:
+                back = self._buffer(f"d{l - 1}", (W.shape[1], m))
+                with self.timer("products"):
+                    np.dot(W.T, delta, out=back)
+                with self.timer("sigmoid"):
+                    a = activations[l]
+                    numexpr.evaluate("back * a * (1 - a)", out=back)
+                delta = back
+        return J, grad
+
+    def describe(self) -> dict:
+        return {"layers": self.layers, "lmbda": self.lmbda, "parameters": self.size,
+                "dtype": np.dtype(self.dtype).name, "options": asdict(self.options)}

@@ -1,0 +1,102 @@
+"""The network's mathematics: gradient, sigmoid backends, switches, training."""
+
+import numpy as np
+import pytest
+
+from nn.network import RUNGS, SIGMOIDS, Network, Options, one_hot
+from nn.train import train
+
+
+def small_problem(seed=1, n_in=6, m=20, classes=3):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n_in, m))
+    y = rng.integers(0, classes, m)
+    return X, one_hot(y, classes)
+
+
+def numerical_gradient(network, X, Y, eps=1e-6):
+    grad = np.empty(network.size)
+    for i in range(network.size):
+        step = np.zeros(network.size)
+        step[i] = eps
+        grad[i] = (network.cost(network.theta + step, X, Y) - network.cost(network.theta - step, X, Y)) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("rung", RUNGS)
+def test_gradient_matches_central_differences(rung):
+    X, Y = small_problem()
+    network = Network([6, 5, 4, 3], lmbda=0.7, options=RUNGS[rung], seed=3)
+    _, analytic = network.cost_and_gradient(network.theta, X, Y)
+    numeric = numerical_gradient(network, X, Y)
+    relative_error = np.linalg.norm(numeric - analytic) / np.linalg.norm(numeric + analytic)
+    assert relative_error < 1e-6
+
+
+def test_sigmoid_backends_agree_and_stay_in_bounds():
+    z = np.concatenate([np.linspace(-50, 50, 1001), [-1e308, -745.2, -710.0, -40.0, 0.0, 40.0, 710.0, 1e308]])
+    reference = SIGMOIDS["expit"](z)
+    for name, sigmoid in SIGMOIDS.items():
+        values = sigmoid(z)
+        assert np.all((values >= 0.0) & (values <= 1.0)), name
+        np.testing.assert_allclose(values, reference, rtol=0, atol=1e-12, err_msg=name)
+        assert values[-1] == 1.0 and values[-8] == 0.0, name
+    assert SIGMOIDS["numpy"](np.array([0.0]))[0] == 0.5
+
+
+@pytest.mark.parametrize("rung", list(RUNGS)[1:])
+def test_every_switch_leaves_cost_and_gradient_unchanged(rung):
+    X, Y = small_problem(m=200)
+    reference = Network([6, 8, 3], lmbda=5.0, options=RUNGS["0-seed"], seed=0)
+    J0, g0 = reference.cost_and_gradient(reference.theta, X, Y)
+    network = Network([6, 8, 3], lmbda=5.0, options=RUNGS[rung], seed=0)
+    J, g = network.cost_and_gradient(network.theta, X, Y)
+    assert abs(J - J0) <= 1e-12 * abs(J0)
+    np.testing.assert_allclose(g, g0, rtol=1e-12, atol=1e-12 * np.abs(g0).max())
+
+
+def test_fused_buffers_are_reused_between_calls():
+    X, Y = small_problem(m=50)
+    network = Network([6, 4, 3], options=RUNGS["5-fused-buffers"])
+    first = network.cost_and_gradient(network.theta, X, Y)
+    buffers = {key: id(array) for key, array in network._buffers.items()}
+    second = network.cost_and_gradient(network.theta, X, Y)
+    assert {key: id(array) for key, array in network._buffers.items()} == buffers
+    assert first[0] == second[0]
+    np.testing.assert_array_equal(first[1], second[1])
+
+
+def test_invalid_options_are_refused_with_a_clear_message():
+    from blasbench import UserError
+
+    with pytest.raises(UserError, match="choose one of"):
+        Options(sigmoid="tanh")
+    with pytest.raises(UserError, match="needs --sigmoid numexpr"):
+        Options(sigmoid="numpy", fused=True)
+    with pytest.raises(UserError, match="at least two"):
+        Network([784])
+
+
+def test_phase_timers_see_products_and_sigmoid_but_not_accuracy_checks():
+    X, Y = small_problem(m=100)
+    network = Network([6, 5, 3])
+    network.cost_and_gradient(network.theta, X, Y)
+    phases = dict(network.timer.seconds)
+    assert set(phases) == {"products", "sigmoid", "elementwise"}
+    network.accuracy(X, np.argmax(Y, axis=0))
+    assert dict(network.timer.seconds) == phases
+
+
+def test_cg_lowers_the_cost_on_real_mnist_and_is_reproducible(mnist_small):
+    train_set, cv_set = mnist_small
+    histories = []
+    for _ in range(2):
+        network = Network([784, 30, 10], lmbda=5.0, options=RUNGS["3-numexpr"], seed=0)
+        Y = one_hot(train_set.y, 10)
+        initial = network.cost(network.theta, train_set.X, Y)
+        training = train(network, train_set, iterations=8, cv_set=cv_set)
+        histories.append([step.cost for step in training.history])
+        assert training.history[-1].cost < initial * 0.9
+        assert all(b <= a + 1e-12 for a, b in zip(histories[-1], histories[-1][1:]))
+        assert training.history[-1].cv_accuracy > 0.5
+    assert histories[0] == histories[1]

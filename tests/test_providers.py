@@ -1,0 +1,121 @@
+"""site.cfg parsing and pkg-config generation on a prefix the tests make, provider errors."""
+
+import os
+import subprocess
+
+import pytest
+
+from blasbench import UserError
+from blasbench.providers import OpenBLAS, SiteCfgProvider, SystemProvider, parse_site_cfg, render_pc
+
+
+@pytest.fixture
+def prefix(tmp_path):
+    (tmp_path / "opt/lib").mkdir(parents=True)
+    (tmp_path / "opt/include").mkdir()
+    (tmp_path / "opt/lib/libopenblas.so").write_bytes(b"")
+    return tmp_path / "opt"
+
+
+def write_cfg(tmp_path, text):
+    path = tmp_path / "site.cfg"
+    path.write_text(text)
+    return path
+
+
+def test_site_cfg_keys_and_defaults(tmp_path, prefix):
+    cfg = parse_site_cfg(write_cfg(tmp_path, f"""
+[openblas]
+libraries = openblas
+library_dirs = {prefix}/lib
+include_dirs = {prefix}/include
+"""))
+    assert cfg == {"libraries": ["openblas"], "library_dirs": [f"{prefix}/lib"],
+                   "include_dirs": [f"{prefix}/include"], "runtime_library_dirs": [f"{prefix}/lib"]}
+
+
+def test_site_cfg_lists_split_on_commas_and_pathsep(tmp_path, prefix):
+    other = tmp_path / "other"
+    other.mkdir()
+    cfg = parse_site_cfg(write_cfg(tmp_path, f"""
+[openblas]
+libraries = openblas, gfortran
+library_dirs = {prefix}/lib{os.pathsep}{other}
+runtime_library_dirs = {other}
+"""))
+    assert cfg["libraries"] == ["openblas", "gfortran"]
+    assert cfg["library_dirs"] == [f"{prefix}/lib", str(other)]
+    assert cfg["runtime_library_dirs"] == [str(other)]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[openblas\nlibraries = openblas\n", "not a valid site.cfg"),
+    ("[atlas]\nlibraries = atlas\n", "no \\[openblas\\] section"),
+    ("[openblas]\nlibraries = openblas\n", "needs library_dirs"),
+    ("[openblas]\nlibrary_dirs = /nonexistent/lib\n", "not a directory"),
+    ("[openblas]\nlibrary_dir = /usr/lib\n", "unknown key"),
+])
+def test_malformed_site_cfg_gets_a_clear_error(tmp_path, text, message):
+    with pytest.raises(UserError, match=message):
+        parse_site_cfg(write_cfg(tmp_path, text))
+
+
+def test_missing_site_cfg(tmp_path):
+    with pytest.raises(UserError, match="site.cfg.example"):
+        parse_site_cfg(tmp_path / "site.cfg")
+
+
+def test_site_cfg_without_the_library(tmp_path, prefix):
+    (prefix / "lib/libopenblas.so").unlink()
+    path = write_cfg(tmp_path, f"[openblas]\nlibrary_dirs = {prefix}/lib\n")
+    with pytest.raises(UserError, match="no libopenblas.so"):
+        SiteCfgProvider(path).ensure()
+
+
+def test_pc_file_is_read_by_pkg_config(tmp_path, prefix):
+    text = render_pc("openblas", "0.3.21", [f"{prefix}/lib"], ["openblas"], [f"{prefix}/include"], [f"{prefix}/lib"])
+    (tmp_path / "openblas.pc").write_text(text)
+    env = {**os.environ, "PKG_CONFIG_PATH": str(tmp_path)}
+    libs = subprocess.run(["pkg-config", "--libs", "openblas"], env=env, capture_output=True, text=True, check=True)
+    cflags = subprocess.run(["pkg-config", "--cflags", "openblas"], env=env, capture_output=True, text=True, check=True)
+    version = subprocess.run(["pkg-config", "--modversion", "openblas"], env=env, capture_output=True, text=True)
+    assert libs.stdout.split() == [f"-L{prefix}/lib", f"-Wl,-rpath,{prefix}/lib", "-lopenblas"]
+    assert cflags.stdout.split() == [f"-I{prefix}/include"]
+    assert version.stdout.strip() == "0.3.21"
+
+
+def test_unknown_variant():
+    with pytest.raises(UserError, match="pthread, openmp, serial"):
+        SystemProvider("tbb")
+
+
+def test_missing_variant_without_root_prints_the_command(monkeypatch, tmp_path):
+    provider = SystemProvider("serial")
+    provider.lib_dir = tmp_path / "missing"
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(UserError, match="sudo apt-get install -y --no-install-recommends libopenblas-serial-dev"):
+        provider.ensure()
+
+
+def example_openblas(**changes):
+    fields = dict(provider="system", variant="pthread", pkg_config_name="openblas", pkg_config_dir="/cache/a",
+                  pc_text="Name: openblas\n", library="/usr/lib/libopenblas.so", version="0.3.21",
+                  threading_layer="pthreads", config="OpenBLAS 0.3.21 DYNAMIC_ARCH Haswell MAX_THREADS=64",
+                  architecture="Haswell", ilp64=False)
+    fields.update(changes)
+    return OpenBLAS(**fields)
+
+
+def test_key_material_ignores_run_time_core_and_cache_location():
+    a = example_openblas()
+    b = example_openblas(architecture="Zen", config="OpenBLAS 0.3.21 DYNAMIC_ARCH Zen MAX_THREADS=64",
+                         pkg_config_dir="/elsewhere")
+    assert a.key_material() == b.key_material()
+    assert a.key_material() != example_openblas(threading_layer="openmp").key_material()
+
+
+def test_meson_args_fail_instead_of_falling_back():
+    args = example_openblas().meson_args("numpy")
+    assert "-Dallow-noblas=false" in args and "-Dblas=openblas" in args and "-Dlapack=openblas" in args
+    assert "-Dallow-noblas=false" not in example_openblas().meson_args("scipy")
+    assert "-Duse-ilp64=true" in example_openblas(ilp64=True).meson_args("scipy")

@@ -1,0 +1,72 @@
+"""Verification decisions, on recorded threadpoolctl data and timings."""
+
+import subprocess
+import sys
+
+from blasbench import verify
+
+PYPI = "/venv/lib/python3.11/site-packages/numpy.libs/libscipy_openblas64_-32a4b2a6.so"
+SYSTEM = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"
+
+
+def blas(path, api="openblas", threads=2, layer="pthreads"):
+    return {"user_api": "blas", "internal_api": api, "filepath": path, "num_threads": threads,
+            "threading_layer": layer, "version": "0.3.21", "architecture": "Zen"}
+
+
+def timing(seconds, cpu_per_wall):
+    return {"seconds": seconds, "cpu_per_wall": cpu_per_wall, "gflops": 17.2 / seconds}
+
+
+def test_one_openblas_passes_and_a_shadowing_wheel_is_named():
+    assert verify.check_single_openblas([blas(SYSTEM)]).ok
+    check = verify.check_single_openblas([blas(SYSTEM), blas(PYPI)])
+    assert not check.ok and "PyPI wheel" in check.hint
+    check = verify.check_single_openblas([blas("/usr/lib/libmkl_rt.so", api="mkl")])
+    assert not check.ok and "not linked against OpenBLAS" in check.hint
+    assert not verify.check_single_openblas([]).ok
+
+
+def test_library_must_be_the_providers():
+    assert verify.check_library(SYSTEM, SYSTEM).ok
+    check = verify.check_library(PYPI, SYSTEM)
+    assert not check.ok and "prebuilt numpy/scipy shadows the build" in check.hint
+
+
+def test_modules_must_resolve_to_the_loaded_library():
+    assert verify.check_resolution(SYSTEM, {"numpy": [SYSTEM], "scipy": [SYSTEM]}, [SYSTEM]).ok
+    assert not verify.check_resolution(SYSTEM, {"numpy": [SYSTEM], "scipy": [PYPI]}, [SYSTEM, PYPI]).ok
+    assert not verify.check_resolution(SYSTEM, {"numpy": [SYSTEM], "scipy": []}, [SYSTEM]).ok
+
+
+def test_thread_count_follows_cores_limits_and_serial(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(verify.provenance, "usable_cores", lambda: 4)
+    assert verify.check_thread_count(4, "pthreads").ok
+    assert not verify.check_thread_count(2, "pthreads").ok
+    assert verify.check_thread_count(2, "pthreads", explicit=2).ok
+    assert verify.check_thread_count(1, "disabled").ok
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    check = verify.check_thread_count(1, "pthreads", explicit=4)
+    assert not check.ok and "OPENBLAS_NUM_THREADS=1" in check.hint
+
+
+def test_probe_needs_a_real_speedup_and_cpu_time():
+    assert verify.check_probe(timing(1.0, 1.0), timing(0.52, 1.95), "pthreads", 2, 2).ok
+    slow = verify.check_probe(timing(1.0, 1.0), timing(0.9, 1.1), "pthreads", 2, 2)
+    assert not slow.ok and "do not run in parallel" in slow.hint
+    ignored = verify.check_probe(timing(0.5, 1.9), timing(0.5, 1.9), "openmp", 2, 2)
+    assert not ignored.ok and "limit did not take effect" in ignored.hint
+    assert verify.check_probe(timing(1.0, 1.0), timing(0.98, 1.0), "disabled", 1, 2).ok
+    assert not verify.check_probe(timing(1.0, 1.0), timing(0.5, 1.9), "disabled", 1, 2).ok
+    assert verify.check_probe(timing(1.0, 1.0), timing(1.0, 1.0), "pthreads", 1, 1).ok
+
+
+def test_verify_module_fails_on_a_pypi_numpy():
+    """The test environment's numpy is PyPI's, with its own bundled OpenBLAS: not our build."""
+    run = subprocess.run([sys.executable, "-m", "blasbench.verify", "--library", SYSTEM, "--size", "256"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "[FAIL] library is the provider's" in run.stdout
+    assert "verification FAILED" in run.stdout

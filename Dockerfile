@@ -1,4 +1,52 @@
-# Placeholder: the container build (Debian base, OpenBLAS variant as a build argument, the
-# project's own build code path, non-root user) is not written yet.
-FROM debian:bookworm-slim
-CMD ["echo", "blasbench container image: not implemented yet"]
+# The whole pipeline in a container: NumPy and SciPy compiled from source against Debian's
+# OpenBLAS (variant chosen at build time) by the same code as on a host, verified, and at
+# run time `nox -s scaling` with the reports written to a mounted directory.
+#
+#   docker build --build-arg OPENBLAS_VARIANT=openmp -t blasbench:openmp .
+#   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD/reports:/work/reports" blasbench:openmp
+#
+# `nox -s container` does both (and can make the base image locally where no registry is
+# reachable). A wheelhouse staged in .container/wheelhouse by that session is reused when
+# its keys match; without one NumPy and SciPy are compiled here.
+ARG BASE=debian:bookworm-slim
+FROM ${BASE}
+
+ARG OPENBLAS_VARIANT=pthread
+ARG NOX_VERSION=2026.10.20
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    BLASBENCH_CACHE=/opt/blasbench/cache \
+    XDG_CACHE_HOME=/tmp/.cache \
+    PATH=/opt/blasbench/venv/bin:$PATH
+
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends \
+        build-essential ca-certificates ccache gfortran pkg-config \
+        python3 python3-dev python3-venv "libopenblas-${OPENBLAS_VARIANT}-dev" \
+    && rm -rf /var/lib/apt/lists/*
+
+RUN useradd --create-home --uid 1000 bench \
+    && mkdir -p /opt/blasbench /work \
+    && chown bench:bench /opt/blasbench /work
+USER 1000:1000
+WORKDIR /work
+
+RUN python3 -m venv /opt/blasbench/venv \
+    && pip install --no-cache-dir "nox==${NOX_VERSION}"
+
+COPY --chown=bench:bench . /work
+
+# Build (or reuse from the staged wheelhouse) and verify, then a one-point smoke run that
+# also installs everything the scaling session needs, so the image runs without a network.
+RUN mkdir -p "$BLASBENCH_CACHE" \
+    && if [ -d .container/wheelhouse ]; then cp -r .container/wheelhouse "$BLASBENCH_CACHE/"; fi \
+    && nox -s scaling -- --variant "${OPENBLAS_VARIANT}" --quick --threads 1 --rungs --results /tmp/smoke \
+    && rm -rf /tmp/smoke .container "$BLASBENCH_CACHE/build" "$BLASBENCH_CACHE/src" "$BLASBENCH_CACHE/buildenv" \
+    && chmod -R a+rwX "$BLASBENCH_CACHE" /work
+
+# Any user may run it (--user keeps the reports owned by the host's user); the thread count
+# follows the CPUs the container is given at run time, and the verification checks it.
+ENV OPENBLAS_VARIANT=${OPENBLAS_VARIANT}
+CMD ["sh", "-c", "nox -R -s scaling -- --variant \"$OPENBLAS_VARIANT\" --results /work/reports"]

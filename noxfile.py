@@ -1,7 +1,7 @@
-"""Sessions: build-openblas, verify, scaling, report, tests.
+"""Sessions: build-openblas, verify, scaling, bench, report, tests.
 
-Options go after ``--``; each session passes them to the package's own command line
-(``python -m blasbench ... --help`` lists them).
+Options go after ``--`` and are parsed by the package's own command line
+(``python -m blasbench COMMAND --help`` lists them).
 """
 
 import nox
@@ -12,30 +12,52 @@ nox.options.default_venv_backend = "venv"
 PYPI_NUMPY = ("numpy==2.4.6", "scipy==1.17.1")  # only for the project's own tests
 
 
+def blasbench(session: nox.Session, command: str, *extra_packages: str) -> None:
+    session.install(".", *extra_packages)
+    session.run("python", "-m", "blasbench", command, *session.posargs)
+
+
 @nox.session(name="build-openblas", reuse_venv=True)
 def build_openblas(session: nox.Session) -> None:
     """Compile NumPy and SciPy from source against OpenBLAS (cached), install and verify them,
     and write reports/build.md."""
-    session.install(".")
-    session.run("python", "-m", "blasbench", "build", *session.posargs)
+    blasbench(session, "build")
 
 
 @nox.session(reuse_venv=True)
 def verify(session: nox.Session) -> None:
-    """Check that this project's build runs BLAS in parallel (same options as build-openblas)."""
-    session.install(".")
-    session.run("python", "-m", "blasbench", "build", *session.posargs)
+    """Install the build (from the cache) and check that it runs BLAS in parallel."""
+    blasbench(session, "verify")
+
+
+@nox.session(reuse_venv=True)
+def scaling(session: nox.Session) -> None:
+    """On the build: the network's tests, the profiling and thread-scaling sweeps, and the
+    Markdown reports under reports/ (`-- --quick` for a smoke run)."""
+    blasbench(session, "scaling", "pytest==9.2.0")
+
+
+@nox.session(reuse_venv=True)
+def bench(session: nox.Session) -> None:
+    """One cost-and-gradient per rung at 1 and all threads, as a share of the DGEMM rate."""
+    blasbench(session, "bench")
 
 
 @nox.session
 def report(session: nox.Session) -> None:
     """Render every Markdown report again from the JSON results, without rerunning anything."""
-    session.install(".")
-    session.run("python", "-m", "blasbench", "report", *session.posargs)
+    blasbench(session, "report")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The project's own test suite; `-- --slow` adds the real build, full training and sweeps."""
+    """The project's own test suite; `-- --slow` adds the real build, training and sweep."""
     session.install(".[test]", *PYPI_NUMPY)
     session.run("pytest", *session.posargs)
+
+
+@nox.session
+def container(session: nox.Session) -> None:
+    """Build the Docker/Podman image (reusing the host's wheelhouse) and run the pipeline in it;
+    `-- --local-base` makes the Debian base image with debootstrap where no registry is reachable."""
+    blasbench(session, "container")

@@ -20,7 +20,7 @@ import sysconfig
 import tarfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -147,6 +147,17 @@ def _build_env(numpy_wheel: Path | None) -> Path:
     return env
 
 
+def ccache_counts() -> dict[str, int]:
+    """ccache's hit and miss counters (empty without ccache), to record how warm a build was."""
+    try:
+        out = subprocess.run(["ccache", "--print-stats"], capture_output=True, text=True).stdout
+    except FileNotFoundError:
+        return {}
+    counts = dict(line.split("\t", 1) for line in out.splitlines() if "\t" in line)
+    wanted = {"hits": ("direct_cache_hit", "preprocessed_cache_hit"), "misses": ("cache_miss",)}
+    return {name: sum(int(counts.get(k, 0)) for k in keys) for name, keys in wanted.items() if keys[0] in counts}
+
+
 def wheelhouse() -> Path:
     return cache_dir() / "wheelhouse"
 
@@ -176,9 +187,9 @@ def _run_logged(command: list[str], env: dict, log_path: Path, label: str) -> No
                 tail.append(line.rstrip())
                 if step := NINJA_STEP.match(line):
                     done, total = map(int, step.groups())
-                    bar.total = total
-                    bar.n = done
-                    bar.refresh()
+                    if bar.total != total:
+                        bar.reset(total=total)
+                    bar.update(done - bar.n)
             returncode = process.wait()
         except BaseException:
             process.kill()
@@ -199,12 +210,12 @@ def build_wheel(package: str, version: str, openblas: OpenBLAS, depends_on: Buil
     inputs = build_inputs(package, version, openblas, sdist, depends_on)
     key = digest(inputs)
     if cached := find_cached(package, version, key):
-        return cached
+        return replace(cached, seconds=time.monotonic() - started)
     # Fixed source and build paths (one per package version) keep ccache hits and
     # reproducible wheels; the lock keeps two builds from sharing them at once.
     with locked(f"{package}-{version}"):
         if cached := find_cached(package, version, key):
-            return cached
+            return replace(cached, seconds=time.monotonic() - started)
         root = cache_dir()
         source = root / "src" / f"{package}-{version}"
         build_dir = root / "build" / f"{package}-{version}"
@@ -232,6 +243,7 @@ def build_wheel(package: str, version: str, openblas: OpenBLAS, depends_on: Buil
             "SOURCE_DATE_EPOCH": str(int(sdist.stat().st_mtime)),
         }
         print(f"Building {package} {version} against {openblas.label} (key {key[:16]}); log: {log_path}", flush=True)
+        ccache_before = ccache_counts()
         cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         build_started = time.monotonic()
         _run_logged(command, env, log_path, f"{package} {version}")
@@ -248,7 +260,8 @@ def build_wheel(package: str, version: str, openblas: OpenBLAS, depends_on: Buil
             "build_cpu_seconds": round((cpu_after.ru_utime + cpu_after.ru_stime)
                                        - (cpu_before.ru_utime + cpu_before.ru_stime), 1),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "ccache": toolchain()["ccache"] or None,
+            "ccache": {"version": toolchain()["ccache"] or None,
+                       **{k: v - ccache_before.get(k, 0) for k, v in ccache_counts().items()}},
             "log": str(log_path),
             "command": command,
         }
@@ -275,6 +288,16 @@ def _installed_from(python: str, package: str) -> str | None:
     return subprocess.run([python, "-c", query], capture_output=True, text=True).stdout.strip() or None
 
 
+def _satisfied(python: str, pinned: tuple[str, ...]) -> bool:
+    """Whether every ``name==version`` is installed already (then pip, and a network, are not needed)."""
+    query = ("import importlib.metadata as m, sys\n"
+             "def have(name):\n"
+             "    try: return m.version(name)\n"
+             "    except m.PackageNotFoundError: return None\n"
+             "sys.exit(0 if all(have(p.split('==')[0]) == p.split('==')[1] for p in sys.argv[1:]) else 1)")
+    return subprocess.run([python, "-c", query, *pinned]).returncode == 0
+
+
 def install(wheels: list[BuiltWheel], python: str = sys.executable, extra: tuple[str, ...] = pins.RUNTIME) -> None:
     """Install the built wheels into ``python``'s environment, then ``extra`` with NumPy/SciPy
     constrained to exactly these builds, so nothing from the index replaces them."""
@@ -282,6 +305,8 @@ def install(wheels: list[BuiltWheel], python: str = sys.executable, extra: tuple
     if missing:
         subprocess.run([python, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--force-reinstall",
                         *(str(w.wheel) for w in missing)], check=True)
+    if _satisfied(python, extra):
+        return
     constraints = cache_dir() / "constraints" / f"{digest([w.key for w in wheels])[:16]}.txt"
     atomic_write_text(constraints, "".join(f"{w.package}=={w.version}\n" for w in wheels))
     if subprocess.run([python, "-m", "pip", "install", "-q", "-c", str(constraints), *extra]).returncode != 0:

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from . import UserError, pins
+from nn.options import RUNGS
+
+from . import UserError, pins, provenance
+from .bench import run_bench
 from .build import build_all, install
+from .container import BASE_TAG, main_container
+from .profiles import run_profiles
 from .providers import SYSTEM_VARIANTS, get_provider
 from .report import render_all
 from .store import read_json, write_json
+from .sweep import ScalingSettings, Workload, run_scaling
+
+# The seed's start (NumPy sigmoid) and the configuration the seed measured scaling with (numexpr, contiguous).
+SCALING_VARIANTS = ("0-seed", "4-contiguous")
+QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +43,8 @@ def verify_in_fresh_process(openblas, output: Path) -> dict:
     command = [sys.executable, "-m", "blasbench.verify", "--library", openblas.library,
                "--threading", openblas.threading_layer, "--json", str(output)]
     subprocess.run(command)
+    if not output.exists():
+        raise UserError("the verification process crashed before writing its result (see its output above).")
     return read_json(output)
 
 
@@ -67,6 +81,82 @@ def command_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def thread_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(sorted({int(n) for n in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of thread counts like 1,2,4") from None
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError("thread counts must be 1 or more")
+    return values
+
+
+def scaling_settings(args: argparse.Namespace) -> tuple[ScalingSettings, Workload, list[str]]:
+    quick = QUICK if args.quick else {}
+    workload = Workload(iterations=args.iterations or quick.get("iterations", 50),
+                        train_size=args.train_size or quick.get("train_size", 50000),
+                        data_dir=str(args.data_dir) if args.data_dir else None)
+    cores = provenance.usable_cores()
+    threads = args.threads or (tuple(sorted({1, cores})) if args.quick else tuple(range(1, cores + 1)))
+    settings = ScalingSettings(variants=tuple(args.variants), threads=threads,
+                               repeats=args.repeats or quick.get("repeats", 3), workload=workload,
+                               warmup=not args.quick)
+    profile_workload = Workload(**{**asdict(workload), "iterations": args.profile_iterations or quick.get("iterations", 20)})
+    return settings, profile_workload, args.rungs
+
+
+def run_network_tests() -> None:
+    """The network's correctness tests, against the NumPy/SciPy of this environment."""
+    tests = Path("tests") / "test_network.py"
+    if not tests.exists():
+        print(f"note: {tests} not found (run from the repository root to include the network's tests)", file=sys.stderr)
+        return
+    if subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]).returncode != 0:
+        raise UserError("the network's correctness tests failed on this build: its timings would not mean anything.")
+
+
+def command_scaling(args: argparse.Namespace) -> int:
+    settings, profile_workload, rungs = scaling_settings(args)
+    args.results.mkdir(parents=True, exist_ok=True)
+    if args.installed:
+        check_installed()
+    else:
+        command_build(args)
+    run_network_tests()
+    try:
+        if rungs:
+            run_profiles(rungs, profile_workload, None, args.results / "profile.json")
+        run_scaling(settings, args.results / "scaling.json")
+    finally:
+        render_all(args.results)  # what was measured is reported, also after Ctrl-C
+    print(f"reports: {args.results / 'index.md'}")
+    return 0
+
+
+def check_installed() -> None:
+    """With --installed: measure this environment's own NumPy/SciPy, whatever their BLAS; the
+    verification is shown so that the reader knows what was measured, and does not stop the run."""
+    print("Measuring the NumPy/SciPy installed in this environment (--installed); no build.", flush=True)
+    if subprocess.run([sys.executable, "-m", "blasbench.verify"]).returncode != 0:
+        print("note: this environment fails verification (above); its results show it as it is.", file=sys.stderr)
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    result = ensure_build(args)
+    return 0 if result["verification"]["ok"] else 1
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    if args.installed:
+        check_installed()
+    elif not ensure_build(args)["verification"]["ok"]:
+        raise UserError("the build failed verification (see above): its timings would not mean anything.")
+    result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5)
+    write_json(args.results / "bench.json", result)
+    print(f"wrote {args.results / 'bench.json'}")
+    return 0
+
+
 def command_report(args: argparse.Namespace) -> int:
     for path in render_all(args.results):
         print(f"wrote {path}")
@@ -79,15 +169,65 @@ def build_parser() -> argparse.ArgumentParser:
     build = commands.add_parser("build", help="compile NumPy and SciPy against OpenBLAS, install, verify")
     add_build_options(build)
     build.set_defaults(run=command_build)
+    scaling = commands.add_parser("scaling", help="build (cached), test the network, profile and sweep threads, report")
+    add_build_options(scaling)
+    group = scaling.add_argument_group("sweeps")
+    group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
+    group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
+    group.add_argument("--repeats", type=int, help="runs per point (default 3)")
+    group.add_argument("--iterations", type=int, help="CG iterations per run (default 50, the seed's)")
+    group.add_argument("--train-size", type=int, help="training examples (default 50,000, the seed's)")
+    group.add_argument("--profile-iterations", type=int, help="CG iterations per profiled rung (default 20)")
+    group.add_argument("--variants", nargs="+", choices=RUNGS, default=list(SCALING_VARIANTS), metavar="RUNG",
+                       help="ladder rungs to sweep (default: the seed's start and its final configuration)")
+    group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
+                       help="rungs to profile (default all; none to skip the profiling sweep)")
+    group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the packaged copy)")
+    scaling.set_defaults(run=command_scaling)
+    installed_help = "measure the NumPy/SciPy already installed here instead of building (e.g. PyPI's wheels)"
+    verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
+    add_build_options(verify)
+    verify.set_defaults(run=command_verify)
+    bench = commands.add_parser("bench", help="time one cost-and-gradient per rung against DGEMM, at 1 and all threads")
+    add_build_options(bench)
+    bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG")
+    bench.add_argument("--train-size", type=int)
+    bench.add_argument("--repeats", type=int)
+    bench.set_defaults(run=command_bench)
+    for sub in (scaling, bench):
+        sub.add_argument("--installed", action="store_true", help=installed_help)
+    container = commands.add_parser("container", help="build the image (docker or podman) and run the pipeline in it")
+    container.add_argument("--variant", choices=SYSTEM_VARIANTS, default="pthread", help="Debian OpenBLAS variant in the image")
+    container.add_argument("--engine", choices=("docker", "podman"), help="default: whichever answers first")
+    container.add_argument("--tag", help="image tag (default blasbench:<variant>)")
+    container.add_argument("--base", default=BASE_TAG, help=f"base image (default {BASE_TAG})")
+    container.add_argument("--local-base", action="store_true",
+                           help="make the base image locally with debootstrap (no registry needed)")
+    container.add_argument("--mirror", help="Debian mirror for --local-base (default: the host's apt mirror)")
+    container.add_argument("--extra-ca", action="store_true",
+                           help="add the host's extra CA certificates to the local base image (intercepting proxies)")
+    container.add_argument("--no-wheelhouse", action="store_true",
+                           help="do not reuse the host's wheelhouse: compile in the image")
+    container.add_argument("--cpus", help="CPUs given to the container, e.g. 0-1 (default: all)")
+    container.add_argument("--command", help="run this instead of the image's default (e.g. 'nox -R -s verify')")
+    container.add_argument("--context", type=Path, default=Path("."), help="build context (default: the repository)")
+    container.add_argument("--results", type=Path, default=Path("reports") / "container",
+                           help="where the container's reports land (default reports/container)")
+    container.set_defaults(run=main_container)
     report = commands.add_parser("report", help="render the Markdown reports again from the JSON results")
     report.set_defaults(run=command_report)
-    for sub in (build, report):
+    for sub in (build, scaling, verify, bench, report):
         sub.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory")
     return parser
 
 
+def interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, interrupt)  # a scheduler's or `timeout`'s stop keeps results like Ctrl-C
     try:
         return args.run(args)
     except UserError as e:

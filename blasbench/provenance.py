@@ -106,6 +106,7 @@ def collect() -> dict:
         "load_average": list(os.getloadavg()),
         "versions": versions(),
         "threadpool_info": threadpoolctl.threadpool_info(),
+        "numexpr_threads": sys.modules["numexpr"].get_num_threads() if "numexpr" in sys.modules else None,
         "numpy_config": numpy_build_config(),
         "env": {k: os.environ[k] for k in RELEVANT_ENV if k in os.environ},
     }

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
+import resource
 import sys
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from blasbench import UserError, provenance
 from blasbench.store import write_json
 
 from .data import load_mnist, seed_splits
-from .network import RUNGS, SIGMOIDS, Network, Options
+from .network import Network
+from .options import RUNGS, SIGMOID_BACKENDS, Options
 from .train import train
 
 
@@ -38,13 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-dir", type=Path, help="directory with the four MNIST IDX files (default: packaged copy)")
     t.add_argument("--json", type=Path, help="write the result here")
     t.add_argument("--rung", choices=RUNGS, help="start from one of the optimisation ladder's configurations")
-    t.add_argument("--sigmoid", choices=SIGMOIDS, help="sigmoid backend (seed start: numpy)")
+    t.add_argument("--sigmoid", choices=SIGMOID_BACKENDS, help="sigmoid backend (seed start: numpy)")
     t.add_argument("--recompute-sigmoid", action=argparse.BooleanOptionalAction,
                    help="evaluate sigma again in backprop (seed start) instead of reusing activations")
     t.add_argument("--contiguous", action=argparse.BooleanOptionalAction,
                    help="copy transposed operands before the matrix products")
     t.add_argument("--fused", action=argparse.BooleanOptionalAction,
                    help="fused numexpr expressions into reused buffers (beyond the seed)")
+    t.add_argument("--cv-every", type=int, default=1, metavar="N",
+                   help="record cross-validation accuracy every N iterations (0: only at the end)")
+    t.add_argument("--profile", type=Path, help="profile the training with cProfile into this .prof file")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -68,10 +73,20 @@ def run_training(args: argparse.Namespace) -> dict:
     bar = tqdm(total=args.iterations, desc="CG", unit="it", disable=args.quiet, file=sys.stderr)
 
     def progress(step):
-        bar.set_postfix(cost=f"{step.cost:.4f}", cv=f"{step.cv_accuracy:.4f}", refresh=False)
+        cv = "" if step.cv_accuracy is None else f"{step.cv_accuracy:.4f}"
+        bar.set_postfix(cost=f"{step.cost:.4f}", cv=cv, refresh=False)
         bar.update()
 
-    training = train(network, train_set, args.iterations, cv_set, progress)
+    profiler = cProfile.Profile() if args.profile else None
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    if profiler:
+        profiler.enable()
+    training = train(network, train_set, args.iterations, cv_set, progress, args.cv_every)
+    if profiler:
+        profiler.disable()
+        args.profile.parent.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(args.profile)
+    after = resource.getrusage(resource.RUSAGE_SELF)
     bar.close()
     phases = dict(network.timer.seconds)
     return {
@@ -91,10 +106,12 @@ def run_training(args: argparse.Namespace) -> dict:
         },
         "evaluations": training.evaluations,
         "seconds_total": training.seconds,
+        "cpu_seconds": {"user": after.ru_utime - before.ru_utime, "system": after.ru_stime - before.ru_stime},
         "seconds_per_iteration": training.seconds_per_iteration,
         "seconds_per_iteration_iqr": training.seconds_per_iteration_iqr,
         "seconds_loading_data": load_seconds,
         "phase_seconds": phases,
+        "profile": str(args.profile) if args.profile else None,
         "environment": provenance.collect(),
     }
 

@@ -10,7 +10,7 @@ Notation (features x examples, as the seed):
     J = (1/m) sum[ -Y log a_L - (1 - Y) log(1 - a_L) ] + (lmbda / 2m) sum_l ||W_l||^2
 
 Each of the seed's optimisation steps is a switch in :class:`Options`, so the ladder of
-:data:`RUNGS` replays the post's story on one implementation.
+:data:`nn.options.RUNGS` replays the post's story on one implementation.
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 
 import numexpr
 import numpy as np
 import scipy.special
 
 from blasbench import UserError
+
+from .options import SEED_START, Options
 
 
 def sigmoid_numpy(z: np.ndarray) -> np.ndarray:
@@ -36,39 +38,27 @@ def sigmoid_expit(z: np.ndarray) -> np.ndarray:
     return scipy.special.expit(z)
 
 
-def sigmoid_numexpr(z: np.ndarray) -> np.ndarray:
-    return numexpr.evaluate("1 / (1 + exp(-z))")
+def sigmoid_numexpr(z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return numexpr.evaluate("1 / (1 + exp(-z))", out=out)
 
 
 SIGMOIDS = {"numpy": sigmoid_numpy, "expit": sigmoid_expit, "numexpr": sigmoid_numexpr}
 
 
-@dataclass(frozen=True)
-class Options:
-    """The implementation switches; none of them changes the mathematics."""
-
-    sigmoid: str = "numpy"  # numpy | expit | numexpr
-    recompute_sigmoid: bool = True  # seed start: sigma'(z) = sigma(z)(1 - sigma(z)) evaluates sigma twice more
-    contiguous: bool = False  # copy transposed operands before the matrix products
-    fused: bool = False  # beyond the seed: fused numexpr expressions into reused buffers
-
-    def __post_init__(self):
-        if self.sigmoid not in SIGMOIDS:
-            raise UserError(f"Unknown sigmoid backend {self.sigmoid!r}: choose one of {', '.join(SIGMOIDS)}.")
-        if self.fused and self.sigmoid != "numexpr":
-            raise UserError("--fused needs --sigmoid numexpr (the fused expressions are numexpr's).")
+def product(A: np.ndarray, B: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """A @ B by BLAS GEMM. A named function so that cProfile can see the products: NumPy 2's
+    ``np.dot`` is dispatched in C and does not appear in a profile on its own."""
+    return np.dot(A, B, out=out)
 
 
-SEED_START = Options()
-# The seed's optimisation ladder, each rung one more step; the last goes beyond the post.
-RUNGS = {
-    "0-seed": SEED_START,
-    "1-expit": replace(SEED_START, sigmoid="expit"),
-    "2-reuse-sigma": replace(SEED_START, sigmoid="expit", recompute_sigmoid=False),
-    "3-numexpr": replace(SEED_START, sigmoid="numexpr", recompute_sigmoid=False),
-    "4-contiguous": replace(SEED_START, sigmoid="numexpr", recompute_sigmoid=False, contiguous=True),
-    "5-fused-buffers": Options(sigmoid="numexpr", recompute_sigmoid=False, fused=True),
-}
+def sigmoid_of_affine(z: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """sigma(z + b) in one numexpr pass into ``out``."""
+    return numexpr.evaluate("1 / (1 + exp(-(z + b)))", out=out)
+
+
+def times_sigmoid_prime(back: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """back * sigma'(z) with sigma'(z) = a (1 - a), in place, in one numexpr pass."""
+    return numexpr.evaluate("back * a * (1 - a)", out=back)
 
 
 class PhaseTimer:
@@ -168,7 +158,7 @@ class Network:
         zs, activations = [], [X]
         for W, b in self.unpack(theta):
             with self.timer("products"):
-                z = np.dot(W, activations[-1])
+                z = product(W, activations[-1])
             with self.timer("elementwise"):
                 z += b
             with self.timer("sigmoid"):
@@ -208,13 +198,13 @@ class Network:
             W, _ = params[l]
             gW, gb = self.unpack(grad)[l]
             with self.timer("products"):
-                product = np.dot(delta, self._operand(activations[l].T))
+                outer = product(delta, self._operand(activations[l].T))
             with self.timer("elementwise"):
-                gW[...] = product / m + (self.lmbda / m) * W
+                gW[...] = outer / m + (self.lmbda / m) * W
                 gb[...] = delta.sum(axis=1, keepdims=True) / m
             if l > 0:
                 with self.timer("products"):
-                    back = np.dot(self._operand(W.T), delta)
+                    back = product(self._operand(W.T), delta)
                 sigma_prime = self._sigmoid_gradient(zs[l - 1], activations[l])
                 with self.timer("elementwise"):
                     delta = back * sigma_prime
@@ -238,37 +228,35 @@ class Network:
             z = self._buffer(f"z{l}", (W.shape[0], m))
             a = self._buffer(f"a{l}", (W.shape[0], m))
             with self.timer("products"):
-                np.dot(W, activations[-1], out=z)
+                product(W, activations[-1], out=z)
             with self.timer("sigmoid"):
                 if l == last:  # z_L is kept for the cost
-                    numexpr.evaluate("z + b", out=z)
-                    numexpr.evaluate("1 / (1 + exp(-z))", out=a)
+                    z += b
+                    sigmoid_numexpr(z, out=a)
                 else:
-                    numexpr.evaluate("1 / (1 + exp(-(z + b)))", out=a)
+                    sigmoid_of_affine(z, b, out=a)
             activations.append(a)
         grad = np.empty_like(theta)
         with self.timer("elementwise"):
             J = (cross_entropy(z, Y) + self._regularisation(params)) / m
             delta = self._buffer(f"d{last}", activations[-1].shape)
             numexpr.evaluate("a - Y", local_dict={"a": activations[-1], "Y": Y}, out=delta)
-        inv_m, decay = 1.0 / m, self.lmbda / m
+        scales = {"inv_m": 1.0 / m, "decay": self.lmbda / m}
         for l in reversed(range(len(params))):
             W, _ = params[l]
             gW, gb = self.unpack(grad)[l]
             with self.timer("products"):
-                np.dot(delta, activations[l].T, out=gW)
+                product(delta, activations[l].T, out=gW)
             with self.timer("elementwise"):
-                numexpr.evaluate("gW * inv_m + decay * W", out=gW)
+                numexpr.evaluate("gW * inv_m + decay * W", local_dict={"gW": gW, "W": W, **scales}, out=gW)
                 np.sum(delta, axis=1, keepdims=True, out=gb)
-                gb *= inv_m
+                gb *= scales["inv_m"]
             if l > 0:
                 back = self._buffer(f"d{l - 1}", (W.shape[1], m))
                 with self.timer("products"):
-                    np.dot(W.T, delta, out=back)
+                    product(W.T, delta, out=back)
                 with self.timer("sigmoid"):
-                    a = activations[l]
-                    numexpr.evaluate("back * a * (1 - a)", out=back)
-                delta = back
+                    delta = times_sigmoid_prime(back, activations[l])
         return J, grad
 
     def describe(self) -> dict:

@@ -44,8 +44,9 @@ class Training:
 
 
 def train(network: Network, train_set: Split, iterations: int, cv_set: Split | None = None,
-          on_iteration: Callable[[Iteration], None] | None = None) -> Training:
-    """Run ``iterations`` CG iterations on the whole of ``train_set``, updating ``network.theta``."""
+          on_iteration: Callable[[Iteration], None] | None = None, cv_every: int = 1) -> Training:
+    """Run ``iterations`` CG iterations on the whole of ``train_set``, updating ``network.theta``;
+    the cross-validation accuracy is recorded every ``cv_every`` iterations (0: never)."""
     Y = one_hot(train_set.y, network.layers[-1])
     X = train_set.X
     result = Training()
@@ -58,8 +59,10 @@ def train(network: Network, train_set: Split, iterations: int, cv_set: Split | N
 
     def callback(intermediate_result: scipy.optimize.OptimizeResult):
         seconds = time.perf_counter() - clock[0]
-        accuracy = network.accuracy(cv_set.X, cv_set.y, intermediate_result.x) if cv_set else None
-        step = Iteration(len(result.history) + 1, float(intermediate_result.fun), seconds,
+        number = len(result.history) + 1
+        check = cv_set is not None and cv_every > 0 and number % cv_every == 0
+        accuracy = network.accuracy(cv_set.X, cv_set.y, intermediate_result.x) if check else None
+        step = Iteration(number, float(intermediate_result.fun), seconds,
                          result.evaluations, accuracy)
         result.history.append(step)
         if on_iteration:

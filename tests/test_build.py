@@ -3,13 +3,15 @@
 import json
 import os
 import subprocess
-import sys
+import time
 import venv
 
 import pytest
+from test_providers import example_openblas
 
 from blasbench import build, pins, store
-from test_providers import example_openblas
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
@@ -85,27 +87,63 @@ def test_unknown_version_is_a_clear_error():
         build.fetch_sdist("numpy", "0.0.1")
 
 
-@pytest.mark.slow
-def test_real_build_installs_and_verifies_in_a_fresh_environment(tmp_path):
-    """Builds (or reuses) NumPy and SciPy against system OpenBLAS, installs them into a new venv
-    and verifies there, as `nox -s build-openblas` does."""
-    env_dir = tmp_path / "venv"
-    venv.create(env_dir, with_pip=True)
-    python = str(env_dir / "bin" / "python")
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    subprocess.run([python, "-m", "pip", "install", "-q", root], check=True)
-    results = tmp_path / "reports"
+@pytest.fixture(scope="module")
+def built_env(tmp_path_factory):
+    """A new virtualenv with this project, into which `python -m blasbench build` installs
+    NumPy and SciPy built (or reused from the wheelhouse) against system OpenBLAS."""
+    tmp = tmp_path_factory.mktemp("built")
+    venv.create(tmp / "venv", with_pip=True)
+    python = str(tmp / "venv" / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", ROOT, "pytest==9.2.0"], check=True)
+    results = tmp / "reports"
     run = subprocess.run([python, "-m", "blasbench", "build", "--results", str(results)],
-                         capture_output=True, text=True, cwd=tmp_path)
+                         capture_output=True, text=True, cwd=ROOT)
     print(run.stdout[-3000:], run.stderr[-3000:])
     assert run.returncode == 0
+    return python, results
+
+
+@pytest.mark.slow
+def test_real_build_installs_and_verifies_in_a_fresh_environment(built_env):
+    python, results = built_env
     result = json.loads((results / "build.json").read_text())
-    assert result["verification"]["ok"]
+    assert result["verification"]["ok"], result["verification"]["checks"]
     assert {w["package"] for w in result["wheels"]} == {"numpy", "scipy"}
-    assert "passed" in (results / "build.md").read_text()
+    assert "Verification **passed**" in (results / "build.md").read_text()
     # No prebuilt wheel in that environment: numpy and scipy come from the wheelhouse.
     listing = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True).stdout
     installed = {p["name"]: p["version"] for p in json.loads(listing)}
     assert installed["numpy"] == pins.NUMPY and installed["scipy"] == pins.SCIPY
-    check = subprocess.run([python, "-c", "import numpy; print(numpy.__file__)"], capture_output=True, text=True)
-    assert not os.path.exists(os.path.join(os.path.dirname(check.stdout.strip()) + ".libs"))
+    for package in ("numpy", "scipy"):
+        check = subprocess.run([python, "-c", f"import {package}, os; print(os.path.dirname({package}.__file__))"],
+                               capture_output=True, text=True, check=True)
+        assert not os.path.exists(check.stdout.strip() + ".libs"), f"{package} carries a bundled OpenBLAS"
+
+
+@pytest.mark.slow
+def test_second_build_reuses_the_wheelhouse_quickly(built_env):
+    python, results = built_env
+    started = time.monotonic()
+    run = subprocess.run([python, "-m", "blasbench", "build", "--results", str(results)],
+                         capture_output=True, text=True, cwd=ROOT)
+    elapsed = time.monotonic() - started
+    assert run.returncode == 0, run.stderr
+    result = json.loads((results / "build.json").read_text())
+    assert all(w["cached"] for w in result["wheels"])
+    print(f"cached build-and-verify: {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+def test_scaling_quick_end_to_end(built_env):
+    """`nox -s scaling -- --quick` in the built environment: network tests, both sweeps, reports."""
+    python, results = built_env
+    run = subprocess.run([python, "-m", "blasbench", "scaling", "--quick", "--results", str(results)],
+                         capture_output=True, text=True, cwd=ROOT)
+    print(run.stdout[-3000:], run.stderr[-3000:])
+    assert run.returncode == 0
+    for name in ("index.md", "build.md", "profile.md", "scaling.md", "scaling.svg", "profile.json", "scaling.json"):
+        assert (results / name).exists(), name
+    scaling = json.loads((results / "scaling.json").read_text())
+    assert not scaling["refused"]
+    blas = [lib for lib in scaling["environment"]["threadpool_info"] if lib["user_api"] == "blas"]
+    assert blas[0]["filepath"].startswith("/usr/lib/")  # the system OpenBLAS, not a bundled copy

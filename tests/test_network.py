@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from nn.network import RUNGS, SIGMOIDS, Network, Options, one_hot
+from nn.network import SIGMOIDS, Network, one_hot
+from nn.options import RUNGS, Options
 from nn.train import train
 
 

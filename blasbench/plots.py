@@ -1,0 +1,52 @@
+"""The scaling figure (matplotlib, SVG and PNG), drawn from analysed results."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from .analysis import seed_scaling
+from .store import atomic_write_bytes
+
+
+def plot_scaling(analysis: dict, stem: Path) -> list[Path]:
+    """Time and speedup against threads for every variant, the ideal line, and the seed's
+    published curve (its speedup, and its times rescaled to each variant's 1-thread time)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    seed = seed_scaling()
+    fig, (ax_time, ax_speed) = plt.subplots(1, 2, figsize=(11, 4.2))
+    max_threads = 1
+    for variant, result in analysis.items():
+        rows = result["rows"]
+        threads = [r["threads"] for r in rows]
+        max_threads = max(max_threads, *threads)
+        medians = [r["wall"]["median"] for r in rows]
+        errors = [[r["wall"]["median"] - r["wall"]["q1"] for r in rows], [r["wall"]["q3"] - r["wall"]["median"] for r in rows]]
+        line = ax_time.errorbar(threads, medians, yerr=errors, marker="o", capsize=3, label=f"{variant} (median, IQR)")
+        ax_time.plot(seed["threads"], [medians[0] * seed["wall"][p] / seed["wall"][1] for p in seed["threads"]],
+                     ls=":", color=line[0].get_color(), alpha=0.6, label=f"seed's curve scaled to {variant}")
+        ax_speed.plot(threads, [r["speedup"] for r in rows], marker="o", color=line[0].get_color(), label=variant)
+    span = list(range(1, max(max_threads, max(seed["threads"])) + 1))
+    ax_speed.plot(span, span, color="grey", ls="--", label="ideal")
+    ax_speed.plot(seed["threads"], [seed["speedup"][p] for p in seed["threads"]], color="black", ls=":",
+                  marker="s", ms=3, label="seed post (12-core workstation)")
+    ax_time.set(xlabel="threads", ylabel="training wall time (s)", title="Time")
+    ax_speed.set(xlabel="threads", ylabel="speedup over 1 thread", title="Speedup",
+                 xlim=(0.5, max(max_threads, 10) + 0.5), ylim=(0, max(max_threads, 4) + 0.5))
+    for ax in (ax_time, ax_speed):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    written = []
+    for suffix in (".svg", ".png"):
+        target = stem.with_suffix(suffix)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=suffix[1:], dpi=110)
+        atomic_write_bytes(target, buffer.getvalue())
+        written.append(target)
+    plt.close(fig)
+    return written

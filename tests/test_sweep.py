@@ -1,0 +1,124 @@
+"""The sweeps on a small real workload: limits, resumption, interruption, reports from data."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from blasbench import analysis, report, stats, sweep
+from blasbench.store import read_json
+
+TINY = sweep.Workload(iterations=2, train_size=1000)
+
+
+def test_stats_on_known_numbers():
+    s = stats.summarize([1.0, 2.0, 3.0, 4.0, 100.0])
+    assert s["median"] == 3.0 and s["q1"] == 2.0 and s["q3"] == 4.0 and s["iqr"] == 2.0
+    # T(p) = 10 + 90/p exactly: 10% serial
+    threads = [1, 2, 4, 8]
+    fit = stats.amdahl_fit(threads, [10 + 90 / p for p in threads])
+    assert fit["serial_fraction"] == pytest.approx(0.1) and fit["t1"] == pytest.approx(100)
+    assert stats.amdahl_limit(fit["serial_fraction"]) == pytest.approx(10)
+    assert stats.karp_flatt(100 / 55, 2) == pytest.approx(0.1)
+    assert stats.recommend([1, 2, 4, 6, 8], [143, 81, 51, 42.8, 39.5]) == 6  # the seed's data: within 10% of best
+    assert stats.recommend([1, 2], [10.0, 9.5]) == 1
+
+
+def test_seed_figures_travel_with_the_package():
+    seed = analysis.seed_scaling()
+    assert seed["threads"] == list(range(1, 11))
+    assert seed["speedup"][4] == pytest.approx(143.22 / 51.223)
+
+
+def test_limit_problem_refuses_points_whose_limit_did_not_take():
+    def result(blas_threads, numexpr_threads):
+        return {"environment": {"threadpool_info": [{"internal_api": "openblas", "num_threads": blas_threads,
+                                                     "filepath": "/lib/libopenblas.so"}],
+                                "numexpr_threads": numexpr_threads}}
+    assert sweep.limit_problem(result(2, 2), 2) is None
+    assert "openblas ran 4 threads, not 2" in sweep.limit_problem(result(4, 2), 2)
+    assert "numexpr ran 1 threads" in sweep.limit_problem(result(2, 1), 2)
+
+
+def test_child_runs_with_every_thread_variable_set():
+    result = sweep.run_child(TINY, "3-numexpr", threads=1)
+    assert sweep.limit_problem(result, 1) is None
+    assert result["options"]["iterations"] == 2 and result["evaluations"] >= 2
+    assert result["cpu_seconds"]["user"] > 0
+
+
+def test_scaling_sweep_resumes_and_reports(tmp_path):
+    settings = sweep.ScalingSettings(variants=("3-numexpr",), threads=(1, 2), repeats=1, workload=TINY, warmup=False)
+    path = tmp_path / "scaling.json"
+    first = sweep.run_scaling(settings, path)
+    assert [(p["threads"], p["repeat"]) for p in first["points"]] == [(1, 0), (2, 0)]
+    measured_at = path.stat().st_mtime_ns
+    again = sweep.run_scaling(settings, path)  # nothing left to measure
+    assert again["points"] == first["points"] and path.stat().st_mtime_ns == measured_at
+    written = report.render_all(tmp_path)
+    assert {p.name for p in written} >= {"scaling.md", "scaling.svg", "scaling.png", "index.md"}
+    text = (tmp_path / "scaling.md").read_text()
+    assert "## `3-numexpr`" in text and "seed speedup" in text and "Recommendation" in text
+    assert "Scaling" in (tmp_path / "index.md").read_text()
+
+
+def test_ctrl_c_keeps_finished_points_and_a_rerun_continues(tmp_path):
+    path = tmp_path / "scaling.json"
+    script = (
+        "from pathlib import Path; from blasbench import sweep\n"
+        f"settings = sweep.ScalingSettings(variants=('3-numexpr',), threads=(1, 2), repeats=3, "
+        f"workload=sweep.Workload(iterations=2, train_size=1000), warmup=False)\n"
+        f"sweep.run_scaling(settings, Path({str(path)!r}))\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (path.exists() and read_json(path)["points"]):
+        time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    child.wait(timeout=60)
+    kept = read_json(path)["points"]
+    assert 1 <= len(kept) < 6
+    settings = sweep.ScalingSettings(variants=("3-numexpr",), threads=(1, 2), repeats=3, workload=TINY, warmup=False)
+    finished = sweep.run_scaling(settings, path)
+    assert finished["points"][:len(kept)] == kept and len(finished["points"]) == 6
+
+
+def test_profile_sweep_finds_sigmoid_and_products(tmp_path):
+    from blasbench.profiles import run_profiles
+
+    results = run_profiles(["0-seed", "5-fused-buffers"], TINY, None, tmp_path / "profile.json")
+    for rung in results["rungs"]:
+        assert (tmp_path / rung["prof"]).exists()
+        profile = rung["cprofile"]
+        assert profile["sigmoid"] > 0 and profile["products"] > 0
+        assert profile["sigmoid"] + profile["products"] < profile["total"]
+    report.render_all(tmp_path)
+    text = (tmp_path / "profile.md").read_text()
+    assert "sigmoid 54.5%, dot 37.3%" in text and "snakeviz" in text
+
+
+def test_report_renders_again_from_json_alone(tmp_path):
+    """`nox -s report`: the JSON is enough, nothing is rerun."""
+    settings = sweep.ScalingSettings(variants=("0-seed",), threads=(1,), repeats=1, workload=TINY, warmup=False)
+    sweep.run_scaling(settings, tmp_path / "scaling.json")
+    report.render_all(tmp_path)
+    (tmp_path / "scaling.md").unlink()
+    run = subprocess.run([sys.executable, "-m", "blasbench", "report", "--results", str(tmp_path)],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "scaling.md").exists()
+    assert json.loads((tmp_path / "scaling.json").read_text())["points"][0]["threads"] == 1
+
+
+def test_results_of_other_settings_are_moved_aside_not_lost(tmp_path):
+    path = tmp_path / "scaling.json"
+    earlier = {"kind": "scaling", "settings_key": "an-earlier-sweep", "points": [{"threads": 1}], "refused": []}
+    path.write_text(json.dumps(earlier))
+    settings = sweep.ScalingSettings(variants=("3-numexpr",), threads=(1,), repeats=1, workload=TINY, warmup=False)
+    sweep.run_scaling(settings, path)
+    [aside] = [p for p in tmp_path.glob("scaling-*.json")]
+    assert json.loads(aside.read_text()) == earlier
+    assert read_json(path)["settings_key"] == settings.key

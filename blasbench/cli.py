@@ -36,6 +36,8 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--site-cfg", type=Path, help="with --provider site-cfg: the site.cfg to read (default ./site.cfg)")
     group.add_argument("--numpy", default=pins.NUMPY, help=f"NumPy version to build (default {pins.NUMPY})")
     group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
+    group.add_argument("--allow-unverified", action="store_true",
+                       help="record a failed verification and go on (e.g. an image build on a busy builder)")
 
 
 def verify_in_fresh_process(openblas, output: Path) -> dict:
@@ -77,7 +79,10 @@ def command_build(args: argparse.Namespace) -> int:
     render_all(args.results)
     print(f"wrote {args.results / 'build.json'} and {args.results / 'build.md'}")
     if not result["verification"]["ok"]:
-        raise UserError("the build is installed but verification failed (see above).")
+        if args.allow_unverified:
+            print("note: verification failed (above); continuing as --allow-unverified asks.", file=sys.stderr)
+        else:
+            raise UserError("the build is installed but verification failed (see above).")
     return 0
 
 

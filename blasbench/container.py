@@ -19,6 +19,7 @@ from pathlib import Path
 
 from . import UserError
 from .build import wheelhouse
+from .store import cache_dir
 from .sweep import THREAD_VARIABLES
 
 BASE_TAG = "debian:bookworm-slim"
@@ -93,13 +94,17 @@ def make_base_image(engine: list[str], tag: str = BASE_TAG, mirror: str | None =
     print(f"base image {tag} made locally", flush=True)
 
 
-def stage_wheelhouse(context: Path) -> int:
-    """Copy the host's wheelhouse into the build context so the image reuses keys built here."""
-    target = context / ".container" / "wheelhouse"
-    shutil.rmtree(target, ignore_errors=True)
-    entries = [d for d in wheelhouse().glob("*-*") if (d / "build.json").exists()] if wheelhouse().exists() else []
+def stage_cache(context: Path) -> int:
+    """Copy the host's finished wheelhouse entries and sdists into the build context, so the
+    image reuses what was built here under the same keys; returns the number of wheels staged."""
+    staged = context / ".container" / "cache"
+    shutil.rmtree(staged, ignore_errors=True)
+    entries = [d for d in wheelhouse().glob("[!.]*") if (d / "build.json").exists()] if wheelhouse().exists() else []
     for entry in entries:
-        shutil.copytree(entry, target / entry.name)
+        shutil.copytree(entry, staged / "wheelhouse" / entry.name)
+    sdists = cache_dir() / "sdists"
+    if sdists.exists():
+        shutil.copytree(sdists, staged / "sdists", ignore=shutil.ignore_patterns("*.part*"))
     return len(entries)
 
 
@@ -133,7 +138,7 @@ def main_container(args) -> int:
         if not args.local_base:
             print(f"{args.base} is not present; making it locally (--local-base) ...", file=sys.stderr)
         make_base_image(engine, args.base, args.mirror, args.extra_ca)
-    staged = stage_wheelhouse(context) if not args.no_wheelhouse else 0
+    staged = stage_cache(context) if not args.no_wheelhouse else 0
     print(f"staged {staged} wheelhouse entr{'y' if staged == 1 else 'ies'} into the build context", flush=True)
     tag = args.tag or f"blasbench:{args.variant}"
     try:

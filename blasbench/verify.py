@@ -69,13 +69,12 @@ def shadow_hint(path: str) -> str:
     return ""
 
 
-def expected_threads(explicit: int | None) -> tuple[int, str]:
-    if explicit:
-        return explicit, "explicit limit"
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        if os.environ.get(variable, "").strip().isdigit():
-            return int(os.environ[variable]), f"{variable} in the environment"
-    return provenance.usable_cores(), "usable cores"
+def thread_limit_in_env() -> tuple[str, str] | None:
+    """The first variable that limits OpenBLAS's threads, as (name, value)."""
+    for variable in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(variable, "").strip():
+            return variable, os.environ[variable].strip()
+    return None
 
 
 def time_dgemm(n: int, repeats: int, threads: int | None) -> dict:
@@ -146,13 +145,19 @@ def check_threading(layer: str, expected: str) -> Check:
 
 
 def check_thread_count(num_threads: int, layer: str, explicit: int | None = None) -> Check:
-    want, why = (1, "serial build") if layer == "disabled" else expected_threads(explicit)
+    """All usable cores (or the explicit limit asked for); a serial build runs one."""
+    if layer == "disabled":
+        want, why = 1, "serial build"
+    elif explicit:
+        want, why = explicit, "explicit --threads"
+    else:
+        want, why = provenance.usable_cores(), "usable cores"
     ok = num_threads == want
     hint = ""
-    if not ok and os.environ.get("OPENBLAS_NUM_THREADS") == "1":
-        hint = "OPENBLAS_NUM_THREADS=1 is set in the environment: unset it."
+    if not ok and (limit := thread_limit_in_env()):
+        hint = f"{limit[0]}={limit[1]} is set in the environment: unset it (or pass --threads {limit[1]} to expect it)."
     elif not ok:
-        hint = "OpenBLAS was built with a smaller MAX_THREADS, or a thread limit is set in the environment."
+        hint = "OpenBLAS was built with a smaller MAX_THREADS than this machine has cores."
     return Check("thread count", ok, f"{num_threads} (expected {want}: {why})", hint)
 
 

@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_dockerfile_parses_with_the_promised_shape():
     parser = DockerfileParser(path=str(ROOT / "Dockerfile"))
     instructions = [i["instruction"] for i in parser.structure]
-    assert parser.baseimage == "${BASE}" and "BASE=debian:bookworm-slim" in parser.content
+    assert parser.baseimage == "debian:bookworm-slim"  # the ARG BASE default
     assert "OPENBLAS_VARIANT" in parser.args
     users = [i["value"] for i in parser.structure if i["instruction"] == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert instructions[-1] == "CMD" and "nox -R -s scaling" in parser.structure[-1]["value"]
     assert "# syntax=" not in parser.content and "<<" not in parser.content  # plain docker.io builders
-    assert "ca-certificates/" not in parser.content.replace("ca-certificates ", "")  # no host CA in the image
+    assert "/usr/local/share/ca-certificates" not in parser.content  # the host's CAs never ship
 
 
 def test_dockerfile_lints_clean_at_error_level():

@@ -39,17 +39,17 @@ def test_modules_must_resolve_to_the_loaded_library():
     assert not verify.check_resolution(SYSTEM, {"numpy": [SYSTEM], "scipy": []}, [SYSTEM]).ok
 
 
-def test_thread_count_follows_cores_limits_and_serial(monkeypatch):
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+def test_thread_count_follows_cores_explicit_limits_and_serial(monkeypatch):
+    for variable in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
     monkeypatch.setattr(verify.provenance, "usable_cores", lambda: 4)
     assert verify.check_thread_count(4, "pthreads").ok
     assert not verify.check_thread_count(2, "pthreads").ok
     assert verify.check_thread_count(2, "pthreads", explicit=2).ok
     assert verify.check_thread_count(1, "disabled").ok
     monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
-    check = verify.check_thread_count(1, "pthreads", explicit=4)
-    assert not check.ok and "OPENBLAS_NUM_THREADS=1" in check.hint
+    check = verify.check_thread_count(1, "pthreads")
+    assert not check.ok and "OPENBLAS_NUM_THREADS=1 is set in the environment" in check.hint
 
 
 def test_probe_needs_a_real_speedup_and_cpu_time():

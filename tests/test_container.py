@@ -79,6 +79,11 @@ def dockerd(tmp_path_factory):
     except subprocess.TimeoutExpired:
         daemon.kill()
     log.close()
+    # dockerd leaves its default network namespace mounted under the exec root
+    for mount in Path("/proc/mounts").read_text().splitlines():
+        target = mount.split()[1]
+        if target.startswith(str(root)):
+            subprocess.run(["umount", "-l", target])
     subprocess.run(["rm", "-rf", str(root / "data"), str(root / "exec")])
 
 

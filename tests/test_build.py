@@ -74,6 +74,12 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path):
         store.atomic_write_bytes(path, "not bytes")
     assert json.loads(path.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["result.json"]
+    mask = os.umask(0o022)
+    try:
+        store.write_json(path, {"a": 2})
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644  # readable like any file, not mkstemp's 0600
 
 
 def test_missing_compiler_is_a_clear_error(monkeypatch):

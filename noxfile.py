@@ -1,4 +1,4 @@
-"""Sessions: build-openblas, verify, scaling, bench, report, tests.
+"""Sessions: build-openblas, verify, scaling, bench, compare-variants, compare, report, tests, container.
 
 Options go after ``--`` and are parsed by the package's own command line
 (``python -m blasbench COMMAND --help`` lists them).
@@ -41,6 +41,20 @@ def scaling(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """One cost-and-gradient per rung at 1 and all threads, as a share of the DGEMM rate."""
     blasbench(session, "bench")
+
+
+@nox.session(name="compare-variants", reuse_venv=True)
+def compare_variants(session: nox.Session) -> None:
+    """System OpenBLAS pthread/openmp/serial, PyPI's wheels and the reference BLAS (and a
+    site.cfg prefix with `-- --site-cfg FILE`) on the same workload: reports/variants.md."""
+    blasbench(session, "compare-variants", "matplotlib==3.10.9")
+
+
+@nox.session
+def compare(session: nox.Session) -> None:
+    """Merge result directories of several runs, machines or commits: `-- DIR_A DIR_B ...`
+    writes reports/compare/compare.md, flagging differences beyond the runs' noise."""
+    blasbench(session, "compare")
 
 
 @nox.session

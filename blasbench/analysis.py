@@ -100,3 +100,59 @@ def analyse_profile(results: dict) -> list[dict]:
 
 def _per_eval(seconds: float, rung: dict) -> float:
     return seconds / rung["evaluations"]
+
+
+NO_LIMIT, ALL_LIMITED = "no limit", "all four thread variables = 1"
+
+
+def verdict(variant: dict, fastest: dict) -> str:
+    """One line: does this variant run BLAS in parallel, does the workload gain, what is ignored."""
+    speedup = variant["dgemm_all"]["gflops"] / variant["dgemm_one"]["gflops"]
+    threads = variant["threads_all"]
+    if variant["dgemm_all"]["cpu_per_wall"] < 1.3:
+        words = f"single-threaded BLAS (DGEMM {speedup:.2f}x on {threads} threads)"
+    elif speedup >= 1.5:
+        words = f"parallel BLAS (DGEMM {speedup:.2f}x on {threads} threads)"
+    else:
+        words = f"threads run but do not pay (DGEMM {speedup:.2f}x on {threads} threads)"
+    words += f", training {variant['training_speedup']:.2f}x"
+    if variant is fastest:
+        words += "; the fastest here"
+    else:
+        words += f"; {variant['best_seconds'] / fastest['best_seconds']:.1f}x the fastest's time"
+    if variant["ignored"]:
+        words += "; **ignores** " + ", ".join(variant["ignored"])
+    return words
+
+
+def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Per measured variant: DGEMM at one and all threads (share of nominal peak), training
+    time at one and all threads, speedup and a verdict; and the variants that failed."""
+    measured, failed = [], []
+    for record in records:
+        if "error" in record or not (record.get("scaling") or {}).get("points"):
+            failed.append(record)
+            continue
+        [sweep] = analyse_scaling(record["scaling"]).values()
+        limits = {row["setup"]: row for row in record["limits"]}
+        one, everyone = limits[ALL_LIMITED], limits[NO_LIMIT]
+        peak = everyone["peak_gflops_per_core_estimate"]
+        threads_all = everyone["reported_threads"] or 1
+        rows = sweep["rows"]
+        best = min(rows, key=lambda r: r["wall"]["median"])
+        measured.append({
+            "name": record["variant"]["name"], "description": record["variant"]["description"],
+            "blas": everyone, "library": record["installed"]["library"],
+            "dgemm_one": one["dgemm"], "dgemm_all": everyone["dgemm"], "threads_all": threads_all,
+            "share_of_peak_one": one["dgemm"]["gflops"] / peak if peak else None,
+            "share_of_peak_all": everyone["dgemm"]["gflops"] / (peak * threads_all) if peak else None,
+            "rows": rows, "one": rows[0], "all": rows[-1], "best_seconds": best["wall"]["median"],
+            "training_speedup": rows[0]["wall"]["median"] / rows[-1]["wall"]["median"],
+            "ignored": [row["setup"] for row in record["limits"] if row["honoured"] is False],
+            "limits": record["limits"], "environment": record.get("environment"),
+        })
+    if measured:
+        fastest = min(measured, key=lambda v: v["best_seconds"])
+        for variant in measured:
+            variant["verdict"] = verdict(variant, fastest)
+    return measured, failed

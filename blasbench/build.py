@@ -26,7 +26,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, pins
-from .providers import OpenBLAS
+from .providers import BLASLibrary
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, read_json, write_json
 
 KEY_SCHEMA = 1
@@ -108,7 +108,7 @@ def toolchain() -> dict:
     return found
 
 
-def build_inputs(package: str, version: str, openblas: OpenBLAS, sdist: Path,
+def build_inputs(package: str, version: str, openblas: BLASLibrary, sdist: Path,
                  depends_on: BuiltWheel | None = None) -> dict:
     """Everything that changes the binary; the wheelhouse key is its hash."""
     return {
@@ -203,7 +203,7 @@ def _run_logged(command: list[str], env: dict, log_path: Path, label: str) -> No
         raise UserError(f"Building {label} failed; the last relevant lines:\n{shown}\nFull log: {log_path}")
 
 
-def build_wheel(package: str, version: str, openblas: OpenBLAS, depends_on: BuiltWheel | None = None) -> BuiltWheel:
+def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: BuiltWheel | None = None) -> BuiltWheel:
     """The wheel of ``package==version`` for ``openblas``: from the wheelhouse, else compiled."""
     started = time.monotonic()
     sdist = fetch_sdist(package, version)
@@ -274,7 +274,7 @@ def build_wheel(package: str, version: str, openblas: OpenBLAS, depends_on: Buil
                           seconds=time.monotonic() - started)
 
 
-def build_all(openblas: OpenBLAS, numpy_version: str = pins.NUMPY, scipy_version: str = pins.SCIPY) -> list[BuiltWheel]:
+def build_all(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str = pins.SCIPY) -> list[BuiltWheel]:
     """NumPy, then SciPy built against that NumPy."""
     numpy_wheel = build_wheel("numpy", numpy_version, openblas)
     scipy_wheel = build_wheel("scipy", scipy_version, openblas, depends_on=numpy_wheel)

@@ -16,16 +16,21 @@ from nn.options import RUNGS
 from . import UserError, pins, provenance
 from .bench import run_bench
 from .build import build_all, install
+from .compare import DEFAULT_FACTOR, compare_dirs
 from .container import BASE_TAG, main_container
 from .profiles import run_profiles
 from .providers import SYSTEM_VARIANTS, get_provider
-from .report import render_all
-from .store import read_json, write_json
+from .report import render_all, render_compare
+from .store import atomic_write_text, read_json, write_json
 from .sweep import ScalingSettings, Workload, run_scaling
+from .variants import DEFAULT_VARIANTS, VARIANTS, compare_variants
+from .why import EXPERIMENTS, WhySettings, run_why
 
 # The seed's start (NumPy sigmoid) and the configuration the seed measured scaling with (numexpr, contiguous).
 SCALING_VARIANTS = ("0-seed", "4-contiguous")
 QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
+# compare-variants: short runs, since the reference BLAS is an order of magnitude slower.
+VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
 
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
@@ -96,18 +101,24 @@ def thread_list(text: str) -> tuple[int, ...]:
     return values
 
 
-def scaling_settings(args: argparse.Namespace) -> tuple[ScalingSettings, Workload, list[str]]:
-    quick = QUICK if args.quick else {}
-    workload = Workload(iterations=args.iterations or quick.get("iterations", 50),
-                        train_size=args.train_size or quick.get("train_size", 50000),
+def scaling_settings(args: argparse.Namespace, rungs: list[str], defaults: dict | None = None) -> ScalingSettings:
+    """The sweep the options ask for; ``defaults`` (iterations, train_size, repeats) where they are silent."""
+    defaults = QUICK if args.quick else (defaults or {"iterations": 50, "train_size": 50000, "repeats": 3})
+    workload = Workload(iterations=args.iterations or defaults["iterations"],
+                        train_size=args.train_size or defaults["train_size"],
                         data_dir=str(args.data_dir) if args.data_dir else None)
     cores = provenance.usable_cores()
     threads = args.threads or (tuple(sorted({1, cores})) if args.quick else tuple(range(1, cores + 1)))
-    settings = ScalingSettings(variants=tuple(args.variants), threads=threads,
-                               repeats=args.repeats or quick.get("repeats", 3), workload=workload,
-                               warmup=not args.quick)
-    profile_workload = Workload(**{**asdict(workload), "iterations": args.profile_iterations or quick.get("iterations", 20)})
-    return settings, profile_workload, args.rungs
+    return ScalingSettings(variants=tuple(rungs), threads=threads, repeats=args.repeats or defaults["repeats"],
+                           workload=workload, warmup=not args.quick)
+
+
+def why_settings(args: argparse.Namespace, settings: ScalingSettings) -> WhySettings:
+    if args.quick:
+        return WhySettings(threads=max(settings.threads), repeats=1, hidden_sizes=(25, 300),
+                           example_counts=(1000, 5000), dgemm_size=256,
+                           workload=Workload(iterations=2, train_size=5000, data_dir=settings.workload.data_dir))
+    return WhySettings(threads=max(settings.threads), workload=Workload(iterations=3, data_dir=settings.workload.data_dir))
 
 
 def run_network_tests() -> None:
@@ -121,7 +132,9 @@ def run_network_tests() -> None:
 
 
 def command_scaling(args: argparse.Namespace) -> int:
-    settings, profile_workload, rungs = scaling_settings(args)
+    settings = scaling_settings(args, args.variants)
+    profile_workload = Workload(**{**asdict(settings.workload),
+                                   "iterations": args.profile_iterations or (settings.workload.iterations if args.quick else 20)})
     args.results.mkdir(parents=True, exist_ok=True)
     if args.installed:
         check_installed()
@@ -129,9 +142,12 @@ def command_scaling(args: argparse.Namespace) -> int:
         command_build(args)
     run_network_tests()
     try:
-        if rungs:
-            run_profiles(rungs, profile_workload, None, args.results / "profile.json")
-        run_scaling(settings, args.results / "scaling.json")
+        if args.rungs:
+            run_profiles(args.rungs, profile_workload, None, args.results / "profile.json")
+        if args.variants:
+            run_scaling(settings, args.results / "scaling.json")
+        if args.experiments:
+            run_why(why_settings(args, settings), args.experiments, args.results / "why.json")
     finally:
         render_all(args.results)  # what was measured is reported, also after Ctrl-C
     print(f"reports: {args.results / 'index.md'}")
@@ -162,10 +178,43 @@ def command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_compare_variants(args: argparse.Namespace) -> int:
+    settings = scaling_settings(args, [args.rung], VARIANTS_WORKLOAD)
+    names = list(dict.fromkeys(args.blas_variants + (["site-cfg"] if args.site_cfg else [])))
+    try:
+        failed = compare_variants(names, settings, args.results, args.site_cfg,
+                                  dgemm_size=256 if args.quick else 1024)
+    finally:
+        render_all(args.results)
+    print(f"report: {args.results / 'variants.md'}")
+    if failed:
+        raise UserError(f"not measured: {', '.join(failed)} (see above); the report shows the others.")
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    if len(args.directories) < 2:
+        raise UserError("compare needs two or more result directories: nox -s compare -- DIR_A DIR_B [...]")
+    comparison = compare_dirs(args.directories, args.factor)
+    write_json(args.output / "compare.json", comparison)
+    atomic_write_text(args.output / "compare.md", render_compare(comparison))
+    print(f"wrote {args.output / 'compare.json'} and {args.output / 'compare.md'}")
+    return 0
+
+
 def command_report(args: argparse.Namespace) -> int:
     for path in render_all(args.results):
         print(f"wrote {path}")
     return 0
+
+
+def add_sweep_options(group, defaults: dict | None = None) -> None:
+    defaults = defaults or {"iterations": 50, "train_size": 50000, "repeats": 3}
+    group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
+    group.add_argument("--repeats", type=int, help=f"runs per point (default {defaults['repeats']})")
+    group.add_argument("--iterations", type=int, help=f"CG iterations per run (default {defaults['iterations']})")
+    group.add_argument("--train-size", type=int, help=f"training examples (default {defaults['train_size']:,})")
+    group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the packaged copy)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -178,17 +227,32 @@ def build_parser() -> argparse.ArgumentParser:
     add_build_options(scaling)
     group = scaling.add_argument_group("sweeps")
     group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
-    group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
-    group.add_argument("--repeats", type=int, help="runs per point (default 3)")
-    group.add_argument("--iterations", type=int, help="CG iterations per run (default 50, the seed's)")
-    group.add_argument("--train-size", type=int, help="training examples (default 50,000, the seed's)")
     group.add_argument("--profile-iterations", type=int, help="CG iterations per profiled rung (default 20)")
-    group.add_argument("--variants", nargs="+", choices=RUNGS, default=list(SCALING_VARIANTS), metavar="RUNG",
-                       help="ladder rungs to sweep (default: the seed's start and its final configuration)")
+    group.add_argument("--variants", nargs="*", choices=RUNGS, default=list(SCALING_VARIANTS), metavar="RUNG",
+                       help="ladder rungs to sweep (default: the seed's start and its final configuration; none to skip)")
     group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help="rungs to profile (default all; none to skip the profiling sweep)")
-    group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the packaged copy)")
+    group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
+                       help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all, none to skip)")
+    add_sweep_options(group)
     scaling.set_defaults(run=command_scaling)
+    variants = commands.add_parser("compare-variants", help="build (cached) and sweep several BLAS variants side by side")
+    variants.add_argument("--variants", dest="blas_variants", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_VARIANTS),
+                          metavar="VARIANT", help=f"from {', '.join(VARIANTS)} (default: {', '.join(DEFAULT_VARIANTS)})")
+    variants.add_argument("--site-cfg", type=Path, help="also measure the OpenBLAS prefix this site.cfg describes")
+    variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
+    group = variants.add_argument_group("sweeps")
+    group.add_argument("--rung", choices=RUNGS, default=SCALING_VARIANTS[-1],
+                       help=f"the training rung every variant runs (default {SCALING_VARIANTS[-1]})")
+    add_sweep_options(group, VARIANTS_WORKLOAD)
+    variants.set_defaults(run=command_compare_variants)
+    compare = commands.add_parser("compare", help="merge result directories of several runs or machines into one report")
+    compare.add_argument("directories", nargs="+", type=Path, help="result directories; the first is the baseline")
+    compare.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
+                         help=f"smallest ratio flagged as a change (default {DEFAULT_FACTOR}, as asv's)")
+    compare.add_argument("--output", type=Path, default=Path("reports") / "compare",
+                         help="where compare.json and compare.md go (default reports/compare)")
+    compare.set_defaults(run=command_compare)
     installed_help = "measure the NumPy/SciPy already installed here instead of building (e.g. PyPI's wheels)"
     verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
     add_build_options(verify)
@@ -221,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     container.set_defaults(run=main_container)
     report = commands.add_parser("report", help="render the Markdown reports again from the JSON results")
     report.set_defaults(run=command_report)
-    for sub in (build, scaling, verify, bench, report):
+    for sub in (build, scaling, verify, bench, report, variants):
         sub.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory")
     return parser
 

@@ -9,14 +9,33 @@ from .analysis import seed_scaling
 from .store import atomic_write_bytes
 
 
-def plot_scaling(analysis: dict, stem: Path) -> list[Path]:
-    """Time and speedup against threads for every variant, the ideal line, and the seed's
-    published curve (its speedup, and its times rescaled to each variant's 1-thread time)."""
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    """The figure as SVG and PNG beside the report, written atomically."""
+    fig.tight_layout()
+    written = []
+    for suffix in (".svg", ".png"):
+        target = stem.with_suffix(suffix)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format=suffix[1:], dpi=110)
+        atomic_write_bytes(target, buffer.getvalue())
+        written.append(target)
+    _pyplot().close(fig)
+    return written
+
+
+def plot_scaling(analysis: dict, stem: Path) -> list[Path]:
+    """Time and speedup against threads for every variant, the ideal line, and the seed's
+    published curve (its speedup, and its times rescaled to each variant's 1-thread time)."""
+    plt = _pyplot()
     seed = seed_scaling()
     fig, (ax_time, ax_speed) = plt.subplots(1, 2, figsize=(11, 4.2))
     max_threads = 1
@@ -40,13 +59,28 @@ def plot_scaling(analysis: dict, stem: Path) -> list[Path]:
     for ax in (ax_time, ax_speed):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    written = []
-    for suffix in (".svg", ".png"):
-        target = stem.with_suffix(suffix)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=suffix[1:], dpi=110)
-        atomic_write_bytes(target, buffer.getvalue())
-        written.append(target)
-    plt.close(fig)
-    return written
+    return _save(fig, stem)
+
+
+def plot_variants(variants: list[dict], stem: Path) -> list[Path]:
+    """Every BLAS variant's training time (log scale: the reference BLAS is far slower) and
+    speedup against threads."""
+    fig, (ax_time, ax_speed) = _pyplot().subplots(1, 2, figsize=(11, 4.2))
+    max_threads = 1
+    for variant in variants:
+        rows = variant["rows"]
+        threads = [r["threads"] for r in rows]
+        max_threads = max(max_threads, *threads)
+        medians = [r["wall"]["median"] for r in rows]
+        errors = [[r["wall"]["median"] - r["wall"]["q1"] for r in rows], [r["wall"]["q3"] - r["wall"]["median"] for r in rows]]
+        ax_time.errorbar(threads, medians, yerr=errors, marker="o", capsize=3, label=variant["name"])
+        ax_speed.plot(threads, [r["speedup"] for r in rows], marker="o", label=variant["name"])
+    span = list(range(1, max_threads + 1))
+    ax_speed.plot(span, span, color="grey", ls="--", label="ideal")
+    ax_time.set(xlabel="threads", ylabel="training wall time (s, median and IQR)", yscale="log", title="Time")
+    ax_speed.set(xlabel="threads", ylabel="speedup over 1 thread", title="Speedup", xlim=(0.5, max_threads + 0.5))
+    for ax in (ax_time, ax_speed):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+        ax.set_xticks(span)
+    return _save(fig, stem)

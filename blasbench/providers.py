@@ -4,6 +4,8 @@ to describe it to pkg-config and meson. Nothing else in the project knows those 
 - ``system``: Debian/Ubuntu's OpenBLAS in one of its threading variants (pthread, openmp, serial).
 - ``scipy-openblas``: the ``scipy-openblas32``/``scipy-openblas64`` wheels NumPy and SciPy release with.
 - ``site-cfg``: a custom prefix described by a classic NumPy ``site.cfg`` ``[openblas]`` section.
+- ``reference``: not OpenBLAS but Debian's reference BLAS/LAPACK (netlib), the no-optimisation
+  floor that the comparisons measure OpenBLAS against.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ print(json.dumps({"info": ctl.info(), "config": config}))
 
 
 @dataclass(frozen=True)
-class OpenBLAS:
-    """What the build and the verification need to know about one OpenBLAS."""
+class BLASLibrary:
+    """What the build and the verification need to know about one BLAS/LAPACK library
+    (an OpenBLAS, except for the reference provider's floor)."""
 
     provider: str
     variant: str
@@ -105,14 +108,14 @@ def describe_library(library: Path) -> dict:
 
 
 def render_pc(name: str, version: str, lib_dirs: list[str], libraries: list[str],
-              include_dirs: list[str], runtime_dirs: list[str]) -> str:
+              include_dirs: list[str], runtime_dirs: list[str], description: str = "OpenBLAS") -> str:
     """A pkg-config file; ``-Wl,-rpath`` makes the built modules load from ``runtime_dirs``
     whatever the dynamic loader's defaults or Debian's alternatives say."""
     libs = [f"-L{d}" for d in lib_dirs] + [f"-Wl,-rpath,{d}" for d in runtime_dirs]
     libs += [f"-l{lib}" for lib in libraries]
     cflags = [f"-I{d}" for d in include_dirs]
     return (
-        f"Name: {name}\nDescription: OpenBLAS described by blasbench\nVersion: {version}\n"
+        f"Name: {name}\nDescription: {description} described by blasbench\nVersion: {version}\n"
         f"Libs: {' '.join(libs)}\nCflags: {' '.join(cflags)}\n"
     )
 
@@ -121,12 +124,29 @@ def _pc_dir(label: str) -> Path:
     return cache_dir() / "pkgconfig" / label
 
 
+def _triplet() -> str:
+    return sysconfig.get_config_var("MULTIARCH") or f"{os.uname().machine}-linux-gnu"
+
+
+def apt_install(packages: list[str], what: str) -> None:
+    """Install Debian packages when running as root with apt-get, else say the exact command."""
+    command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise UserError(f"{what} is not installed: run `sudo {' '.join(command)}` (or pick another --variant/--provider).")
+    print(f"Installing {' '.join(packages)} with apt-get ...", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(command, env=env).returncode != 0:
+        subprocess.run(["apt-get", "update"], env=env, check=False)
+        if subprocess.run(command, env=env).returncode != 0:
+            raise UserError(f"`{' '.join(command)}` failed: see apt-get's message above.")
+
+
 class Provider:
-    """Makes one OpenBLAS available and describes it."""
+    """Makes one BLAS library available and describes it."""
 
     name: str
 
-    def ensure(self) -> OpenBLAS:
+    def ensure(self) -> BLASLibrary:
         raise NotImplementedError
 
 
@@ -141,29 +161,14 @@ class SystemProvider(Provider):
         if variant not in SYSTEM_VARIANTS:
             raise UserError(f"Unknown system OpenBLAS variant {variant!r}: choose one of {', '.join(SYSTEM_VARIANTS)}.")
         self.variant = variant
-        triplet = sysconfig.get_config_var("MULTIARCH") or f"{os.uname().machine}-linux-gnu"
-        self.lib_dir = Path("/usr/lib") / triplet / f"openblas-{variant}"
-        self.include_dir = Path("/usr/include") / triplet / f"openblas-{variant}"
+        self.lib_dir = Path("/usr/lib") / _triplet() / f"openblas-{variant}"
+        self.include_dir = Path("/usr/include") / _triplet() / f"openblas-{variant}"
         self.package = f"libopenblas-{variant}-dev"
 
-    def _install(self) -> None:
-        command = ["apt-get", "install", "-y", "--no-install-recommends", self.package]
-        if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            raise UserError(
-                f"System OpenBLAS ({self.variant}) is not installed: run `sudo {' '.join(command)}` "
-                f"(or pick another --variant/--provider)."
-            )
-        print(f"Installing {self.package} with apt-get ...", flush=True)
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(command, env=env).returncode != 0:
-            subprocess.run(["apt-get", "update"], env=env, check=False)
-            if subprocess.run(command, env=env).returncode != 0:
-                raise UserError(f"`{' '.join(command)}` failed: see apt-get's message above.")
-
-    def ensure(self) -> OpenBLAS:
+    def ensure(self) -> BLASLibrary:
         library = self.lib_dir / "libopenblas.so"
         if not library.exists():
-            self._install()
+            apt_install([self.package], f"System OpenBLAS ({self.variant})")
         if not library.exists():
             raise UserError(f"{self.package} is installed but {library} is missing: reinstall it.")
         info = describe_library(library)
@@ -171,7 +176,7 @@ class SystemProvider(Provider):
                             [str(self.include_dir)], [str(self.lib_dir)])
         pc_dir = _pc_dir(f"system-{self.variant}")
         atomic_write_text(pc_dir / "openblas.pc", pc_text)
-        return OpenBLAS(
+        return BLASLibrary(
             provider=self.name, variant=self.variant, pkg_config_name="openblas",
             pkg_config_dir=str(pc_dir), pc_text=pc_text, library=os.path.realpath(library),
             ilp64=False, **info,
@@ -191,7 +196,7 @@ class ScipyOpenBLASProvider(Provider):
         self.version = pins.SCIPY_OPENBLAS[self.distribution]
         self.prefix = cache_dir() / "providers" / f"{self.distribution}-{self.version}"
 
-    def ensure(self) -> OpenBLAS:
+    def ensure(self) -> BLASLibrary:
         if not (self.prefix / self.module).is_dir():
             staging = self.prefix.with_name(self.prefix.name + f".tmp{os.getpid()}")
             shutil.rmtree(staging, ignore_errors=True)
@@ -209,7 +214,7 @@ class ScipyOpenBLASProvider(Provider):
         library = next(Path(found["dir"]).glob(f"lib{found['lib']}*.so*"))
         pc_dir = _pc_dir(self.distribution)
         atomic_write_text(pc_dir / "scipy-openblas.pc", found["pc"])
-        return OpenBLAS(
+        return BLASLibrary(
             provider=self.name, variant="ilp64" if self.ilp64 else "lp64", pkg_config_name="scipy-openblas",
             pkg_config_dir=str(pc_dir), pc_text=found["pc"], library=os.path.realpath(library),
             ilp64=self.ilp64, **describe_library(library),
@@ -270,7 +275,7 @@ class SiteCfgProvider(Provider):
                 return candidate
         raise UserError(f"{self.path}: no lib{name}.so in {', '.join(cfg['library_dirs'])}; fix library_dirs or libraries.")
 
-    def ensure(self) -> OpenBLAS:
+    def ensure(self) -> BLASLibrary:
         cfg = parse_site_cfg(self.path)
         library = self.library(cfg)
         info = describe_library(library)
@@ -278,10 +283,43 @@ class SiteCfgProvider(Provider):
                             cfg["include_dirs"], cfg["runtime_library_dirs"])
         pc_dir = _pc_dir("site-cfg-" + digest(str(self.path))[:12])
         atomic_write_text(pc_dir / "openblas.pc", pc_text)
-        return OpenBLAS(
+        return BLASLibrary(
             provider=self.name, variant="custom", pkg_config_name="openblas", pkg_config_dir=str(pc_dir),
             pc_text=pc_text, library=os.path.realpath(library), ilp64=False, **info,
         )
+
+
+class ReferenceProvider(Provider):
+    """Debian's reference BLAS and LAPACK (``libblas3``/``liblapack3``, built from netlib's
+    Fortran, CBLAS included): single-threaded and unoptimised, the floor of the comparisons.
+    Both directories are linked explicitly, as for the system OpenBLAS, because Debian's
+    alternatives would otherwise hand the built modules an OpenBLAS as ``libblas.so.3``."""
+
+    name = "reference"
+    packages = ["libblas-dev", "liblapack-dev"]
+
+    def __init__(self):
+        self.lib_dirs = [Path("/usr/lib") / _triplet() / "blas", Path("/usr/lib") / _triplet() / "lapack"]
+
+    def ensure(self) -> BLASLibrary:
+        library = self.lib_dirs[0] / "libblas.so"
+        if not all((d / f"lib{d.name}.so").exists() for d in self.lib_dirs):
+            apt_install(self.packages, "The reference BLAS/LAPACK")
+        real = os.path.realpath(library)
+        version = real.rpartition(".so.")[2] or "unknown"  # libblas.so.3.11.0
+        dirs = [str(d) for d in self.lib_dirs]
+        pc_text = render_pc("reference-blas", version, dirs, ["lapack", "blas"], [], dirs,
+                            description="reference BLAS/LAPACK")
+        pc_dir = _pc_dir("reference")
+        atomic_write_text(pc_dir / "reference-blas.pc", pc_text)
+        return BLASLibrary(
+            provider=self.name, variant="netlib", pkg_config_name="reference-blas", pkg_config_dir=str(pc_dir),
+            pc_text=pc_text, library=real, version=version, threading_layer="disabled",
+            config="netlib reference BLAS/LAPACK (Debian libblas3, liblapack3)", architecture="generic", ilp64=False,
+        )
+
+
+PROVIDERS = ("system", "scipy-openblas", "site-cfg", "reference")
 
 
 def get_provider(name: str, variant: str | None = None, site_cfg: Path | None = None) -> Provider:
@@ -291,4 +329,6 @@ def get_provider(name: str, variant: str | None = None, site_cfg: Path | None = 
         return ScipyOpenBLASProvider(ilp64=(variant or "ilp64") == "ilp64")
     if name == "site-cfg":
         return SiteCfgProvider(site_cfg or Path("site.cfg"))
-    raise UserError(f"Unknown provider {name!r}: choose system, scipy-openblas or site-cfg.")
+    if name == "reference":
+        return ReferenceProvider()
+    raise UserError(f"Unknown provider {name!r}: choose one of {', '.join(PROVIDERS)}.")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .analysis import PHASES, analyse_profile, analyse_scaling, seed_figures, seed_scaling
+from .analysis import PHASES, analyse_profile, analyse_scaling, analyse_variants, seed_figures, seed_scaling
 from .store import atomic_write_text, read_json
+from .why import EXPERIMENTS, GLIBC_MMAP_THRESHOLD_MAX
 
 
 def table(header: list[str], rows: list[list]) -> str:
@@ -175,7 +176,19 @@ def render_profile(result: dict) -> str:
     ]) + "\n"
 
 
-def render_scaling(result: dict, figure: str | None = None) -> str:
+def render_scaling(result: dict | None, figure: str | None = None, why: dict | None = None,
+                   variants: list[dict] | None = None) -> str:
+    parts = render_sweep(result, figure) if result and result["points"] else ["# Thread scaling"]
+    if why:
+        parts += render_why(why, variants or [])
+    if result and result.get("environment"):
+        parts += ["## Provenance", provenance_lines(result["environment"])]
+    elif why:
+        parts += ["## Provenance", provenance_lines(why.get("environment"))]
+    return "\n\n".join(parts) + "\n"
+
+
+def render_sweep(result: dict, figure: str | None) -> list[str]:
     analysis = analyse_scaling(result)
     settings = result["settings"]
     w = settings["workload"]
@@ -220,7 +233,170 @@ def render_scaling(result: dict, figure: str | None = None) -> str:
         parts += ["## Refused points (thread limit did not take effect)",
                   table(["variant", "threads", "repeat", "why"],
                         [[r["variant"], r["threads"], r["repeat"], r["why"]] for r in result["refused"]])]
-    parts += ["## Provenance", provenance_lines(result.get("environment"))]
+    return parts
+
+
+def median_iqr(summary: dict, digits: int = 2) -> str:
+    return f"{summary['median']:.{digits}f} ± {summary['iqr'] / 2:.{digits}f}"
+
+
+def change(new: float, old: float) -> str:
+    return signed_pct(new / old - 1) if old else "–"
+
+
+def run_rows(rows: list[dict]) -> list[list]:
+    return [[r["setup"], r["rung"], r["threads"], median_iqr(r["wall"]), f"{r['user']:.1f}", f"{r['system']:.1f}",
+             f"{r['cpu_per_wall']:.2f}", f"{r['minor_page_faults']:,.0f}", f"{r['voluntary_switches']:,.0f}"]
+            for r in rows]
+
+
+RUN_HEADER = ["setup", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",
+              "minor page faults", "voluntary context switches"]
+
+
+def limits_rows(limits: list[dict]) -> list[list]:
+    honoured = {True: "yes", False: "**no**", None: "–"}
+    return [[r["setup"], fmt(r["reported_threads"]), f"{r['dgemm']['cpu_per_wall']:.2f}",
+             f"{r['dgemm']['gflops']:.1f}", honoured[r["honoured"]]] for r in limits]
+
+
+LIMITS_HEADER = ["asking for one thread by", "threads threadpoolctl reports", "cores busy in DGEMM (CPU/wall)",
+                 "DGEMM GFLOP/s", "honoured"]
+
+
+def render_why(why: dict, variants: list[dict]) -> list[str]:
+    """The "why scaling stops" section: one measured table per experiment, and what it shows."""
+    experiments = why["experiments"]
+    w = why["settings"]["workload"]
+    parts = ["## Why scaling stops",
+             f"Each row is measured on this machine: fresh `python -m nn train` processes ({w['iterations']} CG "
+             f"iterations on {w['train_size']:,} examples, {why['settings']['repeats']} run(s) per row) or fresh "
+             "probe processes, with the variables shown set before start. CPU/wall is the number of cores kept busy."]
+    if timeout := experiments.get("timeout"):
+        rows = timeout["rows"]
+        default, *sleepers = rows[1:]
+        lines = [f"With every thread on, the seed's code kept {default['cpu_per_wall']:.2f} cores busy "
+                 f"({default['user']:.1f} s user, {default['system']:.1f} s system) for {default['wall']['median']:.1f} s."]
+        for row in sleepers:
+            cpu_default, cpu_row = default["user"] + default["system"], row["user"] + row["system"]
+            lines.append(f"`{row['setup']}` changed the CPU time by {change(cpu_row, cpu_default)} and the wall time by "
+                         f"{change(row['wall']['median'], default['wall']['median'])} (the defaults' own spread: "
+                         f"±{pct(default['wall']['iqr'] / 2 / default['wall']['median'])}).")
+        parts += ["### Idle BLAS threads keep spinning",
+                  "Between two BLAS calls (while the single-threaded NumPy sigmoid runs) OpenBLAS's idle threads "
+                  "spin before they sleep, and the spinning is paid in user and system time (`sched_yield`).",
+                  table(RUN_HEADER, run_rows(rows)), " ".join(lines)]
+    if sizes := experiments.get("sizes"):
+        hidden = sorted({r["hidden"] for r in sizes["rows"]})
+        examples = sorted({r["examples"] for r in sizes["rows"]})
+        cell = {(r["hidden"], r["examples"]): r for r in sizes["rows"]}
+        threads = sizes["rows"][0]["threads"]
+        grid = [[f"{h}", *(f"{cell[h, m]['speedup']:.2f}x ({1e3 * cell[h, m]['one_thread']['median']:.0f} → "
+                           f"{1e3 * cell[h, m]['all_threads']['median']:.0f} ms)" for m in examples)] for h in hidden]
+        paying = [r for r in sizes["rows"] if r["speedup"] >= 1.2]
+        smallest = min(paying, key=lambda r: r["hidden"] * r["examples"]) if paying else None
+        losing = [r for r in sizes["rows"] if r["speedup"] < 1.0]
+        finding = (f"Threads pay (≥ 1.2x) from hidden size {smallest['hidden']} with {smallest['examples']:,} examples "
+                   "upwards" if smallest else "Threads paid in no cell of this grid")
+        finding += (f"; in {len(losing)} cell(s) {threads} threads were slower than one." if losing else ".")
+        parts += ["### Small problems: where threads start to pay",
+                  f"One cost-and-gradient (`{sizes['rows'][0]['rung']}`), 1 → {threads} threads, over the hidden-layer "
+                  "size (rows) and the number of examples (columns): speedup (median ms at 1 → all threads).",
+                  table(["hidden \\ examples", *(f"{m:,}" for m in examples)], grid), finding]
+    if malloc := experiments.get("malloc"):
+        rows = malloc["rows"]
+        by = {(r["setup"], r["threads"]): r for r in rows}
+        top = max(r["threads"] for r in rows)
+        base = by[rows[0]["setup"], top]
+        lines = []
+        for setup in dict.fromkeys(r["setup"] for r in rows):
+            row = by[setup, top]
+            one = by.get((setup, 1))
+            scaling = f", {one['wall']['median'] / row['wall']['median']:.2f}x from 1 to {top} threads" if one and top > 1 else ""
+            lines.append(f"- {setup}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
+                         f"({change(row['seconds_per_evaluation'], base['seconds_per_evaluation'])} against the "
+                         f"defaults), {row['minor_page_faults']:,.0f} page faults, {row['system']:.1f} s system time{scaling}.")
+        hidden = int(w["layers"].split(",")[1])
+        megabytes = hidden * w["train_size"] * 8 / 2**20
+        parts += ["### Large temporaries mapped and unmapped",
+                  f"The seed's code allocates its hidden × examples temporaries ({megabytes:.0f} MiB each here) afresh "
+                  "in every evaluation. glibc serves blocks above its mmap threshold with `mmap` and unmaps them on "
+                  "`free`, so each evaluation page-faults them in again: system time that does not shrink with "
+                  f"threads. glibc will not raise the threshold above {GLIBC_MMAP_THRESHOLD_MAX // 2**20} MiB; "
+                  "turning mmap off (`MALLOC_MMAP_MAX_=0`) keeps them in the heap.",
+                  table(RUN_HEADER, run_rows(rows)), "\n".join(lines)]
+    if limits := experiments.get("limits"):
+        parts += ["### Runtime thread limits",
+                  f"This environment's BLAS ({limits['threading_layer']}), one fresh process per row, DGEMM "
+                  f"{why['settings']['dgemm_size']}²:", table(LIMITS_HEADER, limits_rows(limits["rows"]))]
+        measured, _ = analyse_variants(variants)
+        if measured:
+            parts += ["Every variant of [variants.md](variants.md) (honoured: the DGEMM kept at most 1.3 cores busy):",
+                      limits_matrix(measured)]
+            for variant in measured:
+                if variant["ignored"]:
+                    parts.append(f"`{variant['name']}` ({variant['blas']['threading_layer']}) **ignores** "
+                                 + ", ".join(f"`{s}`" for s in variant["ignored"]) + ".")
+    return parts
+
+
+def limits_matrix(variants: list[dict]) -> str:
+    setups = [row["setup"] for row in variants[0]["limits"]]
+    rows = []
+    for setup in setups:
+        cells = []
+        for variant in variants:
+            row = next(r for r in variant["limits"] if r["setup"] == setup)
+            mark = {True: "", False: " **ignored**", None: ""}[row["honoured"]]
+            cells.append(f"{fmt(row['reported_threads'])} / {row['dgemm']['cpu_per_wall']:.2f}{mark}")
+        rows.append([setup, *cells])
+    return table(["threads reported / cores busy", *(v["name"] for v in variants)], rows)
+
+
+def render_variants(records: list[dict], figure: str | None = None) -> str:
+    measured, failed = analyse_variants(records)
+    parts = ["# BLAS variants side by side"]
+    if measured:
+        settings = records[0]["scaling"]["settings"]
+        w = settings["workload"]
+        threads = ", ".join(map(str, settings["threads"]))
+        parts.append(
+            f"The same training (`{settings['variants'][0]}`, [{w['layers']}], {w['iterations']} CG iterations on "
+            f"{w['train_size']:,} MNIST examples) in each variant's own environment, at {threads} thread(s), "
+            f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
+            "come from the runtime-limits probe (all thread variables = 1, and no limit); share of a nominal "
+            "peak of clock × 16 FLOPs per cycle per core.")
+        if figure:
+            parts.append(f"![variants]({figure})")
+        rows = []
+        for v in measured:
+            lib = v["blas"]
+            blas = (f"{lib['threading_layer']}" + (f", {lib['reported_threads']} threads" if lib["reported_threads"] else ""))
+            core = (v["environment"] or {}).get("threadpool_info") or [{}]
+            info = next((i for i in core if i.get("user_api") == "blas"), {})
+            version = info.get("version") or (v["library"] or {}).get("version") or "–"
+            rows.append([f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
+                         f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
+                         f"{v['dgemm_all']['gflops']:.1f} ({pct(v['share_of_peak_all'])})",
+                         median_iqr(v["one"]["wall"]), median_iqr(v["all"]["wall"]),
+                         f"{v['training_speedup']:.2f}x", v["verdict"]])
+        top = measured[0]["all"]["threads"]
+        parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
+                         f"DGEMM {top} threads GFLOP/s (of peak)", "training s, 1 thread", f"training s, {top} threads",
+                         "speedup", "verdict"], rows),
+                  "## Runtime thread limits",
+                  "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "
+                  "and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most 1.3 cores were busy.",
+                  limits_matrix(measured),
+                  "## Per thread count",
+                  table(["variant", "threads", "training s (median ± IQR/2)", "speedup", "s per CG iteration"],
+                        [[v["name"], r["threads"], median_iqr(r["wall"]), f"{r['speedup']:.2f}x",
+                          f"{r['seconds_per_iteration']:.3f}"] for v in measured for r in v["rows"]])]
+    if failed:
+        parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
+                                                 for r in failed)]
+    if measured:
+        parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"]) for v in measured)]
     return "\n\n".join(parts) + "\n"
 
 
@@ -247,6 +423,14 @@ def headline(results: Path) -> list[str]:
             lines.append(f"- [Scaling](scaling.md) `{variant}`: {top['speedup']:.2f}x at {top['threads']} threads "
                          f"({pct(top['efficiency'])} efficiency); use {a['recommended_threads']} thread(s). "
                          "Seed post: about 3x at 4 threads, flat after 6.")
+    if (results / "why.json").exists():
+        done = ", ".join(e for e in EXPERIMENTS if e in read_json(results / "why.json")["experiments"])
+        lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): measured {done}.")
+    from .variants import load_variants
+
+    measured, _ = analyse_variants(load_variants(results))
+    for v in measured:
+        lines.append(f"- [Variant](variants.md) `{v['name']}`: {v['verdict']}.")
     return lines
 
 
@@ -261,22 +445,69 @@ def render_index(results: Path) -> str:
 
 def render_all(results: Path) -> list[Path]:
     """Render every report whose JSON result is in ``results``, then the index; returns the files written."""
-    written = []
-    for name, render in (("build", render_build), ("profile", render_profile), ("scaling", render_scaling)):
-        source = results / f"{name}.json"
-        if not source.exists():
-            continue
-        data = read_json(source)
-        extra = {}
-        if name == "scaling" and data["points"]:
-            from .plots import plot_scaling
+    from .plots import plot_scaling, plot_variants
+    from .variants import load_variants
 
-            written += plot_scaling(analyse_scaling(data), results / "scaling")
-            extra["figure"] = "scaling.svg"
-        if name != "scaling" or data["points"]:
-            target = results / f"{name}.md"
-            atomic_write_text(target, render(data, **extra))
-            written.append(target)
+    written = []
+    for name, render in (("build", render_build), ("profile", render_profile)):
+        if (results / f"{name}.json").exists():
+            atomic_write_text(results / f"{name}.md", render(read_json(results / f"{name}.json")))
+            written.append(results / f"{name}.md")
+    variants = load_variants(results)
+    scaling = read_json(results / "scaling.json") if (results / "scaling.json").exists() else None
+    why = read_json(results / "why.json") if (results / "why.json").exists() else None
+    if (scaling and scaling["points"]) or why:
+        figure = None
+        if scaling and scaling["points"]:
+            written += plot_scaling(analyse_scaling(scaling), results / "scaling")
+            figure = "scaling.svg"
+        atomic_write_text(results / "scaling.md", render_scaling(scaling, figure, why, variants))
+        written.append(results / "scaling.md")
+    if variants:
+        measured, _ = analyse_variants(variants)
+        figure = None
+        if measured:
+            written += plot_variants(measured, results / "variants")
+            figure = "variants.svg"
+        atomic_write_text(results / "variants.md", render_variants(variants, figure))
+        written.append(results / "variants.md")
     index = results / "index.md"
     atomic_write_text(index, render_index(results))
     return written + [index]
+
+
+TABLE_TITLES = {"scaling": "Thread scaling (seconds per CG iteration)", "variants": "BLAS variants (seconds per CG iteration)",
+                "bench": "Benchmark (seconds per cost-and-gradient)"}
+
+
+def render_compare(comparison: dict) -> str:
+    """Runs side by side: who they are (from provenance), then every shared measure."""
+    runs = comparison["runs"]
+    fields = ["cpu", "blas", "numpy", "python", "commit", "host", "date"]
+    parts = [
+        "# Comparison of runs",
+        "Each run is identified by the provenance its results recorded. Ratios are other/" + runs[0]["label"]
+        + " of the medians, with the range from the runs' extremes; a difference is flagged **slower**/**faster** "
+        f"only when the ratio passes {comparison['factor']:.2f} (or its inverse) and the two runs' ranges do not "
+        "overlap, as `asv continuous` decides; a side with a single run has no known noise and is not flagged.",
+        table(["run", *fields, "directory"], [[r["label"], *(fmt(r["identity"][f]) for f in fields), f"`{r['directory']}`"]
+                                             for r in runs]),
+    ]
+    if comparison["differs_in"]:
+        parts.append("The runs differ in: " + ", ".join(comparison["differs_in"])
+                     + ". Ratios then compare machines or builds, not only noise.")
+    if not comparison["tables"]:
+        parts.append("_No measure appears in both runs (different rungs, thread counts or workloads)._")
+    for name, rows in comparison["tables"].items():
+        flagged = [r for r in rows if r["flag"] in ("slower", "faster")]
+        cells = []
+        for r in rows:
+            flag = f"**{r['flag']}**" if r in flagged else r["flag"]
+            cells.append([*(str(k) for k in r["key"]), f"{r['base']['median']:.4f} (n={r['base']['n']})",
+                          f"{r['other_label']}: {r['other']['median']:.4f} (n={r['other']['n']})",
+                          f"{r['ratio']:.2f} [{r['ratio_range'][0]:.2f}, {r['ratio_range'][1]:.2f}]", flag])
+        parts += [f"## {TABLE_TITLES.get(name, name)}",
+                  f"{len(flagged)} of {len(rows)} differences are beyond the noise.",
+                  table(["measure", "workload", "threads", f"{runs[0]['label']} median s", "other median s",
+                         "ratio [range]", "verdict"], cells)]
+    return "\n\n".join(parts) + "\n"

@@ -36,8 +36,8 @@ class Workload:
     seed: int = 0
     data_dir: str | None = None
 
-    def command(self, rung: str, output: Path, profile: Path | None = None) -> list[str]:
-        command = [sys.executable, "-m", "nn", "train", "--quiet", "--rung", rung, "--cv-every", "0",
+    def command(self, rung: str, output: Path, profile: Path | None = None, python: str = sys.executable) -> list[str]:
+        command = [python, "-m", "nn", "train", "--quiet", "--rung", rung, "--cv-every", "0",
                    "--layers", self.layers, "--lmbda", str(self.lmbda), "--iterations", str(self.iterations),
                    "--train-size", str(self.train_size), "--seed", str(self.seed), "--json", str(output)]
         if self.data_dir:
@@ -60,19 +60,23 @@ class ScalingSettings:
         return digest(asdict(self))[:16]
 
 
-def thread_env(threads: int | None) -> dict:
+def thread_env(threads: int | None, extra: dict | None = None) -> dict:
+    """This process's environment with every thread variable set to ``threads`` (None: left
+    as it is), plus ``extra`` variables."""
     env = dict(os.environ)
     if threads is not None:
         env.update({name: str(threads) for name in THREAD_VARIABLES})
-    return env
+    return {**env, **(extra or {})}
 
 
-def run_child(workload: Workload, rung: str, threads: int | None, profile: Path | None = None) -> dict:
-    """One training run in a fresh process; returns its JSON result, with the process's own wall time."""
+def run_child(workload: Workload, rung: str, threads: int | None, profile: Path | None = None,
+              python: str = sys.executable, extra_env: dict | None = None) -> dict:
+    """One training run in a fresh process of ``python``; returns its JSON result, with the
+    process's own wall time."""
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "result.json"
         started = time.perf_counter()
-        run = subprocess.run(workload.command(rung, output, profile), env=thread_env(threads),
+        run = subprocess.run(workload.command(rung, output, profile, python), env=thread_env(threads, extra_env),
                              capture_output=True, text=True)
         if run.returncode != 0:
             last = (run.stderr.strip().splitlines() or ["no output"])[-1]
@@ -118,8 +122,9 @@ def resume(path: Path, field_name: str, value) -> dict | None:
     return None
 
 
-def run_scaling(settings: ScalingSettings, path: Path) -> dict:
-    """Measure every missing point of ``settings`` and keep ``path`` up to date after each."""
+def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executable) -> dict:
+    """Measure every missing point of ``settings`` with ``python``'s environment and keep
+    ``path`` up to date after each."""
     fresh = {"kind": "scaling", "settings": asdict(settings), "settings_key": settings.key,
              "points": [], "refused": [], "environment": None}
     results = resume(path, "settings_key", settings.key) or fresh
@@ -134,9 +139,10 @@ def run_scaling(settings: ScalingSettings, path: Path) -> dict:
         for variant, threads, repeat in todo:
             bar.set_postfix(variant=variant, threads=threads, repeat=repeat)
             if settings.warmup and variant not in warmed:
-                run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), variant, max(settings.threads))
+                run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), variant, max(settings.threads),
+                          python=python)
                 warmed.add(variant)
-            result = run_child(settings.workload, variant, threads)
+            result = run_child(settings.workload, variant, threads, python=python)
             if results["environment"] is None:
                 results["environment"] = result["environment"]
             if problem := limit_problem(result, threads):

@@ -107,6 +107,10 @@ def run_training(args: argparse.Namespace) -> dict:
         "evaluations": training.evaluations,
         "seconds_total": training.seconds,
         "cpu_seconds": {"user": after.ru_utime - before.ru_utime, "system": after.ru_stime - before.ru_stime},
+        # Page faults count the temporaries the kernel maps in; context switches the threads' sleeping and waking.
+        "page_faults": {"minor": after.ru_minflt - before.ru_minflt, "major": after.ru_majflt - before.ru_majflt},
+        "context_switches": {"voluntary": after.ru_nvcsw - before.ru_nvcsw,
+                             "involuntary": after.ru_nivcsw - before.ru_nivcsw},
         "seconds_per_iteration": training.seconds_per_iteration,
         "seconds_per_iteration_iqr": training.seconds_per_iteration_iqr,
         "seconds_loading_data": load_seconds,

@@ -2,11 +2,19 @@
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from blasbench import UserError
-from blasbench.providers import OpenBLAS, SiteCfgProvider, SystemProvider, parse_site_cfg, render_pc
+from blasbench.providers import (
+    BLASLibrary,
+    ReferenceProvider,
+    SiteCfgProvider,
+    SystemProvider,
+    parse_site_cfg,
+    render_pc,
+)
 
 
 @pytest.fixture
@@ -103,7 +111,7 @@ def example_openblas(**changes):
                   threading_layer="pthreads", config="OpenBLAS 0.3.21 DYNAMIC_ARCH Haswell MAX_THREADS=64",
                   architecture="Haswell", ilp64=False)
     fields.update(changes)
-    return OpenBLAS(**fields)
+    return BLASLibrary(**fields)
 
 
 def test_key_material_ignores_run_time_core_and_cache_location():
@@ -119,3 +127,17 @@ def test_meson_args_fail_instead_of_falling_back():
     assert "-Dallow-noblas=false" in args and "-Dblas=openblas" in args and "-Dlapack=openblas" in args
     assert "-Dallow-noblas=false" not in example_openblas().meson_args("scipy")
     assert "-Duse-ilp64=true" in example_openblas(ilp64=True).meson_args("scipy")
+
+
+def test_reference_blas_is_linked_from_its_own_directories_not_the_alternatives():
+    """Debian's libblas.so.3 alternative points at OpenBLAS when both are installed: the
+    reference build must carry RUNPATHs to netlib's own directories (CI installs libblas-dev)."""
+    library = ReferenceProvider().ensure()
+    triplet_dir = ReferenceProvider().lib_dirs[0].parent
+    for name in ("blas", "lapack"):
+        assert f"-Wl,-rpath,{triplet_dir / name}" in library.pc_text
+    assert library.library == os.path.realpath(triplet_dir / "blas" / "libblas.so")
+    assert library.threading_layer == "disabled" and library.version.startswith("3.")
+    args = library.meson_args("scipy")
+    assert args[:2] == ["-Dblas=reference-blas", "-Dlapack=reference-blas"]
+    assert (Path(library.pkg_config_dir) / "reference-blas.pc").read_text() == library.pc_text

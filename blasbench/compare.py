@@ -1,0 +1,113 @@
+"""Merge result directories from different runs, machines or commits into one comparison.
+
+Each directory is identified by the provenance its results recorded (CPU, cores, BLAS, NumPy,
+commit, host), never by its name. Every measure found in the first directory (the baseline)
+and in another is put side by side: medians with their spread, the ratio with its range, and
+a flag where the difference is larger than the runs' own noise. As ``asv continuous`` does,
+a change counts only when the ratio passes a factor (default 1.10) *and* the two runs' ranges
+do not overlap; a side with a single run has no known spread and is never flagged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import UserError
+from .stats import summarize
+from .store import read_json
+from .variants import load_variants
+
+DEFAULT_FACTOR = 1.10
+
+
+def workload_label(workload: dict) -> str:
+    return f"[{workload['layers']}], {workload['train_size']:,} examples"
+
+
+def measures(directory: Path) -> dict[str, dict[tuple, dict]]:
+    """The comparable measures of one result directory, by table and key; each a summary
+    (n, median, q1, q3, min, max) of seconds. Training runs are compared per CG iteration,
+    so runs of different lengths on the same workload still compare."""
+    found: dict[str, dict[tuple, dict]] = {}
+    sweeps = [("scaling", read_json(directory / "scaling.json"), "")] if (directory / "scaling.json").exists() else []
+    sweeps += [("variants", v["scaling"], v["variant"]["name"] + " ") for v in load_variants(directory) if v.get("scaling")]
+    for table, sweep, prefix in sweeps:
+        workload = workload_label(sweep["settings"]["workload"])
+        samples: dict[tuple, list[float]] = {}
+        for point in sweep["points"]:  # a point's "variant" is the rung it trained
+            samples.setdefault((prefix + point["variant"], workload, point["threads"]), []).append(
+                point["seconds_per_iteration"])
+        found.setdefault(table, {}).update({key: summarize(values) for key, values in samples.items()})
+    if (directory / "bench.json").exists():
+        bench = read_json(directory / "bench.json")
+        label = f"[{','.join(map(str, bench['layers']))}], {bench['train_size']:,} examples"
+        found["bench"] = {(row["rung"], label, row["threads"]): row["seconds"] for row in bench["rows"]}
+    return found
+
+
+def provenance_of(directory: Path) -> dict:
+    """The first recorded provenance in the directory."""
+    for name in ("scaling.json", "bench.json", "why.json", "profile.json"):
+        if (directory / name).exists() and (env := read_json(directory / name).get("environment")):
+            return env
+    for record in load_variants(directory):
+        if record.get("environment"):
+            return record["environment"]
+    raise UserError(f"{directory} holds no result with recorded provenance (scaling.json, bench.json, variants/...): "
+                    "pass a directory that `nox -s scaling`, `bench` or `compare-variants` wrote.")
+
+
+def identity(env: dict) -> dict:
+    """What makes two results comparable or not, as recorded."""
+    blas = [i for i in env.get("threadpool_info", []) if i.get("user_api") == "blas"]
+    lib = blas[0] if blas else {}
+    cpu = env.get("cpu", {})
+    return {
+        "cpu": f"{cpu.get('model')} ({cpu.get('usable_cores')} usable cores)",
+        "blas": f"{lib.get('internal_api', 'unknown')} {lib.get('version') or ''} {lib.get('threading_layer') or ''} "
+                f"{lib.get('architecture') or ''}".strip(),
+        "numpy": (env.get("versions") or {}).get("numpy"),
+        "python": env.get("python"),
+        "commit": (env.get("git_commit") or "unknown")[:12],
+        "host": env.get("host"),
+        "date": env.get("date"),
+    }
+
+
+def compare_summaries(base: dict, other: dict, factor: float) -> dict:
+    """Ratio other/base of the medians, its range from the extremes, and the verdict."""
+    ratio = other["median"] / base["median"]
+    low, high = other["min"] / base["max"], other["max"] / base["min"]
+    if base["n"] < 2 or other["n"] < 2:
+        flag = "single run: noise unknown"
+    elif ratio >= factor and other["min"] > base["max"]:
+        flag = "slower"
+    elif ratio <= 1 / factor and other["max"] < base["min"]:
+        flag = "faster"
+    else:
+        flag = "within noise" if low <= 1 <= high else "below the factor"
+    return {"ratio": ratio, "ratio_range": [low, high], "flag": flag}
+
+
+def compare_dirs(directories: list[Path], factor: float = DEFAULT_FACTOR) -> dict:
+    """The comparison of every directory against the first, as data."""
+    for directory in directories:
+        if not directory.is_dir():
+            raise UserError(f"{directory} is not a directory: pass result directories (like reports/).")
+    runs = [{"label": chr(ord("A") + i), "directory": str(d), "identity": identity(provenance_of(d)),
+             "measures": measures(d)} for i, d in enumerate(directories)]
+    base = runs[0]
+    tables = {}
+    for run in runs[1:]:
+        for table, rows in base["measures"].items():
+            for key, summary in rows.items():
+                if (other := run["measures"].get(table, {}).get(key)) is None:
+                    continue
+                tables.setdefault(table, []).append({
+                    "key": list(key), "base": summary, "other_label": run["label"], "other": other,
+                    **compare_summaries(summary, other, factor)})
+    differing = sorted({field for run in runs[1:] for field, value in run["identity"].items()
+                        if value != base["identity"][field] and field not in ("date",)})
+    return {"kind": "compare", "factor": factor, "runs": [{k: r[k] for k in ("label", "directory", "identity")}
+                                                          for r in runs],
+            "differs_in": differing, "tables": tables}

@@ -1,0 +1,135 @@
+"""Several BLAS setups side by side on the same workload, in one run.
+
+Each variant gets its own virtual environment under the cache (``envs/<variant>``): the
+wheels built (cached) against its provider, or PyPI's own NumPy/SciPy wheels, plus this
+project. In each one the runtime-limits probe (which ways of asking for one thread are
+honoured, and the DGEMM rate at one and all threads) and a thread sweep of one training
+rung run as fresh processes. Results land in ``<results>/variants/<variant>/`` (``variant.json``
+and the sweep's ``scaling.json``), saved as they are measured; a rerun continues.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import UserError, pins
+from .build import build_all, install
+from .providers import get_provider
+from .store import cache_dir, read_json, write_json
+from .sweep import ScalingSettings, run_scaling
+from .why import runtime_limits
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One BLAS setup: a provider to build against, or PyPI's wheels (provider None)."""
+
+    name: str
+    description: str
+    provider: str | None = None
+    flavour: str | None = None  # the provider's variant
+
+    def library(self, site_cfg: Path | None):
+        return get_provider(self.provider, self.flavour, site_cfg).ensure() if self.provider else None
+
+
+VARIANTS = {
+    "system-pthread": Variant("system-pthread", "Debian OpenBLAS, pthreads", "system", "pthread"),
+    "system-openmp": Variant("system-openmp", "Debian OpenBLAS, OpenMP", "system", "openmp"),
+    "system-serial": Variant("system-serial", "Debian OpenBLAS, single-threaded", "system", "serial"),
+    "pypi": Variant("pypi", f"PyPI wheels numpy {pins.NUMPY} / scipy {pins.SCIPY} (bundled OpenBLAS)"),
+    "reference": Variant("reference", "Debian reference BLAS/LAPACK (netlib): the floor", "reference"),
+    "site-cfg": Variant("site-cfg", "the OpenBLAS prefix of site.cfg", "site-cfg"),
+}
+DEFAULT_VARIANTS = ("system-pthread", "system-openmp", "system-serial", "pypi", "reference")
+
+
+def project_root() -> Path:
+    """This project's source tree, installed into each variant's environment."""
+    root = Path.cwd()
+    pyproject = root / "pyproject.toml"
+    if not (pyproject.exists() and 'name = "blasbench"' in pyproject.read_text()):
+        raise UserError("compare-variants installs this project into each variant's environment: "
+                        "run it from the repository root.")
+    return root
+
+
+def environment(variant: Variant) -> str:
+    """The variant's virtual environment (created once, reused); returns its python."""
+    env = cache_dir() / "envs" / f"{variant.name}-py{sys.version_info.major}.{sys.version_info.minor}"
+    python = env / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
+    return str(python)
+
+
+def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
+    """Build (cached) and install the variant's NumPy/SciPy and this project; what was installed."""
+    python = environment(variant)
+    library = variant.library(site_cfg)
+    if library is None:
+        pypi = (f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}", *pins.RUNTIME)
+        if subprocess.run([python, "-m", "pip", "install", "-q", *pypi]).returncode != 0:
+            raise UserError("pip could not install PyPI's numpy/scipy wheels (see its message above).")
+        wheels = []
+    else:
+        built = build_all(library)
+        install(built, python)
+        wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached} for w in built]
+    if subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(project)]).returncode:
+        raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
+    return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
+
+
+def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, site_cfg: Path | None,
+                project: Path, dgemm_size: int) -> None:
+    """Install, probe the runtime limits and sweep one variant into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    record_path = directory / "variant.json"
+    record = read_json(record_path) if record_path.exists() else {}
+    started = time.monotonic()
+    installed = prepare(variant, site_cfg, project)
+    keys = [w["key"] for w in installed["wheels"]]
+    if [w["key"] for w in record.get("installed", {}).get("wheels", [])] != keys or "limits" not in record:
+        print(f"{variant.name}: probing the runtime thread limits ...", flush=True)
+        record = {"kind": "variant", "variant": asdict(variant), "installed": installed,
+                  "limits": runtime_limits(installed["python"], dgemm_size)}
+        write_json(record_path, record)
+    scaling = run_scaling(settings, directory / "scaling.json", installed["python"])
+    record["environment"] = scaling.get("environment")
+    record["seconds_this_run"] = round(time.monotonic() - started, 1)
+    write_json(record_path, record)
+
+
+def compare_variants(names: list[str], settings: ScalingSettings, results: Path, site_cfg: Path | None,
+                     dgemm_size: int = 1024) -> list[str]:
+    """Every variant in turn; a variant that cannot be set up here is reported and skipped."""
+    project = project_root()
+    failed = []
+    for name in names:
+        print(f"== {name}: {VARIANTS[name].description}", flush=True)
+        directory = results / "variants" / name
+        try:
+            run_variant(VARIANTS[name], settings, directory, site_cfg, project, dgemm_size)
+        except UserError as e:
+            print(f"error: {name}: {e}", file=sys.stderr)
+            failed.append(name)
+            if not (directory / "variant.json").exists():  # the report says why the row is missing
+                write_json(directory / "variant.json", {"kind": "variant", "variant": asdict(VARIANTS[name]),
+                                                        "error": str(e)})
+    return failed
+
+
+def load_variants(results: Path) -> list[dict]:
+    """Every variant measured under ``results``, each with its sweep when there is one."""
+    records = []
+    for path in sorted((results / "variants").glob("*/variant.json")):
+        record = read_json(path)
+        sweep = path.with_name("scaling.json")
+        record["scaling"] = read_json(sweep) if sweep.exists() else None
+        records.append(record)
+    return records

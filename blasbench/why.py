@@ -1,0 +1,268 @@
+"""Why scaling stops: four experiments, each a measured table, on the build of this environment.
+
+- ``timeout``: BLAS threads that finished their share keep spinning before they sleep; the
+  CPU they burn shows in user and system time. ``OPENBLAS_THREAD_TIMEOUT`` (pthreads builds)
+  or ``OMP_WAIT_POLICY=PASSIVE`` (OpenMP builds) makes them sleep sooner.
+- ``sizes``: one cost-and-gradient at 1 and all threads over hidden-layer sizes and numbers
+  of examples, to show where threads start to pay.
+- ``malloc``: the seed's code allocates its 100 MB temporaries afresh in every evaluation;
+  glibc maps them with mmap and unmaps them on free, so every evaluation page-faults them in
+  again. Measured with glibc's defaults, with its malloc tunables, and with buffer reuse.
+- ``limits``: whether each way of asking for one thread is honoured (OpenMP builds follow
+  ``OMP_NUM_THREADS``, not ``OPENBLAS_NUM_THREADS``); run in every variant by compare-variants.
+
+Every child is a fresh process (``python -m nn train`` or ``python -m blasbench.why``) so that
+variables take effect before any library starts; each experiment is saved once it finishes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from . import UserError, provenance
+from .stats import summarize
+from .store import digest, write_json
+from .sweep import THREAD_VARIABLES, Workload, resume, run_child
+
+EXPERIMENTS = ("timeout", "sizes", "malloc", "limits")
+SEED_RUNG = "0-seed"  # the code whose temporaries and single-threaded sigmoid the seed measured
+BUFFER_RUNG = "5-fused-buffers"  # products into reused buffers, the sigmoid fused in numexpr
+GLIBC_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # on 64-bit: glibc ignores larger values
+NEVER = str(1 << 40)  # a trim threshold no heap reaches
+
+# name -> (rung, variables). glibc reads the MALLOC_*_ variables at start-up.
+MALLOC_SETUPS = {
+    "glibc defaults": (SEED_RUNG, {}),
+    f"MALLOC_MMAP_THRESHOLD_={GLIBC_MMAP_THRESHOLD_MAX} (glibc's largest)":
+        (SEED_RUNG, {"MALLOC_MMAP_THRESHOLD_": str(GLIBC_MMAP_THRESHOLD_MAX)}),
+    "MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_=1 TiB (heap kept, never unmapped)":
+        (SEED_RUNG, {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": NEVER}),
+    f"buffer reuse ({BUFFER_RUNG})": (BUFFER_RUNG, {}),
+}
+# Ways of asking for one BLAS thread, each in a fresh process; "threadpoolctl" limits at run time.
+LIMIT_SETUPS = {
+    "no limit": {},
+    "OPENBLAS_NUM_THREADS=1": {"OPENBLAS_NUM_THREADS": "1"},
+    "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"},
+    "threadpoolctl threadpool_limits(1)": {},
+    "all four thread variables = 1": {name: "1" for name in THREAD_VARIABLES},
+}
+
+
+@dataclass(frozen=True)
+class WhySettings:
+    threads: int
+    workload: Workload = field(default_factory=lambda: Workload(iterations=3))
+    repeats: int = 3
+    hidden_sizes: tuple[int, ...] = (25, 100, 300, 1000)
+    example_counts: tuple[int, ...] = (1000, 10000, 50000)
+    dgemm_size: int = 1024
+
+    @property
+    def key(self) -> str:
+        return digest(asdict(self))[:16]
+
+
+def spin_setups(threading_layer: str) -> dict[str, dict]:
+    """The variable that puts idle BLAS threads to sleep sooner, for this threading layer."""
+    if threading_layer == "openmp":
+        return {"OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"}}
+    return {"OPENBLAS_THREAD_TIMEOUT=4 (sleep after 2^4 cycles)": {"OPENBLAS_THREAD_TIMEOUT": "4"}}
+
+
+def run_summary(runs: list[dict]) -> dict:
+    """Medians (and the wall time's spread) of repeated ``python -m nn train`` results."""
+    def median(values):
+        return summarize(values)["median"]
+
+    return {
+        "runs": len(runs),
+        "wall": summarize([r["seconds_total"] for r in runs]),
+        "user": median([r["cpu_seconds"]["user"] for r in runs]),
+        "system": median([r["cpu_seconds"]["system"] for r in runs]),
+        "cpu_per_wall": median([(r["cpu_seconds"]["user"] + r["cpu_seconds"]["system"]) / r["seconds_total"]
+                                for r in runs]),
+        "minor_page_faults": median([r["page_faults"]["minor"] for r in runs]),
+        "voluntary_switches": median([r["context_switches"]["voluntary"] for r in runs]),
+        "seconds_per_evaluation": median([r["seconds_total"] / r["evaluations"] for r in runs]),
+    }
+
+
+def repeated_runs(settings: WhySettings, rung: str, threads: int, extra_env: dict, python: str, bar) -> dict:
+    runs = []
+    for _ in range(settings.repeats):
+        runs.append(run_child(settings.workload, rung, threads, python=python, extra_env=extra_env))
+        bar.update()
+    return {"rung": rung, "threads": threads, "variables": extra_env, **run_summary(runs)}
+
+
+def experiment_timeout(settings: WhySettings, python: str, threading_layer: str) -> list[dict]:
+    setups = [("1 thread (no idle threads)", 1, {})] + [("all threads, defaults", settings.threads, {})]
+    setups += [(name, settings.threads, variables) for name, variables in spin_setups(threading_layer).items()]
+    with tqdm(total=len(setups) * settings.repeats, desc="idle threads", unit="run") as bar:
+        return [{"setup": name, **repeated_runs(settings, SEED_RUNG, threads, variables, python, bar)}
+                for name, threads, variables in setups]
+
+
+def experiment_malloc(settings: WhySettings, python: str) -> list[dict]:
+    thread_counts = sorted({1, settings.threads})
+    with tqdm(total=len(MALLOC_SETUPS) * len(thread_counts) * settings.repeats, desc="malloc", unit="run") as bar:
+        return [{"setup": name, **repeated_runs(settings, rung, threads, variables, python, bar)}
+                for name, (rung, variables) in MALLOC_SETUPS.items() for threads in thread_counts]
+
+
+def run_probe(python: str, arguments: list[str], threads: int | None = None, variables: dict | None = None) -> dict:
+    """``python -m blasbench.why ARGUMENTS`` in a fresh process with only ``variables`` among
+    the thread variables (or all of them set to ``threads``)."""
+    env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
+    if threads is not None:
+        env.update({name: str(threads) for name in THREAD_VARIABLES})
+    env.update(variables or {})
+    run = subprocess.run([python, "-m", "blasbench.why", *arguments], env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"probe `{' '.join(arguments)}` failed with {python}: {last}")
+    return json.loads(run.stdout)
+
+
+def experiment_sizes(settings: WhySettings, python: str) -> list[dict]:
+    grid = ["--hidden", ",".join(map(str, settings.hidden_sizes)),
+            "--examples", ",".join(map(str, settings.example_counts)), "--repeats", str(settings.repeats)]
+    by_threads = {}
+    for threads in tqdm(sorted({1, settings.threads}), desc="problem sizes", unit="thread count"):
+        by_threads[threads] = run_probe(python, ["evaluations", *grid], threads=threads)
+    rows = []
+    for cell_one, cell_all in zip(by_threads[1], by_threads[settings.threads]):
+        rows.append({"hidden": cell_one["hidden"], "examples": cell_one["examples"], "rung": BUFFER_RUNG,
+                     "one_thread": cell_one["seconds"], "all_threads": cell_all["seconds"],
+                     "threads": settings.threads,
+                     "speedup": cell_one["seconds"]["median"] / cell_all["seconds"]["median"]})
+    return rows
+
+
+def runtime_limits(python: str, size: int = 1024) -> list[dict]:
+    """Each way of asking for one BLAS thread, with what threadpoolctl reports and how many
+    cores the DGEMM actually kept busy (CPU time over wall time)."""
+    rows = []
+    for name, variables in LIMIT_SETUPS.items():
+        arguments = ["dgemm", "--size", str(size)] + (["--threadpoolctl", "1"] if "threadpoolctl" in name else [])
+        probe = run_probe(python, arguments, variables=variables)
+        limited = name != "no limit"
+        busy = probe["dgemm"]["cpu_per_wall"]
+        rows.append({"setup": name, "variables": variables, "reported_threads": probe["reported_threads"],
+                     "threading_layer": probe["threading_layer"], "dgemm": probe["dgemm"],
+                     "usable_cores": probe["usable_cores"],
+                     "peak_gflops_per_core_estimate": probe["peak_gflops_per_core_estimate"],
+                     "honoured": (busy < 1.3) if limited else None})
+    return rows
+
+
+def run_why(settings: WhySettings, experiments: list[str], path: Path, python: str = sys.executable) -> dict:
+    """Run the experiments not yet in ``path`` (same settings) and save after each."""
+    results = resume(path, "settings_key", settings.key) or {
+        "kind": "why", "settings": asdict(settings), "settings_key": settings.key, "experiments": {}}
+    layer = run_probe(python, ["dgemm", "--size", "64"])["threading_layer"]
+    for name in experiments:
+        if name in results["experiments"]:
+            print(f"why scaling stops: `{name}` already measured in {path}")
+            continue
+        started = time.monotonic()
+        if name == "timeout":
+            rows = experiment_timeout(settings, python, layer)
+        elif name == "malloc":
+            rows = experiment_malloc(settings, python)
+        elif name == "sizes":
+            rows = experiment_sizes(settings, python)
+        else:
+            rows = runtime_limits(python, settings.dgemm_size)
+        results["experiments"][name] = {"rows": rows, "threading_layer": layer,
+                                        "seconds": round(time.monotonic() - started, 1)}
+        results["environment"] = run_probe(python, ["provenance"])
+        write_json(path, results)
+    return results
+
+
+# --- the child side: `python -m blasbench.why dgemm|evaluations|provenance` ---------------------
+
+
+def _blas_info() -> tuple[int | None, str]:
+    import numpy  # noqa: F401  (threadpoolctl sees only the libraries loaded so far)
+    from threadpoolctl import threadpool_info
+
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    # threadpoolctl knows no reference BLAS: it runs one thread, unthreaded.
+    return (blas[0]["num_threads"], blas[0]["threading_layer"]) if blas else (None, "none known to threadpoolctl")
+
+
+def child_dgemm(size: int, threadpoolctl_limit: int | None) -> dict:
+    from .verify import peak_gflops_per_core, time_dgemm
+
+    threads, layer = _blas_info()
+    dgemm = time_dgemm(size, 3, threadpoolctl_limit)
+    if threadpoolctl_limit is not None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=threadpoolctl_limit, user_api="blas"):
+            threads, _ = _blas_info()
+    return {"reported_threads": threads, "threading_layer": layer, "dgemm": dgemm,
+            "usable_cores": provenance.usable_cores(), "peak_gflops_per_core_estimate": peak_gflops_per_core()}
+
+
+def child_evaluations(hidden_sizes: list[int], example_counts: list[int], repeats: int) -> list[dict]:
+    """Median seconds of one cost-and-gradient for each (hidden size, examples) cell."""
+    from nn.data import load_packaged, seed_splits
+    from nn.network import Network, one_hot
+    from nn.options import RUNGS
+
+    train_set, _, _ = seed_splits(load_packaged(), max(example_counts))
+    cells = []
+    for hidden in hidden_sizes:
+        for m in example_counts:
+            X, Y = train_set.X[:, :m].copy(), one_hot(train_set.y[:m], 10)
+            network = Network([784, hidden, 10], 5.0, RUNGS[BUFFER_RUNG], seed=0)
+            network.cost_and_gradient(network.theta, X, Y)  # warm-up: buffers, thread start
+            seconds = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                network.cost_and_gradient(network.theta, X, Y)
+                seconds.append(time.perf_counter() - started)
+            cells.append({"hidden": hidden, "examples": m, "seconds": summarize(seconds)})
+    return cells
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m blasbench.why", description="child probes of the experiments")
+    commands = parser.add_subparsers(dest="command", required=True)
+    dgemm = commands.add_parser("dgemm")
+    dgemm.add_argument("--size", type=int, default=1024)
+    dgemm.add_argument("--threadpoolctl", type=int, help="limit with threadpoolctl at run time")
+    evaluations = commands.add_parser("evaluations")
+    evaluations.add_argument("--hidden", required=True)
+    evaluations.add_argument("--examples", required=True)
+    evaluations.add_argument("--repeats", type=int, default=3)
+    commands.add_parser("provenance")
+    args = parser.parse_args(argv)
+    if args.command == "dgemm":
+        result = child_dgemm(args.size, args.threadpoolctl)
+    elif args.command == "evaluations":
+        result = child_evaluations([int(n) for n in args.hidden.split(",")],
+                                   [int(n) for n in args.examples.split(",")], args.repeats)
+    else:
+        import numpy  # noqa: F401  (provenance records the NumPy configuration)
+
+        result = provenance.collect()
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

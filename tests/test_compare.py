@@ -1,0 +1,70 @@
+"""Merging result directories of different runs: identity from provenance, noise-aware flags."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from blasbench import UserError
+from blasbench.cli import main
+from blasbench.compare import compare_dirs, compare_summaries, measures
+from blasbench.report import render_compare
+from blasbench.stats import summarize
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "reports" / "examples"
+RUN_A, RUN_B = EXAMPLES / "xeon16-pypi-a", EXAMPLES / "xeon16-pypi-b"
+
+
+def test_a_change_beyond_the_factor_and_the_spread_is_flagged():
+    base, slower = summarize([1.00, 1.02, 0.99]), summarize([1.30, 1.28, 1.33])
+    assert compare_summaries(base, slower, 1.10)["flag"] == "slower"
+    assert compare_summaries(slower, base, 1.10)["flag"] == "faster"
+
+
+def test_a_ratio_inside_the_runs_spread_is_noise():
+    base, other = summarize([1.0, 1.4, 1.2]), summarize([1.35, 1.1, 1.5])
+    result = compare_summaries(base, other, 1.10)
+    assert result["ratio"] > 1.10  # the medians alone would call it a regression
+    assert result["flag"] == "within noise"
+
+
+def test_a_clean_shift_smaller_than_the_factor_is_not_flagged():
+    result = compare_summaries(summarize([1.00, 1.01, 1.00]), summarize([1.05, 1.06, 1.05]), 1.10)
+    assert result["flag"] == "below the factor"
+
+
+def test_single_runs_have_no_known_noise_and_are_never_flagged():
+    assert compare_summaries(summarize([1.0]), summarize([2.0]), 1.10)["flag"] == "single run: noise unknown"
+
+
+def test_two_recorded_runs_merge_on_their_shared_measures():
+    comparison = compare_dirs([RUN_A, RUN_B])
+    shared = set(measures(RUN_A)["scaling"]) & set(measures(RUN_B)["scaling"])
+    assert shared
+    assert {tuple(row["key"]) for row in comparison["tables"]["scaling"]} == shared
+    # same machine type, different OpenBLAS: said from the recorded provenance
+    assert "cpu" not in comparison["differs_in"] and "blas" in comparison["differs_in"]
+    report = render_compare(comparison)
+    assert "Intel(R) Xeon(R) Processor (16 usable cores)" in report
+    assert "| 4-contiguous | [784,300,10], 50,000 examples | 1 |" in report
+
+
+def test_runs_are_identified_by_provenance_not_by_directory_name(tmp_path):
+    renamed = tmp_path / "some-other-name"
+    shutil.copytree(RUN_A, renamed)
+    original, copy = compare_dirs([RUN_A, RUN_B])["runs"][0], compare_dirs([renamed, RUN_B])["runs"][0]
+    assert original["identity"] == copy["identity"]
+
+
+def test_a_directory_without_results_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="no result with recorded provenance"):
+        compare_dirs([RUN_A, tmp_path])
+    with pytest.raises(UserError, match="is not a directory"):
+        compare_dirs([RUN_A, tmp_path / "missing"])
+
+
+def test_the_command_writes_data_and_report(tmp_path, capsys):
+    assert main(["compare", str(RUN_A), str(RUN_B), "--output", str(tmp_path)]) == 0
+    assert (tmp_path / "compare.json").exists() and (tmp_path / "compare.md").exists()
+    assert main(["compare", str(RUN_A)]) == 2
+    assert "needs two or more result directories" in capsys.readouterr().err

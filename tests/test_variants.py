@@ -1,0 +1,52 @@
+"""BLAS variants side by side: setup errors, the report from recorded results, a real run (slow)."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+from blasbench import UserError
+from blasbench.analysis import analyse_variants
+from blasbench.cli import main
+from blasbench.report import render_variants
+from blasbench.variants import load_variants, project_root
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_variants_are_installed_from_the_repository_root_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError, match="run it from the repository root"):
+        project_root()
+
+
+def test_an_unknown_variant_is_refused_by_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare-variants", "--variants", "mkl"])
+    assert "invalid choice: 'mkl'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(tmp_path, monkeypatch):
+    """Quick settings, real builds (from the wheelhouse), real environments, real runs."""
+    monkeypatch.chdir(ROOT)
+    results = tmp_path / "reports"
+    assert main(["compare-variants", "--quick", "--variants", "system-pthread", "pypi", "reference",
+                 "--results", str(results)]) == 0
+    measured, failed = analyse_variants(load_variants(results))
+    assert not failed
+    by_name = {v["name"]: v for v in measured}
+    assert set(by_name) == {"system-pthread", "pypi", "reference"}
+    reference = by_name["reference"]
+    assert reference["blas"]["reported_threads"] is None  # threadpoolctl knows no netlib BLAS
+    assert reference["verdict"].startswith("single-threaded BLAS")
+    assert reference["library"]["library"].endswith(os.path.join("blas", "libblas.so.3.11.0"))
+    # the floor really is the floor: optimised DGEMM is several times faster on one thread
+    for name in ("system-pthread", "pypi"):
+        assert by_name[name]["dgemm_one"]["gflops"] > 3 * reference["dgemm_one"]["gflops"]
+    report = (results / "variants.md").read_text()
+    assert "| **reference** |" in report and "| **pypi** |" in report
+    assert (results / "variants.svg").exists()
+    # rerunning measures nothing new: every point is already there
+    assert main(["compare-variants", "--quick", "--variants", "reference", "--results", str(results)]) == 0
+    assert render_variants(load_variants(results)) == report.replace("![variants](variants.svg)\n\n", "")

@@ -1,0 +1,44 @@
+"""The why-scaling-stops experiments, run for real on this environment's NumPy."""
+
+import sys
+
+import pytest
+
+from blasbench import provenance
+from blasbench.report import render_why
+from blasbench.sweep import Workload
+from blasbench.why import BUFFER_RUNG, LIMIT_SETUPS, WhySettings, run_why, runtime_limits
+
+
+def test_every_way_of_asking_for_one_thread_is_probed_in_a_fresh_process():
+    rows = {row["setup"]: row for row in runtime_limits(sys.executable, size=128)}
+    assert list(rows) == list(LIMIT_SETUPS)
+    # a pthreads OpenBLAS (PyPI's, in the test session): every limit reaches it; "no limit" sets none
+    assert rows["no limit"]["reported_threads"] == provenance.usable_cores()
+    assert rows["no limit"]["honoured"] is None
+    for setup, row in rows.items():
+        if setup != "no limit":
+            assert row["reported_threads"] == 1, setup
+            assert row["dgemm"]["gflops"] > 0
+
+
+@pytest.mark.slow
+def test_temporaries_page_fault_and_reuse_or_a_kept_heap_avoids_it(tmp_path):
+    """2 CG iterations on the seed's 50,000 examples: its 117 MB temporaries are above any
+    mmap threshold glibc accepts, so every evaluation faults them in again."""
+    settings = WhySettings(threads=provenance.usable_cores(), repeats=1, hidden_sizes=(25, 300),
+                           example_counts=(1000, 50000), workload=Workload(iterations=2))
+    results = run_why(settings, ["malloc", "sizes", "timeout"], tmp_path / "why.json")
+    rows = {(r["setup"], r["threads"]): r for r in results["experiments"]["malloc"]["rows"]}
+    threads = settings.threads
+    defaults = rows["glibc defaults", threads]["minor_page_faults"]
+    kept_heap = next(r for (setup, t), r in rows.items() if setup.startswith("MALLOC_MMAP_MAX_=0") and t == threads)
+    reuse = rows[f"buffer reuse ({BUFFER_RUNG})", threads]
+    assert kept_heap["minor_page_faults"] < defaults / 2
+    assert reuse["minor_page_faults"] < defaults / 2
+    cells = {(r["hidden"], r["examples"]): r for r in results["experiments"]["sizes"]["rows"]}
+    assert set(cells) == {(25, 1000), (25, 50000), (300, 1000), (300, 50000)}
+    assert all(c["one_thread"]["median"] > 0 and c["all_threads"]["median"] > 0 for c in cells.values())
+    section = "\n\n".join(render_why(results, []))
+    for heading in ("Idle BLAS threads", "where threads start to pay", "mapped and unmapped"):
+        assert heading in section

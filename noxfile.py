@@ -10,6 +10,7 @@ nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "venv"
 
 PYPI_NUMPY = ("numpy==2.4.6", "scipy==1.17.1")  # only for the project's own tests
+PLOTTING = "matplotlib==3.10.9"  # for sessions that render reports without a build (pinned as in blasbench/pins.py)
 
 
 def blasbench(session: nox.Session, command: str, *extra_packages: str) -> None:
@@ -47,7 +48,7 @@ def bench(session: nox.Session) -> None:
 def compare_variants(session: nox.Session) -> None:
     """System OpenBLAS pthread/openmp/serial, PyPI's wheels and the reference BLAS (and a
     site.cfg prefix with `-- --site-cfg FILE`) on the same workload: reports/variants.md."""
-    blasbench(session, "compare-variants", "matplotlib==3.10.9")
+    blasbench(session, "compare-variants", PLOTTING)
 
 
 @nox.session
@@ -60,7 +61,7 @@ def compare(session: nox.Session) -> None:
 @nox.session
 def report(session: nox.Session) -> None:
     """Render every Markdown report again from the JSON results, without rerunning anything."""
-    blasbench(session, "report")
+    blasbench(session, "report", PLOTTING)
 
 
 @nox.session

@@ -108,14 +108,14 @@ NO_LIMIT, ALL_LIMITED = "no limit", "all four thread variables = 1"
 def verdict(variant: dict, fastest: dict) -> str:
     """One line: does this variant run BLAS in parallel, does the workload gain, what is ignored."""
     speedup = variant["dgemm_all"]["gflops"] / variant["dgemm_one"]["gflops"]
-    threads = variant["threads_all"]
+    threads, cores = variant["threads_all"], variant["blas"]["usable_cores"]
     if variant["dgemm_all"]["cpu_per_wall"] < 1.3:
-        words = f"single-threaded BLAS (DGEMM {speedup:.2f}x on {threads} threads)"
+        words = f"single-threaded BLAS (DGEMM {speedup:.2f}x with {cores} cores free)"
     elif speedup >= 1.5:
         words = f"parallel BLAS (DGEMM {speedup:.2f}x on {threads} threads)"
     else:
         words = f"threads run but do not pay (DGEMM {speedup:.2f}x on {threads} threads)"
-    words += f", training {variant['training_speedup']:.2f}x"
+    words += f", training {variant['training_speedup']:.2f}x on {variant['all']['threads']} threads"
     if variant is fastest:
         words += "; the fastest here"
     else:

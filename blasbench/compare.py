@@ -45,16 +45,25 @@ def measures(directory: Path) -> dict[str, dict[tuple, dict]]:
     return found
 
 
-def provenance_of(directory: Path) -> dict:
-    """The first recorded provenance in the directory."""
-    for name in ("scaling.json", "bench.json", "why.json", "profile.json"):
-        if (directory / name).exists() and (env := read_json(directory / name).get("environment")):
-            return env
-    for record in load_variants(directory):
-        if record.get("environment"):
-            return record["environment"]
-    raise UserError(f"{directory} holds no result with recorded provenance (scaling.json, bench.json, variants/...): "
-                    "pass a directory that `nox -s scaling`, `bench` or `compare-variants` wrote.")
+def provenances(directory: Path) -> list[dict]:
+    """Every provenance recorded by the results in the directory."""
+    found = [env for name in ("scaling.json", "bench.json", "why.json", "profile.json")
+             if (directory / name).exists() and (env := read_json(directory / name).get("environment"))]
+    found += [record["environment"] for record in load_variants(directory) if record.get("environment")]
+    if not found:
+        raise UserError(f"{directory} holds no result with recorded provenance (scaling.json, bench.json, variants/...): "
+                        "pass a directory that `nox -s scaling`, `bench` or `compare-variants` wrote.")
+    return found
+
+
+def merged_identity(envs: list[dict]) -> dict:
+    """One identity for a directory; a field its results disagree on lists every value."""
+    identities = [identity(env) for env in envs]
+    merged = {}
+    for field in identities[0]:
+        values = list(dict.fromkeys(str(i[field]) for i in identities))
+        merged[field] = f"{min(values)} to {max(values)}" if field == "date" and len(values) > 1 else " / ".join(values)
+    return merged
 
 
 def identity(env: dict) -> dict:
@@ -94,7 +103,7 @@ def compare_dirs(directories: list[Path], factor: float = DEFAULT_FACTOR) -> dic
     for directory in directories:
         if not directory.is_dir():
             raise UserError(f"{directory} is not a directory: pass result directories (like reports/).")
-    runs = [{"label": chr(ord("A") + i), "directory": str(d), "identity": identity(provenance_of(d)),
+    runs = [{"label": chr(ord("A") + i), "directory": str(d), "identity": merged_identity(provenances(d)),
              "measures": measures(d)} for i, d in enumerate(directories)]
     base = runs[0]
     tables = {}

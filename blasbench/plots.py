@@ -78,7 +78,8 @@ def plot_variants(variants: list[dict], stem: Path) -> list[Path]:
     span = list(range(1, max_threads + 1))
     ax_speed.plot(span, span, color="grey", ls="--", label="ideal")
     ax_time.set(xlabel="threads", ylabel="training wall time (s, median and IQR)", yscale="log", title="Time")
-    ax_speed.set(xlabel="threads", ylabel="speedup over 1 thread", title="Speedup", xlim=(0.5, max_threads + 0.5))
+    ax_speed.set(xlabel="threads", ylabel="speedup over 1 thread", title="Speedup", xlim=(0.5, max_threads + 0.5),
+                 ylim=(0, max_threads + 0.5))
     for ax in (ax_time, ax_speed):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

@@ -34,6 +34,10 @@ def provenance_lines(env: dict | None) -> str:
     ])
 
 
+PEAK_NOTE = ("Peak is a nominal estimate: the clock the kernel reports × double FLOPs per cycle (16 with two "
+             "256-bit FMA pipes, 32 with full-width AVX-512); above 100% the core boosts beyond that clock.")
+
+
 def fmt(value, digits: int = 2) -> str:
     if value is None:
         return "–"
@@ -98,8 +102,7 @@ def render_build(result: dict) -> str:
              fmt(probe["one_thread"]["cpu_per_wall"]), fmt(probe.get("share_of_peak_one_thread"))],
             ["", verification["blas"]["num_threads"], fmt(probe["all_threads"]["gflops"], 1),
              fmt(probe["all_threads"]["cpu_per_wall"]), fmt(probe.get("share_of_peak_all_threads"))],
-        ]), f"Speedup {probe['speedup']:.2f}x. Peak is estimated as nominal clock x 16 double FLOPs/cycle "
-            f"= {fmt(peak, 1)} GFLOP/s per core."]
+        ]), f"Speedup {probe['speedup']:.2f}x. {PEAK_NOTE} Here {fmt(peak, 1)} GFLOP/s per core."]
     parts += ["## Provenance", provenance_lines(result.get("environment"))]
     return "\n\n".join(parts) + "\n"
 
@@ -236,6 +239,10 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
     return parts
 
 
+def milliseconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.0f}" if seconds >= 0.01 else f"{seconds * 1e3:.2f}"
+
+
 def median_iqr(summary: dict, digits: int = 2) -> str:
     return f"{summary['median']:.{digits}f} ± {summary['iqr'] / 2:.{digits}f}"
 
@@ -267,11 +274,14 @@ LIMITS_HEADER = ["asking for one thread by", "threads threadpoolctl reports", "c
 def render_why(why: dict, variants: list[dict]) -> list[str]:
     """The "why scaling stops" section: one measured table per experiment, and what it shows."""
     experiments = why["experiments"]
-    w = why["settings"]["workload"]
     parts = ["## Why scaling stops",
-             f"Each row is measured on this machine: fresh `python -m nn train` processes ({w['iterations']} CG "
-             f"iterations on {w['train_size']:,} examples, {why['settings']['repeats']} run(s) per row) or fresh "
-             "probe processes, with the variables shown set before start. CPU/wall is the number of cores kept busy."]
+             "Each row is measured on this machine, in fresh `python -m nn train` or probe processes with the "
+             "variables shown set before start. CPU/wall is the number of cores kept busy."]
+
+    def runs(experiment: dict) -> str:
+        w, repeats = experiment["settings"]["workload"], experiment["settings"]["repeats"]
+        return f"{w['iterations']} CG iterations on {w['train_size']:,} examples, {repeats} run(s) per row."
+
     if timeout := experiments.get("timeout"):
         rows = timeout["rows"]
         default, *sleepers = rows[1:]
@@ -284,21 +294,23 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
                          f"±{pct(default['wall']['iqr'] / 2 / default['wall']['median'])}).")
         parts += ["### Idle BLAS threads keep spinning",
                   "Between two BLAS calls (while the single-threaded NumPy sigmoid runs) OpenBLAS's idle threads "
-                  "spin before they sleep, and the spinning is paid in user and system time (`sched_yield`).",
+                  "spin before they sleep, and the spinning is paid in user and system time (`sched_yield`). "
+                  + runs(timeout),
                   table(RUN_HEADER, run_rows(rows)), " ".join(lines)]
     if sizes := experiments.get("sizes"):
         hidden = sorted({r["hidden"] for r in sizes["rows"]})
         examples = sorted({r["examples"] for r in sizes["rows"]})
         cell = {(r["hidden"], r["examples"]): r for r in sizes["rows"]}
         threads = sizes["rows"][0]["threads"]
-        grid = [[f"{h}", *(f"{cell[h, m]['speedup']:.2f}x ({1e3 * cell[h, m]['one_thread']['median']:.0f} → "
-                           f"{1e3 * cell[h, m]['all_threads']['median']:.0f} ms)" for m in examples)] for h in hidden]
-        paying = [r for r in sizes["rows"] if r["speedup"] >= 1.2]
-        smallest = min(paying, key=lambda r: r["hidden"] * r["examples"]) if paying else None
-        losing = [r for r in sizes["rows"] if r["speedup"] < 1.0]
-        finding = (f"Threads pay (≥ 1.2x) from hidden size {smallest['hidden']} with {smallest['examples']:,} examples "
-                   "upwards" if smallest else "Threads paid in no cell of this grid")
-        finding += (f"; in {len(losing)} cell(s) {threads} threads were slower than one." if losing else ".")
+        grid = [[f"{h}", *(f"{cell[h, m]['speedup']:.2f}x ({milliseconds(cell[h, m]['one_thread']['median'])} → "
+                           f"{milliseconds(cell[h, m]['all_threads']['median'])} ms)" for m in examples)] for h in hidden]
+        not_paying = [r for r in sizes["rows"] if r["speedup"] < 1.2]
+        losing = [r for r in not_paying if r["speedup"] < 1.0]
+        finding = (f"Threads pay (at least 1.2x) in {len(sizes['rows']) - len(not_paying)} of {len(sizes['rows'])} cells"
+                   + ("; not in " + ", ".join(f"{r['hidden']} × {r['examples']:,} ({r['speedup']:.2f}x)" for r in not_paying)
+                      if not_paying else "") + ".")
+        if losing:
+            finding += f" In {len(losing)} cell(s) {threads} threads were slower than one."
         parts += ["### Small problems: where threads start to pay",
                   f"One cost-and-gradient (`{sizes['rows'][0]['rung']}`), 1 → {threads} threads, over the hidden-layer "
                   "size (rows) and the number of examples (columns): speedup (median ms at 1 → all threads).",
@@ -316,19 +328,19 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
             lines.append(f"- {setup}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
                          f"({change(row['seconds_per_evaluation'], base['seconds_per_evaluation'])} against the "
                          f"defaults), {row['minor_page_faults']:,.0f} page faults, {row['system']:.1f} s system time{scaling}.")
-        hidden = int(w["layers"].split(",")[1])
-        megabytes = hidden * w["train_size"] * 8 / 2**20
+        w = malloc["settings"]["workload"]
+        megabytes = int(w["layers"].split(",")[1]) * w["train_size"] * 8 / 2**20
         parts += ["### Large temporaries mapped and unmapped",
                   f"The seed's code allocates its hidden × examples temporaries ({megabytes:.0f} MiB each here) afresh "
                   "in every evaluation. glibc serves blocks above its mmap threshold with `mmap` and unmaps them on "
                   "`free`, so each evaluation page-faults them in again: system time that does not shrink with "
                   f"threads. glibc will not raise the threshold above {GLIBC_MMAP_THRESHOLD_MAX // 2**20} MiB; "
-                  "turning mmap off (`MALLOC_MMAP_MAX_=0`) keeps them in the heap.",
+                  "turning mmap off (`MALLOC_MMAP_MAX_=0`) keeps them in the heap. " + runs(malloc),
                   table(RUN_HEADER, run_rows(rows)), "\n".join(lines)]
     if limits := experiments.get("limits"):
         parts += ["### Runtime thread limits",
                   f"This environment's BLAS ({limits['threading_layer']}), one fresh process per row, DGEMM "
-                  f"{why['settings']['dgemm_size']}²:", table(LIMITS_HEADER, limits_rows(limits["rows"]))]
+                  f"{limits['settings']['dgemm_size']}²:", table(LIMITS_HEADER, limits_rows(limits["rows"]))]
         measured, _ = analyse_variants(variants)
         if measured:
             parts += ["Every variant of [variants.md](variants.md) (honoured: the DGEMM kept at most 1.3 cores busy):",
@@ -364,14 +376,14 @@ def render_variants(records: list[dict], figure: str | None = None) -> str:
             f"The same training (`{settings['variants'][0]}`, [{w['layers']}], {w['iterations']} CG iterations on "
             f"{w['train_size']:,} MNIST examples) in each variant's own environment, at {threads} thread(s), "
             f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
-            "come from the runtime-limits probe (all thread variables = 1, and no limit); share of a nominal "
-            "peak of clock × 16 FLOPs per cycle per core.")
+            "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
+            + f" Here {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.")
         if figure:
             parts.append(f"![variants]({figure})")
         rows = []
         for v in measured:
             lib = v["blas"]
-            blas = (f"{lib['threading_layer']}" + (f", {lib['reported_threads']} threads" if lib["reported_threads"] else ""))
+            blas = (f"{lib['threading_layer']}" + (f", {lib['reported_threads']} thread(s)" if lib["reported_threads"] else ""))
             core = (v["environment"] or {}).get("threadpool_info") or [{}]
             info = next((i for i in core if i.get("user_api") == "blas"), {})
             version = info.get("version") or (v["library"] or {}).get("version") or "–"

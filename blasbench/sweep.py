@@ -90,7 +90,8 @@ def limit_problem(result: dict, threads: int) -> str | None:
     """Why a point's thread limit did not take effect, or None when it did."""
     env = result["environment"]
     for lib in env["threadpool_info"]:
-        if lib["num_threads"] != threads:
+        serial_by_design = lib.get("threading_layer") == "disabled" and lib["num_threads"] == 1
+        if lib["num_threads"] != threads and not serial_by_design:
             return f"{lib['internal_api']} ran {lib['num_threads']} threads, not {threads} ({lib['filepath']})"
     if env.get("numexpr_threads") not in (None, threads):
         return f"numexpr ran {env['numexpr_threads']} threads, not {threads}"
@@ -128,6 +129,7 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
     fresh = {"kind": "scaling", "settings": asdict(settings), "settings_key": settings.key,
              "points": [], "refused": [], "environment": None}
     results = resume(path, "settings_key", settings.key) or fresh
+    results["refused"] = []  # refused points are tried again
     done = {(p["variant"], p["threads"], p["repeat"]) for p in results["points"]}
     todo = [(v, t, r) for v in settings.variants for t in settings.threads for r in range(settings.repeats)
             if (v, t, r) not in done]

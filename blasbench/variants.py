@@ -127,7 +127,9 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
 def load_variants(results: Path) -> list[dict]:
     """Every variant measured under ``results``, each with its sweep when there is one."""
     records = []
-    for path in sorted((results / "variants").glob("*/variant.json")):
+    order = list(VARIANTS)
+    paths = (results / "variants").glob("*/variant.json")
+    for path in sorted(paths, key=lambda p: (order.index(p.parent.name) if p.parent.name in order else len(order), p)):
         record = read_json(path)
         sweep = path.with_name("scaling.json")
         record["scaling"] = read_json(sweep) if sweep.exists() else None

@@ -23,7 +23,6 @@ from .store import write_json
 MIN_SPEEDUP = 1.5  # all threads vs one, on 2 or more cores
 SERIAL_MAX_SPEEDUP = 1.2
 PROBE_ATTEMPTS = 3
-FLOPS_PER_CYCLE = 16  # double precision with two 256-bit FMA pipes (AVX2/FMA3 cores)
 BLAS_FILE = re.compile(r"(blas|lapack)", re.IGNORECASE)
 
 
@@ -125,14 +124,27 @@ def _operands(n: int):
     return rng.random((n, n)), rng.random((n, n)), np.empty((n, n))
 
 
+def flops_per_cycle(cpuinfo: str) -> int:
+    """Double-precision FLOPs per cycle per core: two FMA pipes of the widest vectors the core
+    executes at full width (AVX-512 on Intel and on AMD from Zen 5; Zen 4 splits it in two)."""
+    fields = dict(line.split(":", 1) for line in cpuinfo.splitlines()[:30] if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    flags = set(fields.get("flags", "").split())
+    family = int(fields.get("cpu family", "0") or 0)
+    if "avx512f" in flags and (fields.get("vendor_id") == "GenuineIntel" or family >= 26):
+        return 32
+    return 16 if "fma" in flags else 8
+
+
 def peak_gflops_per_core() -> float | None:
-    """Nominal clock x 16 double FLOPs per cycle: an estimate, recorded as such."""
+    """Clock reported by the kernel x FLOPs per cycle: a nominal estimate, recorded as such
+    (a core that boosts above the reported clock can exceed it)."""
     try:
-        mhz = [float(line.split(":")[1]) for line in Path("/proc/cpuinfo").read_text().splitlines()
-               if line.startswith("cpu MHz")]
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        mhz = [float(line.split(":")[1]) for line in cpuinfo.splitlines() if line.startswith("cpu MHz")]
     except (OSError, ValueError):
         return None
-    return max(mhz) * 1e-3 * FLOPS_PER_CYCLE if mhz else None
+    return max(mhz) * 1e-3 * flops_per_cycle(cpuinfo) if mhz else None
 
 
 def check_single_openblas(blas: list[dict]) -> Check:

@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from . import UserError, provenance
 from .stats import summarize
-from .store import digest, write_json
-from .sweep import THREAD_VARIABLES, Workload, resume, run_child
+from .store import read_json, write_json
+from .sweep import THREAD_VARIABLES, Workload, run_child
 
 EXPERIMENTS = ("timeout", "sizes", "malloc", "limits")
 SEED_RUNG = "0-seed"  # the code whose temporaries and single-threaded sigmoid the seed measured
@@ -58,18 +58,27 @@ LIMIT_SETUPS = {
 }
 
 
+# The settings each experiment depends on: changing one re-measures only the experiments using it.
+DEPENDS_ON = {
+    "timeout": ("threads", "workload", "repeats"),
+    "malloc": ("threads", "workload", "repeats"),
+    "sizes": ("threads", "hidden_sizes", "example_counts", "repeats"),
+    "limits": ("dgemm_size",),
+}
+
+
 @dataclass(frozen=True)
 class WhySettings:
     threads: int
     workload: Workload = field(default_factory=lambda: Workload(iterations=3))
     repeats: int = 3
-    hidden_sizes: tuple[int, ...] = (25, 100, 300, 1000)
-    example_counts: tuple[int, ...] = (1000, 10000, 50000)
+    hidden_sizes: tuple[int, ...] = (10, 25, 100, 300, 1000)
+    example_counts: tuple[int, ...] = (100, 1000, 10000, 50000)
     dgemm_size: int = 1024
 
-    @property
-    def key(self) -> str:
-        return digest(asdict(self))[:16]
+    def of(self, experiment: str) -> dict:
+        """The settings ``experiment`` depends on, as they read back from JSON."""
+        return json.loads(json.dumps({name: asdict(self)[name] for name in DEPENDS_ON[experiment]}))
 
 
 def spin_setups(threading_layer: str) -> dict[str, dict]:
@@ -167,12 +176,12 @@ def runtime_limits(python: str, size: int = 1024) -> list[dict]:
 
 
 def run_why(settings: WhySettings, experiments: list[str], path: Path, python: str = sys.executable) -> dict:
-    """Run the experiments not yet in ``path`` (same settings) and save after each."""
-    results = resume(path, "settings_key", settings.key) or {
-        "kind": "why", "settings": asdict(settings), "settings_key": settings.key, "experiments": {}}
+    """Run the experiments not yet in ``path`` with these settings, and save after each."""
+    results = read_json(path) if path.exists() else {"kind": "why", "experiments": {}}
     layer = run_probe(python, ["dgemm", "--size", "64"])["threading_layer"]
     for name in experiments:
-        if name in results["experiments"]:
+        wanted = settings.of(name)
+        if results["experiments"].get(name, {}).get("settings") == wanted:
             print(f"why scaling stops: `{name}` already measured in {path}")
             continue
         started = time.monotonic()
@@ -184,7 +193,7 @@ def run_why(settings: WhySettings, experiments: list[str], path: Path, python: s
             rows = experiment_sizes(settings, python)
         else:
             rows = runtime_limits(python, settings.dgemm_size)
-        results["experiments"][name] = {"rows": rows, "threading_layer": layer,
+        results["experiments"][name] = {"settings": wanted, "rows": rows, "threading_layer": layer,
                                         "seconds": round(time.monotonic() - started, 1)}
         results["environment"] = run_probe(python, ["provenance"])
         write_json(path, results)

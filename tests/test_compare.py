@@ -68,3 +68,4 @@ def test_the_command_writes_data_and_report(tmp_path, capsys):
     assert (tmp_path / "compare.json").exists() and (tmp_path / "compare.md").exists()
     assert main(["compare", str(RUN_A)]) == 2
     assert "needs two or more result directories" in capsys.readouterr().err
+

@@ -34,13 +34,16 @@ def test_seed_figures_travel_with_the_package():
 
 
 def test_limit_problem_refuses_points_whose_limit_did_not_take():
-    def result(blas_threads, numexpr_threads):
+    def result(blas_threads, numexpr_threads, layer="pthreads"):
         return {"environment": {"threadpool_info": [{"internal_api": "openblas", "num_threads": blas_threads,
-                                                     "filepath": "/lib/libopenblas.so"}],
+                                                     "threading_layer": layer, "filepath": "/lib/libopenblas.so"}],
                                 "numexpr_threads": numexpr_threads}}
     assert sweep.limit_problem(result(2, 2), 2) is None
     assert "openblas ran 4 threads, not 2" in sweep.limit_problem(result(4, 2), 2)
     assert "numexpr ran 1 threads" in sweep.limit_problem(result(2, 1), 2)
+    assert "openblas ran 1 threads" in sweep.limit_problem(result(1, 2), 2)
+    # a serial OpenBLAS runs one thread by design: the point measures what that build does
+    assert sweep.limit_problem(result(1, 2, layer="disabled"), 2) is None
 
 
 def test_child_runs_with_every_thread_variable_set():

@@ -26,6 +26,21 @@ def test_an_unknown_variant_is_refused_by_the_command_line(capsys):
     assert "invalid choice: 'mkl'" in capsys.readouterr().err
 
 
+def test_the_recorded_variants_render_with_their_findings():
+    """reports/variants/ as measured on this project's machine: the report is rebuilt from the
+    data alone, and says what the data show."""
+    measured, failed = analyse_variants(load_variants(ROOT / "reports"))
+    by_name = {v["name"]: v for v in measured}
+    assert not failed and set(by_name) == {"system-pthread", "system-openmp", "system-serial", "pypi", "reference"}
+    # the OpenMP build follows OMP_NUM_THREADS and ignores OPENBLAS_NUM_THREADS; pthreads honours both
+    assert by_name["system-openmp"]["ignored"] == ["OPENBLAS_NUM_THREADS=1"]
+    assert by_name["system-pthread"]["ignored"] == []
+    assert by_name["system-serial"]["verdict"].startswith("single-threaded BLAS")
+    assert by_name["reference"]["verdict"].startswith("single-threaded BLAS")
+    report = render_variants(load_variants(ROOT / "reports"))
+    assert report.count("| **") == 5 and "**ignores** OPENBLAS_NUM_THREADS=1" in report
+
+
 @pytest.mark.slow
 def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(tmp_path, monkeypatch):
     """Quick settings, real builds (from the wheelhouse), real environments, real runs."""

@@ -22,6 +22,18 @@ def test_every_way_of_asking_for_one_thread_is_probed_in_a_fresh_process():
             assert row["dgemm"]["gflops"] > 0
 
 
+def test_an_experiment_is_measured_again_only_when_its_own_settings_change(tmp_path):
+    path = tmp_path / "why.json"
+    settings = WhySettings(threads=1, dgemm_size=64)
+    first = run_why(settings, ["limits"], path)["experiments"]["limits"]
+    measured_at = path.stat().st_mtime_ns
+    # the sizes grid is not a setting of `limits`: nothing to measure again
+    run_why(WhySettings(threads=1, dgemm_size=64, hidden_sizes=(10,)), ["limits"], path)
+    assert path.stat().st_mtime_ns == measured_at
+    again = run_why(WhySettings(threads=1, dgemm_size=96), ["limits"], path)["experiments"]["limits"]
+    assert first["settings"] == {"dgemm_size": 64} and again["settings"] == {"dgemm_size": 96}
+
+
 @pytest.mark.slow
 def test_temporaries_page_fault_and_reuse_or_a_kept_heap_avoids_it(tmp_path):
     """2 CG iterations on the seed's 50,000 examples: its 117 MB temporaries are above any

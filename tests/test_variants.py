@@ -31,14 +31,15 @@ def test_the_recorded_variants_render_with_their_findings():
     data alone, and says what the data show."""
     measured, failed = analyse_variants(load_variants(ROOT / "reports"))
     by_name = {v["name"]: v for v in measured}
-    assert not failed and set(by_name) == {"system-pthread", "system-openmp", "system-serial", "pypi", "reference"}
+    assert not failed and set(by_name) == {"system-pthread", "system-openmp", "system-serial", "pypi", "reference",
+                                           "site-cfg"}
     # the OpenMP build follows OMP_NUM_THREADS and ignores OPENBLAS_NUM_THREADS; pthreads honours both
     assert by_name["system-openmp"]["ignored"] == ["OPENBLAS_NUM_THREADS=1"]
     assert by_name["system-pthread"]["ignored"] == []
     assert by_name["system-serial"]["verdict"].startswith("single-threaded BLAS")
     assert by_name["reference"]["verdict"].startswith("single-threaded BLAS")
     report = render_variants(load_variants(ROOT / "reports"))
-    assert report.count("| **") == 5 and "**ignores** OPENBLAS_NUM_THREADS=1" in report
+    assert report.count("| **") == 6 and "**ignores** OPENBLAS_NUM_THREADS=1" in report
 
 
 @pytest.mark.slow

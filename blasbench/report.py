@@ -427,14 +427,18 @@ def headline(results: Path) -> list[str]:
         first, last = rows[0], rows[-1]
         ratio = first["seconds_per_evaluation"] / last["seconds_per_evaluation"]
         lines.append(f"- [Profile](profile.md): at the seed's start the sigmoid takes {pct(first['share']['sigmoid'])} "
-                     f"and the products {pct(first['share']['products'])} of the time (seed post: 54.5% and 37.3%); "
+                     f"and the products {pct(first['share']['products'])} of the time (seed post: "
+                     f"{seed_profile_notes()['0-seed']}); "
                      f"an evaluation at the ladder's last rung (`{last['rung']}`) takes 1/{ratio:.2f} of the time.")
     if (results / "scaling.json").exists():
+        seed = seed_scaling()
         for variant, a in analyse_scaling(read_json(results / "scaling.json")).items():
             top = a["rows"][-1]
+            seed_then = (f"{seed['speedup'][top['threads']]:.2f}x at {top['threads']} threads, "
+                         if top["threads"] in seed["speedup"] else "")
             lines.append(f"- [Scaling](scaling.md) `{variant}`: {top['speedup']:.2f}x at {top['threads']} threads "
                          f"({pct(top['efficiency'])} efficiency); use {a['recommended_threads']} thread(s). "
-                         "Seed post: about 3x at 4 threads, flat after 6.")
+                         f"Seed post: {seed_then}\"{seed_figures()['scaling']['conclusion']}\".")
     if (results / "why.json").exists():
         done = ", ".join(e for e in EXPERIMENTS if e in read_json(results / "why.json")["experiments"])
         lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): measured {done}.")

@@ -150,6 +150,7 @@ def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
             "training_speedup": rows[0]["wall"]["median"] / rows[-1]["wall"]["median"],
             "ignored": [row["setup"] for row in record["limits"] if row["honoured"] is False],
             "limits": record["limits"], "environment": record.get("environment"),
+            "settings": record["scaling"]["settings"],
         })
     if measured:
         fastest = min(measured, key=lambda v: v["best_seconds"])

@@ -40,7 +40,7 @@ def measures(directory: Path) -> dict[str, dict[tuple, dict]]:
         found.setdefault(table, {}).update({key: summarize(values) for key, values in samples.items()})
     if (directory / "bench.json").exists():
         bench = read_json(directory / "bench.json")
-        label = f"[{','.join(map(str, bench['layers']))}], {bench['train_size']:,} examples"
+        label = workload_label({"layers": ",".join(map(str, bench["layers"])), "train_size": bench["train_size"]})
         found["bench"] = {(row["rung"], label, row["threads"]): row["seconds"] for row in bench["rows"]}
     return found
 

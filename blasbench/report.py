@@ -107,8 +107,6 @@ def render_build(result: dict) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-
-
 def pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 
@@ -181,6 +179,7 @@ def render_profile(result: dict) -> str:
 
 def render_scaling(result: dict | None, figure: str | None = None, why: dict | None = None,
                    variants: list[dict] | None = None) -> str:
+    """The sweep, and the why-scaling-stops section beside the analysed ``variants``."""
     parts = render_sweep(result, figure) if result and result["points"] else ["# Thread scaling"]
     if why:
         parts += render_why(why, variants or [])
@@ -272,7 +271,8 @@ LIMITS_HEADER = ["asking for one thread by", "threads threadpoolctl reports", "c
 
 
 def render_why(why: dict, variants: list[dict]) -> list[str]:
-    """The "why scaling stops" section: one measured table per experiment, and what it shows."""
+    """The "why scaling stops" section: one measured table per experiment, and what it shows;
+    ``variants`` (analysed) add every variant's runtime limits."""
     experiments = why["experiments"]
     parts = ["## Why scaling stops",
              "Each row is measured on this machine, in fresh `python -m nn train` or probe processes with the "
@@ -341,11 +341,10 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
         parts += ["### Runtime thread limits",
                   f"This environment's BLAS ({limits['threading_layer']}), one fresh process per row, DGEMM "
                   f"{limits['settings']['dgemm_size']}²:", table(LIMITS_HEADER, limits_rows(limits["rows"]))]
-        measured, _ = analyse_variants(variants)
-        if measured:
+        if variants:
             parts += ["Every variant of [variants.md](variants.md) (honoured: the DGEMM kept at most 1.3 cores busy):",
-                      limits_matrix(measured)]
-            for variant in measured:
+                      limits_matrix(variants)]
+            for variant in variants:
                 if variant["ignored"]:
                     parts.append(f"`{variant['name']}` ({variant['blas']['threading_layer']}) **ignores** "
                                  + ", ".join(f"`{s}`" for s in variant["ignored"]) + ".")
@@ -365,11 +364,11 @@ def limits_matrix(variants: list[dict]) -> str:
     return table(["threads reported / cores busy", *(v["name"] for v in variants)], rows)
 
 
-def render_variants(records: list[dict], figure: str | None = None) -> str:
-    measured, failed = analyse_variants(records)
+def render_variants(measured: list[dict], failed: list[dict], figure: str | None = None) -> str:
+    """The variants as :func:`analyse_variants` returns them, measured and failed."""
     parts = ["# BLAS variants side by side"]
     if measured:
-        settings = records[0]["scaling"]["settings"]
+        settings = measured[0]["settings"]
         w = settings["workload"]
         threads = ", ".join(map(str, settings["threads"]))
         parts.append(
@@ -412,7 +411,7 @@ def render_variants(records: list[dict], figure: str | None = None) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def headline(results: Path) -> list[str]:
+def headline(results: Path, variants: list[dict]) -> list[str]:
     """A few sentences on what each result found."""
     lines = []
     if (results / "build.json").exists():
@@ -442,20 +441,17 @@ def headline(results: Path) -> list[str]:
     if (results / "why.json").exists():
         done = ", ".join(e for e in EXPERIMENTS if e in read_json(results / "why.json")["experiments"])
         lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): measured {done}.")
-    from .variants import load_variants
-
-    measured, _ = analyse_variants(load_variants(results))
-    for v in measured:
+    for v in variants:
         lines.append(f"- [Variant](variants.md) `{v['name']}`: {v['verdict']}.")
     return lines
 
 
-def render_index(results: Path) -> str:
+def render_index(results: Path, variants: list[dict]) -> str:
     return "\n\n".join([
         "# Reports",
         "Every report is rendered from the JSON result beside it; `nox -s report` renders them again without "
         "rerunning anything.",
-        "\n".join(headline(results)) or "_No results yet: run `nox -s build-openblas` and `nox -s scaling`._",
+        "\n".join(headline(results, variants)) or "_No results yet: run `nox -s build-openblas` and `nox -s scaling`._",
     ]) + "\n"
 
 
@@ -470,6 +466,7 @@ def render_all(results: Path) -> list[Path]:
             atomic_write_text(results / f"{name}.md", render(read_json(results / f"{name}.json")))
             written.append(results / f"{name}.md")
     variants = load_variants(results)
+    measured, failed = analyse_variants(variants)
     scaling = read_json(results / "scaling.json") if (results / "scaling.json").exists() else None
     why = read_json(results / "why.json") if (results / "why.json").exists() else None
     if (scaling and scaling["points"]) or why:
@@ -477,18 +474,17 @@ def render_all(results: Path) -> list[Path]:
         if scaling and scaling["points"]:
             written += plot_scaling(analyse_scaling(scaling), results / "scaling")
             figure = "scaling.svg"
-        atomic_write_text(results / "scaling.md", render_scaling(scaling, figure, why, variants))
+        atomic_write_text(results / "scaling.md", render_scaling(scaling, figure, why, measured))
         written.append(results / "scaling.md")
     if variants:
-        measured, _ = analyse_variants(variants)
         figure = None
         if measured:
             written += plot_variants(measured, results / "variants")
             figure = "variants.svg"
-        atomic_write_text(results / "variants.md", render_variants(variants, figure))
+        atomic_write_text(results / "variants.md", render_variants(measured, failed, figure))
         written.append(results / "variants.md")
     index = results / "index.md"
-    atomic_write_text(index, render_index(results))
+    atomic_write_text(index, render_index(results, measured))
     return written + [index]
 
 

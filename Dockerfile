@@ -1,6 +1,6 @@
 # The whole pipeline in a container: NumPy and SciPy compiled from source against Debian's
 # OpenBLAS (variant chosen at build time) by the same code as on a host, verified, and at
-# run time `nox -s scaling` with the reports written to a mounted directory.
+# run time `python -m nox -s scaling` with the reports written to a mounted directory.
 #
 #   docker build --build-arg OPENBLAS_VARIANT=openmp -t blasbench:openmp .
 #   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD/reports:/work/reports" blasbench:openmp
@@ -34,7 +34,7 @@ USER 1000:1000
 WORKDIR /work
 
 RUN python3 -m venv /opt/blasbench/venv \
-    && pip install --no-cache-dir "nox==${NOX_VERSION}"
+    && python -m pip install --no-cache-dir "nox==${NOX_VERSION}"
 
 COPY --chown=bench:bench . /work
 
@@ -43,7 +43,7 @@ COPY --chown=bench:bench . /work
 # builder's cores are not the run's: verification is recorded here and enforced at run time.
 RUN mkdir -p "$BLASBENCH_CACHE" \
     && if [ -d .container/cache ]; then cp -r .container/cache/. "$BLASBENCH_CACHE/"; fi \
-    && nox -s scaling -- --variant "${OPENBLAS_VARIANT}" --allow-unverified --quick --threads 1 --rungs --experiments \
+    && python -m nox -s scaling -- --variant "${OPENBLAS_VARIANT}" --allow-unverified --quick --threads 1 --rungs --experiments \
         --results /tmp/smoke \
     && rm -rf /tmp/smoke .container "$BLASBENCH_CACHE/build" "$BLASBENCH_CACHE/src" "$BLASBENCH_CACHE/buildenv" \
     && chmod -R a+rwX "$BLASBENCH_CACHE" /work
@@ -51,4 +51,4 @@ RUN mkdir -p "$BLASBENCH_CACHE" \
 # Any user may run it (--user keeps the reports owned by the host's user); the thread count
 # follows the CPUs the container is given at run time, and the verification checks it.
 ENV OPENBLAS_VARIANT=${OPENBLAS_VARIANT}
-CMD ["sh", "-c", "nox -R -s scaling -- --variant \"$OPENBLAS_VARIANT\" --results /work/reports"]
+CMD ["sh", "-c", "python -m nox -R -s scaling -- --variant \"$OPENBLAS_VARIANT\" --results /work/reports"]

@@ -1,20 +1,21 @@
 """Sessions: build-openblas, verify, scaling, bench, compare-variants, compare, report, tests, container.
 
 Options go after ``--`` and are parsed by the package's own command line
-(``python -m blasbench COMMAND --help`` lists them).
+(``python -m blasbench COMMAND --help`` lists them). Each session's dependencies are a
+dependency group of pyproject.toml.
 """
 
 import nox
 
+nox.needs_version = ">=2025.2.9"  # nox.project.dependency_groups
 nox.options.sessions = ["tests"]
 nox.options.default_venv_backend = "venv"
 
-PYPI_NUMPY = ("numpy==2.4.6", "scipy==1.17.1")  # only for the project's own tests
-PLOTTING = "matplotlib==3.10.9"  # for sessions that render reports without a build (pinned as in blasbench/pins.py)
+PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
-def blasbench(session: nox.Session, command: str, *extra_packages: str) -> None:
-    session.install(".", *extra_packages)
+def blasbench(session: nox.Session, command: str, *groups: str) -> None:
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, *groups) if groups else ())
     session.run("python", "-m", "blasbench", command, *session.posargs)
 
 
@@ -35,7 +36,7 @@ def verify(session: nox.Session) -> None:
 def scaling(session: nox.Session) -> None:
     """On the build: the network's tests, the profiling and thread-scaling sweeps, and the
     Markdown reports under reports/ (`-- --quick` for a smoke run)."""
-    blasbench(session, "scaling", "pytest==9.2.0")
+    blasbench(session, "scaling", "network-tests")
 
 
 @nox.session(reuse_venv=True)
@@ -48,7 +49,7 @@ def bench(session: nox.Session) -> None:
 def compare_variants(session: nox.Session) -> None:
     """System OpenBLAS pthread/openmp/serial, PyPI's wheels and the reference BLAS (and a
     site.cfg prefix with `-- --site-cfg FILE`) on the same workload: reports/variants.md."""
-    blasbench(session, "compare-variants", PLOTTING)
+    blasbench(session, "compare-variants", "plotting")
 
 
 @nox.session
@@ -61,13 +62,13 @@ def compare(session: nox.Session) -> None:
 @nox.session
 def report(session: nox.Session) -> None:
     """Render every Markdown report again from the JSON results, without rerunning anything."""
-    blasbench(session, "report", PLOTTING)
+    blasbench(session, "report", "plotting")
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
     """The project's own test suite; `-- --slow` adds the real build, training and sweep."""
-    session.install(".[test]", *PYPI_NUMPY)
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "test"))
     session.run("pytest", *session.posargs)
 
 

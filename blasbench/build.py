@@ -26,8 +26,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, pins
-from .providers import BLASLibrary
-from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, read_json, write_json
+from .providers import BLASLibrary, apt_install
+from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
 
 KEY_SCHEMA = 1
 NINJA_STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]")  # pip -v indents the backend output
@@ -93,6 +93,22 @@ def _first_line(command: list[str]) -> str:
     except FileNotFoundError:
         return ""
     return out.stdout.splitlines()[0] if out.returncode == 0 and out.stdout else ""
+
+
+# What compiling NumPy and SciPy needs besides the BLAS: (command or header, Debian package).
+BUILD_DEPENDENCIES = (("cc", "gcc"), ("c++", "g++"), ("gfortran", "gfortran"), ("pkg-config", "pkg-config"),
+                      ("ccache", "ccache"))
+
+
+def ensure_build_dependencies() -> None:
+    """Compilers, pkg-config, ccache and Python's headers: installed with apt-get when root and
+    missing, else the one exact command, before anything long starts."""
+    missing = [package for command, package in BUILD_DEPENDENCIES
+               if shutil.which(os.environ.get({"cc": "CC", "c++": "CXX", "gfortran": "FC"}.get(command, ""), command).split()[0]) is None]
+    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
+        missing.append(f"python{sys.version_info.major}.{sys.version_info.minor}-dev")
+    if missing:
+        apt_install(missing, "What compiling NumPy and SciPy needs")
 
 
 def toolchain() -> dict:
@@ -162,6 +178,15 @@ def wheelhouse() -> Path:
     return cache_dir() / "wheelhouse"
 
 
+def remove_dead_partials() -> None:
+    """Staging directories of builds whose process is gone (killed, machine rebooted)."""
+    for partial in wheelhouse().glob(".*.partial*"):
+        pid = partial.name.rpartition(".partial")[2]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            print(f"removing {partial.name}: left by a build that did not finish (pid {pid})", file=sys.stderr)
+            shutil.rmtree(partial, ignore_errors=True)
+
+
 def find_cached(package: str, version: str, key: str) -> BuiltWheel | None:
     directory = wheelhouse() / f"{package}-{version}-{key[:16]}"
     manifest_path = directory / "build.json"
@@ -213,9 +238,10 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
         return replace(cached, seconds=time.monotonic() - started)
     # Fixed source and build paths (one per package version) keep ccache hits and
     # reproducible wheels; the lock keeps two builds from sharing them at once.
-    with locked(f"{package}-{version}"):
+    with locked(f"{package}-{version}", f"build of {package} {version}"):
         if cached := find_cached(package, version, key):
             return replace(cached, seconds=time.monotonic() - started)
+        remove_dead_partials()
         root = cache_dir()
         source = root / "src" / f"{package}-{version}"
         build_dir = root / "build" / f"{package}-{version}"
@@ -276,6 +302,7 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
 
 def build_all(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str = pins.SCIPY) -> list[BuiltWheel]:
     """NumPy, then SciPy built against that NumPy."""
+    ensure_build_dependencies()
     numpy_wheel = build_wheel("numpy", numpy_version, openblas)
     scipy_wheel = build_wheel("scipy", scipy_version, openblas, depends_on=numpy_wheel)
     return [numpy_wheel, scipy_wheel]

@@ -278,7 +278,7 @@ def build_parser() -> argparse.ArgumentParser:
     container.add_argument("--no-wheelhouse", action="store_true",
                            help="do not reuse the host's wheelhouse: compile in the image")
     container.add_argument("--cpus", help="CPUs given to the container, e.g. 0-1 (default: all)")
-    container.add_argument("--command", help="run this instead of the image's default (e.g. 'nox -R -s verify')")
+    container.add_argument("--command", help="run this instead of the image's default (e.g. 'python -m nox -R -s verify')")
     container.add_argument("--context", type=Path, default=Path("."), help="build context (default: the repository)")
     container.add_argument("--results", type=Path, default=Path("reports") / "container",
                            help="where the container's reports land (default reports/container)")

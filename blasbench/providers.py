@@ -90,10 +90,21 @@ class BLASLibrary:
         return asdict(self)
 
 
+# Run-time settings that would change what the probe reports (a preloaded library's config, a
+# forced core type): the description, hence the build key, depends on the library alone.
+_RUNTIME_PREFIXES = ("LD_PRELOAD", "LD_LIBRARY_PATH", "OPENBLAS_", "GOTO", "OMP_", "GOMP_", "MKL_", "BLIS_")
+
+
+def build_environment() -> dict:
+    """This process's environment without the run-time settings of any BLAS or loader."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_RUNTIME_PREFIXES)}
+
+
 def describe_library(library: Path) -> dict:
-    """Version, threading layer, core type and build config of the OpenBLAS at ``library``."""
+    """Version, threading layer, core type and build config of the OpenBLAS at ``library``,
+    read in a clean child process."""
     result = subprocess.run(
-        [sys.executable, "-c", _PROBE, str(library)], capture_output=True, text=True
+        [sys.executable, "-c", _PROBE, str(library)], capture_output=True, text=True, env=build_environment()
     )
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]

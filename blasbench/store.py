@@ -7,7 +7,10 @@ import fcntl
 import hashlib
 import json
 import os
+import platform
+import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -70,13 +73,35 @@ def file_sha256(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def locked(name: str) -> Iterator[None]:
-    """Hold an exclusive lock named ``name`` across processes; released even if killed."""
+def locked(name: str, what: str) -> Iterator[None]:
+    """Hold an exclusive lock named ``name`` across processes; released even if killed. While
+    another process holds it, say once what is waited for (``what``), by whom and since when."""
     lock_dir = cache_dir() / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{name}.lock", "w") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+    with open(lock_dir / f"{name}.lock", "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            print(f"waiting for another {what} ({holder}) ...", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%H:%M')}")
+        f.flush()
         try:
             yield
         finally:
+            f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -69,6 +69,12 @@ def shadow_hint(path: str) -> str:
     return ""
 
 
+def preload_hint() -> str:
+    if preloaded := os.environ.get("LD_PRELOAD", "").strip():
+        return f"LD_PRELOAD={preloaded} loads another library before the build's: unset LD_PRELOAD to verify the build."
+    return ""
+
+
 def thread_limit_in_env() -> tuple[str, str] | None:
     """The first variable that limits OpenBLAS's threads, as (name, value)."""
     for variable in ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"):
@@ -153,7 +159,7 @@ def check_single_openblas(blas: list[dict]) -> Check:
     hint = ""
     if len(blas) > 1:
         hint = "a second BLAS is loaded beside the build: " + (
-            shadow_hint(names) or "uninstall the other numpy/scipy or library, then reinstall the built wheels.")
+            shadow_hint(names) or preload_hint() or "uninstall the other numpy/scipy or library, then reinstall the built wheels.")
     elif not ok:
         hint = ("NumPy is not linked against OpenBLAS (built without BLAS, or against another one): "
                 "rebuild with `nox -s build-openblas`.")
@@ -162,7 +168,8 @@ def check_single_openblas(blas: list[dict]) -> Check:
 
 def check_library(loaded: str, expected: str) -> Check:
     ok = loaded == os.path.realpath(expected)
-    hint = "" if ok else shadow_hint(loaded) or "another OpenBLAS is found first: check LD_LIBRARY_PATH and the wheels' RUNPATH."
+    hint = "" if ok else shadow_hint(loaded) or preload_hint() or \
+        "another OpenBLAS is found first: check LD_LIBRARY_PATH and the wheels' RUNPATH."
     return Check("library is the provider's", ok, f"loaded {loaded}; expected {os.path.realpath(expected)}", hint)
 
 
@@ -172,7 +179,7 @@ def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[s
     ok = openblas_mapped == {loaded} and all(set(paths) == {loaded} for paths in resolved.values())
     detail = "; ".join(f"{name} -> {', '.join(paths) or 'nothing found by ldd'}" for name, paths in resolved.items())
     hint = "" if ok else "the extension modules load different BLAS libraries: " + (
-        shadow_hint(" ".join(mapped)) or "rebuild both against one provider.")
+        shadow_hint(" ".join(mapped)) or preload_hint() or "rebuild both against one provider.")
     return Check("NumPy and SciPy resolve to that library", ok, f"{detail}; mapped: {', '.join(mapped)}", hint)
 
 
@@ -193,7 +200,7 @@ def check_thread_count(num_threads: int, layer: str, explicit: int | None = None
     ok = num_threads == want
     hint = ""
     if not ok and (limit := thread_limit_in_env()):
-        hint = f"{limit[0]}={limit[1]} is set in the environment: unset it (or pass --threads {limit[1]} to expect it)."
+        hint = f"{limit[0]}={limit[1]} is set in the environment: unset it (or run `python -m blasbench.verify --threads {limit[1]}` to expect it)."
     elif not ok:
         hint = "OpenBLAS was built with a smaller MAX_THREADS than this machine has cores."
     return Check("thread count", ok, f"{num_threads} (expected {want}: {why})", hint)

@@ -1,20 +1,17 @@
-"""noxfile.py cannot import the package it installs, so it repeats a few pins: they must agree."""
+"""The sessions' dependency groups (pyproject.toml) must pin what the package pins for the builds."""
 
-import ast
+import tomllib
 from pathlib import Path
 
 from blasbench import pins
 
-NOXFILE = Path(__file__).resolve().parent.parent / "noxfile.py"
-
-
-def constants() -> dict:
-    tree = ast.parse(NOXFILE.read_text())
-    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
-            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id.isupper()}
+PYPROJECT = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
 
 
 def test_the_sessions_pin_the_same_versions_as_the_package():
-    found = constants()
-    assert found["PLOTTING"] in pins.RUNTIME
-    assert found["PYPI_NUMPY"] == (f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}")
+    groups = {name: [r for r in group if isinstance(r, str)] for name, group in PYPROJECT["dependency-groups"].items()}
+    assert set(groups["plotting"]) <= set(pins.RUNTIME)
+    assert {f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}"} <= set(groups["test"])
+    runtime = {r.split("==")[0]: r for r in pins.RUNTIME}
+    pinned = [r for r in groups["test"] if r.split("==")[0] in runtime]
+    assert all(runtime[r.split("==")[0]] == r for r in pinned)

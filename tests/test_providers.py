@@ -141,3 +141,25 @@ def test_reference_blas_is_linked_from_its_own_directories_not_the_alternatives(
     args = library.meson_args("scipy")
     assert args[:2] == ["-Dblas=reference-blas", "-Dlapack=reference-blas"]
     assert (Path(library.pkg_config_dir) / "reference-blas.pc").read_text() == library.pc_text
+
+
+def test_ld_preload_of_another_openblas_does_not_change_the_build_key(monkeypatch):
+    """The description (hence the wheelhouse key) is read in a clean child: a preloaded serial
+    OpenBLAS, a forced core type or a thread limit in the user's shell change nothing."""
+    serial = SystemProvider("serial").lib_dir / "libopenblas.so"
+    if not serial.exists():
+        pytest.skip("libopenblas-serial-dev is not installed (.ci/run installs it)")
+    clean = SystemProvider("pthread").ensure()
+    monkeypatch.setenv("LD_PRELOAD", str(serial))
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    preloaded = SystemProvider("pthread").ensure()
+    assert preloaded.key_material() == clean.key_material()
+    assert "USE_OPENMP" not in clean.config and clean.threading_layer == "pthreads"
+
+
+def test_verification_names_ld_preload_when_it_loads_another_library(monkeypatch):
+    from blasbench.verify import check_library
+
+    monkeypatch.setenv("LD_PRELOAD", "/opt/other/libopenblas.so")
+    check = check_library("/opt/other/libopenblas.so", "/usr/lib/libopenblas.so")
+    assert not check.ok and "LD_PRELOAD=/opt/other/libopenblas.so" in check.hint

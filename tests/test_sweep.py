@@ -1,6 +1,7 @@
 """The sweeps on a small real workload: limits, resumption, interruption, reports from data."""
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -71,6 +72,9 @@ def test_scaling_sweep_resumes_and_reports(tmp_path):
 def test_ctrl_c_keeps_finished_points_and_a_rerun_continues(tmp_path):
     path = tmp_path / "scaling.json"
     script = (
+        # The child sets the disposition this test relies on: a shell without job control (nohup, a
+        # scheduler, a CI runner) starts it with SIGINT ignored, and the product rightly keeps that.
+        "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
         "from pathlib import Path; from blasbench import sweep\n"
         f"settings = sweep.ScalingSettings(variants=('3-numexpr',), threads=(1, 2), repeats=3, "
         f"workload=sweep.Workload(iterations=2, train_size=1000), warmup=False)\n"
@@ -125,3 +129,18 @@ def test_results_of_other_settings_are_moved_aside_not_lost(tmp_path):
     [aside] = [p for p in tmp_path.glob("scaling-*.json")]
     assert json.loads(aside.read_text()) == earlier
     assert read_json(path)["settings_key"] == settings.key
+
+
+@pytest.mark.slow
+def test_signal_tests_pass_when_the_suite_starts_with_sigint_ignored():
+    """As under `nohup ... &` or a batch scheduler: SIGINT ignored, no standard input, no terminal."""
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.setsid()
+
+    env = {k: v for k, v in os.environ.items() if k != "TERM"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::"
+                          "test_ctrl_c_keeps_finished_points_and_a_rerun_continues"], preexec_fn=ignore_sigint,
+                         stdin=subprocess.DEVNULL, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "1 passed" in run.stdout

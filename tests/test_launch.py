@@ -1,0 +1,57 @@
+"""How the project is started must not depend on where pip put the `nox` script: CI and the
+README call `python3 -m nox`, which works wherever the interpreter is."""
+
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def nox_invocations(text: str) -> list[str]:
+    """Every command line in ``text`` that starts nox, however it is spelled."""
+    return [line.strip() for line in text.splitlines()
+            if re.search(r"(^|\s|\()(python3? -m )?nox\s+(-R\s+)?-[sl]", line) and not line.lstrip().startswith("#")]
+
+
+def quickstart(readme: str) -> list[str]:
+    """The commands of README's quickstart block, comments dropped."""
+    block = re.search(r"## Quickstart.*?```bash\n(.*?)```", readme, re.S).group(1)
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def path_without_pip_scripts(tmp_path: Path) -> str:
+    """A PATH where `python3` is this interpreter and no directory pip installs scripts into is
+    present (as after `pip install --user nox` in a non-login shell)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "python3"
+    wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
+    wrapper.chmod(0o755)
+    return f"{bin_dir}:/usr/bin:/bin"
+
+
+def test_ci_and_readme_start_nox_through_the_interpreter():
+    ci = nox_invocations((ROOT / ".ci" / "run").read_text())
+    readme = nox_invocations((ROOT / "README.md").read_text())
+    assert ci and readme
+    bare = [line for line in ci + readme if re.search(r"(^|[\s`(])nox\s", line) and "-m nox" not in line
+            and "pipx run nox" not in line]
+    assert not bare, f"bare `nox` depends on PATH: {bare}"
+
+
+def test_readme_quickstart_and_ci_invocation_run_without_pip_scripts_on_path(tmp_path):
+    path = path_without_pip_scripts(tmp_path)
+    assert subprocess.run(["sh", "-c", "command -v nox"], env={"PATH": path}, capture_output=True).returncode != 0
+    commands = quickstart((ROOT / "README.md").read_text())
+    nox_lines = [c for c in commands if "-m nox" in c]
+    assert len(commands) == 2 and len(nox_lines) == 1, commands  # install nox, then one session
+    listed = subprocess.run(["sh", "-c", "python3 -m nox --list"], env={"PATH": path, "HOME": str(tmp_path)},
+                            cwd=ROOT, capture_output=True, text=True)
+    assert listed.returncode == 0, listed.stderr
+    ci_line = next(line for line in nox_invocations((ROOT / ".ci" / "run").read_text()))
+    for line in nox_lines + [ci_line]:
+        session = re.search(r"-s\s+(\S+)", line).group(1)
+        assert re.search(rf"^\W*{re.escape(session)}\b", listed.stdout, re.M), f"{line}: no session {session}"

@@ -43,7 +43,7 @@ COPY --chown=bench:bench . /work
 # builder's cores are not the run's: verification is recorded here and enforced at run time.
 RUN mkdir -p "$BLASBENCH_CACHE" \
     && if [ -d .container/cache ]; then cp -r .container/cache/. "$BLASBENCH_CACHE/"; fi \
-    && python -m nox -s scaling -- --variant "${OPENBLAS_VARIANT}" --allow-unverified --quick --threads 1 --rungs --experiments \
+    && python -m nox -s scaling -- --variant "${OPENBLAS_VARIANT}" --allow-unverified --quick --threads 1 --profile-rungs --experiments \
         --results /tmp/smoke \
     && rm -rf /tmp/smoke .container "$BLASBENCH_CACHE/build" "$BLASBENCH_CACHE/src" "$BLASBENCH_CACHE/buildenv" \
     && chmod -R a+rwX "$BLASBENCH_CACHE" /work

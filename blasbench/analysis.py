@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from importlib.resources import files
 
-from .stats import amdahl_fit, amdahl_limit, karp_flatt, recommend, summarize
+from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, karp_flatt, recommend, summarize
 
 PHASES = ("products", "sigmoid", "elementwise", "rest")
 
@@ -15,6 +15,11 @@ PHASES = ("products", "sigmoid", "elementwise", "rest")
 def seed_figures() -> dict:
     """The figures published with the seed post (copied into the package from the project's seed)."""
     return json.loads(files("blasbench").joinpath("seed_figures.json").read_text())
+
+
+def reference_accuracy() -> dict:
+    """Not published by the post: its own code, measured on this project's data."""
+    return seed_figures()["accuracy"]["reference_measured"]
 
 
 def seed_scaling() -> dict:
@@ -36,8 +41,14 @@ def phases_with_rest(point: dict) -> dict:
     return timed
 
 
-def analyse_variant(points: list[dict]) -> dict:
-    """Medians and spreads per thread count, speedup, efficiency, Karp–Flatt, Amdahl fit."""
+# A point during which other processes kept this much of a core busy was measured under load.
+BUSY_CORES = 0.25
+
+
+def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
+    """Medians and spreads per thread count, speedup, efficiency, Karp–Flatt, Amdahl fit (three
+    thread counts or more), the recommendation, and whether the sweep is complete: ``settings``
+    (the sweep's) say which thread counts and repeats were asked for."""
     by_threads = defaultdict(list)
     for point in points:
         by_threads[point["threads"]].append(point)
@@ -51,6 +62,7 @@ def analyse_variant(points: list[dict]) -> dict:
                      "user": summarize([r["user"] for r in runs])["median"],
                      "system": summarize([r["system"] for r in runs])["median"],
                      "seconds_per_iteration": summarize([r["seconds_per_iteration"] for r in runs])["median"],
+                     "under_load": sum(1 for r in runs if under_load(r)),
                      "phases": phases})
     base = rows[0]  # speedup is relative to the fewest threads measured, normally 1
     for row in rows:
@@ -61,19 +73,46 @@ def analyse_variant(points: list[dict]) -> dict:
                                 for name in PHASES}
     medians = [row["wall"]["median"] for row in rows]
     fit = amdahl_fit(threads, medians)
+    asked = list((settings or {}).get("threads") or threads)
+    repeats = (settings or {}).get("repeats") or 1
+    missing = [p for p in asked if len(by_threads.get(p, [])) < repeats]
     return {
         "rows": rows,
         "amdahl": {**fit, "max_speedup": amdahl_limit(fit["serial_fraction"])},
-        "recommended_threads": recommend(threads, medians),
+        "recommendation": {"threads": recommend(threads, medians), "rule": RECOMMENDATION_RULE,
+                           "provisional": bool(missing)},
         "best_threads": threads[medians.index(min(medians))],
+        "complete": not missing,
+        "measured_thread_counts": len(asked) - len(missing),
+        "asked_thread_counts": len(asked),
+        "under_load": sum(row["under_load"] for row in rows),
     }
 
 
+def under_load(point: dict) -> bool:
+    return (point.get("load") or {}).get("other_cores", 0.0) > BUSY_CORES
+
+
 def analyse_scaling(results: dict) -> dict:
-    variants = defaultdict(list)
+    rungs = defaultdict(list)
     for point in results["points"]:
-        variants[point["variant"]].append(point)
-    return {variant: analyse_variant(points) for variant, points in variants.items()}
+        rungs[point["rung"]].append(point)
+    return {rung: analyse_rung(points, results.get("settings")) for rung, points in rungs.items()}
+
+
+PAYING_SPEEDUP = 1.2  # below this, threads do not pay for themselves
+
+
+def analyse_sizes(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The problem-size cells where threads do not pay, and those where they lose."""
+    not_paying = [r for r in rows if r["speedup"] < PAYING_SPEEDUP]
+    return not_paying, [r for r in not_paying if r["speedup"] < 1.0]
+
+
+def seed_recommendation() -> int:
+    """The rule applied to the seed post's own timings (1-10 threads)."""
+    seed = seed_scaling()
+    return recommend(seed["threads"], [seed["wall"][p] for p in seed["threads"]])
 
 
 def analyse_profile(results: dict) -> list[dict]:
@@ -117,7 +156,7 @@ def verdict(variant: dict, fastest: dict) -> str:
         words = f"threads run but do not pay (DGEMM {speedup:.2f}x on {threads} threads)"
     words += f", training {variant['training_speedup']:.2f}x on {variant['all']['threads']} threads"
     if variant is fastest:
-        words += "; the fastest here"
+        words += "; the fastest of these variants"
     else:
         words += f"; {variant['best_seconds'] / fastest['best_seconds']:.1f}x the fastest's time"
     if variant["ignored"]:

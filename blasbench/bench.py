@@ -3,6 +3,7 @@ the DGEMM rate measured in the same run. A benchmark that prints figures, not a 
 
 from __future__ import annotations
 
+import os
 import time
 
 from . import provenance
@@ -27,6 +28,8 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
     from nn.network import Network, one_hot
     from nn.options import RUNGS
 
+    load_before, busy_before, own_before = os.getloadavg(), provenance.busy_cpu_seconds(), time.process_time()
+    started = time.perf_counter()
     train_set, _, _ = seed_splits(load_packaged(), train_size)
     Y = one_hot(train_set.y, 10)
     layers = [784, 300, 10]
@@ -52,5 +55,10 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
                 print(f"{rung:<16} {threads:>2} threads  {spread['median']:.3f} s (IQR {spread['iqr']:.3f})  "
                       f"{gflops:5.1f} GFLOP/s = {100 * gflops / dgemm['gflops']:.0f}% of DGEMM ({dgemm['gflops']:.1f})",
                       flush=True)
+    environment = provenance.collect()
     return {"kind": "bench", "train_size": train_size, "layers": layers, "product_flops": flops,
-            "repeats": repeats, "dgemm_size": dgemm_size, "rows": rows, "environment": provenance.collect()}
+            "repeats": repeats, "dgemm_size": dgemm_size, "rows": rows, "environment": environment,
+            "identity": provenance.identity(environment), "load": {"load_average_before": list(load_before),
+            "load_average_after": list(os.getloadavg()),
+            "other_cores": max(0.0, provenance.busy_cpu_seconds() - busy_before - (time.process_time() - own_before))
+            / (time.perf_counter() - started)}}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -19,15 +20,16 @@ from .build import build_all, install
 from .compare import DEFAULT_FACTOR, compare_dirs
 from .container import BASE_TAG, main_container
 from .profiles import run_profiles
-from .providers import SYSTEM_VARIANTS, get_provider
-from .report import render_all, render_compare
-from .store import atomic_write_text, read_json, write_json
+from .providers import PROVIDERS, SYSTEM_VARIANTS, get_provider, providers_help
+from .render import render_all, render_compare
+from .results import Results
+from .store import atomic_write_text, read_json, write_result
 from .sweep import ScalingSettings, Workload, run_scaling
 from .variants import DEFAULT_VARIANTS, VARIANTS, compare_variants
 from .why import EXPERIMENTS, WhySettings, run_why
 
 # The seed's start (NumPy sigmoid) and the configuration the seed measured scaling with (numexpr, contiguous).
-SCALING_VARIANTS = ("0-seed", "4-contiguous")
+SCALING_RUNGS = ("0-seed", "4-contiguous")
 QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 # compare-variants: short runs, since the reference BLAS is an order of magnitude slower.
 VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
@@ -35,9 +37,8 @@ VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("build")
-    group.add_argument("--provider", choices=("system", "scipy-openblas", "site-cfg"), default="system")
-    group.add_argument("--variant", help=f"system: {', '.join(SYSTEM_VARIANTS)} (default pthread); "
-                                         "scipy-openblas: ilp64 (default) or lp64")
+    group.add_argument("--provider", choices=list(PROVIDERS), default="system", help=providers_help())
+    group.add_argument("--variant", help="the provider's variant (see --provider; default: its first)")
     group.add_argument("--site-cfg", type=Path, help="with --provider site-cfg: the site.cfg to read (default ./site.cfg)")
     group.add_argument("--numpy", default=pins.NUMPY, help=f"NumPy version to build (default {pins.NUMPY})")
     group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
@@ -75,13 +76,15 @@ def ensure_build(args: argparse.Namespace) -> dict:
         "seconds_this_run": round(time.monotonic() - started, 1),
         "verification": verification,
         "environment": verification.get("environment"),
+        "identity": provenance.identity(verification.get("environment") or {}),
     }
 
 
 def command_build(args: argparse.Namespace) -> int:
+    writable_results(args.results)
     result = ensure_build(args)
-    write_json(args.results / "build.json", result)
-    render_all(args.results)
+    write_result(args.results / "build.json", result)
+    render_all(Results.load(args.results))
     print(f"wrote {args.results / 'build.json'} and {args.results / 'build.md'}")
     if not result["verification"]["ok"]:
         if args.allow_unverified:
@@ -89,6 +92,16 @@ def command_build(args: argparse.Namespace) -> int:
         else:
             raise UserError("the build is installed but verification failed (see above).")
     return 0
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive: give 1 or more")
+    return value
 
 
 def thread_list(text: str) -> tuple[int, ...]:
@@ -104,13 +117,16 @@ def thread_list(text: str) -> tuple[int, ...]:
 def scaling_settings(args: argparse.Namespace, rungs: list[str], defaults: dict | None = None) -> ScalingSettings:
     """The sweep the options ask for; ``defaults`` (iterations, train_size, repeats) where they are silent."""
     defaults = QUICK if args.quick else (defaults or {"iterations": 50, "train_size": 50000, "repeats": 3})
-    workload = Workload(iterations=args.iterations or defaults["iterations"],
-                        train_size=args.train_size or defaults["train_size"],
+    pick = {name: defaults[name] if getattr(args, name) is None else getattr(args, name) for name in defaults}
+    workload = Workload(iterations=pick["iterations"], train_size=pick["train_size"],
                         data_dir=str(args.data_dir) if args.data_dir else None)
     cores = provenance.usable_cores()
     threads = args.threads or (tuple(sorted({1, cores})) if args.quick else tuple(range(1, cores + 1)))
-    return ScalingSettings(variants=tuple(rungs), threads=threads, repeats=args.repeats or defaults["repeats"],
-                           workload=workload, warmup=not args.quick)
+    if max(threads) > cores and not args.oversubscribe:
+        raise UserError(f"--threads asks for {max(threads)} threads but only {cores} cores are usable here: "
+                        "pass counts up to that, or add --oversubscribe to measure more threads than cores.")
+    return ScalingSettings(rungs=tuple(rungs), threads=threads, repeats=pick["repeats"], workload=workload,
+                           warmup=not args.quick)
 
 
 def why_settings(args: argparse.Namespace, settings: ScalingSettings) -> WhySettings:
@@ -127,31 +143,48 @@ def run_network_tests() -> None:
     if not tests.exists():
         print(f"note: {tests} not found (run from the repository root to include the network's tests)", file=sys.stderr)
         return
+    if importlib.util.find_spec("pytest") is None:
+        raise UserError("pytest is not installed in this environment, so the network's correctness tests cannot run: "
+                        "`pip install pytest` (the nox session installs it).")
     if subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]).returncode != 0:
         raise UserError("the network's correctness tests failed on this build: its timings would not mean anything.")
 
 
 def command_scaling(args: argparse.Namespace) -> int:
-    settings = scaling_settings(args, args.variants)
+    settings = scaling_settings(args, args.rungs)
     profile_workload = Workload(**{**asdict(settings.workload),
                                    "iterations": args.profile_iterations or (settings.workload.iterations if args.quick else 20)})
-    args.results.mkdir(parents=True, exist_ok=True)
+    writable_results(args.results)
     if args.installed:
         check_installed()
     else:
         command_build(args)
     run_network_tests()
+    sweep = None
     try:
+        if args.profile_rungs:
+            run_profiles(args.profile_rungs, profile_workload, None, args.results / "profile.json")
         if args.rungs:
-            run_profiles(args.rungs, profile_workload, None, args.results / "profile.json")
-        if args.variants:
-            run_scaling(settings, args.results / "scaling.json")
+            sweep = run_scaling(settings, args.results / "scaling.json")
         if args.experiments:
             run_why(why_settings(args, settings), args.experiments, args.results / "why.json")
     finally:
-        render_all(args.results)  # what was measured is reported, also after Ctrl-C
+        render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C
     print(f"reports: {args.results / 'index.md'}")
+    if sweep is not None and not sweep["points"]:
+        reasons = sorted({r["why"] for r in sweep["refused"]})
+        raise UserError(f"every point of the sweep was refused ({'; '.join(reasons)}): nothing was measured.")
     return 0
+
+
+def writable_results(directory: Path) -> None:
+    """Checked before anything long: the results directory exists (or can be made) and takes files."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write results to {directory} ({e.strerror}): pass a writable --results DIR.") from None
 
 
 def check_installed() -> None:
@@ -172,8 +205,9 @@ def command_bench(args: argparse.Namespace) -> int:
         check_installed()
     elif not ensure_build(args)["verification"]["ok"]:
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
+    writable_results(args.results)
     result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5)
-    write_json(args.results / "bench.json", result)
+    write_result(args.results / "bench.json", result)
     print(f"wrote {args.results / 'bench.json'}")
     return 0
 
@@ -181,11 +215,12 @@ def command_bench(args: argparse.Namespace) -> int:
 def command_compare_variants(args: argparse.Namespace) -> int:
     settings = scaling_settings(args, [args.rung], VARIANTS_WORKLOAD)
     names = list(dict.fromkeys(args.blas_variants + (["site-cfg"] if args.site_cfg else [])))
+    writable_results(args.results)
     try:
         failed = compare_variants(names, settings, args.results, args.site_cfg,
                                   dgemm_size=256 if args.quick else 1024)
     finally:
-        render_all(args.results)
+        render_all(Results.load(args.results))
     print(f"report: {args.results / 'variants.md'}")
     if failed:
         raise UserError(f"not measured: {', '.join(failed)} (see above); the report shows the others.")
@@ -195,15 +230,18 @@ def command_compare_variants(args: argparse.Namespace) -> int:
 def command_compare(args: argparse.Namespace) -> int:
     if len(args.directories) < 2:
         raise UserError("compare needs two or more result directories: nox -s compare -- DIR_A DIR_B [...]")
+    examples = (Path("reports") / "examples").resolve()
+    if args.output.resolve().is_relative_to(examples):
+        raise UserError(f"{args.output} is inside the committed examples ({examples}): pass another --output DIR.")
     comparison = compare_dirs(args.directories, args.factor)
-    write_json(args.output / "compare.json", comparison)
+    write_result(args.output / "compare.json", comparison)
     atomic_write_text(args.output / "compare.md", render_compare(comparison))
     print(f"wrote {args.output / 'compare.json'} and {args.output / 'compare.md'}")
     return 0
 
 
 def command_report(args: argparse.Namespace) -> int:
-    for path in render_all(args.results):
+    for path in render_all(Results.load(args.results)):
         print(f"wrote {path}")
     return 0
 
@@ -211,9 +249,10 @@ def command_report(args: argparse.Namespace) -> int:
 def add_sweep_options(group, defaults: dict | None = None) -> None:
     defaults = defaults or {"iterations": 50, "train_size": 50000, "repeats": 3}
     group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
-    group.add_argument("--repeats", type=int, help=f"runs per point (default {defaults['repeats']})")
-    group.add_argument("--iterations", type=int, help=f"CG iterations per run (default {defaults['iterations']})")
-    group.add_argument("--train-size", type=int, help=f"training examples (default {defaults['train_size']:,})")
+    group.add_argument("--oversubscribe", action="store_true", help="allow thread counts above the usable cores")
+    group.add_argument("--repeats", type=positive, help=f"runs per point (default {defaults['repeats']})")
+    group.add_argument("--iterations", type=positive, help=f"CG iterations per run (default {defaults['iterations']})")
+    group.add_argument("--train-size", type=positive, help=f"training examples (default {defaults['train_size']:,})")
     group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the packaged copy)")
 
 
@@ -227,10 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_build_options(scaling)
     group = scaling.add_argument_group("sweeps")
     group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
-    group.add_argument("--profile-iterations", type=int, help="CG iterations per profiled rung (default 20)")
-    group.add_argument("--variants", nargs="*", choices=RUNGS, default=list(SCALING_VARIANTS), metavar="RUNG",
+    group.add_argument("--profile-iterations", type=positive, help="CG iterations per profiled rung (default 20)")
+    group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",
                        help="ladder rungs to sweep (default: the seed's start and its final configuration; none to skip)")
-    group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
+    group.add_argument("--profile-rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help="rungs to profile (default all; none to skip the profiling sweep)")
     group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
                        help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all, none to skip)")
@@ -242,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     variants.add_argument("--site-cfg", type=Path, help="also measure the OpenBLAS prefix this site.cfg describes")
     variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
     group = variants.add_argument_group("sweeps")
-    group.add_argument("--rung", choices=RUNGS, default=SCALING_VARIANTS[-1],
-                       help=f"the training rung every variant runs (default {SCALING_VARIANTS[-1]})")
+    group.add_argument("--rung", choices=RUNGS, default=SCALING_RUNGS[-1],
+                       help=f"the training rung every variant runs (default {SCALING_RUNGS[-1]})")
     add_sweep_options(group, VARIANTS_WORKLOAD)
     variants.set_defaults(run=command_compare_variants)
     compare = commands.add_parser("compare", help="merge result directories of several runs or machines into one report")
@@ -260,8 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="time one cost-and-gradient per rung against DGEMM, at 1 and all threads")
     add_build_options(bench)
     bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG")
-    bench.add_argument("--train-size", type=int)
-    bench.add_argument("--repeats", type=int)
+    bench.add_argument("--train-size", type=positive)
+    bench.add_argument("--repeats", type=positive)
     bench.set_defaults(run=command_bench)
     for sub in (scaling, bench):
         sub.add_argument("--installed", action="store_true", help=installed_help)
@@ -283,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     container.add_argument("--results", type=Path, default=Path("reports") / "container",
                            help="where the container's reports land (default reports/container)")
     container.set_defaults(run=main_container)
-    report = commands.add_parser("report", help="render the Markdown reports again from the JSON results")
+    report = commands.add_parser("report", help="render the Markdown reports again from the JSON results (a directory "
+                                 "that exists: nothing is created)")
     report.set_defaults(run=command_report)
     for sub in (build, scaling, verify, bench, report, variants):
         sub.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory")

@@ -14,8 +14,7 @@ from pathlib import Path
 
 from . import UserError
 from .stats import summarize
-from .store import read_json
-from .variants import load_variants
+from .results import Results
 
 DEFAULT_FACTOR = 1.10
 
@@ -24,35 +23,32 @@ def workload_label(workload: dict) -> str:
     return f"[{workload['layers']}], {workload['train_size']:,} examples"
 
 
-def measures(directory: Path) -> dict[str, dict[tuple, dict]]:
+def measures(results: Results) -> dict[str, dict[tuple, dict]]:
     """The comparable measures of one result directory, by table and key; each a summary
     (n, median, q1, q3, min, max) of seconds. Training runs are compared per CG iteration,
     so runs of different lengths on the same workload still compare."""
     found: dict[str, dict[tuple, dict]] = {}
-    sweeps = [("scaling", read_json(directory / "scaling.json"), "")] if (directory / "scaling.json").exists() else []
-    sweeps += [("variants", v["scaling"], v["variant"]["name"] + " ") for v in load_variants(directory) if v.get("scaling")]
+    sweeps = [("scaling", results.scaling, "")] if results.scaling else []
+    sweeps += [("variants", v["scaling"], v["variant"]["name"] + " ") for v in results.variants if v.get("scaling")]
     for table, sweep, prefix in sweeps:
         workload = workload_label(sweep["settings"]["workload"])
         samples: dict[tuple, list[float]] = {}
-        for point in sweep["points"]:  # a point's "variant" is the rung it trained
-            samples.setdefault((prefix + point["variant"], workload, point["threads"]), []).append(
+        for point in sweep["points"]:
+            samples.setdefault((prefix + point["rung"], workload, point["threads"]), []).append(
                 point["seconds_per_iteration"])
         found.setdefault(table, {}).update({key: summarize(values) for key, values in samples.items()})
-    if (directory / "bench.json").exists():
-        bench = read_json(directory / "bench.json")
+    if bench := results.bench:
         label = workload_label({"layers": ",".join(map(str, bench["layers"])), "train_size": bench["train_size"]})
         found["bench"] = {(row["rung"], label, row["threads"]): row["seconds"] for row in bench["rows"]}
     return found
 
 
-def provenances(directory: Path) -> list[dict]:
+def provenances(results: Results) -> list[dict]:
     """Every provenance recorded by the results in the directory."""
-    found = [env for name in ("scaling.json", "bench.json", "why.json", "profile.json")
-             if (directory / name).exists() and (env := read_json(directory / name).get("environment"))]
-    found += [record["environment"] for record in load_variants(directory) if record.get("environment")]
+    found = [env for _, env in results.environments()]
     if not found:
-        raise UserError(f"{directory} holds no result with recorded provenance (scaling.json, bench.json, variants/...): "
-                        "pass a directory that `nox -s scaling`, `bench` or `compare-variants` wrote.")
+        raise UserError(f"{results.directory} holds no result with recorded provenance (scaling.json, bench.json, "
+                        "variants/...): pass a directory that `scaling`, `bench` or `compare-variants` wrote.")
     return found
 
 
@@ -100,11 +96,12 @@ def compare_summaries(base: dict, other: dict, factor: float) -> dict:
 
 def compare_dirs(directories: list[Path], factor: float = DEFAULT_FACTOR) -> dict:
     """The comparison of every directory against the first, as data."""
-    for directory in directories:
-        if not directory.is_dir():
-            raise UserError(f"{directory} is not a directory: pass result directories (like reports/).")
-    runs = [{"label": chr(ord("A") + i), "directory": str(d), "identity": merged_identity(provenances(d)),
-             "measures": measures(d)} for i, d in enumerate(directories)]
+    resolved = [Path(d).resolve() for d in directories]
+    if len(set(resolved)) < len(resolved):
+        raise UserError("the same directory is given twice: compare different runs (e.g. reports reports/examples/NAME).")
+    loaded = [Results.load(d) for d in directories]
+    runs = [{"label": chr(ord("A") + i), "directory": str(r.directory), "identity": merged_identity(provenances(r)),
+             "measures": measures(r)} for i, r in enumerate(loaded)]
     base = runs[0]
     tables = {}
     for run in runs[1:]:

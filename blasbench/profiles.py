@@ -10,8 +10,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import provenance
-from .store import write_json
-from .sweep import Workload, resume, run_child
+from .store import write_result
+from .sweep import Workload, current_identity, resume, run_child
 
 # Functions of nn/network.py that compute the sigmoid (or sigma' fused into delta), and the
 # one that wraps the BLAS products.
@@ -39,8 +39,8 @@ def run_profiles(rungs: list[str], workload: Workload, threads: int | None, path
     directory = path.parent / "profile"
     directory.mkdir(parents=True, exist_ok=True)
     settings = {"workload": asdict(workload), "threads": threads or provenance.usable_cores()}
-    results = resume(path, "settings", settings) or {"kind": "profile", "settings": settings, **settings,
-                                                     "rungs": [], "environment": None}
+    wanted = {"settings": settings, "identity": current_identity()}
+    results = resume(path, "profile", wanted) or {"kind": "profile", **wanted, **settings, "rungs": [], "environment": None}
     done = {r["rung"] for r in results["rungs"]}
     for rung in tqdm([r for r in rungs if r not in done], desc="profiling sweep", unit="rung", dynamic_ncols=True):
         prof = directory / f"{rung}.prof"
@@ -50,7 +50,8 @@ def run_profiles(rungs: list[str], workload: Workload, threads: int | None, path
             "rung": rung, "options": result["network"]["options"], "seconds": result["seconds_total"],
             "evaluations": result["evaluations"], "phases": result["phase_seconds"],
             "cprofile": summarize_profile(prof), "prof": str(prof.relative_to(path.parent)),
-            "cv_accuracy": result["final"]["cv_accuracy"],
+            "cv_accuracy": result["final"]["cv_accuracy"], "load": result["load"],
+            "identity": provenance.identity(result["environment"]),
         })
-        write_json(path, results)
+        write_result(path, results)
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
 import subprocess
@@ -73,6 +74,44 @@ def versions() -> dict[str, str | None]:
     return found
 
 
+def wheel_sources() -> dict[str, str | None]:
+    """Where this environment's NumPy and SciPy came from: the wheelhouse entry (its key) of a
+    build, another file, or the package index (``index``, with the version beside it)."""
+    found = {}
+    for name in ("numpy", "scipy"):
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            found[name] = None
+            continue
+        url = json.loads(distribution.read_text("direct_url.json") or "{}").get("url")
+        found[name] = f"{distribution.version} from " + (Path(url).parent.name if url else "index")
+    return found
+
+
+def identity(env: dict) -> dict:
+    """What measured a result, from its recorded provenance: two results compare, and a sweep
+    resumes, only when this is equal."""
+    cpu = env.get("cpu") or {}
+    return {
+        "blas": [{k: lib.get(k) for k in ("internal_api", "filepath", "version", "threading_layer", "architecture")}
+                 for lib in env.get("threadpool_info") or [] if lib.get("user_api") == "blas"],
+        "wheels": env.get("wheels"),
+        "commit": env.get("git_commit"),
+        "host": env.get("host"),
+        "cpu": cpu.get("model"),
+        "usable_cores": cpu.get("usable_cores"),
+    }
+
+
+def busy_cpu_seconds() -> float:
+    """CPU seconds all processors have spent busy since boot (/proc/stat), to tell how much CPU
+    other processes took while something was measured."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq = (int(x) for x in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def numpy_build_config() -> dict | None:
     """``numpy.show_config()``'s essentials: BLAS/LAPACK found at build time and the compilers."""
     if "numpy" not in sys.modules:
@@ -105,6 +144,7 @@ def collect() -> dict:
                 "simd": cpu_flags()},
         "load_average": list(os.getloadavg()),
         "versions": versions(),
+        "wheels": wheel_sources(),
         "threadpool_info": threadpoolctl.threadpool_info(),
         "numexpr_threads": sys.modules["numexpr"].get_num_threads() if "numexpr" in sys.modules else None,
         "numpy_config": numpy_build_config(),

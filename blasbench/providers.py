@@ -153,9 +153,17 @@ def apt_install(packages: list[str], what: str) -> None:
 
 
 class Provider:
-    """Makes one BLAS library available and describes it."""
+    """Makes one BLAS library available and describes it. A subclass names itself, its
+    variants (the first is the default; none when it has no choice) and a one-line summary,
+    and joins ``PROVIDERS``: the command line's choices and help come from there."""
 
     name: str
+    variants: tuple[str, ...] = ()
+    summary: str
+
+    @classmethod
+    def from_options(cls, variant: str, site_cfg: Path | None) -> Provider:
+        return cls()
 
     def ensure(self) -> BLASLibrary:
         raise NotImplementedError
@@ -167,6 +175,12 @@ class SystemProvider(Provider):
     choice does not depend on ``update-alternatives``."""
 
     name = "system"
+    variants = SYSTEM_VARIANTS
+    summary = "Debian/Ubuntu's libopenblas-<variant>-dev"
+
+    @classmethod
+    def from_options(cls, variant: str, site_cfg: Path | None) -> Provider:
+        return cls(variant)
 
     def __init__(self, variant: str = "pthread"):
         if variant not in SYSTEM_VARIANTS:
@@ -199,6 +213,12 @@ class ScipyOpenBLASProvider(Provider):
     the cache so that the built modules' RUNPATH stays valid outside any virtualenv."""
 
     name = "scipy-openblas"
+    variants = ("ilp64", "lp64")
+    summary = "the pinned scipy-openblas64/32 wheel NumPy and SciPy release with (experimental)"
+
+    @classmethod
+    def from_options(cls, variant: str, site_cfg: Path | None) -> Provider:
+        return cls(ilp64=variant == "ilp64")
 
     def __init__(self, ilp64: bool = True):
         self.ilp64 = ilp64
@@ -274,6 +294,11 @@ class SiteCfgProvider(Provider):
     translated into a pkg-config file whose RUNPATH points at ``runtime_library_dirs``."""
 
     name = "site-cfg"
+    summary = "your own OpenBLAS prefix, described in a classic site.cfg (--site-cfg)"
+
+    @classmethod
+    def from_options(cls, variant: str, site_cfg: Path | None) -> Provider:
+        return cls(site_cfg or Path("site.cfg"))
 
     def __init__(self, path: Path):
         self.path = Path(path).resolve()
@@ -307,6 +332,7 @@ class ReferenceProvider(Provider):
     alternatives would otherwise hand the built modules an OpenBLAS as ``libblas.so.3``."""
 
     name = "reference"
+    summary = "not OpenBLAS: Debian's netlib reference BLAS/LAPACK, the floor"
     packages = ["libblas-dev", "liblapack-dev"]
 
     def __init__(self):
@@ -330,16 +356,22 @@ class ReferenceProvider(Provider):
         )
 
 
-PROVIDERS = ("system", "scipy-openblas", "site-cfg", "reference")
+# Every provider, by name (threadpoolctl's _ALL_CONTROLLERS): nothing else lists them.
+PROVIDERS: dict[str, type[Provider]] = {cls.name: cls for cls in (SystemProvider, ScipyOpenBLASProvider,
+                                                                   SiteCfgProvider, ReferenceProvider)}
 
 
 def get_provider(name: str, variant: str | None = None, site_cfg: Path | None = None) -> Provider:
-    if name == "system":
-        return SystemProvider(variant or "pthread")
-    if name == "scipy-openblas":
-        return ScipyOpenBLASProvider(ilp64=(variant or "ilp64") == "ilp64")
-    if name == "site-cfg":
-        return SiteCfgProvider(site_cfg or Path("site.cfg"))
-    if name == "reference":
-        return ReferenceProvider()
-    raise UserError(f"Unknown provider {name!r}: choose one of {', '.join(PROVIDERS)}.")
+    """The provider ``name`` with its ``variant`` (its default when None), checked."""
+    if name not in PROVIDERS:
+        raise UserError(f"Unknown provider {name!r}: choose one of {', '.join(PROVIDERS)}.")
+    cls = PROVIDERS[name]
+    if variant is not None and variant not in cls.variants:
+        choices = f"choose one of {', '.join(cls.variants)}" if cls.variants else "it has none: leave out --variant"
+        raise UserError(f"Unknown variant {variant!r} of provider {name}: {choices}.")
+    return cls.from_options(variant or (cls.variants[0] if cls.variants else ""), site_cfg)
+
+
+def providers_help() -> str:
+    return "; ".join(f"{name}: {cls.summary}" + (f" (variants {', '.join(cls.variants)}; default {cls.variants[0]})"
+                                                   if cls.variants else "") for name, cls in PROVIDERS.items())

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import UserError
+
 
 def cache_dir() -> Path:
     """The project's cache (sdists, wheelhouse, build trees, MNIST): ``$BLASBENCH_CACHE``,
@@ -57,6 +59,61 @@ def write_json(path: Path, data: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(Path(path).read_text())
+
+
+# The version of the result files this package writes (pyperf's _JSON_VERSION, asv's api_version).
+# History:
+# - 1: no "version" field; a sweep's ladder step was called "variant" ("variants" in its settings).
+# - 2: "version"; "rung" for a ladder step everywhere; every measured point and result records
+#   the identity of what measured it (BLAS, wheels, commit, host, CPU) and the load around it.
+RESULT_VERSION = 2
+# What every result of a kind has, in every version.
+REQUIRED = {"build": ("openblas", "wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
+            "why": ("experiments",), "bench": ("rows",), "variant": ("variant",), "compare": ("runs", "tables")}
+RESULT_KINDS = tuple(REQUIRED)
+
+
+def write_result(path: Path, result: dict) -> None:
+    """Write a result (a dict with a ``kind``) with the current schema version, atomically."""
+    if result.get("kind") not in RESULT_KINDS:
+        raise ValueError(f"not a result kind: {result.get('kind')!r}")
+    write_json(path, {**result, "version": RESULT_VERSION})
+
+
+def read_result(path: Path, kind: str) -> dict:
+    """The result of ``kind`` in ``path``, migrated to the current version; a file that is
+    missing, unreadable, not JSON, of another kind or of a newer version is a one-line error."""
+    path = Path(path)
+    fix = "move it away and run the command that writes it again"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist: run the command that writes it first.") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{path} cannot be read ({getattr(e, 'strerror', None) or e}): check its permissions, or {fix}.") from None
+    except json.JSONDecodeError as e:
+        what = "is empty" if not path.read_bytes().strip() else f"is not valid JSON (line {e.lineno}: cut short or edited)"
+        raise UserError(f"{path} {what}: {fix}.") from None
+    if not isinstance(data, dict) or data.get("kind") != kind:
+        found = data.get("kind") if isinstance(data, dict) else type(data).__name__
+        raise UserError(f"{path} is not a {kind} result (kind: {found!r}): {fix}.")
+    if missing := [key for key in REQUIRED[kind] if key not in data]:
+        raise UserError(f"{path} is a {kind} result without {', '.join(missing)}: {fix}.")
+    version = data.get("version", 1)
+    if not isinstance(version, int) or version > RESULT_VERSION:
+        raise UserError(f"{path} has result version {version!r}, newer than this blasbench reads ({RESULT_VERSION}): "
+                        "update blasbench (git pull) to read it.")
+    return _update_to_2(data) if version < 2 else data
+
+
+def _update_to_2(data: dict) -> dict:
+    """Version 1 called a ladder step "variant": rename it "rung". Its points have no identity,
+    so a sweep never resumes on them (they are moved aside), but they still render."""
+    if data["kind"] == "scaling":
+        data["settings"]["rungs"] = data["settings"].pop("variants")
+        for entry in data.get("points", []) + data.get("refused", []):
+            entry["rung"] = entry.pop("variant")
+    return {**data, "version": 2}
 
 
 def digest(data: Any) -> str:

@@ -1,15 +1,19 @@
 """The thread-scaling sweep and the profiling sweep, both as fresh child processes of
 ``python -m nn train``.
 
-Each scaling point (variant, threads, repeat) runs in a new process with every thread variable
+Each scaling point (rung, threads, repeat) runs in a new process with every thread variable
 set together, so the limit takes effect before any library starts its pool; the child records
-threadpoolctl's view and a point whose limit did not take effect is refused. Every finished
-point is written to the results file at once; a rerun with the same settings skips it.
+threadpoolctl's view and a point whose limit did not take effect is refused. Every point records
+what measured it (its identity: BLAS, wheels, commit, host, CPU) and the CPU other processes
+took meanwhile. Every finished point is written to the results file at once; a rerun with the
+same settings on the same identity skips it, and results of another identity are moved aside.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -19,8 +23,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError
-from .store import digest, read_json, write_json
+from . import UserError, provenance
+from .store import digest, read_json, read_result, write_result
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -49,15 +53,11 @@ class Workload:
 
 @dataclass(frozen=True)
 class ScalingSettings:
-    variants: tuple[str, ...]
+    rungs: tuple[str, ...]
     threads: tuple[int, ...]
     repeats: int
     workload: Workload = field(default_factory=Workload)
     warmup: bool = True
-
-    @property
-    def key(self) -> str:
-        return digest(asdict(self))[:16]
 
 
 def thread_env(threads: int | None, extra: dict | None = None) -> dict:
@@ -72,17 +72,24 @@ def thread_env(threads: int | None, extra: dict | None = None) -> dict:
 def run_child(workload: Workload, rung: str, threads: int | None, profile: Path | None = None,
               python: str = sys.executable, extra_env: dict | None = None) -> dict:
     """One training run in a fresh process of ``python``; returns its JSON result, with the
-    process's own wall time."""
+    process's own wall time and the load around it."""
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "result.json"
+        load_before, busy_before = os.getloadavg(), provenance.busy_cpu_seconds()
+        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         run = subprocess.run(workload.command(rung, output, profile, python), env=thread_env(threads, extra_env),
                              capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        own = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
         if run.returncode != 0:
             last = (run.stderr.strip().splitlines() or ["no output"])[-1]
             raise UserError(f"training run ({rung}, {threads} threads) failed: {last}")
         result = read_json(output)
-    result["process_seconds"] = time.perf_counter() - started
+    result["process_seconds"] = wall
+    result["load"] = {"load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
+                      "other_cores": max(0.0, provenance.busy_cpu_seconds() - busy_before - own) / wall}
     return result
 
 
@@ -98,60 +105,73 @@ def limit_problem(result: dict, threads: int) -> str | None:
     return None
 
 
-def point_from(result: dict, variant: str, threads: int, repeat: int) -> dict:
+def point_from(result: dict, rung: str, threads: int, repeat: int) -> dict:
     return {
-        "variant": variant, "threads": threads, "repeat": repeat,
+        "rung": rung, "threads": threads, "repeat": repeat,
         "wall": result["seconds_total"], "user": result["cpu_seconds"]["user"],
         "system": result["cpu_seconds"]["system"], "process_wall": result["process_seconds"],
         "seconds_per_iteration": result["seconds_per_iteration"], "evaluations": result["evaluations"],
         "phases": result["phase_seconds"], "cv_accuracy": result["final"]["cv_accuracy"],
-        "load_average": result["environment"]["load_average"],
+        "load": result["load"], "identity": provenance.identity(result["environment"]),
     }
 
 
-def resume(path: Path, field_name: str, value) -> dict | None:
-    """The results in ``path`` if they were measured with the same settings; results of other
-    settings are moved aside (never overwritten) and None is returned."""
+def current_identity(python: str = sys.executable) -> dict:
+    """The identity of what ``python``'s environment would measure, read in a fresh child."""
+    run = subprocess.run([python, "-m", "blasbench.why", "provenance"], capture_output=True, text=True)
+    if run.returncode != 0:
+        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        raise UserError(f"{python} could not report its NumPy and BLAS ({last}): is numpy installed there?")
+    return provenance.identity(json.loads(run.stdout))
+
+
+def resume(path: Path, kind: str, wanted: dict) -> dict | None:
+    """The results in ``path`` if every field of ``wanted`` (settings, identity) matches; results
+    measured otherwise are moved aside (never overwritten), with one line saying why, and None
+    is returned."""
     if not path.exists():
         return None
-    previous = read_json(path)
-    if previous.get(field_name) == value:
+    wanted = json.loads(json.dumps(wanted))  # as it reads back: tuples are lists
+    previous = read_result(path, kind)
+    differing = [name for name, value in wanted.items() if previous.get(name) != value]
+    if not differing:
         return previous
-    aside = path.with_name(f"{path.stem}-{digest(previous.get(field_name))[:8]}{path.suffix}")
+    aside = path.with_name(f"{path.stem}-{digest([previous.get(name) for name in wanted])[:8]}{path.suffix}")
     os.replace(path, aside)
-    print(f"{path} held results of other settings: moved to {aside}; starting afresh.", file=sys.stderr)
+    print(f"{path} was measured with other {' and '.join(differing)}: moved to {aside.name}; measuring afresh.",
+          file=sys.stderr)
     return None
 
 
 def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executable) -> dict:
     """Measure every missing point of ``settings`` with ``python``'s environment and keep
     ``path`` up to date after each."""
-    fresh = {"kind": "scaling", "settings": asdict(settings), "settings_key": settings.key,
-             "points": [], "refused": [], "environment": None}
-    results = resume(path, "settings_key", settings.key) or fresh
+    wanted = {"settings": asdict(settings), "identity": current_identity(python)}
+    results = resume(path, "scaling", wanted) or {"kind": "scaling", **wanted, "points": [], "refused": [],
+                                                    "environment": None}
     results["refused"] = []  # refused points are tried again
-    done = {(p["variant"], p["threads"], p["repeat"]) for p in results["points"]}
-    todo = [(v, t, r) for v in settings.variants for t in settings.threads for r in range(settings.repeats)
-            if (v, t, r) not in done]
+    done = {(p["rung"], p["threads"], p["repeat"]) for p in results["points"]}
+    todo = [(rung, t, r) for rung in settings.rungs for t in settings.threads for r in range(settings.repeats)
+            if (rung, t, r) not in done]
     if not todo:
         print(f"all {len(done)} points of this sweep are already measured in {path}")
         return results
     warmed = set()
     with tqdm(total=len(todo), desc="scaling sweep", unit="point", dynamic_ncols=True) as bar:
-        for variant, threads, repeat in todo:
-            bar.set_postfix(variant=variant, threads=threads, repeat=repeat)
-            if settings.warmup and variant not in warmed:
-                run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), variant, max(settings.threads),
+        for rung, threads, repeat in todo:
+            bar.set_postfix(rung=rung, threads=threads, repeat=repeat)
+            if settings.warmup and rung not in warmed:
+                run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), rung, max(settings.threads),
                           python=python)
-                warmed.add(variant)
-            result = run_child(settings.workload, variant, threads, python=python)
+                warmed.add(rung)
+            result = run_child(settings.workload, rung, threads, python=python)
             if results["environment"] is None:
                 results["environment"] = result["environment"]
             if problem := limit_problem(result, threads):
-                results["refused"].append({"variant": variant, "threads": threads, "repeat": repeat, "why": problem})
-                tqdm.write(f"refused ({variant}, {threads} threads): {problem}")
+                results["refused"].append({"rung": rung, "threads": threads, "repeat": repeat, "why": problem})
+                tqdm.write(f"refused ({rung}, {threads} threads): {problem}")
             else:
-                results["points"].append(point_from(result, variant, threads, repeat))
-            write_json(path, results)
+                results["points"].append(point_from(result, rung, threads, repeat))
+            write_result(path, results)
             bar.update()
     return results

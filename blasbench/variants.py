@@ -19,8 +19,8 @@ from pathlib import Path
 from . import UserError, pins
 from .build import build_all, install
 from .providers import get_provider
-from .store import cache_dir, read_json, write_json
-from .sweep import ScalingSettings, run_scaling
+from .store import cache_dir, read_result, write_result
+from .sweep import ScalingSettings, current_identity, resume, run_scaling
 from .why import runtime_limits
 
 
@@ -90,19 +90,19 @@ def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, si
     """Install, probe the runtime limits and sweep one variant into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     record_path = directory / "variant.json"
-    record = read_json(record_path) if record_path.exists() else {}
     started = time.monotonic()
     installed = prepare(variant, site_cfg, project)
-    keys = [w["key"] for w in installed["wheels"]]
-    if [w["key"] for w in record.get("installed", {}).get("wheels", [])] != keys or "limits" not in record:
+    wanted = {"identity": current_identity(installed["python"]), "dgemm_size": dgemm_size}
+    record = resume(record_path, "variant", wanted)
+    if record is None or "limits" not in record:
         print(f"{variant.name}: probing the runtime thread limits ...", flush=True)
-        record = {"kind": "variant", "variant": asdict(variant), "installed": installed,
+        record = {"kind": "variant", **wanted, "variant": asdict(variant), "installed": installed,
                   "limits": runtime_limits(installed["python"], dgemm_size)}
-        write_json(record_path, record)
+        write_result(record_path, record)
     scaling = run_scaling(settings, directory / "scaling.json", installed["python"])
     record["environment"] = scaling.get("environment")
     record["seconds_this_run"] = round(time.monotonic() - started, 1)
-    write_json(record_path, record)
+    write_result(record_path, record)
 
 
 def compare_variants(names: list[str], settings: ScalingSettings, results: Path, site_cfg: Path | None,
@@ -119,8 +119,8 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
             print(f"error: {name}: {e}", file=sys.stderr)
             failed.append(name)
             if not (directory / "variant.json").exists():  # the report says why the row is missing
-                write_json(directory / "variant.json", {"kind": "variant", "variant": asdict(VARIANTS[name]),
-                                                        "error": str(e)})
+                write_result(directory / "variant.json", {"kind": "variant", "variant": asdict(VARIANTS[name]),
+                                                          "error": str(e)})
     return failed
 
 
@@ -130,8 +130,8 @@ def load_variants(results: Path) -> list[dict]:
     order = list(VARIANTS)
     paths = (results / "variants").glob("*/variant.json")
     for path in sorted(paths, key=lambda p: (order.index(p.parent.name) if p.parent.name in order else len(order), p)):
-        record = read_json(path)
+        record = read_result(path, "variant")
         sweep = path.with_name("scaling.json")
-        record["scaling"] = read_json(sweep) if sweep.exists() else None
+        record["scaling"] = read_result(sweep, "scaling") if sweep.exists() else None
         records.append(record)
     return records

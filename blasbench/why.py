@@ -30,8 +30,8 @@ from tqdm import tqdm
 
 from . import UserError, provenance
 from .stats import summarize
-from .store import read_json, write_json
-from .sweep import THREAD_VARIABLES, Workload, run_child
+from .store import write_result
+from .sweep import THREAD_VARIABLES, Workload, current_identity, resume, run_child
 
 EXPERIMENTS = ("timeout", "sizes", "malloc", "limits")
 SEED_RUNG = "0-seed"  # the code whose temporaries and single-threaded sigmoid the seed measured
@@ -103,6 +103,7 @@ def run_summary(runs: list[dict]) -> dict:
         "minor_page_faults": median([r["page_faults"]["minor"] for r in runs]),
         "voluntary_switches": median([r["context_switches"]["voluntary"] for r in runs]),
         "seconds_per_evaluation": median([r["seconds_total"] / r["evaluations"] for r in runs]),
+        "other_cores": max(r["load"]["other_cores"] for r in runs),
     }
 
 
@@ -177,7 +178,8 @@ def runtime_limits(python: str, size: int = 1024) -> list[dict]:
 
 def run_why(settings: WhySettings, experiments: list[str], path: Path, python: str = sys.executable) -> dict:
     """Run the experiments not yet in ``path`` with these settings, and save after each."""
-    results = read_json(path) if path.exists() else {"kind": "why", "experiments": {}}
+    wanted = {"identity": current_identity(python)}
+    results = resume(path, "why", wanted) or {"kind": "why", **wanted, "experiments": {}}
     layer = run_probe(python, ["dgemm", "--size", "64"])["threading_layer"]
     for name in experiments:
         wanted = settings.of(name)
@@ -196,7 +198,7 @@ def run_why(settings: WhySettings, experiments: list[str], path: Path, python: s
         results["experiments"][name] = {"settings": wanted, "rows": rows, "threading_layer": layer,
                                         "seconds": round(time.monotonic() - started, 1)}
         results["environment"] = run_probe(python, ["provenance"])
-        write_json(path, results)
+        write_result(path, results)
     return results
 
 

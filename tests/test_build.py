@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import time
 import venv
 
@@ -153,3 +154,24 @@ def test_scaling_quick_end_to_end(built_env):
     assert not scaling["refused"]
     blas = [lib for lib in scaling["environment"]["threadpool_info"] if lib["user_api"] == "blas"]
     assert blas[0]["filepath"].startswith("/usr/lib/")  # the system OpenBLAS, not a bundled copy
+
+
+@pytest.mark.slow
+def test_a_point_measured_by_one_build_is_not_reused_by_another(built_env, tmp_path):
+    """The from-source build measures a sweep; the same command in the test session (PyPI's NumPy,
+    `--installed`) finds those points of another identity, moves them aside and measures afresh."""
+    python, _ = built_env
+    command = ["-m", "blasbench", "scaling", "--quick", "--installed", "--rungs", "3-numexpr", "--profile-rungs",
+               "--experiments", "--threads", "1", "--results", str(tmp_path)]
+    first = subprocess.run([python, *command], capture_output=True, text=True, cwd=ROOT)
+    assert first.returncode == 0, first.stderr[-2000:]
+    built = json.loads((tmp_path / "scaling.json").read_text())
+    assert built["identity"]["wheels"]["numpy"].startswith(f"{pins.NUMPY} from numpy-{pins.NUMPY}-")  # a wheelhouse key
+    second = subprocess.run([sys.executable, *command], capture_output=True, text=True, cwd=ROOT)
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert "measured with other identity: moved to scaling-" in second.stderr
+    [aside] = tmp_path.glob("scaling-*.json")
+    assert json.loads(aside.read_text())["points"] == built["points"]
+    pypi = json.loads((tmp_path / "scaling.json").read_text())
+    assert pypi["identity"]["wheels"]["numpy"] == f"{pins.NUMPY} from index"
+    assert all(p["identity"] == pypi["identity"] for p in pypi["points"])

@@ -8,11 +8,12 @@ import pytest
 from blasbench import UserError
 from blasbench.cli import main
 from blasbench.compare import compare_dirs, compare_summaries, measures
-from blasbench.report import render_compare
+from blasbench.render import render_compare
+from blasbench.results import Results
 from blasbench.stats import summarize
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "reports" / "examples"
-RUN_A, RUN_B = EXAMPLES / "xeon16-pypi-a", EXAMPLES / "xeon16-pypi-b"
+DATA = Path(__file__).resolve().parent / "data"
+RUN_A, RUN_B = DATA / "xeon16-pypi-a", DATA / "xeon16-pypi-b"
 
 
 def test_a_change_beyond_the_factor_and_the_spread_is_flagged():
@@ -39,7 +40,7 @@ def test_single_runs_have_no_known_noise_and_are_never_flagged():
 
 def test_two_recorded_runs_merge_on_their_shared_measures():
     comparison = compare_dirs([RUN_A, RUN_B])
-    shared = set(measures(RUN_A)["scaling"]) & set(measures(RUN_B)["scaling"])
+    shared = set(measures(Results.load(RUN_A))["scaling"]) & set(measures(Results.load(RUN_B))["scaling"])
     assert shared
     assert {tuple(row["key"]) for row in comparison["tables"]["scaling"]} == shared
     # same machine type, different OpenBLAS: said from the recorded provenance
@@ -59,7 +60,7 @@ def test_runs_are_identified_by_provenance_not_by_directory_name(tmp_path):
 def test_a_directory_without_results_is_a_clear_error(tmp_path):
     with pytest.raises(UserError, match="no result with recorded provenance"):
         compare_dirs([RUN_A, tmp_path])
-    with pytest.raises(UserError, match="is not a directory"):
+    with pytest.raises(UserError, match="is not a results directory"):
         compare_dirs([RUN_A, tmp_path / "missing"])
 
 

@@ -8,7 +8,7 @@ import pytest
 from blasbench import UserError
 from blasbench.analysis import analyse_variants
 from blasbench.cli import main
-from blasbench.report import render_variants
+from blasbench.render.variants import render_variants
 from blasbench.variants import load_variants, project_root
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,9 +27,9 @@ def test_an_unknown_variant_is_refused_by_the_command_line(capsys):
 
 
 def test_the_recorded_variants_render_with_their_findings():
-    """reports/variants/ as measured on this project's machine: the report is rebuilt from the
+    """variants/ as measured on this project's machine (frozen in tests/data): the report is rebuilt from the
     data alone, and says what the data show."""
-    measured, failed = analyse_variants(load_variants(ROOT / "reports"))
+    measured, failed = analyse_variants(load_variants(Path(__file__).resolve().parent / "data" / "epyc2-a"))
     by_name = {v["name"]: v for v in measured}
     assert not failed and set(by_name) == {"system-pthread", "system-openmp", "system-serial", "pypi", "reference",
                                            "site-cfg"}

@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from blasbench import provenance
-from blasbench.report import render_why
+from blasbench.render.scaling import render_why
 from blasbench.sweep import Workload
 from blasbench.why import BUFFER_RUNG, LIMIT_SETUPS, WhySettings, run_why, runtime_limits
 

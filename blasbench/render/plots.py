@@ -5,8 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from .analysis import seed_scaling
-from .store import atomic_write_bytes
+from ..analysis import seed_scaling
+from ..store import atomic_write_bytes
 
 
 def _pyplot():

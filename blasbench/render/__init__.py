@@ -1,0 +1,50 @@
+"""Markdown reports rendered from the results (one module per report); rendering formats
+what :mod:`blasbench.analysis` found and never reruns anything."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..analysis import analyse_scaling, analyse_variants
+from ..results import Results
+from ..store import atomic_write_text
+from .build import render_build
+from .compare import render_compare
+from .index import render_index
+from .plots import plot_scaling, plot_variants
+from .profile import render_profile
+from .scaling import render_scaling
+from .variants import render_variants
+
+__all__ = ["render_all", "render_compare"]
+
+
+def render_all(results: Results) -> list[Path]:
+    """Render every report that ``results`` (a directory read once) has data for, then the index;
+    returns the files written."""
+    directory, written = results.directory, []
+
+    def write(name: str, text: str) -> None:
+        atomic_write_text(directory / name, text)
+        written.append(directory / name)
+
+    if results.build:
+        write("build.md", render_build(results.build))
+    if results.profile:
+        write("profile.md", render_profile(results.profile))
+    measured, failed = analyse_variants(results.variants)
+    scaling = results.scaling if results.scaling and results.scaling["points"] else None
+    if scaling or results.why:
+        figure = None
+        if scaling:
+            written.extend(plot_scaling(analyse_scaling(scaling), directory / "scaling"))
+            figure = "scaling.svg"
+        write("scaling.md", render_scaling(results.scaling, figure, results.why, measured))
+    if results.variants:
+        figure = None
+        if measured:
+            written.extend(plot_variants(measured, directory / "variants"))
+            figure = "variants.svg"
+        write("variants.md", render_variants(measured, failed, figure))
+    write("index.md", render_index(results, measured))
+    return written

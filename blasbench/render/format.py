@@ -1,0 +1,79 @@
+"""The number and table formatting every report shares (pyperf's _formatter, in Markdown)."""
+
+from __future__ import annotations
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt(value, digits: int = 2) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}%"
+
+
+def signed_pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:+.0f}%"
+
+
+def milliseconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.0f}" if seconds >= 0.01 else f"{seconds * 1e3:.2f}"
+
+
+def median_iqr(summary: dict, digits: int = 2) -> str:
+    return f"{summary['median']:.{digits}f} ± {summary['iqr'] / 2:.{digits}f}"
+
+
+def change(new: float, old: float) -> str:
+    return signed_pct(new / old - 1) if old else "–"
+
+
+def provenance_lines(env: dict | None) -> str:
+    """Where one result was measured, as a list."""
+    if not env:
+        return "_no provenance recorded_"
+    cpu = env.get("cpu", {})
+    versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items() if v)
+    variables = ", ".join(f"`{k}={v}`" for k, v in env.get("env", {}).items()) or "none set"
+    blas = "; ".join(f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer')}, "
+                     f"{i.get('architecture')}, {i['num_threads']} threads) `{i['filepath']}`"
+                     for i in env.get("threadpool_info", []) if i.get("user_api") == "blas")
+    return "\n".join([
+        f"- Date: {env.get('date')}; host `{env.get('host')}`; commit `{env.get('git_commit')}`",
+        f"- CPU: {cpu.get('model')}, {cpu.get('usable_cores')} usable of {cpu.get('logical_cpus')} logical CPUs; "
+        f"SIMD: {' '.join(cpu.get('simd', [])) or 'unknown'}; load average {env.get('load_average')}",
+        f"- Python {env.get('python')} on {env.get('platform')}; {versions}",
+        f"- BLAS: {blas or 'none found'}",
+        f"- Environment variables: {variables}",
+    ])
+
+
+PEAK_NOTE = ("Peak is a nominal estimate: the clock the kernel reports × double FLOPs per cycle (16 with two "
+             "256-bit FMA pipes, 32 with full-width AVX-512); above 100% the core boosts beyond that clock.")
+
+
+def mixed_banner(mixed: dict[str, list[str]]) -> list[str]:
+    """A warning, at the top of a report, that its results were not all measured by the same thing."""
+    if not mixed:
+        return []
+    from ..results import IDENTITY_WORDS
+
+    return ["> **Mixed provenance:** these results come from several " + "; several ".join(
+        f"{IDENTITY_WORDS[name]} ({', '.join(values)})" for name, values in mixed.items())
+        + ". Each section names its own provenance; do not read differences between sections as effects."]
+
+
+def ratio_words(before: float, after: float) -> str:
+    """``after`` against ``before`` as a reader says it: "1.27x faster", "1.10x slower"."""
+    if after <= before:
+        return f"{before / after:.2f}x faster"
+    return f"{after / before:.2f}x slower"

@@ -1,0 +1,72 @@
+"""reports/index.md: links and the headline findings."""
+
+from __future__ import annotations
+
+from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scaling
+from ..why import EXPERIMENTS
+from ..provenance import identity
+from ..results import Results, describe
+from .format import mixed_banner, pct, ratio_words
+from .profile import seed_profile_notes
+from .scaling import cv_accuracy_line
+
+
+def headline(results: Results, variants: list[dict]) -> list[str]:
+    """A few sentences on what each result found."""
+    lines = []
+    if build := results.build:
+        probe = build["verification"].get("probe", {})
+        lines.append(f"- [Build](build.md): NumPy and SciPy compiled against {build['openblas']['provider']} OpenBLAS "
+                     f"{build['openblas']['version']} ({build['openblas']['threading_layer']}); verification "
+                     f"**{'passed' if build['verification']['ok'] else 'FAILED'}**"
+                     + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else "."))
+    if results.profile:
+        rows = analyse_profile(results.profile)
+        first, last = rows[0], rows[-1]
+        lines.append(f"- [Profile](profile.md): at the seed's start the sigmoid takes {pct(first['share']['sigmoid'])} "
+                     f"and the products {pct(first['share']['products'])} of the time (seed post: "
+                     f"{seed_profile_notes()['0-seed']}); an evaluation at the ladder's last rung (`{last['rung']}`) is "
+                     + ratio_words(first["seconds_per_evaluation"], last["seconds_per_evaluation"]) + ".")
+    if results.scaling:
+        seed = seed_scaling()
+        for rung, a in analyse_scaling(results.scaling).items():
+            top = a["rows"][-1]
+            seed_then = (f"{seed['speedup'][top['threads']]:.2f}x at {top['threads']} threads, "
+                         if top["threads"] in seed["speedup"] else "")
+            partial = ("" if a["complete"] else
+                       f" (partial: {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts measured)")
+            advice = ("provisionally " if a["recommendation"]["provisional"] else "") + \
+                f"use {a['recommendation']['threads']} thread(s)"
+            lines.append(f"- [Scaling](scaling.md) `{rung}`: {top['speedup']:.2f}x at {top['threads']} threads "
+                         f"({pct(top['efficiency'])} efficiency){partial}; {advice}. "
+                         f"Seed post: {seed_then}\"{seed_figures()['scaling']['conclusion']}\".")
+        if accuracy := cv_accuracy_line(results.scaling):
+            lines.append(f"- [Accuracy](scaling.md#accuracy): {accuracy}")
+    if results.why:
+        done = ", ".join(e for e in EXPERIMENTS if e in results.why["experiments"])
+        lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): measured {done}.")
+    for v in variants:
+        lines.append(f"- [Variant](variants.md) `{v['name']}`: {v['verdict']}.")
+    return lines
+
+
+def measured_on(results: Results) -> str:
+    """Where this directory's results were measured, each field once (the banner lists mixed ones)."""
+    envs = [env for _, env in results.environments()]
+    if not envs:
+        return ""
+    fields = {name: sorted({describe(name, identity(env)[name]) for env in envs}) for name in ("cpu", "host", "commit")}
+    cores = sorted({str((env.get("cpu") or {}).get("usable_cores")) for env in envs})
+    return (f"Measured on {' / '.join(fields['cpu'])} ({' / '.join(cores)} usable cores), host "
+            f"`{' / '.join(fields['host'])}`, commit `{' / '.join(fields['commit'])}`. ")
+
+
+def render_index(results: Results, variants: list[dict]) -> str:
+    return "\n\n".join([
+        "# Reports",
+        *mixed_banner(results.mixed()),
+        measured_on(results) + f"Every report is rendered from the JSON result beside it in `{results.directory}`; "
+        "`python3 -m nox -s report` renders them again without rerunning anything.",
+        "\n".join(headline(results, variants)) or
+        "_No results yet: run `python3 -m nox -s build-openblas` and `python3 -m nox -s scaling`._",
+    ]) + "\n"

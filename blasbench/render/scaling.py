@@ -1,0 +1,206 @@
+"""reports/scaling.md: the thread-scaling sweep and why scaling stops."""
+
+from __future__ import annotations
+
+from ..analysis import BUSY_CORES, PAYING_SPEEDUP, PHASES, analyse_sizes, reference_accuracy, analyse_scaling, seed_figures, seed_recommendation, seed_scaling
+from ..why import EXPERIMENTS, GLIBC_MMAP_THRESHOLD_MAX
+from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
+
+
+def render_scaling(result: dict | None, figure: str | None = None, why: dict | None = None,
+                   variants: list[dict] | None = None) -> str:
+    """The sweep, and the why-scaling-stops section beside the analysed ``variants``; each part
+    names its own provenance."""
+    parts = render_sweep(result, figure) if result and result["points"] else ["# Thread scaling"]
+    if result and result.get("environment"):
+        parts += ["### Provenance of the sweep", provenance_lines(result["environment"])]
+    if why:
+        parts += render_why(why, variants or [])
+        parts += ["### Provenance of the experiments", provenance_lines(why.get("environment"))]
+    return "\n\n".join(parts) + "\n"
+
+
+def cv_accuracy_line(result: dict) -> str | None:
+    """The sweep's measured cross-validation accuracy beside the reference of the post's own code."""
+    accuracies = [p["cv_accuracy"] for p in result["points"] if p.get("cv_accuracy") is not None]
+    if not accuracies:
+        return None
+    w, reference = result["settings"]["workload"], reference_accuracy()
+    same = (w["iterations"], w["train_size"]) == (reference["iterations"], reference["train_size"])
+    return (f"cross-validation accuracy after {w['iterations']} CG iterations on {w['train_size']:,} examples: "
+            f"{min(accuracies):.4f}–{max(accuracies):.4f} over {len(accuracies)} runs. Reference (not published by the "
+            f"post; its own code, {reference['code']}, measured on this data): {reference['cv_accuracy']} after "
+            f"{reference['iterations']} iterations on {reference['train_size']:,}"
+            + ("." if same else " — another workload, so not comparable."))
+
+
+def render_sweep(result: dict, figure: str | None) -> list[str]:
+    analysis = analyse_scaling(result)
+    settings = result["settings"]
+    w = settings["workload"]
+    seed = seed_scaling()
+    parts = [
+        "# Thread scaling",
+        f"[{w['layers']}] on {w['train_size']:,} real MNIST examples, {w['iterations']} CG iterations, λ = {w['lmbda']}; "
+        f"each point a fresh process with `OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS` and "
+        f"`NUMEXPR_NUM_THREADS` set together; {settings['repeats']} repeat(s) per point"
+        + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
+        "(data loading excluded); medians with their interquartile range. A point is marked † when other "
+        f"processes kept more than {BUSY_CORES} of a core busy while it ran.",
+    ]
+    if figure:
+        parts.append(f"![scaling]({figure})")
+    for rung, a in analysis.items():
+        rows = []
+        for r in a["rows"]:
+            p = r["threads"]
+            rows.append([p, f"{r['runs']}" + (f" ({r['under_load']}†)" if r["under_load"] else ""),
+                         f"{r['wall']['median']:.2f}", f"{r['wall']['iqr']:.2f}", f"{r['user']:.1f}",
+                         f"{r['system']:.1f}", f"{r['speedup']:.2f}x", pct(r["efficiency"]), fmt(r["karp_flatt"], 3),
+                         f"{seed['speedup'][p]:.2f}x" if p in seed["speedup"] else "–"])
+        fit, advice = a["amdahl"], a["recommendation"]
+        amdahl = (f"Amdahl fit: serial fraction {pct(fit['serial_fraction'])}"
+                  + (f", so no thread count can exceed {fit['max_speedup']:.1f}x" if fit["max_speedup"] else "")
+                  + f" (rms residual {fmt(fit['rms_residual'], 2)} s)." if fit["why_none"] is None
+                  else f"No Amdahl fit: {fit['why_none']}.")
+        parts += [f"## `{rung}`"]
+        if not a["complete"]:
+            parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
+                         "measured (interrupted or refused points); run the same command again to finish it.")
+        parts += [
+            table(["threads", "runs", "median wall s", "IQR s", "user s", "system s", "speedup", "efficiency",
+                   "Karp–Flatt", "seed speedup"], rows),
+            amdahl + f" **Recommendation{' (provisional)' if advice['provisional'] else ''}: use {advice['threads']} "
+            f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads. The same rule on the seed "
+            f"post's timings gives {seed_recommendation()} (the post: \"{seed_figures()['scaling']['conclusion']}\").",
+            "Per phase (median seconds, and speedup against the fewest threads):",
+            table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
+                                                          for ph in PHASES)] for r in a["rows"]]),
+        ]
+    if accuracy := cv_accuracy_line(result):
+        parts += ["## Accuracy", accuracy[0].upper() + accuracy[1:]]
+    parts += [
+        "## The seed post's measurement",
+        f"{seed_figures()['scaling']['machine']}: " + ", ".join(
+            f"{p}: {seed['wall'][p]:.1f} s" for p in seed["threads"]) + ". " + seed_figures()["scaling"]["note"]
+        + f" Its conclusion: \"{seed_figures()['scaling']['conclusion']}\".",
+    ]
+    if result.get("refused"):
+        parts += ["## Refused points (thread limit did not take effect)",
+                  table(["rung", "threads", "repeat", "why"],
+                        [[r["rung"], r["threads"], r["repeat"], r["why"]] for r in result["refused"]])]
+    return parts
+
+
+RUN_HEADER = ["setup", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",
+              "minor page faults", "voluntary context switches"]
+
+
+def run_rows(rows: list[dict]) -> list[list]:
+    return [[r["setup"], r["rung"], r["threads"], median_iqr(r["wall"]), f"{r['user']:.1f}", f"{r['system']:.1f}",
+             f"{r['cpu_per_wall']:.2f}", f"{r['minor_page_faults']:,.0f}", f"{r['voluntary_switches']:,.0f}"]
+            for r in rows]
+
+
+LIMITS_HEADER = ["asking for one thread by", "threads threadpoolctl reports", "cores busy in DGEMM (CPU/wall)",
+                 "DGEMM GFLOP/s", "honoured"]
+
+
+def limits_rows(limits: list[dict]) -> list[list]:
+    honoured = {True: "yes", False: "**no**", None: "–"}
+    return [[r["setup"], fmt(r["reported_threads"]), f"{r['dgemm']['cpu_per_wall']:.2f}",
+             f"{r['dgemm']['gflops']:.1f}", honoured[r["honoured"]]] for r in limits]
+
+
+def render_why(why: dict, variants: list[dict]) -> list[str]:
+    """The "why scaling stops" section: one measured table per experiment, and what it shows;
+    ``variants`` (analysed) add every variant's runtime limits."""
+    experiments = why["experiments"]
+    parts = ["## Why scaling stops",
+             "Each row is measured on this machine, in fresh `python -m nn train` or probe processes with the "
+             "variables shown set before start. CPU/wall is the number of cores kept busy."]
+
+    def runs(experiment: dict) -> str:
+        w, repeats = experiment["settings"]["workload"], experiment["settings"]["repeats"]
+        return f"{w['iterations']} CG iterations on {w['train_size']:,} examples, {repeats} run(s) per row."
+
+    if timeout := experiments.get("timeout"):
+        rows = timeout["rows"]
+        default, *sleepers = rows[1:]
+        lines = [f"With every thread on, the seed's code kept {default['cpu_per_wall']:.2f} cores busy "
+                 f"({default['user']:.1f} s user, {default['system']:.1f} s system) for {default['wall']['median']:.1f} s."]
+        for row in sleepers:
+            cpu_default, cpu_row = default["user"] + default["system"], row["user"] + row["system"]
+            lines.append(f"`{row['setup']}` changed the CPU time by {change(cpu_row, cpu_default)} and the wall time by "
+                         f"{change(row['wall']['median'], default['wall']['median'])} (the defaults' own spread: "
+                         f"±{pct(default['wall']['iqr'] / 2 / default['wall']['median'])}).")
+        parts += ["### Idle BLAS threads keep spinning",
+                  "Between two BLAS calls (while the single-threaded NumPy sigmoid runs) OpenBLAS's idle threads "
+                  "spin before they sleep, and the spinning is paid in user and system time (`sched_yield`). "
+                  + runs(timeout),
+                  table(RUN_HEADER, run_rows(rows)), " ".join(lines)]
+    if sizes := experiments.get("sizes"):
+        hidden = sorted({r["hidden"] for r in sizes["rows"]})
+        examples = sorted({r["examples"] for r in sizes["rows"]})
+        cell = {(r["hidden"], r["examples"]): r for r in sizes["rows"]}
+        threads = sizes["rows"][0]["threads"]
+        grid = [[f"{h}", *(f"{cell[h, m]['speedup']:.2f}x ({milliseconds(cell[h, m]['one_thread']['median'])} → "
+                           f"{milliseconds(cell[h, m]['all_threads']['median'])} ms)" for m in examples)] for h in hidden]
+        not_paying, losing = analyse_sizes(sizes["rows"])
+        finding = (f"Threads pay (at least {PAYING_SPEEDUP}x) in {len(sizes['rows']) - len(not_paying)} of "
+                   f"{len(sizes['rows'])} cells"
+                   + ("; not in " + ", ".join(f"{r['hidden']} × {r['examples']:,} ({r['speedup']:.2f}x)" for r in not_paying)
+                      if not_paying else "") + ".")
+        if losing:
+            finding += f" In {len(losing)} cell(s) {threads} threads were slower than one."
+        parts += ["### Small problems: where threads start to pay",
+                  f"One cost-and-gradient (`{sizes['rows'][0]['rung']}`), 1 → {threads} threads, over the hidden-layer "
+                  "size (rows) and the number of examples (columns): speedup (median ms at 1 → all threads).",
+                  table(["hidden \\ examples", *(f"{m:,}" for m in examples)], grid), finding]
+    if malloc := experiments.get("malloc"):
+        rows = malloc["rows"]
+        by = {(r["setup"], r["threads"]): r for r in rows}
+        top = max(r["threads"] for r in rows)
+        base = by[rows[0]["setup"], top]
+        lines = []
+        for setup in dict.fromkeys(r["setup"] for r in rows):
+            row = by[setup, top]
+            one = by.get((setup, 1))
+            scaling = f", {one['wall']['median'] / row['wall']['median']:.2f}x from 1 to {top} threads" if one and top > 1 else ""
+            lines.append(f"- {setup}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
+                         f"({change(row['seconds_per_evaluation'], base['seconds_per_evaluation'])} against the "
+                         f"defaults), {row['minor_page_faults']:,.0f} page faults, {row['system']:.1f} s system time{scaling}.")
+        w = malloc["settings"]["workload"]
+        megabytes = int(w["layers"].split(",")[1]) * w["train_size"] * 8 / 2**20
+        parts += ["### Large temporaries mapped and unmapped",
+                  f"The seed's code allocates its hidden × examples temporaries ({megabytes:.0f} MiB each in this workload) afresh "
+                  "in every evaluation. glibc serves blocks above its mmap threshold with `mmap` and unmaps them on "
+                  "`free`, so each evaluation page-faults them in again: system time that does not shrink with "
+                  f"threads. glibc will not raise the threshold above {GLIBC_MMAP_THRESHOLD_MAX // 2**20} MiB; "
+                  "turning mmap off (`MALLOC_MMAP_MAX_=0`) keeps them in the heap. " + runs(malloc),
+                  table(RUN_HEADER, run_rows(rows)), "\n".join(lines)]
+    if limits := experiments.get("limits"):
+        parts += ["### Runtime thread limits",
+                  f"This environment's BLAS ({limits['threading_layer']}), one fresh process per row, DGEMM "
+                  f"{limits['settings']['dgemm_size']}²:", table(LIMITS_HEADER, limits_rows(limits["rows"]))]
+        if variants:
+            parts += ["Every variant of [variants.md](variants.md) (honoured: the DGEMM kept at most 1.3 cores busy):",
+                      limits_matrix(variants)]
+            for variant in variants:
+                if variant["ignored"]:
+                    parts.append(f"`{variant['name']}` ({variant['blas']['threading_layer']}) **ignores** "
+                                 + ", ".join(f"`{s}`" for s in variant["ignored"]) + ".")
+    return parts
+
+
+def limits_matrix(variants: list[dict]) -> str:
+    setups = [row["setup"] for row in variants[0]["limits"]]
+    rows = []
+    for setup in setups:
+        cells = []
+        for variant in variants:
+            row = next(r for r in variant["limits"] if r["setup"] == setup)
+            mark = {True: "", False: " **ignored**", None: ""}[row["honoured"]]
+            cells.append(f"{fmt(row['reported_threads'])} / {row['dgemm']['cpu_per_wall']:.2f}{mark}")
+        rows.append([setup, *cells])
+    return table(["threads reported / cores busy", *(v["name"] for v in variants)], rows)

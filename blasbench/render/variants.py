@@ -1,0 +1,53 @@
+"""reports/variants.md: BLAS variants side by side."""
+
+from __future__ import annotations
+
+from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
+from .scaling import limits_matrix
+
+
+def render_variants(measured: list[dict], failed: list[dict], figure: str | None = None) -> str:
+    """The variants as :func:`analyse_variants` returns them, measured and failed."""
+    parts = ["# BLAS variants side by side"]
+    if measured:
+        settings = measured[0]["settings"]
+        w = settings["workload"]
+        threads = ", ".join(map(str, settings["threads"]))
+        parts.append(
+            f"The same training (`{settings['rungs'][0]}`, [{w['layers']}], {w['iterations']} CG iterations on "
+            f"{w['train_size']:,} MNIST examples) in each variant's own environment, at {threads} thread(s), "
+            f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
+            "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
+            + f" On the CPU of this run: {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.")
+        if figure:
+            parts.append(f"![variants]({figure})")
+        rows = []
+        for v in measured:
+            lib = v["blas"]
+            blas = (f"{lib['threading_layer']}" + (f", {lib['reported_threads']} thread(s)" if lib["reported_threads"] else ""))
+            core = (v["environment"] or {}).get("threadpool_info") or [{}]
+            info = next((i for i in core if i.get("user_api") == "blas"), {})
+            version = info.get("version") or (v["library"] or {}).get("version") or "–"
+            rows.append([f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
+                         f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
+                         f"{v['dgemm_all']['gflops']:.1f} ({pct(v['share_of_peak_all'])})",
+                         median_iqr(v["one"]["wall"]), median_iqr(v["all"]["wall"]),
+                         f"{v['training_speedup']:.2f}x", v["verdict"]])
+        top = measured[0]["all"]["threads"]
+        parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
+                         f"DGEMM {top} threads GFLOP/s (of peak)", "training s, 1 thread", f"training s, {top} threads",
+                         "speedup", "verdict"], rows),
+                  "## Runtime thread limits",
+                  "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "
+                  "and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most 1.3 cores were busy.",
+                  limits_matrix(measured),
+                  "## Per thread count",
+                  table(["variant", "threads", "training s (median ± IQR/2)", "speedup", "s per CG iteration"],
+                        [[v["name"], r["threads"], median_iqr(r["wall"]), f"{r['speedup']:.2f}x",
+                          f"{r['seconds_per_iteration']:.3f}"] for v in measured for r in v["rows"]])]
+    if failed:
+        parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
+                                                 for r in failed)]
+    if measured:
+        parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"]) for v in measured)]
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,74 @@
+"""A results directory, read once: every result file in it, checked and migrated by
+:func:`blasbench.store.read_result`, in one object that the reports and ``compare`` take."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import UserError
+from .provenance import identity
+from .store import read_result
+from .variants import load_variants
+
+# The single-file results of a directory, by kind.
+SINGLE = ("build", "profile", "scaling", "why", "bench")
+# What a reader must know differs between results before putting them side by side.
+IDENTITY_WORDS = {"commit": "commits", "host": "hosts", "cpu": "CPUs", "blas": "BLAS libraries", "wheels": "builds"}
+
+
+@dataclass
+class Results:
+    directory: Path
+    build: dict | None = None
+    profile: dict | None = None
+    scaling: dict | None = None
+    why: dict | None = None
+    bench: dict | None = None
+    variants: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, directory: Path) -> Results:
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise UserError(f"{directory} is not a results directory: pass one that `scaling`, `bench`, "
+                            "`build-openblas` or `compare-variants` wrote (default reports/).")
+        found = {kind: read_result(directory / f"{kind}.json", kind)
+                 for kind in SINGLE if (directory / f"{kind}.json").exists()}
+        return cls(directory, **found, variants=load_variants(directory))
+
+    def environments(self) -> list[tuple[str, dict]]:
+        """(what, environment) of every result that recorded one."""
+        found = [(kind, result["environment"]) for kind in SINGLE
+                 if (result := getattr(self, kind)) and result.get("environment")]
+        found += [(f"variant {r['variant']['name']}", r["environment"]) for r in self.variants if r.get("environment")]
+        return found
+
+    def mixed(self) -> dict[str, list[str]]:
+        """The identity fields on which this directory's results differ, with their values (a
+        dirty tree counts as its own commit). Variants differ in BLAS and build by design: they
+        count for commits, hosts and CPUs only."""
+        values: dict[str, list[str]] = {}
+        for what, env in self.environments():
+            ident = identity(env)
+            for name in IDENTITY_WORDS:
+                if what.startswith("variant ") and name in ("blas", "wheels"):
+                    continue
+                found = values.setdefault(name, [])
+                if (text := describe(name, ident[name])) not in found:
+                    found.append(text)
+        return {name: found for name, found in values.items() if len(found) > 1}
+
+    def dirty(self) -> bool:
+        return any(str(env.get("git_commit") or "").endswith("-dirty") for _, env in self.environments())
+
+
+def describe(name: str, value) -> str:
+    if name == "blas":
+        return ", ".join(f"{lib['internal_api']} {lib.get('version')} {lib.get('threading_layer')} `{lib['filepath']}`"
+                         for lib in sorted(value, key=lambda lib: lib["filepath"])) or "none known to threadpoolctl"
+    if name == "wheels":
+        return ", ".join(f"{k} {v}" for k, v in (value or {}).items()) or "unknown"
+    if name == "commit":
+        return str(value)[:12] + ("-dirty" if str(value).endswith("-dirty") else "") if value else "unknown"
+    return str(value)

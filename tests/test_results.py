@@ -1,0 +1,127 @@
+"""Results are versioned data read once; analysis says only what the data support."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from blasbench import UserError, analysis
+from blasbench.cli import main
+from blasbench.render import render_all
+from blasbench.results import Results
+from blasbench.stats import RECOMMENDATION_RULE, amdahl_fit
+from blasbench.store import RESULT_VERSION, read_result, write_result
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_the_rule_gives_the_posts_own_recommendation_on_its_timings():
+    assert analysis.seed_recommendation() == 4  # the post: "use 4 or 5 cores"
+    assert "10%" in RECOMMENDATION_RULE
+
+
+def test_two_thread_counts_give_no_amdahl_fit():
+    fit = amdahl_fit([1, 2], [10.0, 6.0])
+    assert fit["serial_fraction"] is None and "at least 3 thread counts; 2 measured" in fit["why_none"]
+    assert amdahl_fit([1, 2, 4], [10.0, 6.0, 4.0])["serial_fraction"] > 0
+
+
+def test_two_point_sweeps_render_no_amdahl_fit(tmp_path):
+    shutil.copy(DATA / "epyc2-a" / "scaling.json", tmp_path)  # 1 and 2 threads
+    render_all(Results.load(tmp_path))
+    text = (tmp_path / "scaling.md").read_text()
+    assert "No Amdahl fit: an Amdahl fit needs at least 3 thread counts; 2 measured." in text
+    assert "can exceed" not in text
+
+
+def test_an_interrupted_sweep_renders_as_partial_and_its_advice_as_provisional(tmp_path):
+    shutil.copy(DATA / "xeon16-pypi-a" / "scaling.json", tmp_path)  # 4-contiguous stopped at 4 of 16 threads
+    render_all(Results.load(tmp_path))
+    text = (tmp_path / "scaling.md").read_text()
+    assert "**Partial sweep:** 3 of 6 thread counts measured" in text  # 1, 2, 4 of 1-16
+    assert "Recommendation (provisional)" in text
+    assert "provisionally use" in (tmp_path / "index.md").read_text()
+
+
+def test_a_report_over_mixed_provenance_says_so_at_its_top(tmp_path):
+    for name in ("scaling.json", "why.json", "profile.json", "build.json"):
+        shutil.copy(DATA / "epyc2-a" / name, tmp_path)
+    results = Results.load(tmp_path)
+    assert set(results.mixed()) >= {"commit"}
+    render_all(results)
+    index = (tmp_path / "index.md").read_text()
+    assert index.splitlines()[2].startswith("> **Mixed provenance:** these results come from several commits (")
+    assert "### Provenance of the sweep" in (tmp_path / "scaling.md").read_text()
+
+
+def test_the_profile_headline_says_faster_or_slower(tmp_path):
+    shutil.copy(DATA / "epyc2-a" / "profile.json", tmp_path)
+    render_all(Results.load(tmp_path))
+    line = next(line for line in (tmp_path / "index.md").read_text().splitlines() if "[Profile]" in line)
+    assert "x faster." in line and "1/" not in line
+
+
+def test_a_result_reads_back_with_its_kind_and_version(tmp_path):
+    write_result(tmp_path / "bench.json", {"kind": "bench", "rows": []})
+    assert read_result(tmp_path / "bench.json", "bench")["version"] == RESULT_VERSION
+
+
+def test_a_version_1_sweep_is_migrated_to_rungs():
+    result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
+    assert result["version"] == RESULT_VERSION and result["settings"]["rungs"] == ["0-seed", "4-contiguous"]
+    assert {p["rung"] for p in result["points"]} == {"0-seed", "4-contiguous"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('{"kind": "scaling", "version": 99, "settings": {}, "points": []}',
+     "has result version 99, newer than this blasbench reads (2): update blasbench"),
+    ('{"kind": "scaling", "settings": {}, "poi', "is not valid JSON (line 1: cut short or edited): move it away"),
+    ("", "is empty: move it away"),
+    ("{}", "is not a scaling result (kind: None)"),
+    ('{"kind": "bench", "rows": []}', "is not a scaling result (kind: 'bench')"),
+    ('{"kind": "scaling", "settings": {}}', "is a scaling result without points"),
+    ("[1, 2]", "is not a scaling result (kind: 'list')"),
+])
+def test_a_bad_result_file_is_one_line_naming_it(tmp_path, text, message):
+    path = tmp_path / "scaling.json"
+    path.write_text(text)
+    with pytest.raises(UserError, match=re.escape(message)) as error:
+        read_result(path, "scaling")
+    assert str(path) in str(error.value) and "\n" not in str(error.value)
+
+
+def test_report_on_a_bad_file_says_one_line_and_rewrites_nothing(tmp_path, capsys):
+    shutil.copy(DATA / "epyc2-a" / "profile.json", tmp_path)
+    assert main(["report", "--results", str(tmp_path)]) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    (tmp_path / "scaling.json").write_text('{"kind": "scaling", "points": [')
+    assert main(["report", "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / 'scaling.json'} is not valid JSON")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name != "scaling.json"} == before
+
+
+def test_report_on_a_missing_directory_creates_nothing(tmp_path, capsys):
+    assert main(["report", "--results", str(tmp_path / "missing")]) == 2
+    assert "is not a results directory" in capsys.readouterr().err and not (tmp_path / "missing").exists()
+
+
+def test_compare_refuses_the_same_directory_twice(capsys):
+    assert main(["compare", str(DATA / "xeon16-pypi-a"), str(DATA / "xeon16-pypi-a") + "/"]) == 2
+    assert "the same directory is given twice" in capsys.readouterr().err
+
+
+def test_compare_never_writes_into_the_committed_examples(capsys, monkeypatch):
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert main(["compare", str(DATA / "xeon16-pypi-a"), str(DATA / "xeon16-pypi-b"),
+                 "--output", "reports/examples/compare"]) == 2
+    assert "inside the committed examples" in capsys.readouterr().err
+
+
+def test_every_result_records_its_version_when_written(tmp_path):
+    write_result(tmp_path / "x.json", {"kind": "why", "experiments": {}})
+    assert json.loads((tmp_path / "x.json").read_text())["version"] == RESULT_VERSION
+    with pytest.raises(ValueError):
+        write_result(tmp_path / "y.json", {"kind": "nonsense"})

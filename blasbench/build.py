@@ -103,8 +103,9 @@ BUILD_DEPENDENCIES = (("cc", "gcc"), ("c++", "g++"), ("gfortran", "gfortran"), (
 def ensure_build_dependencies() -> None:
     """Compilers, pkg-config, ccache and Python's headers: installed with apt-get when root and
     missing, else the one exact command, before anything long starts."""
+    variables = {"cc": "CC", "c++": "CXX", "gfortran": "FC"}  # a user's compiler replaces the default
     missing = [package for command, package in BUILD_DEPENDENCIES
-               if shutil.which(os.environ.get({"cc": "CC", "c++": "CXX", "gfortran": "FC"}.get(command, ""), command).split()[0]) is None]
+               if shutil.which(os.environ.get(variables.get(command, ""), command).split()[0]) is None]
     if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
         missing.append(f"python{sys.version_info.major}.{sys.version_info.minor}-dev")
     if missing:

@@ -12,7 +12,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from nn.options import RUNGS
+from nn import WorkloadError
+from nn.options import RUNGS, positive
 
 from . import UserError, pins, provenance
 from .bench import run_bench
@@ -92,16 +93,6 @@ def command_build(args: argparse.Namespace) -> int:
         else:
             raise UserError("the build is installed but verification failed (see above).")
     return 0
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive: give 1 or more")
-    return value
 
 
 def thread_list(text: str) -> tuple[int, ...]:
@@ -339,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, interrupt)  # a scheduler's or `timeout`'s stop keeps results like Ctrl-C
     try:
         return args.run(args)
-    except UserError as e:
+    except (UserError, WorkloadError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import UserError
-from .stats import summarize
 from .results import Results
+from .stats import summarize
 
 DEFAULT_FACTOR = 1.10
 

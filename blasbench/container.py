@@ -38,7 +38,8 @@ def find_engine(explicit: str | None = None) -> list[str]:
             raise UserError(f"`{name}` is installed but no engine answers ({_last_line(probe.stderr)}): start it, "
                             "e.g. `sudo systemctl start docker` or `sudo dockerd &`, or set DOCKER_HOST.")
     if explicit:
-        raise UserError(f"`{explicit}` is not installed: `sudo apt-get install {'docker.io' if explicit == 'docker' else explicit}`, "
+        package = "docker.io" if explicit == "docker" else explicit
+        raise UserError(f"`{explicit}` is not installed: `sudo apt-get install {package}`, "
                         "or leave out --engine to use whichever is installed.")
     raise UserError("Neither docker nor podman is installed: `sudo apt-get install docker.io` (or podman).")
 

@@ -1,4 +1,5 @@
-"""Where things live outside the clone, and how they are written safely."""
+"""Where things live outside the clone, and how they are written safely (the workload's own file
+helpers, :mod:`nn.files`, serve the harness too)."""
 
 from __future__ import annotations
 
@@ -9,44 +10,13 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from nn.files import atomic_write_bytes, cache_dir, file_sha256  # noqa: F401  (the harness uses them from here)
+
 from . import UserError
-
-
-def cache_dir() -> Path:
-    """The project's cache (sdists, wheelhouse, build trees, MNIST): ``$BLASBENCH_CACHE``,
-    else ``$XDG_CACHE_HOME/blasbench``, else ``~/.cache/blasbench``."""
-    if explicit := os.environ.get("BLASBENCH_CACHE"):
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "blasbench"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` so that readers see the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -90,7 +60,8 @@ def read_result(path: Path, kind: str) -> dict:
     except FileNotFoundError:
         raise UserError(f"{path} does not exist: run the command that writes it first.") from None
     except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"{path} cannot be read ({getattr(e, 'strerror', None) or e}): check its permissions, or {fix}.") from None
+        reason = getattr(e, "strerror", None) or e
+        raise UserError(f"{path} cannot be read ({reason}): check its permissions, or {fix}.") from None
     except json.JSONDecodeError as e:
         what = "is empty" if not path.read_bytes().strip() else f"is not valid JSON (line {e.lineno}: cut short or edited)"
         raise UserError(f"{path} {what}: {fix}.") from None
@@ -119,14 +90,6 @@ def _update_to_2(data: dict) -> dict:
 def digest(data: Any) -> str:
     """A stable sha256 of JSON-able data (dict order does not matter)."""
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 @contextlib.contextmanager

@@ -1,5 +1,5 @@
 """The thread-scaling sweep and the profiling sweep, both as fresh child processes of
-``python -m nn train``.
+``python -m blasbench.worker train`` (the workload's ``python -m nn train`` with provenance).
 
 Each scaling point (rung, threads, repeat) runs in a new process with every thread variable
 set together, so the limit takes effect before any library starts its pool; the child records
@@ -41,7 +41,7 @@ class Workload:
     data_dir: str | None = None
 
     def command(self, rung: str, output: Path, profile: Path | None = None, python: str = sys.executable) -> list[str]:
-        command = [python, "-m", "nn", "train", "--quiet", "--rung", rung, "--cv-every", "0",
+        command = [python, "-m", "blasbench.worker", "train", "--quiet", "--rung", rung, "--cv-every", "0",
                    "--layers", self.layers, "--lmbda", str(self.lmbda), "--iterations", str(self.iterations),
                    "--train-size", str(self.train_size), "--seed", str(self.seed), "--json", str(output)]
         if self.data_dir:

@@ -159,7 +159,8 @@ def check_single_openblas(blas: list[dict]) -> Check:
     hint = ""
     if len(blas) > 1:
         hint = "a second BLAS is loaded beside the build: " + (
-            shadow_hint(names) or preload_hint() or "uninstall the other numpy/scipy or library, then reinstall the built wheels.")
+            shadow_hint(names) or preload_hint()
+            or "uninstall the other numpy/scipy or library, then reinstall the built wheels.")
     elif not ok:
         hint = ("NumPy is not linked against OpenBLAS (built without BLAS, or against another one): "
                 "rebuild with `nox -s build-openblas`.")
@@ -200,7 +201,8 @@ def check_thread_count(num_threads: int, layer: str, explicit: int | None = None
     ok = num_threads == want
     hint = ""
     if not ok and (limit := thread_limit_in_env()):
-        hint = f"{limit[0]}={limit[1]} is set in the environment: unset it (or run `python -m blasbench.verify --threads {limit[1]}` to expect it)."
+        hint = (f"{limit[0]}={limit[1]} is set in the environment: unset it "
+                f"(or run `python -m blasbench.verify --threads {limit[1]}` to expect it).")
     elif not ok:
         hint = "OpenBLAS was built with a smaller MAX_THREADS than this machine has cores."
     return Check("thread count", ok, f"{num_threads} (expected {want}: {why})", hint)

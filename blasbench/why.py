@@ -11,7 +11,7 @@
 - ``limits``: whether each way of asking for one thread is honoured (OpenMP builds follow
   ``OMP_NUM_THREADS``, not ``OPENBLAS_NUM_THREADS``); run in every variant by compare-variants.
 
-Every child is a fresh process (``python -m nn train`` or ``python -m blasbench.why``) so that
+Every child is a fresh process (``python -m blasbench.worker train`` or ``python -m blasbench.why``) so that
 variables take effect before any library starts; each experiment is saved once it finishes.
 """
 
@@ -89,7 +89,7 @@ def spin_setups(threading_layer: str) -> dict[str, dict]:
 
 
 def run_summary(runs: list[dict]) -> dict:
-    """Medians (and the wall time's spread) of repeated ``python -m nn train`` results."""
+    """Medians (and the wall time's spread) of repeated training results."""
     def median(values):
         return summarize(values)["median"]
 

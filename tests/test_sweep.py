@@ -133,3 +133,18 @@ def test_results_of_other_settings_are_moved_aside_not_lost(tmp_path, capsys):
     assert json.loads(aside.read_text()) == earlier
     assert "measured with other settings and identity: moved to " + aside.name in capsys.readouterr().err
     assert read_json(path)["settings"]["rungs"] == ["3-numexpr"]
+
+
+@pytest.mark.slow
+def test_signal_tests_pass_when_the_suite_starts_with_sigint_ignored():
+    """As under `nohup ... &` or a batch scheduler: SIGINT ignored, no standard input, no terminal."""
+    def ignore_sigint():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.setsid()
+
+    env = {k: v for k, v in os.environ.items() if k != "TERM"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"{__file__}::"
+                          "test_ctrl_c_keeps_finished_points_and_a_rerun_continues"], preexec_fn=ignore_sigint,
+                         stdin=subprocess.DEVNULL, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert "1 passed" in run.stdout

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from .format import fmt, table
 
-
 TABLE_TITLES = {"scaling": "Thread scaling (seconds per CG iteration)", "variants": "BLAS variants (seconds per CG iteration)",
                 "bench": "Benchmark (seconds per cost-and-gradient)"}
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from ..analysis import BUSY_CORES, PAYING_SPEEDUP, PHASES, analyse_sizes, reference_accuracy, analyse_scaling, seed_figures, seed_recommendation, seed_scaling
-from ..why import EXPERIMENTS, GLIBC_MMAP_THRESHOLD_MAX
+from ..analysis import (
+    BUSY_CORES,
+    PAYING_SPEEDUP,
+    PHASES,
+    analyse_scaling,
+    analyse_sizes,
+    reference_accuracy,
+    seed_figures,
+    seed_recommendation,
+    seed_scaling,
+)
+from ..why import GLIBC_MMAP_THRESHOLD_MAX
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 
 
@@ -173,8 +183,9 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
         w = malloc["settings"]["workload"]
         megabytes = int(w["layers"].split(",")[1]) * w["train_size"] * 8 / 2**20
         parts += ["### Large temporaries mapped and unmapped",
-                  f"The seed's code allocates its hidden × examples temporaries ({megabytes:.0f} MiB each in this workload) afresh "
-                  "in every evaluation. glibc serves blocks above its mmap threshold with `mmap` and unmaps them on "
+                  f"The seed's code allocates its hidden × examples temporaries ({megabytes:.0f} MiB each in this "
+                  "workload) afresh in every evaluation. glibc serves blocks above its mmap threshold with `mmap` and "
+                  "unmaps them on "
                   "`free`, so each evaluation page-faults them in again: system time that does not shrink with "
                   f"threads. glibc will not raise the threshold above {GLIBC_MMAP_THRESHOLD_MAX // 2**20} MiB; "
                   "turning mmap off (`MALLOC_MMAP_MAX_=0`) keeps them in the heap. " + runs(malloc),

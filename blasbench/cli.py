@@ -27,6 +27,7 @@ from .results import Results
 from .store import atomic_write_text, read_json, write_result
 from .sweep import ScalingSettings, Workload, run_scaling
 from .variants import DEFAULT_VARIANTS, VARIANTS, compare_variants
+from .verify import EXIT_STATUS
 from .why import EXPERIMENTS, WhySettings, run_why
 
 # The seed's start (NumPy sigmoid) and the configuration the seed measured scaling with (numexpr, contiguous).
@@ -45,12 +46,15 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
     group.add_argument("--allow-unverified", action="store_true",
                        help="record a failed verification and go on (e.g. an image build on a busy builder)")
+    group.add_argument("--wait-quiet", type=float, default=60.0, metavar="SECONDS",
+                       help="wait up to this long for other processes to leave the cores free before timing "
+                            "(default 60; a probe still spoilt by load is inconclusive, not failed)")
 
 
-def verify_in_fresh_process(openblas, output: Path) -> dict:
+def verify_in_fresh_process(openblas, output: Path, wait_quiet: float) -> dict:
     """The verification runs in a new interpreter of this environment, as a user's would."""
     command = [sys.executable, "-m", "blasbench.verify", "--library", openblas.library,
-               "--threading", openblas.threading_layer, "--json", str(output)]
+               "--threading", openblas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
     subprocess.run(command)
     if not output.exists():
         raise UserError("the verification process crashed before writing its result (see its output above).")
@@ -66,7 +70,7 @@ def ensure_build(args: argparse.Namespace) -> dict:
     wheels = build_all(openblas, args.numpy, args.scipy)
     install(wheels)
     with tempfile.TemporaryDirectory() as tmp:
-        verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json")
+        verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json", args.wait_quiet)
     return {
         "kind": "build",
         "openblas": openblas.as_dict(),
@@ -87,7 +91,11 @@ def command_build(args: argparse.Namespace) -> int:
     write_result(args.results / "build.json", result)
     render_all(Results.load(args.results))
     print(f"wrote {args.results / 'build.json'} and {args.results / 'build.md'}")
-    if not result["verification"]["ok"]:
+    status = result["verification"]["status"]
+    if status == "inconclusive":
+        print("note: the build is installed; its timing probe was inconclusive because the machine is busy "
+              "(above). Check it later with `python3 -m nox -s verify`.", file=sys.stderr)
+    elif status == "failed":
         if args.allow_unverified:
             print("note: verification failed (above); continuing as --allow-unverified asks.", file=sys.stderr)
         else:
@@ -151,6 +159,7 @@ def command_scaling(args: argparse.Namespace) -> int:
     else:
         command_build(args)
     run_network_tests()
+    ensure_quiet(args)
     sweep = None
     try:
         if args.profile_rungs:
@@ -166,6 +175,16 @@ def command_scaling(args: argparse.Namespace) -> int:
         reasons = sorted({r["why"] for r in sweep["refused"]})
         raise UserError(f"every point of the sweep was refused ({'; '.join(reasons)}): nothing was measured.")
     return 0
+
+
+def ensure_quiet(args: argparse.Namespace) -> None:
+    """Timings need free cores: wait (bounded) for them, or stop saying how to measure anyway."""
+    load = provenance.wait_for_quiet(args.wait_quiet)
+    if load["other_cores"] >= 0.5:
+        if not args.allow_busy:
+            raise UserError(f"the machine is busy ({provenance.describe_load(load)}): run again when it is quiet, "
+                            "or pass --allow-busy to measure anyway (points measured under load are marked).")
+        print(f"note: measuring on a busy machine ({provenance.describe_load(load)}); --allow-busy", file=sys.stderr)
 
 
 def writable_results(directory: Path) -> None:
@@ -188,13 +207,13 @@ def check_installed() -> None:
 
 def command_verify(args: argparse.Namespace) -> int:
     result = ensure_build(args)
-    return 0 if result["verification"]["ok"] else 1
+    return EXIT_STATUS[result["verification"]["status"]]
 
 
 def command_bench(args: argparse.Namespace) -> int:
     if args.installed:
         check_installed()
-    elif not ensure_build(args)["verification"]["ok"]:
+    elif ensure_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
     writable_results(args.results)
     result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5)
@@ -220,7 +239,7 @@ def command_compare_variants(args: argparse.Namespace) -> int:
 
 def command_compare(args: argparse.Namespace) -> int:
     if len(args.directories) < 2:
-        raise UserError("compare needs two or more result directories: nox -s compare -- DIR_A DIR_B [...]")
+        raise UserError("compare needs two or more result directories: python3 -m nox -s compare -- DIR_A DIR_B [...]")
     examples = (Path("reports") / "examples").resolve()
     if args.output.resolve().is_relative_to(examples):
         raise UserError(f"{args.output} is inside the committed examples ({examples}): pass another --output DIR.")
@@ -241,6 +260,8 @@ def add_sweep_options(group, defaults: dict | None = None) -> None:
     defaults = defaults or {"iterations": 50, "train_size": 50000, "repeats": 3}
     group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
     group.add_argument("--oversubscribe", action="store_true", help="allow thread counts above the usable cores")
+    group.add_argument("--allow-busy", action="store_true",
+                       help="measure even when other processes keep the cores busy (such points are marked)")
     group.add_argument("--repeats", type=positive, help=f"runs per point (default {defaults['repeats']})")
     group.add_argument("--iterations", type=positive, help=f"CG iterations per run (default {defaults['iterations']})")
     group.add_argument("--train-size", type=positive, help=f"training examples (default {defaults['train_size']:,})")

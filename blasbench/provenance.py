@@ -112,6 +112,52 @@ def busy_cpu_seconds() -> float:
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
+def _process_times() -> dict[int, tuple[str, float]]:
+    """(name, CPU seconds so far) of every process, from /proc/<pid>/stat."""
+    ticks, found = os.sysconf("SC_CLK_TCK"), {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, rest = text[text.index("(") + 1:text.rindex(")")], text[text.rindex(")") + 2:].split()
+        found[int(stat.parent.name)] = (name, (int(rest[11]) + int(rest[12])) / ticks)
+    return found
+
+
+def other_load(seconds: float = 1.0) -> dict:
+    """How busy the machine is without this process: cores other processes kept busy over
+    ``seconds``, the load average, and the busiest other processes."""
+    mine = {os.getpid(), os.getppid()}
+    before, busy_before, started = _process_times(), busy_cpu_seconds(), time.perf_counter()
+    time.sleep(seconds)
+    after, busy_after, wall = _process_times(), busy_cpu_seconds(), time.perf_counter() - started
+    own = sum(after[pid][1] - before[pid][1] for pid in mine if pid in before and pid in after)
+    top = sorted(((after[pid][1] - before[pid][1]) / wall, after[pid][0], pid) for pid in after
+                 if pid in before and pid not in mine)[::-1][:3]
+    return {"other_cores": max(0.0, busy_after - busy_before - own) / wall, "load_average": list(os.getloadavg()),
+            "top": [{"pid": pid, "name": name, "cores": round(cores, 2)} for cores, name, pid in top if cores > 0.05]}
+
+
+def describe_load(load: dict) -> str:
+    top = ", ".join(f"{p['name']} (pid {p['pid']}, {p['cores']:.2f} cores)" for p in load["top"]) or "none"
+    return (f"other processes kept {load['other_cores']:.2f} cores busy, load average "
+            f"{load['load_average'][0]:.2f}; busiest: {top}")
+
+
+def wait_for_quiet(limit: float, busy_cores: float = 0.5) -> dict:
+    """Wait up to ``limit`` seconds for other processes to use fewer than ``busy_cores`` cores,
+    saying what is waited for; returns the last measurement."""
+    deadline = time.monotonic() + limit
+    load = other_load()
+    while load["other_cores"] >= busy_cores and time.monotonic() < deadline:
+        print(f"waiting for a quiet machine (up to {deadline - time.monotonic():.0f} s more): {describe_load(load)}",
+              file=sys.stderr, flush=True)
+        time.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
+        load = other_load()
+    return load
+
+
 def numpy_build_config() -> dict | None:
     """``numpy.show_config()``'s essentials: BLAS/LAPACK found at build time and the compilers."""
     if "numpy" not in sys.modules:

@@ -10,7 +10,7 @@ import venv
 import pytest
 from test_providers import example_openblas
 
-from blasbench import build, pins, store
+from blasbench import build, pins, provenance, store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -175,3 +175,19 @@ def test_a_point_measured_by_one_build_is_not_reused_by_another(built_env, tmp_p
     pypi = json.loads((tmp_path / "scaling.json").read_text())
     assert pypi["identity"]["wheels"]["numpy"] == f"{pins.NUMPY} from index"
     assert all(p["identity"] == pypi["identity"] for p in pypi["points"])
+
+
+@pytest.mark.slow
+def test_a_probe_spoilt_by_other_processes_is_inconclusive_not_failed(built_env):
+    """Two busy loops on the cores: the build's verification says so, with its own exit status."""
+    python, _ = built_env
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(provenance.usable_cores())]
+    try:
+        run = subprocess.run([python, "-m", "blasbench.verify", "--size", "1024", "--wait-quiet", "0"],
+                             capture_output=True, text=True, cwd=ROOT)
+    finally:
+        for burner in burners:
+            burner.kill()
+    assert run.returncode == 3, run.stdout
+    assert "verification inconclusive: machine busy" in run.stdout
+    assert "python (pid" in run.stdout and "[FAIL] one BLAS" not in run.stdout

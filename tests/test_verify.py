@@ -2,8 +2,11 @@
 
 import subprocess
 import sys
+import time
 
-from blasbench import verify
+import pytest
+
+from blasbench import provenance, verify
 
 PYPI = "/venv/lib/python3.11/site-packages/numpy.libs/libscipy_openblas64_-32a4b2a6.so"
 SYSTEM = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"
@@ -70,3 +73,22 @@ def test_verify_module_fails_on_a_pypi_numpy():
     assert run.returncode == 1
     assert "[FAIL] library is the provider's" in run.stdout
     assert "verification FAILED" in run.stdout
+
+
+@pytest.fixture
+def burners():
+    """Two processes that keep two cores busy, as other users' work would."""
+    started = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    time.sleep(0.5)
+    yield [p.pid for p in started]
+    for process in started:
+        process.kill()
+        process.wait()
+
+
+def test_load_from_other_processes_is_measured_and_named(burners, capsys):
+    load = provenance.wait_for_quiet(1.5)
+    assert load["other_cores"] > 1.0
+    assert {p["pid"] for p in load["top"]} & set(burners)
+    assert "waiting for a quiet machine" in capsys.readouterr().err
+    assert "python (pid" in provenance.describe_load(load)

@@ -6,6 +6,13 @@ from pathlib import Path
 
 from .format import PEAK_NOTE, fmt, provenance_lines, table
 
+VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}
+
+
+def verdict(verification: dict) -> str:
+    """A verification's outcome in words (version-1 results have no status, only ok)."""
+    return VERDICT[verification.get("status") or ("passed" if verification["ok"] else "failed")]
+
 
 def render_build(result: dict) -> str:
     ob = result["openblas"]
@@ -23,7 +30,7 @@ def render_build(result: dict) -> str:
                   for c in verification["checks"]]
     parts = [
         "# Build: NumPy and SciPy from source against OpenBLAS",
-        f"Verification **{'passed' if verification['ok'] else 'FAILED'}**. "
+        f"Verification **{verdict(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",
         table(["package", "version", "wheel", "key", "cold build", "this run"], wheel_rows),

@@ -6,6 +6,7 @@ from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scal
 from ..provenance import identity
 from ..results import Results, describe
 from ..why import EXPERIMENTS
+from .build import verdict
 from .format import mixed_banner, pct, ratio_words
 from .profile import seed_profile_notes
 from .scaling import cv_accuracy_line
@@ -18,7 +19,7 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
         probe = build["verification"].get("probe", {})
         lines.append(f"- [Build](build.md): NumPy and SciPy compiled against {build['openblas']['provider']} OpenBLAS "
                      f"{build['openblas']['version']} ({build['openblas']['threading_layer']}); verification "
-                     f"**{'passed' if build['verification']['ok'] else 'FAILED'}**"
+                     f"**{verdict(build['verification'])}**"
                      + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else "."))
     if results.profile:
         rows = analyse_profile(results.profile)

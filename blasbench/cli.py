@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from nn import WorkloadError
-from nn.options import RUNGS, positive
+from nn.options import RUNGS, Parser, positive
 
 from . import UserError, pins, provenance
 from .bench import run_bench
@@ -179,7 +179,7 @@ def command_scaling(args: argparse.Namespace) -> int:
 
 def ensure_quiet(args: argparse.Namespace) -> None:
     """Timings need free cores: wait (bounded) for them, or stop saying how to measure anyway."""
-    load = provenance.wait_for_quiet(args.wait_quiet)
+    load = provenance.wait_for_quiet(0 if args.allow_busy else args.wait_quiet)
     if load["other_cores"] >= 0.5:
         if not args.allow_busy:
             raise UserError(f"the machine is busy ({provenance.describe_load(load)}): run again when it is quiet, "
@@ -269,7 +269,7 @@ def add_sweep_options(group, defaults: dict | None = None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m blasbench")
+    parser = Parser(prog="python -m blasbench")
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="compile NumPy and SciPy against OpenBLAS, install, verify")
     add_build_options(build)

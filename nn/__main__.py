@@ -18,7 +18,7 @@ from . import WorkloadError
 from .data import load_mnist, seed_splits
 from .files import atomic_write_bytes
 from .network import Network
-from .options import RUNGS, SIGMOID_BACKENDS, Options, positive
+from .options import RUNGS, SIGMOID_BACKENDS, Options, Parser, positive
 from .train import train
 
 
@@ -30,7 +30,7 @@ def parse_layers(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m nn", description=__doc__)
+    parser = Parser(prog="python -m nn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train on MNIST with CG and write a JSON result")
     t.add_argument("--layers", type=parse_layers, default=[784, 300, 10])

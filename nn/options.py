@@ -48,3 +48,11 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not positive: give 1 or more")
     return value
+
+
+class Parser(argparse.ArgumentParser):
+    """A command line whose errors are one line (what is wrong, and where the help is), not a
+    usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from blasbench import analysis
+
 
 def train_cli(tmp_path, *options):
     out = tmp_path / "result.json"
@@ -39,17 +41,17 @@ def test_cli_reports_bad_input_in_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_seed_network_passes_93_percent_around_50_cg_iterations(tmp_path):
-    """The seed: [784, 300, 10], lmbda 5, CG on 50,000 examples, "above 93% after around 50
-    iterations" on cross-validation. Measured here with seed 0: 0.9146 at 50 iterations and
-    0.9332 at 65 (seeds 1 and 2: 0.915 and 0.924 at 50), so the test holds this implementation
-    to at least 0.91 at 50 and 0.93 by 70, and the history says where it crosses."""
+def test_at_50_cg_iterations_the_network_is_at_least_as_accurate_as_the_posts_own_code(tmp_path):
+    """The post publishes no accuracy. Its own code (seed_figures.json: acroz/neuralnetwork at
+    99f69b1), on this project's 50,000/10,000 split, reaches 0.9076 cross-validation accuracy after
+    50 CG iterations; this implementation (seed 0) reached 0.9146 here. The test holds it to the
+    reference at 50 iterations, and states how it goes on to 70."""
+    reference = analysis.reference_accuracy()
     result, _ = train_cli(tmp_path, "--layers", "784,300,10", "--lmbda", "5", "--iterations", "70",
-                          "--train-size", "50000", "--rung", "5-fused-buffers", "--seed", "0")
+                          "--train-size", str(reference["train_size"]), "--rung", "5-fused-buffers", "--seed", "0")
     accuracy = {step["iteration"]: step["cv_accuracy"] for step in result["history"]}
-    crossing = min((i for i, a in accuracy.items() if a >= 0.93), default=None)
-    print(f"cv accuracy at 50: {accuracy[50]:.4f}, at 70: {accuracy[70]:.4f}, first >= 0.93 at {crossing}; "
-          f"{result['seconds_per_iteration']:.2f} s/iteration")
+    print(f"cv accuracy at 50: {accuracy[50]:.4f} (the post's code: {reference['cv_accuracy']}), at 70: "
+          f"{accuracy[70]:.4f}; {result['seconds_per_iteration']:.2f} s/iteration")
     assert result["final"]["iterations"] == 70
-    assert accuracy[50] >= 0.91
-    assert accuracy[70] >= 0.93 and result["final"]["cv_accuracy"] >= 0.93
+    assert accuracy[reference["iterations"]] >= reference["cv_accuracy"]
+    assert accuracy[70] > accuracy[50]

@@ -33,10 +33,10 @@ def render_all(results: Results) -> list[Path]:
     if results.profile:
         write("profile.md", render_profile(results.profile))
     measured, failed = analyse_variants(results.variants)
-    scaling = results.scaling if results.scaling and results.scaling["points"] else None
+    scaling = results.scaling if results.scaling and (results.scaling["points"] or results.scaling["refused"]) else None
     if scaling or results.why:
         figure = None
-        if scaling:
+        if scaling and scaling["points"]:
             written.extend(plot_scaling(analyse_scaling(scaling), directory / "scaling"))
             figure = "scaling.svg"
         write("scaling.md", render_scaling(results.scaling, figure, results.why, measured))

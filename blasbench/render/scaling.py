@@ -21,7 +21,7 @@ def render_scaling(result: dict | None, figure: str | None = None, why: dict | N
                    variants: list[dict] | None = None) -> str:
     """The sweep, and the why-scaling-stops section beside the analysed ``variants``; each part
     names its own provenance."""
-    parts = render_sweep(result, figure) if result and result["points"] else ["# Thread scaling"]
+    parts = render_sweep(result, figure) if result and (result["points"] or result["refused"]) else ["# Thread scaling"]
     if result and result.get("environment"):
         parts += ["### Provenance of the sweep", provenance_lines(result["environment"])]
     if why:
@@ -60,6 +60,8 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
     ]
     if figure:
         parts.append(f"![scaling]({figure})")
+    if not analysis:
+        parts.append("**No point was measured:** every point was refused (below).")
     for rung, a in analysis.items():
         rows = []
         for r in a["rows"]:

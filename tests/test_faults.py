@@ -1,0 +1,120 @@
+"""Bad input and faults: each gets a one- or two-line message saying what is wrong and how to fix
+it, never a traceback, and nothing already measured is lost or rewritten."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from blasbench.cli import main
+from blasbench.store import RESULT_VERSION
+
+DATA = Path(__file__).resolve().parent / "data"
+ROOT = Path(__file__).resolve().parent.parent
+
+# (arguments, a fragment of the message); RESULTS stands for a directory holding measured results.
+CLI_FAULTS = [
+    (["scaling", "--iterations", "-1"], "--iterations: -1 is not positive"),
+    (["scaling", "--iterations", "0"], "--iterations: 0 is not positive"),
+    (["scaling", "--train-size", "0"], "--train-size: 0 is not positive"),
+    (["scaling", "--repeats", "0"], "--repeats: 0 is not positive"),
+    (["scaling", "--threads", "1,x"], "is not a comma-separated list of thread counts"),
+    (["scaling", "--threads", "0,1"], "thread counts must be 1 or more"),
+    (["scaling", "--threads", "4096", "--results", "RESULTS"], "add --oversubscribe"),
+    (["scaling", "--rungs", "9-nonsense"], "invalid choice: '9-nonsense'"),
+    (["bench", "--train-size", "-5"], "--train-size: -5 is not positive"),
+    (["build", "--provider", "bogus"], "invalid choice: 'bogus'"),
+    (["build", "--variant", "nope", "--results", "RESULTS"], "Unknown variant 'nope' of provider system: choose one of"),
+    (["build", "--provider", "reference", "--variant", "x", "--results", "RESULTS"], "it has none: leave out --variant"),
+    (["build", "--provider", "scipy-openblas", "--variant", "lp32", "--results", "RESULTS"], "choose one of ilp64, lp64"),
+    (["build", "--provider", "site-cfg", "--site-cfg", "/nonexistent/site.cfg", "--results", "RESULTS"], "site.cfg"),
+    (["scaling", "--results", "/dev/null/results"], "cannot write results to /dev/null/results"),
+    (["report", "--results", "RESULTS/missing"], "is not a results directory"),
+    (["compare", "RESULTS"], "compare needs two or more result directories"),
+    (["compare", "RESULTS", "RESULTS"], "the same directory is given twice"),
+    (["compare", "RESULTS", str(DATA / "xeon16-pypi-a"), "--output", "reports/examples/x"], "inside the committed examples"),
+    (["compare-variants", "--variants", "mkl"], "invalid choice: 'mkl'"),
+]
+# A results file damaged in one way, then `report`: (file content, message fragment).
+BAD_FILES = [
+    ('{"kind": "scaling", "points": [', "is not valid JSON"),
+    ("", "is empty"),
+    ("{}", "is not a scaling result (kind: None)"),
+    ('{"kind": "bench", "rows": []}', "is not a scaling result (kind: 'bench')"),
+    ('{"kind": "scaling", "version": 99, "settings": {}, "points": []}', "update blasbench"),
+    ('{"kind": "scaling", "settings": {}}', "without points"),
+]
+
+
+@pytest.fixture
+def measured(tmp_path):
+    """A results directory holding measured results, and a snapshot of its files."""
+    results = tmp_path / "results"
+    results.mkdir()
+    for name in ("profile.json", "build.json"):
+        shutil.copy(DATA / "epyc2-a" / name, results)
+    return results, {p.name: p.read_bytes() for p in results.iterdir()}
+
+
+def run_cli(argv: list[str], capsys) -> tuple[int, list[str]]:
+    try:
+        code = main(argv)
+    except SystemExit as exit:  # argparse's errors
+        code = exit.code
+    return code, [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("argv, message", CLI_FAULTS, ids=[" ".join(a)[:60] for a, _ in CLI_FAULTS])
+def test_bad_command_line_input_is_one_clear_line(argv, message, measured, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    results, before = measured
+    code, err = run_cli([str(results) if a == "RESULTS" else a.replace("RESULTS", str(results)) for a in argv], capsys)
+    assert code == 2
+    assert 1 <= len(err) <= 2 and err[0].startswith("error:") and message in " ".join(err), err
+    assert {p.name: p.read_bytes() for p in results.iterdir()} == before
+
+
+@pytest.mark.parametrize("content, message", BAD_FILES, ids=[m for _, m in BAD_FILES])
+def test_a_damaged_result_file_is_named_and_nothing_else_is_rewritten(content, message, measured, capsys):
+    results, _ = measured
+    assert main(["report", "--results", str(results)]) == 0
+    rendered = {p.name: p.read_bytes() for p in results.iterdir()}
+    (results / "scaling.json").write_text(content)
+    code, err = run_cli(["report", "--results", str(results)], capsys)
+    assert code == 2 and len(err) == 1 and str(results / "scaling.json") in err[0] and message in err[0]
+    assert {p.name: p.read_bytes() for p in results.iterdir() if p.name != "scaling.json"} == rendered
+
+
+def test_a_missing_container_engine_named_with_engine_is_said_so(monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    code, err = run_cli(["container", "--engine", "podman"], capsys)
+    assert code == 2 and err == ["error: `podman` is not installed: `sudo apt-get install podman`, "
+                                 "or leave out --engine to use whichever is installed."]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--train-size", "0"], "--train-size: 0 is not positive"),
+    (["--layers", "784,x,10"], "is not a comma-separated list of sizes"),
+    (["--iterations", "-3"], "--iterations: -3 is not positive"),
+    (["--rung", "nonsense"], "invalid choice: 'nonsense'"),
+    (["--sigmoid", "numpy", "--fused"], "--fused needs --sigmoid numexpr"),
+])
+def test_the_workload_command_line_says_one_line(argv, message):
+    run = subprocess.run([sys.executable, "-m", "nn", "train", "--quiet", *argv], capture_output=True, text=True)
+    err = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 2 and len(err) == 1 and err[0].startswith("error:") and message in err[0], err
+
+
+def test_every_point_refused_is_a_failure_that_says_why(tmp_path, capsys, monkeypatch):
+    """More threads than cores, allowed: OpenBLAS runs at most one per core, so every point is
+    refused; the command fails saying so, and the report lists the refused points."""
+    monkeypatch.chdir(ROOT)
+    code, err = run_cli(["scaling", "--installed", "--quick", "--threads", "64", "--oversubscribe", "--allow-busy",
+                         "--rungs", "3-numexpr", "--profile-rungs", "--experiments", "--results", str(tmp_path)], capsys)
+    assert code == 2 and "every point of the sweep was refused" in err[-1] and "not 64" in err[-1]
+    scaling = json.loads((tmp_path / "scaling.json").read_text())
+    assert scaling["version"] == RESULT_VERSION and not scaling["points"] and scaling["refused"]
+    assert "## Refused points" in (tmp_path / "scaling.md").read_text()

@@ -41,8 +41,9 @@ def scaling(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
-    """One cost-and-gradient per rung at 1 and all threads, as a share of the DGEMM rate."""
-    blasbench(session, "bench")
+    """One cost-and-gradient per rung at 1 and all threads, as a share of the DGEMM rate and against
+    PyTorch (`-- --peers torch` installs it: the peers dependency group)."""
+    blasbench(session, "bench", *(["peers"] if "torch" in session.posargs else []))
 
 
 @nox.session(name="compare-variants", reuse_venv=True)

@@ -7,6 +7,7 @@ import os
 import time
 
 from . import provenance
+from .peers import TorchNetwork, torch_description, torch_installed
 from .stats import summarize
 from .verify import time_dgemm
 
@@ -20,7 +21,20 @@ def product_flops(layers: list[int], m: int) -> int:
     return forward_and_gradient + backward
 
 
-def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm_size: int = 3000) -> dict:
+def timed(evaluate, repeats: int) -> dict:
+    """Median and spread of ``repeats`` calls, after one warm-up call (buffers, page faults, threads)."""
+    evaluate()
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        evaluate()
+        seconds.append(time.perf_counter() - started)
+    return summarize(seconds)
+
+
+def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm_size: int = 3000,
+              peers: list[str] = ()) -> dict:
+    """Every rung, and every installed peer of ``peers``, at one and at all threads."""
     import numexpr
     from threadpoolctl import threadpool_limits
 
@@ -29,36 +43,43 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
     from nn.options import RUNGS
 
     load_before, busy_before, own_before = os.getloadavg(), provenance.busy_cpu_seconds(), time.process_time()
-    started = time.perf_counter()
+    bench_started = time.perf_counter()
     train_set, _, _ = seed_splits(load_packaged(), train_size)
-    Y = one_hot(train_set.y, 10)
+    X, Y = train_set.X, one_hot(train_set.y, 10)
     layers = [784, 300, 10]
     flops = product_flops(layers, train_size)
-    cores = provenance.usable_cores()
+    torch = "torch" in peers and torch_installed()
     rows = []
-    for threads in sorted({1, cores}):
+    for threads in sorted({1, provenance.usable_cores()}):
         numexpr.set_num_threads(threads)
         with threadpool_limits(limits=threads, user_api="blas"):
             dgemm = time_dgemm(dgemm_size, 3, threads)
+            candidates = []
             for rung in rungs:
                 network = Network(layers, 5.0, RUNGS[rung], seed=0)
-                network.cost_and_gradient(network.theta, train_set.X, Y)  # warm-up: buffers, page faults
-                seconds = []
-                for _ in range(repeats):
-                    started = time.perf_counter()
-                    network.cost_and_gradient(network.theta, train_set.X, Y)
-                    seconds.append(time.perf_counter() - started)
-                spread = summarize(seconds)
+                candidates.append(({"rung": rung}, lambda n=network: n.cost_and_gradient(n.theta, X, Y)))
+            if torch:
+                import torch as pytorch
+
+                pytorch.set_num_threads(threads)
+                start = Network(layers, 5.0, seed=0)
+                for dtype in ("float64", "float32"):
+                    peer = TorchNetwork(start, X, Y, dtype)
+                    candidates.append(({"peer": f"PyTorch {dtype}", "dtype": dtype}, peer.cost_and_gradient))
+            for what, evaluate in candidates:
+                spread = timed(evaluate, repeats)
                 gflops = flops / spread["median"] / 1e9
-                rows.append({"rung": rung, "threads": threads, "seconds": spread, "gflops": gflops,
+                rows.append({**what, "threads": threads, "seconds": spread, "gflops": gflops,
                              "dgemm_gflops": dgemm["gflops"], "share_of_dgemm": gflops / dgemm["gflops"]})
-                print(f"{rung:<16} {threads:>2} threads  {spread['median']:.3f} s (IQR {spread['iqr']:.3f})  "
-                      f"{gflops:5.1f} GFLOP/s = {100 * gflops / dgemm['gflops']:.0f}% of DGEMM ({dgemm['gflops']:.1f})",
-                      flush=True)
+                print(f"{what.get('rung') or what['peer']:<18} {threads:>2} threads  {spread['median']:.3f} s "
+                      f"(IQR {spread['iqr']:.3f})  {gflops:5.1f} GFLOP/s = {100 * gflops / dgemm['gflops']:.0f}% "
+                      f"of DGEMM ({dgemm['gflops']:.1f})", flush=True)
     environment = provenance.collect()
+    wall = time.perf_counter() - bench_started
     return {"kind": "bench", "train_size": train_size, "layers": layers, "product_flops": flops,
             "repeats": repeats, "dgemm_size": dgemm_size, "rows": rows, "environment": environment,
-            "identity": provenance.identity(environment), "load": {"load_average_before": list(load_before),
-            "load_average_after": list(os.getloadavg()),
-            "other_cores": max(0.0, provenance.busy_cpu_seconds() - busy_before - (time.process_time() - own_before))
-            / (time.perf_counter() - started)}}
+            "peers": {"torch": torch_description() if torch_installed() else None} if "torch" in peers else {},
+            "identity": provenance.identity(environment),
+            "load": {"load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
+                     "other_cores": max(0.0, provenance.busy_cpu_seconds() - busy_before
+                                        - (time.process_time() - own_before)) / wall}}

@@ -20,6 +20,7 @@ from .bench import run_bench
 from .build import build_all, install
 from .compare import DEFAULT_FACTOR, compare_dirs
 from .container import BASE_TAG, main_container
+from .peers import PEERS
 from .profiles import run_profiles
 from .providers import PROVIDERS, SYSTEM_VARIANTS, get_provider, providers_help
 from .render import render_all, render_compare
@@ -30,8 +31,11 @@ from .variants import DEFAULT_VARIANTS, VARIANTS, compare_variants
 from .verify import EXIT_STATUS
 from .why import EXPERIMENTS, WhySettings, run_why
 
-# The seed's start (NumPy sigmoid) and the configuration the seed measured scaling with (numexpr, contiguous).
-SCALING_RUNGS = ("0-seed", "4-contiguous")
+# The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
+# the data-parallel step that runs every phase on every core.
+SCALING_RUNGS = ("0-seed", "4-contiguous", "5-fused-buffers", "6-data-parallel")
+# compare-variants trains the post's end: all its parallelism is the BLAS's, which is what is compared.
+VARIANTS_RUNG = "4-contiguous"
 QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 # compare-variants: short runs, since the reference BLAS is an order of magnitude slower.
 VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
@@ -216,9 +220,10 @@ def command_bench(args: argparse.Namespace) -> int:
     elif ensure_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
     writable_results(args.results)
-    result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5)
+    result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5, peers=args.peers)
     write_result(args.results / "bench.json", result)
-    print(f"wrote {args.results / 'bench.json'}")
+    render_all(Results.load(args.results))
+    print(f"wrote {args.results / 'bench.json'} and {args.results / 'bench.md'}")
     return 0
 
 
@@ -280,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
     group.add_argument("--profile-iterations", type=positive, help="CG iterations per profiled rung (default 20)")
     group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",
-                       help="ladder rungs to sweep (default: the seed's start and its final configuration; none to skip)")
+                       help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; none to skip)")
     group.add_argument("--profile-rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help="rungs to profile (default all; none to skip the profiling sweep)")
     group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
@@ -293,8 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     variants.add_argument("--site-cfg", type=Path, help="also measure the OpenBLAS prefix this site.cfg describes")
     variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
     group = variants.add_argument_group("sweeps")
-    group.add_argument("--rung", choices=RUNGS, default=SCALING_RUNGS[-1],
-                       help=f"the training rung every variant runs (default {SCALING_RUNGS[-1]})")
+    group.add_argument("--rung", choices=RUNGS, default=VARIANTS_RUNG,
+                       help=f"the training rung every variant runs (default {VARIANTS_RUNG})")
     add_sweep_options(group, VARIANTS_WORKLOAD)
     variants.set_defaults(run=command_compare_variants)
     compare = commands.add_parser("compare", help="merge result directories of several runs or machines into one report")
@@ -313,6 +318,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG")
     bench.add_argument("--train-size", type=positive)
     bench.add_argument("--repeats", type=positive)
+    bench.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
+                       help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
+                            "default all; none to skip)")
     bench.set_defaults(run=command_bench)
     for sub in (scaling, bench):
         sub.add_argument("--installed", action="store_true", help=installed_help)

@@ -39,7 +39,7 @@ def measures(results: Results) -> dict[str, dict[tuple, dict]]:
         found.setdefault(table, {}).update({key: summarize(values) for key, values in samples.items()})
     if bench := results.bench:
         label = workload_label({"layers": ",".join(map(str, bench["layers"])), "train_size": bench["train_size"]})
-        found["bench"] = {(row["rung"], label, row["threads"]): row["seconds"] for row in bench["rows"]}
+        found["bench"] = {(row.get("rung") or row["peer"], label, row["threads"]): row["seconds"] for row in bench["rows"]}
     return found
 
 

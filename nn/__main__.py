@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="copy transposed operands before the matrix products")
     t.add_argument("--fused", action=argparse.BooleanOptionalAction,
                    help="fused numexpr expressions into reused buffers (beyond the seed)")
+    t.add_argument("--data-parallel", action=argparse.BooleanOptionalAction,
+                   help="chunks of examples on a pool of threads, each with single-threaded BLAS (beyond the seed)")
+    t.add_argument("--chunks", type=positive, help="with --data-parallel: how many chunks (default: one per thread)")
     t.add_argument("--cv-every", type=int, default=1, metavar="N",
                    help="record cross-validation accuracy every N iterations (0: only at the end)")
     t.add_argument("--profile", type=Path, help="profile the training with cProfile into this .prof file")
@@ -58,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 def options_from(args: argparse.Namespace) -> Options:
     """The rung's options (seed start by default), with each explicit switch applied on top."""
     base = RUNGS[args.rung] if args.rung else Options()
-    switches = {name: getattr(args, name) for name in ("sigmoid", "recompute_sigmoid", "contiguous", "fused")
+    names = ("sigmoid", "recompute_sigmoid", "contiguous", "fused", "data_parallel", "chunks")
+    switches = {name: getattr(args, name) for name in names
                 if getattr(args, name) is not None}
     return replace(base, **switches)
 

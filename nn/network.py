@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict
 
@@ -121,6 +122,8 @@ class Network:
         rng = np.random.default_rng(seed)
         self.theta = rng.uniform(-init_epsilon, init_epsilon, self.size).astype(dtype)
         self._buffers: dict = {}
+        self._pool = None  # rung 6's workers, started at its first evaluation
+        self._chunks_of = None
 
     # -- parameters ---------------------------------------------------------------
 
@@ -184,6 +187,8 @@ class Network:
 
     def cost_and_gradient(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray):
         """J(theta) and dJ/dtheta (same layout as theta) by backpropagation."""
+        if self.options.data_parallel:
+            return self._data_parallel_cost_and_gradient(theta, X, Y)
         if self.options.fused:
             return self._fused_cost_and_gradient(theta, X, Y)
         m = X.shape[1]
@@ -209,55 +214,116 @@ class Network:
                     delta = back * sigma_prime
         return J, grad
 
-    def _buffer(self, name: str, shape) -> np.ndarray:
-        """A reused work array: allocating 100 MB temporaries per call costs page faults."""
-        key = (name, shape)
-        if key not in self._buffers:
-            self._buffers[key] = np.empty(shape, dtype=self.dtype)
-        return self._buffers[key]
-
     def _fused_cost_and_gradient(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray):
         """The same J and gradient with each elementwise step one numexpr pass into a
         preallocated buffer: bias-add fused with the sigmoid, sigma' fused into delta."""
-        m = X.shape[1]
+        grad = np.empty_like(theta)
+        cost = self._fused_sums(self.unpack(theta), X, Y, self._buffers, self.timer, grad)
+        return self._finish(theta, cost, grad, X.shape[1])
+
+    def _finish(self, theta: np.ndarray, cost: float, grad: np.ndarray, m: int):
+        """From the sums over examples to J and its gradient: the mean and the L2 term."""
         params = self.unpack(theta)
+        with self.timer("elementwise"):
+            J = (cost + self._regularisation(params)) / m
+            grad *= 1.0 / m
+            for (W, _), (gW, _) in zip(params, self.unpack(grad)):
+                numexpr.evaluate("gW + decay * W", local_dict={"gW": gW, "W": W, "decay": self.lmbda / m}, out=gW)
+        return J, grad
+
+    def _fused_sums(self, params, X: np.ndarray, Y: np.ndarray, buffers: dict, timer: PhaseTimer,
+                    grad: np.ndarray) -> float:
+        """Over the examples of X (n0, m): the cross-entropy summed, and into ``grad`` the gradient
+        of that sum (no mean, no L2 term), with work arrays kept in ``buffers`` for the next call."""
+        m = X.shape[1]
+
+        def buffer(name, shape):  # allocating 100 MB temporaries per call costs page faults
+            if (name, shape) not in buffers:
+                buffers[name, shape] = np.empty(shape, dtype=self.dtype)
+            return buffers[name, shape]
+
         last = len(params) - 1
         activations = [X]
         for l, (W, b) in enumerate(params):
-            z = self._buffer(f"z{l}", (W.shape[0], m))
-            a = self._buffer(f"a{l}", (W.shape[0], m))
-            with self.timer("products"):
+            z, a = buffer(f"z{l}", (W.shape[0], m)), buffer(f"a{l}", (W.shape[0], m))
+            with timer("products"):
                 product(W, activations[-1], out=z)
-            with self.timer("sigmoid"):
+            with timer("sigmoid"):
                 if l == last:  # z_L is kept for the cost
                     z += b
                     sigmoid_numexpr(z, out=a)
                 else:
                     sigmoid_of_affine(z, b, out=a)
             activations.append(a)
-        grad = np.empty_like(theta)
-        with self.timer("elementwise"):
-            J = (cross_entropy(z, Y) + self._regularisation(params)) / m
-            delta = self._buffer(f"d{last}", activations[-1].shape)
+        with timer("elementwise"):
+            cost = cross_entropy(z, Y)
+            delta = buffer(f"d{last}", activations[-1].shape)
             numexpr.evaluate("a - Y", local_dict={"a": activations[-1], "Y": Y}, out=delta)
-        scales = {"inv_m": 1.0 / m, "decay": self.lmbda / m}
         for l in reversed(range(len(params))):
             W, _ = params[l]
             gW, gb = self.unpack(grad)[l]
-            with self.timer("products"):
+            with timer("products"):
                 product(delta, activations[l].T, out=gW)
-            with self.timer("elementwise"):
-                numexpr.evaluate("gW * inv_m + decay * W", local_dict={"gW": gW, "W": W, **scales}, out=gW)
+            with timer("elementwise"):
                 np.sum(delta, axis=1, keepdims=True, out=gb)
-                gb *= scales["inv_m"]
             if l > 0:
-                back = self._buffer(f"d{l - 1}", (W.shape[1], m))
-                with self.timer("products"):
+                back = buffer(f"d{l - 1}", (W.shape[1], m))
+                with timer("products"):
                     product(W.T, delta, out=back)
-                with self.timer("sigmoid"):
+                with timer("sigmoid"):
                     delta = times_sigmoid_prime(back, activations[l])
-        return J, grad
+        return cost
+
+    # -- rung 6: data parallel -------------------------------------------------------
+
+    def _data_parallel_cost_and_gradient(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray):
+        """The examples split into chunks; each chunk's forward and backward pass (the fused
+        path) runs on a worker thread with BLAS and numexpr single-threaded, so every phase, not
+        only the products, uses every core. The chunks' sums are added in chunk order, so a
+        result is the same run to run. Phase timers: each phase's thread-seconds over the workers."""
+        pool, chunks = self._parallel_setup(X, Y)
+        params = self.unpack(theta)
+        timers = [PhaseTimer() for _ in chunks]
+        with self._controller.limit(limits=1, user_api="blas"):
+            threads = numexpr.set_num_threads(1)
+            try:
+                futures = [pool.submit(self._fused_sums, params, Xc, Yc, buffers, timer, grad)
+                           for (Xc, Yc, buffers, grad), timer in zip(chunks, timers)]
+                costs = [future.result() for future in futures]
+            finally:
+                numexpr.set_num_threads(threads)
+        grad = np.empty_like(theta)
+        with self.timer("elementwise"):
+            np.copyto(grad, chunks[0][3])
+            for chunk in chunks[1:]:
+                grad += chunk[3]
+        for timer in timers:
+            for phase, seconds in timer.seconds.items():
+                if self.timer.enabled:
+                    self.timer.seconds[phase] += seconds / self.workers
+        return self._finish(theta, sum(costs), grad, X.shape[1])
+
+    def _parallel_setup(self, X: np.ndarray, Y: np.ndarray):
+        """The persistent pool, and per chunk its contiguous slice of X and Y, work arrays and
+        gradient sums, made once per data set."""
+        if self._pool is None:
+            import threadpoolctl
+
+            self._controller = threadpoolctl.ThreadpoolController()
+            blas = [lib.num_threads for lib in self._controller.select(user_api="blas").lib_controllers]
+            self.workers = max(blas or [numexpr.get_num_threads()])
+            self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chunk")
+        if self._chunks_of is None or self._chunks_of[0] is not X or self._chunks_of[1] is not Y:
+            count = min(self.options.chunks or self.workers, X.shape[1])
+            bounds = np.linspace(0, X.shape[1], count + 1).astype(int)
+            self._chunks = [(np.ascontiguousarray(X[:, lo:hi]), np.ascontiguousarray(Y[:, lo:hi]), {},
+                             np.empty(self.size, dtype=self.dtype)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+            self._chunks_of = (X, Y)
+        return self._pool, self._chunks
 
     def describe(self) -> dict:
-        return {"layers": self.layers, "lmbda": self.lmbda, "parameters": self.size,
-                "dtype": np.dtype(self.dtype).name, "options": asdict(self.options)}
+        described = {"layers": self.layers, "lmbda": self.lmbda, "parameters": self.size,
+                     "dtype": np.dtype(self.dtype).name, "options": asdict(self.options)}
+        if self._pool is not None:
+            described["data_parallel"] = {"workers": self.workers, "chunks": len(self._chunks)}
+        return described

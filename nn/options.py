@@ -19,16 +19,22 @@ class Options:
     recompute_sigmoid: bool = True  # seed start: sigma'(z) = sigma(z)(1 - sigma(z)) evaluates sigma twice more
     contiguous: bool = False  # copy transposed operands before the matrix products
     fused: bool = False  # beyond the seed: fused numexpr expressions into reused buffers
+    data_parallel: bool = False  # beyond the seed: chunks of examples on a pool of threads, BLAS single-threaded
+    chunks: int = 0  # with data_parallel: how many chunks (0: one per thread)
 
     def __post_init__(self):
         if self.sigmoid not in SIGMOID_BACKENDS:
             raise WorkloadError(f"Unknown sigmoid backend {self.sigmoid!r}: choose one of {', '.join(SIGMOID_BACKENDS)}.")
         if self.fused and self.sigmoid != "numexpr":
             raise WorkloadError("--fused needs --sigmoid numexpr (the fused expressions are numexpr's).")
+        if self.data_parallel and not self.fused:
+            raise WorkloadError("--data-parallel needs --fused (each chunk runs the fused expressions).")
+        if self.chunks < 0 or (self.chunks and not self.data_parallel):
+            raise WorkloadError("--chunks needs --data-parallel and a count of 1 or more.")
 
 
 SEED_START = Options()
-# The seed's optimisation ladder, each rung one more step; the last goes beyond the post.
+# The seed's optimisation ladder, each rung one more step; the last two go beyond the post.
 RUNGS = {
     "0-seed": SEED_START,
     "1-expit": replace(SEED_START, sigmoid="expit"),
@@ -36,6 +42,7 @@ RUNGS = {
     "3-numexpr": replace(SEED_START, sigmoid="numexpr", recompute_sigmoid=False),
     "4-contiguous": replace(SEED_START, sigmoid="numexpr", recompute_sigmoid=False, contiguous=True),
     "5-fused-buffers": Options(sigmoid="numexpr", recompute_sigmoid=False, fused=True),
+    "6-data-parallel": Options(sigmoid="numexpr", recompute_sigmoid=False, fused=True, data_parallel=True),
 }
 
 

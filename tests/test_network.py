@@ -76,6 +76,10 @@ def test_invalid_options_are_refused_with_a_clear_message():
         Options(sigmoid="numpy", fused=True)
     with pytest.raises(WorkloadError, match="at least two"):
         Network([784])
+    with pytest.raises(WorkloadError, match="--data-parallel needs --fused"):
+        Options(sigmoid="numexpr", data_parallel=True)
+    with pytest.raises(WorkloadError, match="--chunks needs --data-parallel"):
+        Options(sigmoid="numexpr", fused=True, chunks=4)
 
 
 def test_phase_timers_see_products_and_sigmoid_but_not_accuracy_checks():
@@ -101,3 +105,23 @@ def test_cg_lowers_the_cost_on_real_mnist_and_is_reproducible(mnist_small):
         assert all(b <= a + 1e-12 for a, b in zip(histories[-1], histories[-1][1:]))
         assert training.history[-1].cv_accuracy > 0.5
     assert histories[0] == histories[1]
+
+
+@pytest.mark.parametrize("chunks", [0, 1, 3, 7])
+def test_data_parallel_agrees_with_fused_buffers_on_real_mnist_whatever_the_chunks(mnist_small, chunks):
+    """Rung 6 adds the chunks' sums in chunk order: the same J and gradient as rung 5 to 1e-12,
+    and bit for bit the same from one call to the next."""
+    train_set, _ = mnist_small
+    X, Y = train_set.X, one_hot(train_set.y, 10)
+    fused = Network([784, 30, 10], options=RUNGS["5-fused-buffers"], seed=0)
+    J5, g5 = fused.cost_and_gradient(fused.theta, X, Y)
+    options = Options(**{**vars(RUNGS["6-data-parallel"]), "chunks": chunks})
+    network = Network([784, 30, 10], options=options, seed=0)
+    J, g = network.cost_and_gradient(network.theta, X, Y)
+    assert abs(J - J5) <= 1e-12 * abs(J5)
+    np.testing.assert_allclose(g, g5, rtol=0, atol=1e-12 * np.abs(g5).max())
+    again = network.cost_and_gradient(network.theta, X, Y)
+    assert again[0] == J and np.array_equal(again[1], g)
+    described = network.describe()["data_parallel"]
+    assert described["chunks"] == (chunks or described["workers"])
+    assert set(network.timer.seconds) == {"products", "sigmoid", "elementwise"}

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..analysis import analyse_scaling, analyse_variants
 from ..results import Results
 from ..store import atomic_write_text
+from .bench import render_bench
 from .build import render_build
 from .compare import render_compare
 from .index import render_index
@@ -32,6 +33,8 @@ def render_all(results: Results) -> list[Path]:
         write("build.md", render_build(results.build))
     if results.profile:
         write("profile.md", render_profile(results.profile))
+    if results.bench:
+        write("bench.md", render_bench(results.bench))
     measured, failed = analyse_variants(results.variants)
     scaling = results.scaling if results.scaling and (results.scaling["points"] or results.scaling["refused"]) else None
     if scaling or results.why:

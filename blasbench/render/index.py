@@ -6,6 +6,7 @@ from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scal
 from ..provenance import identity
 from ..results import Results, describe
 from ..why import EXPERIMENTS
+from .bench import REFERENCE_PEER
 from .build import verdict
 from .format import mixed_banner, pct, ratio_words
 from .profile import seed_profile_notes
@@ -43,12 +44,26 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
                          f"Seed post: {seed_then}\"{seed_figures()['scaling']['conclusion']}\".")
         if accuracy := cv_accuracy_line(results.scaling):
             lines.append(f"- [Accuracy](scaling.md#accuracy): {accuracy}")
+    if bench := results.bench:
+        lines.append(f"- [Bench](bench.md): {bench_line(bench)}")
     if results.why:
         done = ", ".join(e for e in EXPERIMENTS if e in results.why["experiments"])
         lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): measured {done}.")
     for v in variants:
         lines.append(f"- [Variant](variants.md) `{v['name']}`: {v['verdict']}.")
     return lines
+
+
+def bench_line(bench: dict) -> str:
+    """The fastest rung at the most threads, against PyTorch float64 where it was measured."""
+    top = max(row["threads"] for row in bench["rows"])
+    rows = [row for row in bench["rows"] if row["threads"] == top]
+    fastest = min((row for row in rows if row.get("rung")), key=lambda row: row["seconds"]["median"])
+    line = (f"at {top} thread(s) the fastest rung is `{fastest['rung']}`, {fastest['seconds']['median']:.3f} s per "
+            f"evaluation ({pct(fastest['share_of_dgemm'])} of DGEMM's rate)")
+    if torch := next((row for row in rows if row.get("peer") == REFERENCE_PEER), None):
+        line += f", {ratio_words(torch['seconds']['median'], fastest['seconds']['median'])} than {REFERENCE_PEER}"
+    return line + "."
 
 
 def measured_on(results: Results) -> str:

@@ -26,6 +26,8 @@ def switches(options: dict) -> str:
              "contiguous copies" if options["contiguous"] else "transposed views"]
     if options.get("fused"):
         parts.append("fused numexpr + reused buffers")
+    if options.get("data_parallel"):
+        parts.append("data parallel: chunks of examples on worker threads")
     return ", ".join(parts)
 
 
@@ -57,7 +59,9 @@ def render_profile(result: dict) -> str:
                "Δ overall", "Δ sigmoid", "Δ products", "seed post"], table_rows),
         "Shares are cumulative cProfile times of the sigmoid functions and of `product` (the BLAS calls) in "
         "`nn/network.py`, over the profiled total; changes are per evaluation against the rung above. "
-        "The seed post's column is its published figure for the same step.",
+        "The seed post's column is its published figure for the same step. cProfile follows the main thread "
+        "only, so a data-parallel rung, whose work runs on worker threads, has no shares (–): read its phase timers, "
+        "which add each phase's thread-seconds over the workers.",
         "## The network's own phase timers (s)",
         "cProfile cannot see inside the BLAS threads, and it adds its own overhead to every Python call; the "
         "network's phase timers measure what the caller waits for, per phase:",

@@ -1,0 +1,68 @@
+"""The benchmark and its peers: same network, same numbers, rendered from bench.json."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from blasbench.bench import run_bench
+from blasbench.peers import TorchNetwork, torch_installed
+from blasbench.render import render_all
+from blasbench.render.bench import render_bench
+from blasbench.results import Results
+from blasbench.store import write_result
+from nn.network import Network, one_hot
+from nn.options import RUNGS
+
+
+def test_bench_measures_rungs_against_dgemm_and_renders(tmp_path, capsys):
+    result = run_bench(["5-fused-buffers", "6-data-parallel"], train_size=1000, repeats=2, dgemm_size=128)
+    assert {(row["rung"], row["threads"]) for row in result["rows"]} >= {("6-data-parallel", 1)}
+    assert all(row["gflops"] > 0 and row["share_of_dgemm"] > 0 for row in result["rows"])
+    assert result["peers"] == {} and result["identity"]["wheels"]["numpy"]
+    write_result(tmp_path / "bench.json", result)
+    render_all(Results.load(tmp_path))
+    text = (tmp_path / "bench.md").read_text()
+    assert "| `6-data-parallel` |" in text and "PyTorch: not measured" in text
+    assert "[Bench](bench.md): at " in (tmp_path / "index.md").read_text()
+
+
+def test_a_missing_pytorch_is_said_so():
+    result = {"layers": [784, 300, 10], "train_size": 10, "repeats": 1, "product_flops": 1e9, "dgemm_size": 64,
+              "rows": [], "peers": {"torch": None}}
+    assert "PyTorch: not installed" in render_bench(result)
+
+
+@pytest.fixture(scope="module")
+def torch_peer():
+    """PyTorch, installed into this environment when pip can (the peers group); else skipped."""
+    if not torch_installed():
+        install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "torch==2.13.0"],
+                                 capture_output=True, text=True)
+        if install.returncode != 0:
+            pytest.skip(f"pip cannot install torch here: {install.stderr.strip().splitlines()[-1:]}")
+
+
+@pytest.mark.slow
+def test_pytorch_computes_the_same_cost_and_gradient(torch_peer, mnist_small):
+    train_set, _ = mnist_small
+    X, Y = train_set.X, one_hot(train_set.y, 10)
+    network = Network([784, 30, 10], 5.0, RUNGS["5-fused-buffers"], seed=0)
+    J, g = network.cost_and_gradient(network.theta, X, Y)
+    J64, g64 = TorchNetwork(network, X, Y, "float64").cost_and_gradient()
+    assert abs(J64 - J) <= 1e-12 * abs(J)
+    np.testing.assert_allclose(g64, g, rtol=0, atol=1e-12 * np.abs(g).max())
+    J32, g32 = TorchNetwork(network, X, Y, "float32").cost_and_gradient()
+    assert abs(J32 - J) <= 1e-5 * abs(J)
+    np.testing.assert_allclose(g32, g, rtol=0, atol=1e-4 * np.abs(g).max())
+
+
+@pytest.mark.slow
+def test_bench_measures_pytorch_beside_the_rungs(torch_peer, tmp_path):
+    result = run_bench(["6-data-parallel"], train_size=2000, repeats=2, dgemm_size=128, peers=["torch"])
+    peers = {row["peer"] for row in result["rows"] if row.get("peer")}
+    assert peers == {"PyTorch float64", "PyTorch float32"}
+    assert result["peers"]["torch"]["version"].startswith("2.")
+    text = render_bench(result)
+    assert "time / PyTorch float64" in text and "| PyTorch float64 |" in text and "1.00x" in text

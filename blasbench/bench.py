@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import time
 
+import numpy as np
+
 from . import provenance
 from .peers import TorchNetwork, torch_description, torch_installed
 from .stats import summarize
@@ -21,6 +23,11 @@ def product_flops(layers: list[int], m: int) -> int:
     return forward_and_gradient + backward
 
 
+def bench_label(row: dict) -> str:
+    """A bench row's name: the rung and its dtype, or the peer."""
+    return f"{row['rung']} {row.get('dtype', 'float64')}" if row.get("rung") else row["peer"]
+
+
 def timed(evaluate, repeats: int) -> dict:
     """Median and spread of ``repeats`` calls, after one warm-up call (buffers, page faults, threads)."""
     evaluate()
@@ -33,8 +40,8 @@ def timed(evaluate, repeats: int) -> dict:
 
 
 def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm_size: int = 3000,
-              peers: list[str] = ()) -> dict:
-    """Every rung, and every installed peer of ``peers``, at one and at all threads."""
+              peers: list[str] = (), dtypes: list[str] = ("float64",)) -> dict:
+    """Every rung in each of ``dtypes``, and every installed peer of ``peers``, at one and at all threads."""
     import numexpr
     from threadpoolctl import threadpool_limits
 
@@ -45,7 +52,7 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
     load_before, busy_before, own_before = os.getloadavg(), provenance.busy_cpu_seconds(), time.process_time()
     bench_started = time.perf_counter()
     train_set, _, _ = seed_splits(load_packaged(), train_size)
-    X, Y = train_set.X, one_hot(train_set.y, 10)
+    data = {dtype: (train_set.X.astype(dtype), one_hot(train_set.y, 10, dtype)) for dtype in dtypes}
     layers = [784, 300, 10]
     flops = product_flops(layers, train_size)
     torch = "torch" in peers and torch_installed()
@@ -56,13 +63,16 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
             dgemm = time_dgemm(dgemm_size, 3, threads)
             candidates = []
             for rung in rungs:
-                network = Network(layers, 5.0, RUNGS[rung], seed=0)
-                candidates.append(({"rung": rung}, lambda n=network: n.cost_and_gradient(n.theta, X, Y)))
+                for dtype, (X, Y) in data.items():
+                    network = Network(layers, 5.0, RUNGS[rung], seed=0, dtype=np.dtype(dtype).type)
+                    candidates.append(({"rung": rung, "dtype": dtype},
+                                       lambda n=network, X=X, Y=Y: n.cost_and_gradient(n.theta, X, Y)))
             if torch:
                 import torch as pytorch
 
                 pytorch.set_num_threads(threads)
                 start = Network(layers, 5.0, seed=0)
+                X, Y = train_set.X, one_hot(train_set.y, 10)
                 for dtype in ("float64", "float32"):
                     peer = TorchNetwork(start, X, Y, dtype)
                     candidates.append(({"peer": f"PyTorch {dtype}", "dtype": dtype}, peer.cost_and_gradient))
@@ -71,12 +81,12 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
                 gflops = flops / spread["median"] / 1e9
                 rows.append({**what, "threads": threads, "seconds": spread, "gflops": gflops,
                              "dgemm_gflops": dgemm["gflops"], "share_of_dgemm": gflops / dgemm["gflops"]})
-                print(f"{what.get('rung') or what['peer']:<18} {threads:>2} threads  {spread['median']:.3f} s "
+                print(f"{bench_label(what):<26} {threads:>2} threads  {spread['median']:.3f} s "
                       f"(IQR {spread['iqr']:.3f})  {gflops:5.1f} GFLOP/s = {100 * gflops / dgemm['gflops']:.0f}% "
                       f"of DGEMM ({dgemm['gflops']:.1f})", flush=True)
     environment = provenance.collect()
     wall = time.perf_counter() - bench_started
-    return {"kind": "bench", "train_size": train_size, "layers": layers, "product_flops": flops,
+    return {"kind": "bench", "train_size": train_size, "layers": layers, "product_flops": flops, "dtypes": list(dtypes),
             "repeats": repeats, "dgemm_size": dgemm_size, "rows": rows, "environment": environment,
             "peers": {"torch": torch_description() if torch_installed() else None} if "torch" in peers else {},
             "identity": provenance.identity(environment),

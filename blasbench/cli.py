@@ -220,7 +220,7 @@ def command_bench(args: argparse.Namespace) -> int:
     elif ensure_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
     writable_results(args.results)
-    result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5, peers=args.peers)
+    result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5, peers=args.peers, dtypes=args.dtypes)
     write_result(args.results / "bench.json", result)
     render_all(Results.load(args.results))
     print(f"wrote {args.results / 'bench.json'} and {args.results / 'bench.md'}")
@@ -318,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG")
     bench.add_argument("--train-size", type=positive)
     bench.add_argument("--repeats", type=positive)
+    bench.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), default=["float64", "float32"],
+                       help="precisions of the rungs' cost and gradient (default both)")
     bench.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
                        help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
                             "default all; none to skip)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import UserError
+from .bench import bench_label
 from .results import Results
 from .stats import summarize
 
@@ -39,7 +40,7 @@ def measures(results: Results) -> dict[str, dict[tuple, dict]]:
         found.setdefault(table, {}).update({key: summarize(values) for key, values in samples.items()})
     if bench := results.bench:
         label = workload_label({"layers": ",".join(map(str, bench["layers"])), "train_size": bench["train_size"]})
-        found["bench"] = {(row.get("rung") or row["peer"], label, row["threads"]): row["seconds"] for row in bench["rows"]}
+        found["bench"] = {(bench_label(row), label, row["threads"]): row["seconds"] for row in bench["rows"]}
     return found
 
 

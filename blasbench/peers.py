@@ -59,4 +59,4 @@ class TorchNetwork:
         J = (torch.sum(torch.nn.functional.softplus(z) - self.Y * z)
              + self.lmbda / 2 * sum(torch.sum(W * W) for W, _ in self.params)) / m
         J.backward()
-        return float(J), torch.cat([p.grad.reshape(-1) for pair in self.params for p in pair]).double().numpy()
+        return float(J.detach()), torch.cat([p.grad.reshape(-1) for pair in self.params for p in pair]).double().numpy()

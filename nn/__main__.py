@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from . import WorkloadError
@@ -38,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--iterations", type=positive, default=50, help="CG iterations (seed: 50)")
     t.add_argument("--train-size", type=positive, default=50000)
     t.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the split")
+    t.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="precision of the cost and gradient (the optimiser stays in float64)")
     t.add_argument("--data-dir", type=Path, help="directory with the four MNIST IDX files (default: packaged copy)")
     t.add_argument("--json", type=Path, help="write the result here")
     t.add_argument("--rung", choices=RUNGS, help="start from one of the optimisation ladder's configurations")
@@ -70,9 +73,10 @@ def options_from(args: argparse.Namespace) -> Options:
 def run_training(args: argparse.Namespace) -> dict:
     options = options_from(args)
     loaded = time.perf_counter()
-    train_set, cv_set, test_set = seed_splits(load_mnist(args.data_dir), args.train_size, seed=args.seed)
+    dtype = np.dtype(args.dtype).type
+    train_set, cv_set, test_set = seed_splits(load_mnist(args.data_dir), args.train_size, seed=args.seed, dtype=dtype)
     load_seconds = time.perf_counter() - loaded
-    network = Network(args.layers, args.lmbda, options, seed=args.seed)
+    network = Network(args.layers, args.lmbda, options, seed=args.seed, dtype=dtype)
     if network.layers[0] != train_set.X.shape[0] or network.layers[-1] != 10:
         raise WorkloadError(f"--layers must start with {train_set.X.shape[0]} (pixels) and end with 10 (digits).")
     bar = tqdm(total=args.iterations, desc="CG", unit="it", disable=args.quiet, file=sys.stderr)
@@ -98,7 +102,7 @@ def run_training(args: argparse.Namespace) -> dict:
         "kind": "nn-train",
         "network": network.describe(),
         "options": {"iterations": args.iterations, "train_size": args.train_size, "seed": args.seed,
-                    "data_dir": str(args.data_dir) if args.data_dir else None, "rung": args.rung,
+                    "data_dir": str(args.data_dir) if args.data_dir else None, "rung": args.rung, "dtype": args.dtype,
                     **asdict(options)},
         "history": [asdict(step) for step in training.history],
         "final": {

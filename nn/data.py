@@ -174,7 +174,7 @@ def as_split(images: np.ndarray, labels: np.ndarray, dtype=np.float64) -> Split:
     return Split(X, labels.astype(np.int64))
 
 
-def seed_splits(data: MNIST, train_size: int = 50000, cv_size: int = 10000, seed: int = 0):
+def seed_splits(data: MNIST, train_size: int = 50000, cv_size: int = 10000, seed: int = 0, dtype=np.float64):
     """The seed's splits: ``train_size`` training and ``cv_size`` cross-validation examples
     drawn (seeded shuffle) from the 60,000 training images, and the 10,000 test images."""
     total = len(data.train_labels)
@@ -183,6 +183,6 @@ def seed_splits(data: MNIST, train_size: int = 50000, cv_size: int = 10000, seed
                         f"{total} MNIST training images: use --train-size {total - cv_size} or less.")
     order = np.random.default_rng(seed).permutation(total)
     train, cv = order[:train_size], order[train_size:train_size + cv_size]
-    return (as_split(data.train_images[train], data.train_labels[train]),
-            as_split(data.train_images[cv], data.train_labels[cv]),
-            as_split(data.test_images, data.test_labels))
+    return (as_split(data.train_images[train], data.train_labels[train], dtype),
+            as_split(data.train_images[cv], data.train_labels[cv], dtype),
+            as_split(data.test_images, data.test_labels, dtype))

@@ -91,9 +91,9 @@ class PhaseTimer:
         self.seconds.clear()
 
 
-def one_hot(y: np.ndarray, classes: int) -> np.ndarray:
+def one_hot(y: np.ndarray, classes: int, dtype=np.float64) -> np.ndarray:
     """Labels (m,) -> targets (classes, m)."""
-    Y = np.zeros((classes, y.size))
+    Y = np.zeros((classes, y.size), dtype=dtype)
     Y[y, np.arange(y.size)] = 1.0
     return Y
 
@@ -186,7 +186,15 @@ class Network:
     # -- cost and gradient ---------------------------------------------------------
 
     def cost_and_gradient(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray):
-        """J(theta) and dJ/dtheta (same layout as theta) by backpropagation."""
+        """J(theta) and dJ/dtheta (same layout as theta) by backpropagation, computed in the
+        network's dtype (X and Y in it too); the gradient is returned in float64, as the
+        optimiser works in float64 whatever the network's precision."""
+        if self.dtype != np.float64:
+            J, grad = self._cost_and_gradient(np.asarray(theta, dtype=self.dtype), X, Y)
+            return J, grad.astype(np.float64)
+        return self._cost_and_gradient(theta, X, Y)
+
+    def _cost_and_gradient(self, theta: np.ndarray, X: np.ndarray, Y: np.ndarray):
         if self.options.data_parallel:
             return self._data_parallel_cost_and_gradient(theta, X, Y)
         if self.options.fused:

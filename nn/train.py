@@ -47,7 +47,7 @@ def train(network: Network, train_set: Split, iterations: int, cv_set: Split | N
           on_iteration: Callable[[Iteration], None] | None = None, cv_every: int = 1) -> Training:
     """Run ``iterations`` CG iterations on the whole of ``train_set``, updating ``network.theta``;
     the cross-validation accuracy is recorded every ``cv_every`` iterations (0: never)."""
-    Y = one_hot(train_set.y, network.layers[-1])
+    Y = one_hot(train_set.y, network.layers[-1], network.dtype)
     X = train_set.X
     result = Training()
 
@@ -70,7 +70,7 @@ def train(network: Network, train_set: Split, iterations: int, cv_set: Split | N
         clock[0] = time.perf_counter()
 
     started = time.perf_counter()
-    optimum = scipy.optimize.minimize(cost_and_gradient, network.theta, jac=True, method="CG",
+    optimum = scipy.optimize.minimize(cost_and_gradient, network.theta.astype(np.float64), jac=True, method="CG",
                                       callback=callback, options={"maxiter": iterations})
     result.seconds = time.perf_counter() - started
     result.message = str(optimum.message)

@@ -125,3 +125,18 @@ def test_data_parallel_agrees_with_fused_buffers_on_real_mnist_whatever_the_chun
     described = network.describe()["data_parallel"]
     assert described["chunks"] == (chunks or described["workers"])
     assert set(network.timer.seconds) == {"products", "sigmoid", "elementwise"}
+
+
+@pytest.mark.parametrize("rung", ["0-seed", "5-fused-buffers", "6-data-parallel"])
+def test_float32_computes_in_float32_and_agrees_with_float64(mnist_small, rung):
+    train_set, _ = mnist_small
+    y = train_set.y
+    X64, Y64 = train_set.X, one_hot(y, 10)
+    X32, Y32 = X64.astype(np.float32), one_hot(y, 10, np.float32)
+    n64 = Network([784, 30, 10], options=RUNGS[rung], seed=0)
+    n32 = Network([784, 30, 10], options=RUNGS[rung], seed=0, dtype=np.float32)
+    J64, g64 = n64.cost_and_gradient(n64.theta, X64, Y64)
+    J32, g32 = n32.cost_and_gradient(n64.theta, X32, Y32)  # the optimiser hands over float64
+    assert g32.dtype == np.float64 and n32.theta.dtype == np.float32
+    assert abs(J32 - J64) <= 1e-5 * abs(J64)
+    np.testing.assert_allclose(g32, g64, rtol=0, atol=1e-4 * np.abs(g64).max())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scaling
+from ..bench import bench_label
 from ..provenance import identity
 from ..results import Results, describe
 from ..why import EXPERIMENTS
@@ -59,7 +60,7 @@ def bench_line(bench: dict) -> str:
     top = max(row["threads"] for row in bench["rows"])
     rows = [row for row in bench["rows"] if row["threads"] == top]
     fastest = min((row for row in rows if row.get("rung")), key=lambda row: row["seconds"]["median"])
-    line = (f"at {top} thread(s) the fastest rung is `{fastest['rung']}`, {fastest['seconds']['median']:.3f} s per "
+    line = (f"at {top} thread(s) the fastest rung is `{bench_label(fastest)}`, {fastest['seconds']['median']:.3f} s per "
             f"evaluation ({pct(fastest['share_of_dgemm'])} of DGEMM's rate)")
     if torch := next((row for row in rows if row.get("peer") == REFERENCE_PEER), None):
         line += f", {ratio_words(torch['seconds']['median'], fastest['seconds']['median'])} than {REFERENCE_PEER}"

@@ -74,6 +74,13 @@ def tests(session: nox.Session) -> None:
 
 
 @nox.session
+def cluster(session: nox.Session) -> None:
+    """Run a command (scaling, bench, compare-variants, verify) on every node of a Slurm cluster,
+    one job-array task per node, and merge the results: `-- --partition P --nodes N bench ...`."""
+    blasbench(session, "cluster", "cluster")
+
+
+@nox.session
 def container(session: nox.Session) -> None:
     """Build the Docker/Podman image (reusing the host's wheelhouse) and run the pipeline in it;
     `-- --local-base` makes the Debian base image with debootstrap where no registry is reachable."""

@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 import time
 
-import numpy as np
-
 from . import provenance
 from .peers import TorchNetwork, torch_description, torch_installed
 from .stats import summarize
@@ -43,6 +41,7 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
               peers: list[str] = (), dtypes: list[str] = ("float64",)) -> dict:
     """Every rung in each of ``dtypes``, and every installed peer of ``peers``, at one and at all threads."""
     import numexpr
+    import numpy as np
     from threadpoolctl import threadpool_limits
 
     from nn.data import load_packaged, seed_splits

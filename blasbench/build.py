@@ -104,6 +104,9 @@ def ensure_build_dependencies() -> None:
     """Compilers, pkg-config, ccache and Python's headers: installed with apt-get when root and
     missing, else the one exact command, before anything long starts."""
     variables = {"cc": "CC", "c++": "CXX", "gfortran": "FC"}  # a user's compiler replaces the default
+    for variable in variables.values():
+        if (chosen := os.environ.get(variable, "").strip()) and shutil.which(chosen.split()[0]) is None:
+            raise UserError(f"{variable}={chosen}: no such compiler on this machine; fix {variable} or unset it.")
     missing = [package for command, package in BUILD_DEPENDENCIES
                if shutil.which(os.environ.get(variables.get(command, ""), command).split()[0]) is None]
     if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():

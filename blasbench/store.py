@@ -35,11 +35,15 @@ def read_json(path: Path) -> Any:
 # History:
 # - 1: no "version" field; a sweep's ladder step was called "variant" ("variants" in its settings).
 # - 2: "version"; "rung" for a ladder step everywhere; every measured point and result records
-#   the identity of what measured it (BLAS, wheels, commit, host, CPU) and the load around it.
+#   the identity of what measured it (BLAS, wheels, commit, host, CPU) and the load around it;
+#   the kinds "cluster" (a Slurm job's tasks) and bench rows of peers and dtypes.
 RESULT_VERSION = 2
 # What every result of a kind has, in every version.
-REQUIRED = {"build": ("openblas", "wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
-            "why": ("experiments",), "bench": ("rows",), "variant": ("variant",), "compare": ("runs", "tables")}
+REQUIRED = {
+    "build": ("openblas", "wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
+    "why": ("experiments",), "bench": ("rows",), "variant": ("variant",), "compare": ("runs", "tables"),
+    "cluster": ("job", "command", "tasks"),
+}
 RESULT_KINDS = tuple(REQUIRED)
 
 

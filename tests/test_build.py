@@ -87,6 +87,8 @@ def test_missing_compiler_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("FC", "no-such-gfortran")
     with pytest.raises(build.UserError, match="No fortran compiler"):
         build.toolchain()
+    with pytest.raises(build.UserError, match="FC=no-such-gfortran: no such compiler on this machine; fix FC or unset"):
+        build.ensure_build_dependencies()
 
 
 def test_unknown_version_is_a_clear_error():

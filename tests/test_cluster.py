@@ -1,0 +1,103 @@
+"""Many machines through Slurm: the script, the errors, and (slow) a real two-node cluster."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from slurm import Cluster
+
+from blasbench.cli import main
+from blasbench.cluster import ClusterJob, expand, script
+
+ROOT = Path(__file__).resolve().parent.parent
+# A small real workload for each node: one rung, one dtype, one repeat, no peers.
+BENCH = ["bench", "--train-size", "2000", "--repeats", "1", "--rungs", "5-fused-buffers", "--dtypes", "float64",
+         "--peers"]
+
+
+def test_the_script_is_a_readable_array_of_one_exclusive_node_per_task(tmp_path):
+    job = ClusterJob(command="bench", arguments=["--train-size", "2000"], nodes=3, results=str(tmp_path),
+                     repository=str(ROOT), python="/opt/venv/bin/python", partition="short", time="00:30:00",
+                     account="lab", constraint="avx2")
+    text = script(job, exclude=["node9"])
+    for line in ("#SBATCH --array=0-2", "#SBATCH --nodes=1", "#SBATCH --exclusive", "#SBATCH --partition=short",
+                 "#SBATCH --time=00:30:00", "#SBATCH --account=lab", "#SBATCH --constraint=avx2",
+                 "#SBATCH --exclude=node9", f"#SBATCH --output={tmp_path}/slurm-%A_%a.log"):
+        assert line in text.splitlines()
+    assert f'out="{tmp_path}/$SLURM_ARRAY_JOB_ID/$SLURM_ARRAY_TASK_ID-$node"' in text
+    assert "/opt/venv/bin/python -m nox --envdir \"$work/nox\"" in text and "-s bench -- --results \"$out\" --train-size 2000" in text
+
+
+def test_pending_array_ranges_expand_to_their_tasks():
+    assert expand("[0-2,5]") == ["0", "1", "2", "5"] and expand("3") == ["3"]
+
+
+def test_without_sbatch_the_message_names_the_package(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["cluster", "--results", str(tmp_path), "bench"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: `sbatch` is not on PATH: install Slurm's client, slurm-client (Debian/Ubuntu: "
+                   "`sudo apt-get install slurm-client`), or load it (`module load slurm`)."]
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("starting Slurm's daemons needs root")
+    cluster = Cluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def on_cluster(slurm_cluster, monkeypatch):
+    monkeypatch.setenv("SLURM_CONF", str(slurm_cluster.conf))
+    monkeypatch.chdir(ROOT)
+    return slurm_cluster
+
+
+@pytest.mark.slow
+def test_a_job_on_two_nodes_is_merged_and_resumed_without_resubmitting(on_cluster, tmp_path, capsys):
+    started = time.monotonic()
+    assert main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), *BENCH]) == 0
+    elapsed = time.monotonic() - started
+    out = capsys.readouterr().out
+    [job] = [p.name for p in tmp_path.iterdir() if p.is_dir()]
+    print(f"submit to merged report on two nodes: {elapsed:.0f} s")
+    directory = tmp_path / job
+    index = (directory / "index.md").read_text()
+    assert "| 0 | node" in index and "| 1 | node" in index and {"node1", "node2"} <= set(index.replace("|", " ").split())
+    assert (directory / "compare.md").exists() and (directory / "job.sbatch").exists()
+    assert "task 0: running on node" in out and "task 1: completed" in out
+    script_written = (directory / "job.sbatch").stat().st_mtime_ns
+    assert main(["cluster", "--resume", job, "--results", str(tmp_path)]) == 0
+    assert "nothing is submitted" in capsys.readouterr().out
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == [job]
+    assert (directory / "job.sbatch").stat().st_mtime_ns == script_written
+
+
+@pytest.mark.slow
+def test_a_node_without_compilers_fails_its_task_and_the_other_is_kept(on_cluster, tmp_path, capsys):
+    (on_cluster.root / "break-node2").touch()
+    try:
+        code = main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), *BENCH])
+    finally:
+        (on_cluster.root / "break-node2").unlink()
+    assert code == 1
+    assert "on node2 failed (exit code 1)" in capsys.readouterr().err  # nox exits 1 when its session fails
+    [job] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    index = (job / "index.md").read_text()
+    assert "failed (exit 1)" in index and "CC=/nonexistent/cc: no such compiler on this machine" in index
+    completed = [p for p in job.iterdir() if p.is_dir() and (p / "bench.json").exists()]
+    assert len(completed) == 1 and completed[0].name.endswith("-node1")
+
+
+@pytest.mark.slow
+def test_slurms_own_refusal_is_one_line(on_cluster, tmp_path, capsys):
+    assert main(["cluster", "--partition", "nope", "--results", str(tmp_path), "bench"]) == 2
+    assert capsys.readouterr().err.strip() == "error: sbatch refused: invalid partition specified: nope"
+    assert not list(tmp_path.glob("*.sbatch")) and not list(tmp_path.glob(".*.sbatch"))

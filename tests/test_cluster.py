@@ -26,7 +26,7 @@ def test_the_script_is_a_readable_array_of_one_exclusive_node_per_task(tmp_path)
                  "#SBATCH --exclude=node9", f"#SBATCH --output={tmp_path}/slurm-%A_%a.log"):
         assert line in text.splitlines()
     assert f'out="{tmp_path}/$SLURM_ARRAY_JOB_ID/$SLURM_ARRAY_TASK_ID-$node"' in text
-    assert "/opt/venv/bin/python -m nox --envdir \"$work/nox\"" in text and "-s bench -- --results \"$out\" --train-size 2000" in text
+    assert '/opt/venv/bin/python -m nox --envdir "$work/nox" -s bench -- --results "$out" --train-size 2000' in text
 
 
 def test_pending_array_ranges_expand_to_their_tasks():

@@ -1,11 +1,17 @@
 """How the project is started must not depend on where pip put the `nox` script: CI and the
 README call `python3 -m nox`, which works wherever the interpreter is."""
 
+import json
+import os
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from blasbench.store import cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,13 +28,13 @@ def quickstart(readme: str) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
 
 
-def path_without_pip_scripts(tmp_path: Path) -> str:
-    """A PATH where `python3` is this interpreter and no directory pip installs scripts into is
+def path_without_pip_scripts(tmp_path: Path, python: str = sys.executable) -> str:
+    """A PATH where `python3` is ``python`` and no directory pip installs scripts into is
     present (as after `pip install --user nox` in a non-login shell)."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     wrapper = bin_dir / "python3"
-    wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} \"$@\"\n")
+    wrapper.write_text(f"#!/bin/sh\nexec {shlex.quote(python)} \"$@\"\n")
     wrapper.chmod(0o755)
     return f"{bin_dir}:/usr/bin:/bin"
 
@@ -55,3 +61,28 @@ def test_readme_quickstart_and_ci_invocation_run_without_pip_scripts_on_path(tmp
     for line in nox_lines + [ci_line]:
         session = re.search(r"-s\s+(\S+)", line).group(1)
         assert re.search(rf"^\W*{re.escape(session)}\b", listed.stdout, re.M), f"{line}: no session {session}"
+
+
+@pytest.mark.slow
+def test_readme_quickstart_runs_verbatim_in_a_fresh_clone_and_home(tmp_path):
+    """README's two commands, as a new user runs them: a fresh clone, a fresh home (so pip's
+    `--user` scripts are nowhere on PATH), the machine's own python3, the shared build cache; the
+    session gets `-- --quick` so that the sweep is a smoke run."""
+    clone, home = tmp_path / "clone", tmp_path / "home"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    home.mkdir()
+    path = path_without_pip_scripts(tmp_path, getattr(sys, "_base_executable", sys.executable))
+    env = {"PATH": path, "HOME": str(home), "BLASBENCH_CACHE": str(cache_dir()), "LANG": "C.UTF-8",
+           **{k: v for k, v in os.environ.items() if k.startswith(("PIP_", "OPENBLAS_CORETYPE", "OPENBLAS_L2"))}}
+    for command in quickstart((ROOT / "README.md").read_text()):
+        if "-m nox -s" in command:
+            command += " -- --quick --allow-busy"
+        run = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True,
+                             stdin=subprocess.DEVNULL)
+        print(f"$ {command}\n{run.stdout[-2000:]}{run.stderr[-2000:]}")
+        assert run.returncode == 0, command
+    build = json.loads((clone / "reports" / "build.json").read_text())
+    assert build["verification"]["status"] in ("passed", "inconclusive") and all(w["cached"] for w in build["wheels"])
+    scaling = json.loads((clone / "reports" / "scaling.json").read_text())
+    assert scaling["points"] and scaling["identity"]["wheels"]["numpy"].startswith("2.4.6 from numpy-2.4.6-")
+    assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout == ""

@@ -53,9 +53,9 @@ def provenances(results: Results) -> list[dict]:
     return found
 
 
-def merged_identity(envs: list[dict]) -> dict:
-    """One identity for a directory; a field its results disagree on lists every value."""
-    identities = [identity(env) for env in envs]
+def merged_description(envs: list[dict]) -> dict:
+    """One description of a directory; a field its results disagree on lists every value."""
+    identities = [description(env) for env in envs]
     merged = {}
     for field in identities[0]:
         values = list(dict.fromkeys(str(i[field]) for i in identities))
@@ -63,8 +63,9 @@ def merged_identity(envs: list[dict]) -> dict:
     return merged
 
 
-def identity(env: dict) -> dict:
-    """What makes two results comparable or not, as recorded."""
+def description(env: dict) -> dict:
+    """How a run is shown beside others: what makes two results comparable or not, as recorded
+    (coarser than :func:`blasbench.provenance.identity`, which decides whether a result is reused)."""
     blas = [i for i in env.get("threadpool_info", []) if i.get("user_api") == "blas"]
     lib = blas[0] if blas else {}
     cpu = env.get("cpu", {})
@@ -101,7 +102,7 @@ def compare_dirs(directories: list[Path], factor: float = DEFAULT_FACTOR) -> dic
     if len(set(resolved)) < len(resolved):
         raise UserError("the same directory is given twice: compare different runs (e.g. reports reports/examples/NAME).")
     loaded = [Results.load(d) for d in directories]
-    runs = [{"label": chr(ord("A") + i), "directory": str(r.directory), "identity": merged_identity(provenances(r)),
+    runs = [{"label": chr(ord("A") + i), "directory": str(r.directory), "description": merged_description(provenances(r)),
              "measures": measures(r)} for i, r in enumerate(loaded)]
     base = runs[0]
     tables = {}
@@ -113,8 +114,8 @@ def compare_dirs(directories: list[Path], factor: float = DEFAULT_FACTOR) -> dic
                 tables.setdefault(table, []).append({
                     "key": list(key), "base": summary, "other_label": run["label"], "other": other,
                     **compare_summaries(summary, other, factor)})
-    differing = sorted({field for run in runs[1:] for field, value in run["identity"].items()
-                        if value != base["identity"][field] and field not in ("date",)})
-    return {"kind": "compare", "factor": factor, "runs": [{k: r[k] for k in ("label", "directory", "identity")}
+    differing = sorted({field for run in runs[1:] for field, value in run["description"].items()
+                        if value != base["description"][field] and field not in ("date",)})
+    return {"kind": "compare", "factor": factor, "runs": [{k: r[k] for k in ("label", "directory", "description")}
                                                           for r in runs],
             "differs_in": differing, "tables": tables}

@@ -88,6 +88,9 @@ def _update_to_2(data: dict) -> dict:
         data["settings"]["rungs"] = data["settings"].pop("variants")
         for entry in data.get("points", []) + data.get("refused", []):
             entry["rung"] = entry.pop("variant")
+    if data["kind"] == "compare":  # a run's shown fields were its "identity", now a word of provenance
+        for run in data["runs"]:
+            run["description"] = run.pop("identity")
     return {**data, "version": 2}
 
 

@@ -1,4 +1,4 @@
-"""Merging result directories of different runs: identity from provenance, noise-aware flags."""
+"""Merging result directories of different runs: described by their provenance, noise-aware flags."""
 
 import shutil
 from pathlib import Path
@@ -54,7 +54,7 @@ def test_runs_are_identified_by_provenance_not_by_directory_name(tmp_path):
     renamed = tmp_path / "some-other-name"
     shutil.copytree(RUN_A, renamed)
     original, copy = compare_dirs([RUN_A, RUN_B])["runs"][0], compare_dirs([renamed, RUN_B])["runs"][0]
-    assert original["identity"] == copy["identity"]
+    assert original["description"] == copy["description"]
 
 
 def test_a_directory_without_results_is_a_clear_error(tmp_path):

@@ -18,7 +18,7 @@ def render_compare(comparison: dict) -> str:
         + " of the medians, with the range from the runs' extremes; a difference is flagged **slower**/**faster** "
         f"only when the ratio passes {comparison['factor']:.2f} (or its inverse) and the two runs' ranges do not "
         "overlap, as `asv continuous` decides; a side with a single run has no known noise and is not flagged.",
-        table(["run", *fields, "directory"], [[r["label"], *(fmt(r["identity"][f]) for f in fields), f"`{r['directory']}`"]
+        table(["run", *fields, "directory"], [[r["label"], *(fmt(r["description"][f]) for f in fields), f"`{r['directory']}`"]
                                              for r in runs]),
     ]
     if comparison["differs_in"]:

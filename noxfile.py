@@ -16,7 +16,9 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 def blasbench(session: nox.Session, command: str, *groups: str) -> None:
     session.install(".", *nox.project.dependency_groups(PYPROJECT, *groups) if groups else ())
-    session.run("python", "-m", "blasbench", command, *session.posargs)
+    # After Ctrl-C the command keeps what it measured and renders the reports: give it the time
+    # (nox's default sends SIGTERM 0.3 s after the interrupt).
+    session.run("python", "-m", "blasbench", command, *session.posargs, interrupt_timeout=60)
 
 
 @nox.session(name="build-openblas", reuse_venv=True)

@@ -2,9 +2,13 @@
 it, never a traceback, and nothing already measured is lost or rewritten."""
 
 import json
+import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,30 @@ def test_every_point_refused_is_a_failure_that_says_why(tmp_path, capsys, monkey
     scaling = json.loads((tmp_path / "scaling.json").read_text())
     assert scaling["version"] == RESULT_VERSION and not scaling["points"] and scaling["refused"]
     assert "## Refused points" in (tmp_path / "scaling.md").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_mid_sweep_keeps_the_points_and_renders_them(tmp_path):
+    """SIGINT to the whole process group, as a terminal's Ctrl-C: the finished points stay,
+    scaling.md is rendered from them and says the sweep is partial, and the exit says how to go on."""
+    def interruptible():
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.setsid()
+
+    command = [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+               "from blasbench.cli import main; sys.exit(main())", "scaling", "--installed", "--quick", "--allow-busy",
+               "--rungs", "3-numexpr", "--repeats", "4", "--threads", "1", "--profile-rungs", "--experiments",
+               "--results", str(tmp_path)]
+    child = subprocess.Popen(command, cwd=ROOT, preexec_fn=interruptible, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not ((tmp_path / "scaling.json").exists()
+                                          and json.loads((tmp_path / "scaling.json").read_text())["points"]):
+        time.sleep(0.2)
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 130
+    assert err.strip().splitlines()[-1].startswith("interrupted: results measured so far are kept")
+    text = (tmp_path / "scaling.md").read_text()
+    assert "**Partial sweep:** 0 of 1 thread counts measured in full" in text
+    assert re.search(r"^\| 1 \| 1( \(1†\))? \|", text, re.M)  # one run at one thread († if measured under load)

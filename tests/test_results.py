@@ -40,7 +40,7 @@ def test_an_interrupted_sweep_renders_as_partial_and_its_advice_as_provisional(t
     shutil.copy(DATA / "xeon16-pypi-a" / "scaling.json", tmp_path)  # 4-contiguous stopped at 4 of 16 threads
     render_all(Results.load(tmp_path))
     text = (tmp_path / "scaling.md").read_text()
-    assert "**Partial sweep:** 3 of 6 thread counts measured" in text  # 1, 2, 4 of 1-16
+    assert "**Partial sweep:** 3 of 6 thread counts measured in full" in text  # 1, 2, 4 of 1-16
     assert "Recommendation (provisional)" in text
     assert "provisionally use" in (tmp_path / "index.md").read_text()
 

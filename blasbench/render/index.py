@@ -37,7 +37,7 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
             seed_then = (f"{seed['speedup'][top['threads']]:.2f}x at {top['threads']} threads, "
                          if top["threads"] in seed["speedup"] else "")
             partial = ("" if a["complete"] else
-                       f" (partial: {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts measured)")
+                       f" (partial: {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts measured in full)")
             advice = ("provisionally " if a["recommendation"]["provisional"] else "") + \
                 f"use {a['recommendation']['threads']} thread(s)"
             lines.append(f"- [Scaling](scaling.md) `{rung}`: {top['speedup']:.2f}x at {top['threads']} threads "

@@ -78,7 +78,7 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
         parts += [f"## `{rung}`"]
         if not a["complete"]:
             parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
-                         "measured (interrupted or refused points); run the same command again to finish it.")
+                         "measured in full (interrupted or refused points); run the same command again to finish it.")
         parts += [
             table(["threads", "runs", "median wall s", "IQR s", "user s", "system s", "speedup", "efficiency",
                    "Karp–Flatt", "seed speedup"], rows),

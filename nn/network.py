@@ -91,6 +91,13 @@ class PhaseTimer:
         self.seconds.clear()
 
 
+def default_chunks(workers: int) -> int:
+    """Rung 6's chunk count: one on one thread, four per thread beyond. Smaller chunks keep a
+    chunk's activations in cache; on 50,000 examples with 2 threads (AMD EPYC, 2 cores) 8 chunks
+    took 0.73 s per evaluation against 0.88 s for 2, while on 1 thread one chunk was fastest."""
+    return 1 if workers == 1 else 4 * workers
+
+
 def one_hot(y: np.ndarray, classes: int, dtype=np.float64) -> np.ndarray:
     """Labels (m,) -> targets (classes, m)."""
     Y = np.zeros((classes, y.size), dtype=dtype)
@@ -322,7 +329,7 @@ class Network:
             self.workers = max(blas or [numexpr.get_num_threads()])
             self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="chunk")
         if self._chunks_of is None or self._chunks_of[0] is not X or self._chunks_of[1] is not Y:
-            count = min(self.options.chunks or self.workers, X.shape[1])
+            count = min(self.options.chunks or default_chunks(self.workers), X.shape[1])
             bounds = np.linspace(0, X.shape[1], count + 1).astype(int)
             self._chunks = [(np.ascontiguousarray(X[:, lo:hi]), np.ascontiguousarray(Y[:, lo:hi]), {},
                              np.empty(self.size, dtype=self.dtype)) for lo, hi in zip(bounds[:-1], bounds[1:])]

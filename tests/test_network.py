@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from nn.network import SIGMOIDS, Network, one_hot
+from nn.network import SIGMOIDS, Network, default_chunks, one_hot
 from nn.options import RUNGS, Options
 from nn.train import train
 
@@ -123,7 +123,7 @@ def test_data_parallel_agrees_with_fused_buffers_on_real_mnist_whatever_the_chun
     again = network.cost_and_gradient(network.theta, X, Y)
     assert again[0] == J and np.array_equal(again[1], g)
     described = network.describe()["data_parallel"]
-    assert described["chunks"] == (chunks or described["workers"])
+    assert described["chunks"] == (chunks or default_chunks(described["workers"]))
     assert set(network.timer.seconds) == {"products", "sigmoid", "elementwise"}
 
 

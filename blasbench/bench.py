@@ -64,7 +64,7 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
             for rung in rungs:
                 for dtype, (X, Y) in data.items():
                     network = Network(layers, 5.0, RUNGS[rung], seed=0, dtype=np.dtype(dtype).type)
-                    candidates.append(({"rung": rung, "dtype": dtype},
+                    candidates.append(({"rung": rung, "dtype": dtype, "network": network},
                                        lambda n=network, X=X, Y=Y: n.cost_and_gradient(n.theta, X, Y)))
             if torch:
                 import torch as pytorch
@@ -78,6 +78,8 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
             for what, evaluate in candidates:
                 spread = timed(evaluate, repeats)
                 gflops = flops / spread["median"] / 1e9
+                if network := what.pop("network", None):  # after the run: rung 6 knows its workers and chunks
+                    what["data_parallel"] = network.describe().get("data_parallel")
                 rows.append({**what, "threads": threads, "seconds": spread, "gflops": gflops,
                              "dgemm_gflops": dgemm["gflops"], "share_of_dgemm": gflops / dgemm["gflops"]})
                 print(f"{bench_label(what):<26} {threads:>2} threads  {spread['median']:.3f} s "

@@ -24,7 +24,7 @@ def test_bench_measures_rungs_against_dgemm_and_renders(tmp_path, capsys):
     write_result(tmp_path / "bench.json", result)
     render_all(Results.load(tmp_path))
     text = (tmp_path / "bench.md").read_text()
-    assert "| 6-data-parallel float64 |" in text and "PyTorch: not measured" in text
+    assert "| 6-data-parallel float64 (1 chunks) |" in text and "PyTorch: not measured" in text
     assert "[Bench](bench.md): at " in (tmp_path / "index.md").read_text()
 
 

@@ -22,7 +22,8 @@ def render_bench(result: dict) -> str:
     for threads in sorted({row["threads"] for row in result["rows"]}):
         rows = [row for row in result["rows"] if row["threads"] == threads]
         reference = next((row for row in rows if row.get("peer") == REFERENCE_PEER), None)
-        cells = [[bench_label(row), median_iqr(row["seconds"], 3),
+        cells = [[bench_label(row) + (f" ({row['data_parallel']['chunks']} chunks)" if row.get("data_parallel") else ""),
+                  median_iqr(row["seconds"], 3),
                   f"{row['gflops']:.1f}", pct(row["share_of_dgemm"]),
                   f"{row['seconds']['median'] / reference['seconds']['median']:.2f}x" if reference else "–"]
                  for row in rows]

@@ -25,7 +25,7 @@ def test_bench_measures_rungs_against_dgemm_and_renders(tmp_path, capsys):
     render_all(Results.load(tmp_path))
     text = (tmp_path / "bench.md").read_text()
     assert "| 6-data-parallel float64 (1 chunks) |" in text and "PyTorch: not measured" in text
-    assert "[Bench](bench.md): at " in (tmp_path / "index.md").read_text()
+    assert "[Bench](bench.md): the fastest rung at " in (tmp_path / "index.md").read_text()
 
 
 def test_a_missing_pytorch_is_said_so():

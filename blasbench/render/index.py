@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scaling
-from ..bench import bench_label
 from ..provenance import identity
 from ..results import Results, describe
 from ..why import EXPERIMENTS
-from .bench import REFERENCE_PEER
 from .build import verdict
 from .format import mixed_banner, pct, ratio_words
 from .profile import seed_profile_notes
@@ -56,15 +54,19 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
 
 
 def bench_line(bench: dict) -> str:
-    """The fastest rung at the most threads, against PyTorch float64 where it was measured."""
+    """At the most threads, per dtype: the fastest rung, and how it stands against PyTorch in the same dtype."""
     top = max(row["threads"] for row in bench["rows"])
     rows = [row for row in bench["rows"] if row["threads"] == top]
-    fastest = min((row for row in rows if row.get("rung")), key=lambda row: row["seconds"]["median"])
-    line = (f"at {top} thread(s) the fastest rung is `{bench_label(fastest)}`, {fastest['seconds']['median']:.3f} s per "
-            f"evaluation ({pct(fastest['share_of_dgemm'])} of DGEMM's rate)")
-    if torch := next((row for row in rows if row.get("peer") == REFERENCE_PEER), None):
-        line += f", {ratio_words(torch['seconds']['median'], fastest['seconds']['median'])} than {REFERENCE_PEER}"
-    return line + "."
+    parts = []
+    for dtype in dict.fromkeys(row.get("dtype", "float64") for row in rows if row.get("rung")):
+        fastest = min((row for row in rows if row.get("rung") and row.get("dtype", "float64") == dtype),
+                      key=lambda row: row["seconds"]["median"])
+        part = (f"in {dtype} `{fastest['rung']}`, {fastest['seconds']['median']:.3f} s per evaluation "
+                f"({pct(fastest['share_of_dgemm'])} of the float64 DGEMM rate)")
+        if torch := next((row for row in rows if row.get("peer") == f"PyTorch {dtype}"), None):
+            part += f", {ratio_words(torch['seconds']['median'], fastest['seconds']['median'])} than PyTorch {dtype}"
+        parts.append(part)
+    return f"the fastest rung at {top} thread(s): " + "; ".join(parts) + "."
 
 
 def measured_on(results: Results) -> str:

@@ -55,8 +55,9 @@ def git_commit() -> str | None:
     here = Path(__file__).resolve().parent.parent
     try:
         out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True)
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True).stdout.strip()
+        # results and reports are data, not code: writing them does not make the code dirty
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)reports"], capture_output=True, text=True).stdout.strip()
     except OSError:
         return None
     if out.returncode != 0:

@@ -16,3 +16,11 @@ def test_the_sessions_pin_the_same_versions_as_the_package():
     runtime = {r.split("==")[0]: r for r in pins.RUNTIME}
     pinned = [r for r in groups["test"] if r.split("==")[0] in runtime]
     assert all(runtime[r.split("==")[0]] == r for r in pinned)
+
+
+def test_every_package_of_the_source_is_installed():
+    """The installed project must hold every subpackage (setuptools' list is explicit)."""
+    root = Path(__file__).resolve().parent.parent
+    found = {".".join(p.parent.relative_to(root).parts) for p in root.glob("*/**/__init__.py")
+             if p.parent.relative_to(root).parts[0] in ("blasbench", "nn")}
+    assert found == set(PYPROJECT["tool"]["setuptools"]["packages"])

@@ -269,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
                                    [int(n) for n in args.examples.split(",")], args.repeats)
     else:
         import numpy  # noqa: F401  (provenance records the NumPy configuration)
+        import scipy.linalg  # noqa: F401  (and every BLAS a training run loads: PyPI's SciPy brings its own)
 
         result = provenance.collect()
     print(json.dumps(result))

@@ -42,7 +42,7 @@ def phases_with_rest(point: dict) -> dict:
 
 
 # A point during which other processes kept this much of a core busy was measured under load.
-BUSY_CORES = 0.25
+LOADED_POINT_CORES = 0.25
 
 
 def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
@@ -90,7 +90,7 @@ def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
 
 
 def under_load(point: dict) -> bool:
-    return (point.get("load") or {}).get("other_cores", 0.0) > BUSY_CORES
+    return (point.get("load") or {}).get("other_cores", 0.0) > LOADED_POINT_CORES
 
 
 def analyse_scaling(results: dict) -> dict:

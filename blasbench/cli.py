@@ -185,7 +185,7 @@ def command_scaling(args: argparse.Namespace) -> int:
 def ensure_quiet(args: argparse.Namespace) -> None:
     """Timings need free cores: wait (bounded) for them, or stop saying how to measure anyway."""
     load = provenance.wait_for_quiet(0 if args.allow_busy else args.wait_quiet)
-    if load["other_cores"] >= 0.5:
+    if load["other_cores"] >= provenance.BUSY_CORES:
         if not args.allow_busy:
             raise UserError(f"the machine is busy ({provenance.describe_load(load)}): run again when it is quiet, "
                             "or pass --allow-busy to measure anyway (points measured under load are marked).")

@@ -231,9 +231,6 @@ def check_probe(one: dict, everyone: dict, layer: str, threads: int, cores: int)
     return Check("timing probe: threads really run", ok, f"{timings} (need {MIN_SPEEDUP}x)", hint)
 
 
-BUSY_CORES = 0.5  # other processes using this much CPU spoil a timing probe on a small machine
-
-
 def run_checks(library: str | None = None, threading: str | None = None, threads: int | None = None,
                size: int = 2048, repeats: int = 5, wait_quiet: float = 0.0) -> dict:
     """Every check, on the numpy and scipy this interpreter imports. ``status`` is passed, failed,
@@ -260,7 +257,7 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
         checks.append(check_threading(info["threading_layer"], threading))
     checks.append(check_thread_count(info["num_threads"], info["threading_layer"], threads))
     cores = provenance.usable_cores()
-    load = provenance.wait_for_quiet(wait_quiet, BUSY_CORES) if cores > 1 else provenance.other_load(0.2)
+    load = provenance.wait_for_quiet(wait_quiet) if cores > 1 else provenance.other_load(0.2)
     busiest = load["other_cores"]
     for attempt in range(1, PROBE_ATTEMPTS + 1):  # load from elsewhere can spoil one attempt, not the capability
         busy_before, own_before, started = provenance.busy_cpu_seconds(), time.process_time(), time.perf_counter()
@@ -273,7 +270,7 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
     probe.detail += f" (attempt {attempt} of {PROBE_ATTEMPTS})"
     checks.append(probe)
     ok = all(c.ok for c in checks)
-    busy = not probe.ok and busiest >= BUSY_CORES and all(c.ok for c in checks[:-1])
+    busy = not probe.ok and busiest >= provenance.BUSY_CORES and all(c.ok for c in checks[:-1])
     if busy:
         probe.hint = ("inconclusive: machine busy, " + provenance.describe_load({**load, "other_cores": busiest})
                       + ". Run `python3 -m nox -s verify` again when the machine is quiet.")

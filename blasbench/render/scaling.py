@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import (
-    BUSY_CORES,
+    LOADED_POINT_CORES,
     PAYING_SPEEDUP,
     PHASES,
     analyse_scaling,
@@ -56,7 +56,7 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
         f"`NUMEXPR_NUM_THREADS` set together; {settings['repeats']} repeat(s) per point"
         + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
         "(data loading excluded); medians with their interquartile range. A point is marked † when other "
-        f"processes kept more than {BUSY_CORES} of a core busy while it ran.",
+        f"processes kept more than {LOADED_POINT_CORES} of a core busy while it ran.",
     ]
     if figure:
         parts.append(f"![scaling]({figure})")

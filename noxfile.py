@@ -37,8 +37,9 @@ def verify(session: nox.Session) -> None:
 @nox.session(reuse_venv=True)
 def scaling(session: nox.Session) -> None:
     """On the build: the network's tests, the profiling and thread-scaling sweeps, and the
-    Markdown reports under reports/ (`-- --quick` for a smoke run)."""
-    blasbench(session, "scaling", "network-tests")
+    Markdown reports under reports/ (`-- --quick` for a smoke run; `-- --peers torch` installs
+    PyTorch and sweeps it beside the rungs)."""
+    blasbench(session, "scaling", "network-tests", *(["peers"] if "torch" in session.posargs else []))
 
 
 @nox.session(reuse_venv=True)

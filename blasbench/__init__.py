@@ -6,3 +6,7 @@ __version__ = "0.1.0"
 
 class UserError(Exception):
     """A problem the user can fix; its message says what is wrong and how to fix it."""
+
+
+class MachineBusy(UserError):
+    """Other processes keep the cores busy: timings now would measure them, so nothing is timed."""

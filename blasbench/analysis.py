@@ -193,10 +193,43 @@ def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
             "training_speedup": rows[0]["wall"]["median"] / rows[-1]["wall"]["median"],
             "ignored": [row["setup"] for row in record["limits"] if row["honoured"] is False],
             "limits": record["limits"], "environment": record.get("environment"),
-            "settings": record["scaling"]["settings"],
+            "settings": record["scaling"]["settings"], "blas_sha256": record.get("blas_sha256", {}),
+            "build_seconds": build_seconds(record["installed"]),
         })
     if measured:
         fastest = min(measured, key=lambda v: v["best_seconds"])
         for variant in measured:
             variant["verdict"] = verdict(variant, fastest)
     return measured, failed
+
+
+def build_seconds(installed: dict) -> float | None:
+    """How long compiling the variant's NumPy and SciPy took when they were built (None: prebuilt)."""
+    seconds = [w.get("build_seconds") for w in installed.get("wheels", [])]
+    return sum(seconds) if seconds and None not in seconds else None
+
+
+def within_noise(a: dict, b: dict) -> bool:
+    """Two timing summaries whose medians differ by less than the larger half-IQR."""
+    return abs(a["median"] - b["median"]) <= max(a["iqr"], b["iqr"]) / 2
+
+
+def variants_findings(measured: list[dict]) -> dict:
+    """What the comparison says, at one thread and at all: the fastest variant, by how much it
+    beats the next one (or that the two are within noise), and which variants load the same binary."""
+    findings = {}
+    for end in ("one", "all"):
+        ranked = sorted(measured, key=lambda v: v[end]["wall"]["median"])
+        first, second = ranked[0], ranked[1] if len(ranked) > 1 else None
+        findings[end] = {
+            "threads": first[end]["threads"], "fastest": first["name"], "seconds": first[end]["wall"]["median"],
+            "next": second and second["name"],
+            "ratio": second and second[end]["wall"]["median"] / first[end]["wall"]["median"],
+            "within_noise": bool(second) and within_noise(first[end]["wall"], second[end]["wall"]),
+        }
+    by_digest: dict[str, list[str]] = {}
+    for v in measured:
+        for digest_ in v["blas_sha256"].values():
+            by_digest.setdefault(digest_, []).append(v["name"])
+    findings["same_binary"] = [names for names in by_digest.values() if len(names) > 1]
+    return findings

@@ -15,13 +15,13 @@ from pathlib import Path
 from nn import WorkloadError
 from nn.options import RUNGS, Parser, positive
 
-from . import UserError, pins, provenance
+from . import MachineBusy, UserError, pins, provenance
 from .bench import run_bench
 from .build import build_all, install
 from .cluster import COMMANDS, ClusterJob, run_cluster
 from .compare import DEFAULT_FACTOR, compare_dirs
 from .container import BASE_TAG, main_container
-from .peers import PEERS
+from .peers import PEERS, peer_installed
 from .profiles import run_profiles
 from .providers import PROVIDERS, SYSTEM_VARIANTS, get_provider, providers_help
 from .render import render_all, render_compare
@@ -47,6 +47,9 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--provider", choices=list(PROVIDERS), default="system", help=providers_help())
     group.add_argument("--variant", help="the provider's variant (see --provider; default: its first)")
     group.add_argument("--site-cfg", type=Path, help="with --provider site-cfg: the site.cfg to read (default ./site.cfg)")
+    group.add_argument("--make", nargs="+", default=[], metavar="KEY=VALUE",
+                       help="with --provider source: OpenBLAS make variables, e.g. TARGET=ZEN USE_OPENMP=1 "
+                            "(defaults USE_THREAD=1 NUM_THREADS=64 NO_AFFINITY=1 NO_WARMUP=1)")
     group.add_argument("--numpy", default=pins.NUMPY, help=f"NumPy version to build (default {pins.NUMPY})")
     group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
     group.add_argument("--allow-unverified", action="store_true",
@@ -60,6 +63,8 @@ def verify_in_fresh_process(openblas, output: Path, wait_quiet: float) -> dict:
     """The verification runs in a new interpreter of this environment, as a user's would."""
     command = [sys.executable, "-m", "blasbench.verify", "--library", openblas.library,
                "--threading", openblas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
+    command += ["--api", openblas.api] if openblas.api else []
+    command += [f"--companion={path}" for path in openblas.companions]
     subprocess.run(command)
     if not output.exists():
         raise UserError("the verification process crashed before writing its result (see its output above).")
@@ -70,7 +75,7 @@ def ensure_build(args: argparse.Namespace) -> dict:
     """Build (or reuse) and install the wheels into this environment, verify them and
     return the build result."""
     started = time.monotonic()
-    openblas = get_provider(args.provider, args.variant, args.site_cfg).ensure()
+    openblas = get_provider(args.provider, args.variant, args.site_cfg, args.make).ensure()
     print(f"OpenBLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
     wheels = build_all(openblas, args.numpy, args.scipy)
     install(wheels)
@@ -155,7 +160,11 @@ def run_network_tests() -> None:
 
 
 def command_scaling(args: argparse.Namespace) -> int:
-    settings = scaling_settings(args, args.rungs)
+    peers = [peer for peer in args.peers if peer_installed(peer)]
+    for peer in sorted(set(args.peers) - set(peers)):
+        print(f"note: {peer} is not installed, so it is not swept (`python3 -m nox -s scaling -- --peers {peer}` "
+              "installs it)", file=sys.stderr)
+    settings = scaling_settings(args, [*args.rungs, *peers] if args.rungs else [])
     profile_workload = Workload(**{**asdict(settings.workload),
                                    "iterations": args.profile_iterations or (settings.workload.iterations if args.quick else 20)})
     writable_results(args.results)
@@ -169,7 +178,7 @@ def command_scaling(args: argparse.Namespace) -> int:
     try:
         if args.profile_rungs:
             run_profiles(args.profile_rungs, profile_workload, None, args.results / "profile.json")
-        if args.rungs:
+        if settings.rungs:
             sweep = run_scaling(settings, args.results / "scaling.json")
         if args.experiments:
             run_why(why_settings(args, settings), args.experiments, args.results / "why.json")
@@ -187,7 +196,7 @@ def ensure_quiet(args: argparse.Namespace) -> None:
     load = provenance.wait_for_quiet(0 if args.allow_busy else args.wait_quiet)
     if load["other_cores"] >= provenance.BUSY_CORES:
         if not args.allow_busy:
-            raise UserError(f"the machine is busy ({provenance.describe_load(load)}): run again when it is quiet, "
+            raise MachineBusy(f"the machine is busy ({provenance.describe_load(load)}): run again when it is quiet, "
                             "or pass --allow-busy to measure anyway (points measured under load are marked).")
         print(f"note: measuring on a busy machine ({provenance.describe_load(load)}); --allow-busy", file=sys.stderr)
 
@@ -234,7 +243,7 @@ def command_compare_variants(args: argparse.Namespace) -> int:
     writable_results(args.results)
     try:
         failed = compare_variants(names, settings, args.results, args.site_cfg,
-                                  dgemm_size=256 if args.quick else 1024)
+                                  dgemm_size=256 if args.quick else 1024, quiet=lambda: ensure_quiet(args))
     finally:
         render_all(Results.load(args.results))
     print(f"report: {args.results / 'variants.md'}")
@@ -304,6 +313,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; none to skip)")
     group.add_argument("--profile-rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help="rungs to profile (default all; none to skip the profiling sweep)")
+    group.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
+                       help=f"other frameworks swept beside the rungs when installed ({', '.join(PEERS)}; "
+                            "default all; none to skip)")
     group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
                        help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all, none to skip)")
     add_sweep_options(group)
@@ -317,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--rung", choices=RUNGS, default=VARIANTS_RUNG,
                        help=f"the training rung every variant runs (default {VARIANTS_RUNG})")
     add_sweep_options(group, VARIANTS_WORKLOAD)
+    group.add_argument("--wait-quiet", type=float, default=60.0, metavar="SECONDS",
+                       help="before each variant's timings, wait up to this long for other processes to leave the "
+                            "cores free (default 60), then stop unless --allow-busy")
     variants.set_defaults(run=command_compare_variants)
     compare = commands.add_parser("compare", help="merge result directories of several runs or machines into one report")
     compare.add_argument("directories", nargs="+", type=Path, help="result directories; the first is the baseline")

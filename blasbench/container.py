@@ -10,7 +10,6 @@ carries them).
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from . import UserError
 from .build import wheelhouse
+from .providers import host_debian_mirror
 from .store import cache_dir
 from .sweep import THREAD_VARIABLES
 
@@ -51,19 +51,6 @@ def _last_line(text: str) -> str:
 
 def image_exists(engine: list[str], tag: str) -> bool:
     return subprocess.run([*engine, "image", "inspect", tag], capture_output=True).returncode == 0
-
-
-def host_debian_mirror() -> str:
-    """The Debian mirror the host's apt uses (deb822 or one-line sources), not the security one."""
-    candidates = sorted(Path("/etc/apt/sources.list.d").glob("*.sources")) + [Path("/etc/apt/sources.list")]
-    for path in filter(Path.exists, candidates):
-        text = path.read_text()
-        urls = re.findall(r"^URIs:\s*(\S+)", text, re.M)
-        urls += re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+\S+", text, re.M)
-        for url in urls:
-            if "security" not in url:
-                return url
-    raise UserError("No Debian mirror found in /etc/apt/sources*: pass --mirror URL.")
 
 
 def make_base_image(engine: list[str], tag: str = BASE_TAG, mirror: str | None = None, extra_ca: bool = False) -> None:

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import importlib.util
 
+from nn.network import Network
+
 PEERS = ("torch",)
 
 
 def torch_installed() -> bool:
     return importlib.util.find_spec("torch") is not None
+
+
+def peer_installed(peer: str) -> bool:
+    return {"torch": torch_installed}[peer]()
 
 
 def torch_description() -> dict:
@@ -60,3 +66,27 @@ class TorchNetwork:
              + self.lmbda / 2 * sum(torch.sum(W * W) for W, _ in self.params)) / m
         J.backward()
         return float(J.detach()), torch.cat([p.grad.reshape(-1) for pair in self.params for p in pair]).double().numpy()
+
+
+class TorchTrainedNetwork(Network):
+    """The ladder's network whose cost and gradient PyTorch computes (float64, autograd), so that
+    ``nn``'s own training loop (SciPy's CG, the same data and start) trains it: the scaling sweep's
+    peer. Accuracy is still read with NumPy, from the same parameters."""
+
+    _torch = _data = None
+
+    def cost_and_gradient(self, theta, X, Y):
+        import torch
+
+        if self._data is None or self._data[0] is not X or self._data[1] is not Y:
+            self._torch, self._data = TorchNetwork(self, X, Y, "float64"), (X, Y)
+        offset = 0
+        with torch.no_grad():
+            for pair in self._torch.params:
+                for p in pair:
+                    p.copy_(torch.from_numpy(theta[offset:offset + p.numel()].reshape(p.shape)))
+                    offset += p.numel()
+        return self._torch.cost_and_gradient()
+
+    def describe(self) -> dict:
+        return {**super().describe(), "peer": torch_description()}

@@ -29,3 +29,7 @@ RUNTIME = (
 )
 
 SCIPY_OPENBLAS = {"scipy-openblas32": "0.3.34.481.3", "scipy-openblas64": "0.3.34.481.3"}
+
+# Intel oneMKL for the ``mkl`` rival, installed without dependencies into the cache; mkl_rt's
+# default threading layer needs Intel's OpenMP runtime.
+MKL = ("mkl-devel==2026.2.0", "mkl==2026.2.0", "intel-openmp==2026.2.0")

@@ -24,8 +24,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, provenance
+from .peers import PEERS
 from .store import digest, read_json, read_result, write_result
 
+PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
@@ -41,7 +43,10 @@ class Workload:
     data_dir: str | None = None
 
     def command(self, rung: str, output: Path, profile: Path | None = None, python: str = sys.executable) -> list[str]:
-        command = [python, "-m", "blasbench.worker", "train", "--quiet", "--rung", rung, "--cv-every", "0",
+        """The child's command line; a peer's name (``torch``) in place of a rung trains with that peer."""
+        peer = ["--peer", rung] if rung in PEERS else []
+        command = [python, "-m", "blasbench.worker", "train", *peer, "--quiet", "--rung",
+                   PEER_START if peer else rung, "--cv-every", "0",
                    "--layers", self.layers, "--lmbda", str(self.lmbda), "--iterations", str(self.iterations),
                    "--train-size", str(self.train_size), "--seed", str(self.seed), "--json", str(output)]
         if self.data_dir:
@@ -97,7 +102,7 @@ def limit_problem(result: dict, threads: int) -> str | None:
     """Why a point's thread limit did not take effect, or None when it did."""
     env = result["environment"]
     for lib in env["threadpool_info"]:
-        serial_by_design = lib.get("threading_layer") == "disabled" and lib["num_threads"] == 1
+        serial_by_design = lib.get("threading_layer") in ("disabled", "sequential") and lib["num_threads"] == 1
         if lib["num_threads"] != threads and not serial_by_design:
             return f"{lib['internal_api']} ran {lib['num_threads']} threads, not {threads} ({lib['filepath']})"
     if env.get("numexpr_threads") not in (None, threads):

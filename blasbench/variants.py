@@ -13,13 +13,14 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import UserError, pins
+from . import MachineBusy, UserError, pins
 from .build import build_all, install
 from .providers import get_provider
-from .store import cache_dir, read_result, write_result
+from .store import cache_dir, file_sha256, read_result, write_result
 from .sweep import ScalingSettings, current_identity, resume, run_scaling
 from .why import runtime_limits
 
@@ -41,11 +42,18 @@ VARIANTS = {
     "system-pthread": Variant("system-pthread", "Debian OpenBLAS, pthreads", "system", "pthread"),
     "system-openmp": Variant("system-openmp", "Debian OpenBLAS, OpenMP", "system", "openmp"),
     "system-serial": Variant("system-serial", "Debian OpenBLAS, single-threaded", "system", "serial"),
+    "scipy-openblas": Variant("scipy-openblas", "the OpenBLAS NumPy/SciPy release with (scipy-openblas32), "
+                              "NumPy and SciPy built here", "scipy-openblas", "lp64"),
     "pypi": Variant("pypi", f"PyPI wheels numpy {pins.NUMPY} / scipy {pins.SCIPY} (bundled OpenBLAS)"),
+    "blis": Variant("blis", "not OpenBLAS: Debian's BLIS (pthreads) with the reference LAPACK", "blis", "pthread"),
+    "mkl": Variant("mkl", "not OpenBLAS: Intel oneMKL from PyPI, through mkl_rt", "mkl"),
     "reference": Variant("reference", "Debian reference BLAS/LAPACK (netlib): the floor", "reference"),
     "site-cfg": Variant("site-cfg", "the OpenBLAS prefix of site.cfg", "site-cfg"),
+    "source": Variant("source", "OpenBLAS compiled here from Debian bookworm's source package (native TARGET)",
+                      "source", "bookworm"),
 }
-DEFAULT_VARIANTS = ("system-pthread", "system-openmp", "system-serial", "pypi", "reference")
+DEFAULT_VARIANTS = ("system-pthread", "system-openmp", "system-serial", "scipy-openblas", "pypi", "blis", "mkl",
+                    "reference")
 
 
 def project_root() -> Path:
@@ -79,19 +87,22 @@ def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
     else:
         built = build_all(library)
         install(built, python)
-        wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached} for w in built]
+        wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached,
+                   "build_seconds": w.manifest.get("build_seconds")} for w in built]
     if subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(project)]).returncode:
         raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
     return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
 
 
 def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, site_cfg: Path | None,
-                project: Path, dgemm_size: int) -> None:
-    """Install, probe the runtime limits and sweep one variant into ``directory``."""
+                project: Path, dgemm_size: int, quiet: Callable[[], None] = lambda: None) -> None:
+    """Install, probe the runtime limits and sweep one variant into ``directory``; ``quiet()``
+    runs between the build and the first timing (it waits for free cores, or stops)."""
     directory.mkdir(parents=True, exist_ok=True)
     record_path = directory / "variant.json"
     started = time.monotonic()
     installed = prepare(variant, site_cfg, project)
+    quiet()
     wanted = {"identity": current_identity(installed["python"]), "dgemm_size": dgemm_size}
     record = resume(record_path, "variant", wanted)
     if record is None or "limits" not in record:
@@ -101,12 +112,16 @@ def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, si
         write_result(record_path, record)
     scaling = run_scaling(settings, directory / "scaling.json", installed["python"])
     record["environment"] = scaling.get("environment")
+    # Two variants can load the very same file (or an identical copy): the report says so.
+    record["blas_sha256"] = {lib["filepath"]: file_sha256(Path(lib["filepath"]))
+                             for lib in (record["environment"] or {}).get("threadpool_info", [])
+                             if lib.get("user_api") == "blas"}
     record["seconds_this_run"] = round(time.monotonic() - started, 1)
     write_result(record_path, record)
 
 
 def compare_variants(names: list[str], settings: ScalingSettings, results: Path, site_cfg: Path | None,
-                     dgemm_size: int = 1024) -> list[str]:
+                     dgemm_size: int = 1024, quiet: Callable[[], None] = lambda: None) -> list[str]:
     """Every variant in turn; a variant that cannot be set up here is reported and skipped."""
     project = project_root()
     failed = []
@@ -114,7 +129,9 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
         print(f"== {name}: {VARIANTS[name].description}", flush=True)
         directory = results / "variants" / name
         try:
-            run_variant(VARIANTS[name], settings, directory, site_cfg, project, dgemm_size)
+            run_variant(VARIANTS[name], settings, directory, site_cfg, project, dgemm_size, quiet)
+        except MachineBusy:
+            raise  # the next variant would wait for the same cores: stop, keeping what is measured
         except UserError as e:
             print(f"error: {name}: {e}", file=sys.stderr)
             failed.append(name)

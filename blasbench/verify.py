@@ -24,7 +24,8 @@ from .store import write_json
 MIN_SPEEDUP = 1.5  # all threads vs one, on 2 or more cores
 SERIAL_MAX_SPEEDUP = 1.2
 PROBE_ATTEMPTS = 3
-BLAS_FILE = re.compile(r"(blas|lapack)", re.IGNORECASE)
+BLAS_FILE = re.compile(r"(blas|lapack|blis|mkl_rt)", re.IGNORECASE)
+SERIAL_LAYERS = ("disabled", "sequential")  # OpenBLAS and BLIS say disabled, MKL sequential
 
 
 @dataclass
@@ -154,18 +155,19 @@ def peak_gflops_per_core() -> float | None:
     return max(mhz) * 1e-3 * flops_per_cycle(cpuinfo) if mhz else None
 
 
-def check_single_openblas(blas: list[dict]) -> Check:
+def check_single_blas(blas: list[dict], api: str = "openblas") -> Check:
+    """threadpoolctl sees exactly one BLAS, of the kind expected (``internal_api``)."""
     names = ", ".join(f"{lib['internal_api']} {lib['filepath']}" for lib in blas) or "none"
-    ok = len(blas) == 1 and blas[0]["internal_api"] == "openblas"
+    ok = len(blas) == 1 and blas[0]["internal_api"] == api
     hint = ""
     if len(blas) > 1:
         hint = "a second BLAS is loaded beside the build: " + (
             shadow_hint(names) or preload_hint()
             or "uninstall the other numpy/scipy or library, then reinstall the built wheels.")
     elif not ok:
-        hint = ("NumPy is not linked against OpenBLAS (built without BLAS, or against another one): "
+        hint = (f"NumPy is not linked against {api} (built without BLAS, or against another one): "
                 "rebuild with `python3 -m nox -s build-openblas`.")
-    return Check("one BLAS, and it is OpenBLAS", ok, names, hint)
+    return Check(f"one BLAS, and it is {api}", ok, names, hint)
 
 
 def check_library(loaded: str, expected: str) -> Check:
@@ -175,10 +177,13 @@ def check_library(loaded: str, expected: str) -> Check:
     return Check("library is the provider's", ok, f"loaded {loaded}; expected {os.path.realpath(expected)}", hint)
 
 
-def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[str]) -> Check:
-    """Every extension module links ``loaded`` and no other OpenBLAS is mapped."""
-    openblas_mapped = {p for p in mapped if os.path.basename(p).startswith(("libopenblas", "libscipy_openblas"))}
-    ok = openblas_mapped == {loaded} and all(set(paths) == {loaded} for paths in resolved.values())
+def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[str],
+                     companions: tuple[str, ...] = ()) -> Check:
+    """Every extension module links ``loaded`` (and at most its provider's ``companions``, such as
+    the LAPACK a BLIS needs) and no other BLAS or LAPACK is mapped."""
+    allowed = {loaded, *map(os.path.realpath, companions)}
+    ok = loaded in mapped and set(mapped) <= allowed and all(
+        loaded in paths and set(paths) <= allowed for paths in resolved.values())
     detail = "; ".join(f"{name} -> {', '.join(paths) or 'nothing found by ldd'}" for name, paths in resolved.items())
     hint = "" if ok else "the extension modules load different BLAS libraries: " + (
         shadow_hint(" ".join(mapped)) or preload_hint() or "rebuild both against one provider.")
@@ -193,7 +198,7 @@ def check_threading(layer: str, expected: str) -> Check:
 
 def check_thread_count(num_threads: int, layer: str, explicit: int | None = None) -> Check:
     """All usable cores (or the explicit limit asked for); a serial build runs one."""
-    if layer == "disabled":
+    if layer in SERIAL_LAYERS:
         want, why = 1, "serial build"
     elif explicit:
         want, why = explicit, "explicit --threads"
@@ -204,6 +209,9 @@ def check_thread_count(num_threads: int, layer: str, explicit: int | None = None
     if not ok and (limit := thread_limit_in_env()):
         hint = (f"{limit[0]}={limit[1]} is set in the environment: unset it "
                 f"(or run `python -m blasbench.verify --threads {limit[1]}` to expect it).")
+    elif not ok and num_threads == 1:
+        hint = ("the library starts on one thread unless told otherwise (BLIS does): set BLIS_NUM_THREADS or "
+                "OMP_NUM_THREADS, or limit it with threadpoolctl.")
     elif not ok:
         hint = "OpenBLAS was built with a smaller MAX_THREADS than this machine has cores."
     return Check("thread count", ok, f"{num_threads} (expected {want}: {why})", hint)
@@ -214,10 +222,10 @@ def check_probe(one: dict, everyone: dict, layer: str, threads: int, cores: int)
     speedup = one["seconds"] / everyone["seconds"]
     timings = (f"DGEMM {one['gflops']:.1f} GFLOP/s on 1 thread, {everyone['gflops']:.1f} on {threads}; "
                f"speedup {speedup:.2f}x, CPU/wall {everyone['cpu_per_wall']:.2f}")
-    if layer == "disabled":
+    if layer in SERIAL_LAYERS:
         ok = speedup < SERIAL_MAX_SPEEDUP and everyone["cpu_per_wall"] < SERIAL_MAX_SPEEDUP
         return Check("timing probe: serial build stays serial", ok, timings + " (expected about 1)",
-                     "" if ok else "a serial OpenBLAS ran on several cores: another BLAS does the work.")
+                     "" if ok else "a serial build ran on several cores: another BLAS does the work.")
     if cores < 2 or threads < 2:
         return Check("timing probe: threads really run", True,
                      f"{cores} usable core(s), {threads} thread(s): no parallel speedup to show; " + timings)
@@ -232,7 +240,8 @@ def check_probe(one: dict, everyone: dict, layer: str, threads: int, cores: int)
 
 
 def run_checks(library: str | None = None, threading: str | None = None, threads: int | None = None,
-               size: int = 2048, repeats: int = 5, wait_quiet: float = 0.0) -> dict:
+               size: int = 2048, repeats: int = 5, wait_quiet: float = 0.0, api: str = "openblas",
+               companions: tuple[str, ...] = ()) -> dict:
     """Every check, on the numpy and scipy this interpreter imports. ``status`` is passed, failed,
     or inconclusive: the timing probe failed while other processes kept the cores busy."""
     try:
@@ -243,7 +252,7 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
         return {"ok": False, "status": "failed", "checks": [asdict(Check("import", False, str(e),
                 "install numpy, scipy and threadpoolctl in this environment"))]}
     blas = [lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
-    checks = [check_single_openblas(blas)]
+    checks = [check_single_blas(blas, api)]
     if not blas:
         return {"ok": False, "status": "failed", "checks": [asdict(c) for c in checks]}
     info = blas[0]
@@ -252,7 +261,7 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
         checks.append(check_library(loaded, library))
     modules = {"numpy": numpy._core._multiarray_umath.__file__, "scipy": fblas.__file__}
     checks.append(check_resolution(loaded, {name: linked_blas(path) for name, path in modules.items()},
-                                   mapped_blas_files()))
+                                   mapped_blas_files(), companions))
     if threading:
         checks.append(check_threading(info["threading_layer"], threading))
     checks.append(check_thread_count(info["num_threads"], info["threading_layer"], threads))
@@ -301,8 +310,13 @@ def format_checks(result: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blasbench.verify", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--library", help="the OpenBLAS file that must be the one loaded")
-    parser.add_argument("--threading", choices=("pthreads", "openmp", "disabled"), help="expected threading layer")
+    parser.add_argument("--library", help="the BLAS file that must be the one loaded")
+    parser.add_argument("--api", default="openblas", choices=("openblas", "blis", "mkl"),
+                        help="the BLAS threadpoolctl must see (default openblas)")
+    parser.add_argument("--companion", action="append", default=[], metavar="FILE",
+                        help="another file of the same provider the modules may load (a BLIS's LAPACK)")
+    parser.add_argument("--threading", help="expected threading layer as threadpoolctl names it "
+                        "(pthreads, openmp, disabled; MKL: intel, gnu, sequential)")
     parser.add_argument("--threads", type=int, help="expected thread count (default: usable cores)")
     parser.add_argument("--size", type=int, default=2048, help="DGEMM size of the timing probe")
     parser.add_argument("--repeats", type=int, default=5)
@@ -310,7 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to this long for other processes to leave the cores free before timing")
     args = parser.parse_args(argv)
-    result = run_checks(args.library, args.threading, args.threads, args.size, args.repeats, args.wait_quiet)
+    result = run_checks(args.library, args.threading, args.threads, args.size, args.repeats, args.wait_quiet,
+                        args.api, tuple(args.companion))
     print(format_checks(result))
     if args.json:
         write_json(args.json, result)

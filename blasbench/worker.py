@@ -1,5 +1,6 @@
 """``python -m blasbench.worker train ...``: the workload's own command line (``python -m nn``),
-with the harness's full provenance recorded in its result. The sweeps start it as their child."""
+with the harness's full provenance recorded in its result. The sweeps start it as their child.
+``--peer torch`` (first) trains the same network with PyTorch computing its cost and gradient."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from . import provenance
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[1:3] == ["--peer", "torch"]:
+        from .peers import TorchTrainedNetwork
+
+        return train_main([argv[0], *argv[3:]], environment=provenance.collect, network_class=TorchTrainedNetwork)
     return train_main(argv, environment=provenance.collect)
 
 

@@ -71,13 +71,13 @@ def options_from(args: argparse.Namespace) -> Options:
     return replace(base, **switches)
 
 
-def run_training(args: argparse.Namespace) -> dict:
+def run_training(args: argparse.Namespace, network_class=Network) -> dict:
     options = options_from(args)
     loaded = time.perf_counter()
     dtype = np.dtype(args.dtype).type
     train_set, cv_set, test_set = seed_splits(load_mnist(args.data_dir), args.train_size, seed=args.seed, dtype=dtype)
     load_seconds = time.perf_counter() - loaded
-    network = Network(args.layers, args.lmbda, options, seed=args.seed, dtype=dtype)
+    network = network_class(args.layers, args.lmbda, options, seed=args.seed, dtype=dtype)
     if network.layers[0] != train_set.X.shape[0] or network.layers[-1] != 10:
         raise WorkloadError(f"--layers must start with {train_set.X.shape[0]} (pixels) and end with 10 (digits).")
     bar = tqdm(total=args.iterations, desc="CG", unit="it", disable=args.quiet, file=sys.stderr)
@@ -147,11 +147,12 @@ def summary(result: dict) -> str:
             f"cv {final['cv_accuracy']:.4f}, test {final['test_accuracy']:.4f}")
 
 
-def main(argv: list[str] | None = None, environment=runtime) -> int:
-    """Train and report; ``environment()`` describes what ran it (the harness passes its own)."""
+def main(argv: list[str] | None = None, environment=runtime, network_class=Network) -> int:
+    """Train and report; ``environment()`` describes what ran it and ``network_class`` computes the
+    cost and gradient (the harness passes its own: provenance, and its peers in other frameworks)."""
     args = build_parser().parse_args(argv)
     try:
-        result = run_training(args)
+        result = run_training(args, network_class)
     except WorkloadError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -66,3 +66,32 @@ def test_bench_measures_pytorch_beside_the_rungs(torch_peer, tmp_path):
     assert result["peers"]["torch"]["version"].startswith("2.")
     text = render_bench(result)
     assert "time / PyTorch float64" in text and "| PyTorch float64 |" in text and "1.00x" in text
+
+
+@pytest.mark.slow
+def test_torch_trained_network_follows_the_same_cg_path(torch_peer, mnist_small):
+    """The sweep's peer: SciPy's CG on PyTorch's cost and gradient takes the same steps as on the rung's."""
+    from blasbench.peers import TorchTrainedNetwork
+    from nn.train import train
+
+    train_set, cv_set = mnist_small
+    ours = Network([784, 30, 10], 5.0, RUNGS["5-fused-buffers"], seed=0)
+    peer = TorchTrainedNetwork([784, 30, 10], 5.0, RUNGS["5-fused-buffers"], seed=0)
+    costs = [[step.cost for step in train(net, train_set, 5, cv_set, cv_every=0).history] for net in (ours, peer)]
+    np.testing.assert_allclose(costs[1], costs[0], rtol=1e-9)
+    assert peer.describe()["peer"]["version"].startswith("2.")
+
+
+@pytest.mark.slow
+def test_scaling_sweeps_pytorch_beside_the_rungs(torch_peer, tmp_path):
+    from blasbench.sweep import ScalingSettings, Workload, run_scaling
+
+    settings = ScalingSettings(rungs=("5-fused-buffers", "torch"), threads=(1,), repeats=1,
+                               workload=Workload(iterations=2, train_size=2000), warmup=False)
+    result = run_scaling(settings, tmp_path / "scaling.json")
+    by_rung = {p["rung"]: p for p in result["points"]}
+    assert set(by_rung) == {"5-fused-buffers", "torch"} and not result["refused"]
+    # the same start and the same CG: the same accuracy
+    assert by_rung["torch"]["cv_accuracy"] == pytest.approx(by_rung["5-fused-buffers"]["cv_accuracy"], abs=1e-3)
+    render_all(Results.load(tmp_path))
+    assert "## `torch` (peer:" in (tmp_path / "scaling.md").read_text()

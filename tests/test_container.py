@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from blasbench import container
+from blasbench import container, providers, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ def test_host_mirror_is_read_from_apt_sources(tmp_path, monkeypatch):
     original = Path.glob
     monkeypatch.setattr(Path, "glob", lambda self, pattern: [sources] if str(self) == "/etc/apt/sources.list.d"
                         else original(self, pattern))
-    assert container.host_debian_mirror() == "http://mirror.example/debian"
+    assert providers.host_debian_mirror() == "http://mirror.example/debian"
 
 
 def test_a_missing_engine_says_how_to_start_one(monkeypatch):
@@ -110,3 +110,42 @@ def test_image_builds_from_a_local_base_and_its_reports_reach_the_host(dockerd, 
     assert all(w["cached"] for w in build["wheels"]), "the image compiled although the host's wheelhouse had the keys"
     assert (reports / "scaling.md").exists() and (reports / "index.md").exists()
     assert (reports / "build.json").stat().st_uid == os.getuid()
+
+
+def debian_quickstart(readme: str) -> list[str]:
+    """The commands of README's Debian 12 quickstart block, comments dropped."""
+    block = re.search(r"### On Debian 12.*?```bash\n(.*?)```", readme, re.S).group(1)
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+
+
+@pytest.mark.slow
+def test_readme_debian_quickstart_runs_in_a_fresh_debian_container(dockerd, tmp_path, monkeypatch):
+    """README's Debian 12 commands, verbatim, as root in a fresh debootstrapped bookworm with nothing
+    installed (no Python, no compiler), on a fresh clone: the session installs what it needs, reuses
+    the host's wheelhouse (mounted read-only: a compile would fail) and ends in a verified build and
+    a quick sweep."""
+    monkeypatch.setenv("DOCKER_HOST", dockerd["DOCKER_HOST"])
+    engine = ["docker"]
+    extra_ca = bool(list(container.EXTRA_CA_DIR.glob("*.crt")))
+    if not container.image_exists(engine, container.BASE_TAG):
+        container.make_base_image(engine, extra_ca=extra_ca)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    commands = debian_quickstart((ROOT / "README.md").read_text())
+    assert len(commands) == 2 and commands[1].startswith("pipx run nox -s "), commands
+    script = " && ".join(commands[:1] + [commands[1] + " -- --quick --allow-busy"])
+    cache = store.cache_dir()
+    passed = [arg for name in ("OPENBLAS_CORETYPE",) if name in os.environ for arg in ("-e", name)]
+    started = time.monotonic()
+    run = subprocess.run(["docker", "run", "--rm", "--network", "host", *passed, "-e", "DEBIAN_FRONTEND=noninteractive",
+                          "-v", f"{clone}:/work", "-w", "/work",
+                          "-v", f"{cache / 'wheelhouse'}:/root/.cache/blasbench/wheelhouse:ro",
+                          "-v", f"{cache / 'sdists'}:/root/.cache/blasbench/sdists:ro",
+                          container.BASE_TAG, "bash", "-c", script], capture_output=True, text=True)
+    print(f"$ {script}\n{run.stdout[-4000:]}{run.stderr[-4000:]}\n{time.monotonic() - started:.0f} s")
+    assert run.returncode == 0
+    build = json.loads((clone / "reports" / "build.json").read_text())
+    assert build["verification"]["status"] in ("passed", "inconclusive")
+    assert all(w["cached"] for w in build["wheels"]), "compiled although the host's wheelhouse had the keys"
+    assert build["environment"]["python"] == "3.11.2"  # Debian 12's own python3 ran it, through pipx
+    assert json.loads((clone / "reports" / "scaling.json").read_text())["points"]

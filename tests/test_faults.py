@@ -33,14 +33,17 @@ CLI_FAULTS = [
     (["build", "--provider", "bogus"], "invalid choice: 'bogus'"),
     (["build", "--variant", "nope", "--results", "RESULTS"], "Unknown variant 'nope' of provider system: choose one of"),
     (["build", "--provider", "reference", "--variant", "x", "--results", "RESULTS"], "it has none: leave out --variant"),
-    (["build", "--provider", "scipy-openblas", "--variant", "lp32", "--results", "RESULTS"], "choose one of ilp64, lp64"),
+    (["build", "--provider", "scipy-openblas", "--variant", "lp32", "--results", "RESULTS"], "choose one of lp64, ilp64"),
     (["build", "--provider", "site-cfg", "--site-cfg", "/nonexistent/site.cfg", "--results", "RESULTS"], "site.cfg"),
     (["scaling", "--results", "/dev/null/results"], "cannot write results to /dev/null/results"),
     (["report", "--results", "RESULTS/missing"], "is not a results directory"),
     (["compare", "RESULTS"], "compare needs two or more result directories"),
     (["compare", "RESULTS", "RESULTS"], "the same directory is given twice"),
     (["compare", "RESULTS", str(DATA / "xeon16-pypi-a"), "--output", "reports/examples/x"], "inside the committed examples"),
-    (["compare-variants", "--variants", "mkl"], "invalid choice: 'mkl'"),
+    (["compare-variants", "--variants", "essl"], "invalid choice: 'essl'"),
+    (["build", "--provider", "source", "--make", "TARGT=ZEN", "--results", "RESULTS"], "unknown OpenBLAS make variable"),
+    (["build", "--provider", "mkl", "--make", "TARGET=ZEN", "--results", "RESULTS"], "only with --provider source"),
+    (["build", "--provider", "blis", "--variant", "tbb", "--results", "RESULTS"], "choose one of pthread, openmp"),
 ]
 # A results file damaged in one way, then `report`: (file content, message fragment).
 BAD_FILES = [

@@ -9,9 +9,13 @@ import pytest
 from blasbench import UserError
 from blasbench.providers import (
     BLASLibrary,
+    BLISProvider,
     ReferenceProvider,
     SiteCfgProvider,
     SystemProvider,
+    debian_source_lists,
+    get_provider,
+    parse_make_options,
     parse_site_cfg,
     render_pc,
 )
@@ -97,6 +101,14 @@ def test_unknown_variant():
         SystemProvider("tbb")
 
 
+@pytest.mark.parametrize("provider, variant, choices", [
+    ("scipy-openblas", "ilp32", "lp64, ilp64"), ("blis", "tbb", "pthread, openmp"),
+    ("mkl", "gomp", "it has none"), ("reference", "pthread", "it has none")])
+def test_every_provider_names_its_variants_when_given_another(provider, variant, choices):
+    with pytest.raises(UserError, match=f"Unknown variant '{variant}' of provider {provider}: .*{choices}"):
+        get_provider(provider, variant)
+
+
 def test_missing_variant_without_root_prints_the_command(monkeypatch, tmp_path):
     provider = SystemProvider("serial")
     provider.lib_dir = tmp_path / "missing"
@@ -127,6 +139,34 @@ def test_meson_args_fail_instead_of_falling_back():
     assert "-Dallow-noblas=false" in args and "-Dblas=openblas" in args and "-Dlapack=openblas" in args
     assert "-Dallow-noblas=false" not in example_openblas().meson_args("scipy")
     assert "-Duse-ilp64=true" in example_openblas(ilp64=True).meson_args("scipy")
+
+
+def test_scipy_finds_the_scipy_openblas_wheel_through_blas_openblas():
+    """SciPy 1.17's meson.build has no branch for -Dblas=scipy-openblas (it stops at an undefined
+    variable); -Dblas=openblas looks for scipy-openblas.pc first. NumPy is told by name."""
+    wheel = example_openblas(provider="scipy-openblas", variant="lp64", pkg_config_name="scipy-openblas")
+    assert "-Dblas=scipy-openblas" in wheel.meson_args("numpy")
+    assert wheel.meson_args("scipy")[:2] == ["-Dblas=openblas", "-Dlapack=openblas"]
+
+
+def test_pc_libraries_keep_paths_and_linker_flags_in_order():
+    text = render_pc("blis", "0.9.0", ["/b", "/l"], ["blis", "lapack", "-Wl,--no-as-needed", "blas", "-Wl,--as-needed",
+                                                    "/m/libmkl_rt.so.3"], [], ["/b"])
+    assert "-lblis -llapack -Wl,--no-as-needed -lblas -Wl,--as-needed /m/libmkl_rt.so.3" in text
+
+
+def test_blis_carries_its_own_libblas_for_the_reference_lapack():
+    """Debian's liblapack.so.3 needs a libblas.so.3; without BLIS's own one linked in (kept by
+    --no-as-needed) the loader would take the alternatives' one, an OpenBLAS (CI installs libblis-pthread-dev)."""
+    provider = BLISProvider("pthread")
+    if not (provider.lib_dirs[0] / "libblis.so").exists():
+        pytest.skip("libblis-pthread-dev is not installed (.ci/run installs it)")
+    library = provider.ensure()
+    assert library.api == "blis" and library.threading_layer == "pthreads"
+    assert "-lblis -llapack -Wl,--no-as-needed -lblas -Wl,--as-needed" in library.pc_text
+    assert f"-Wl,-rpath,{provider.lib_dirs[0]}" in library.pc_text
+    assert library.companions == (os.path.realpath(provider.lib_dirs[0] / "libblas.so"),
+                                  os.path.realpath(provider.lib_dirs[1] / "liblapack.so"))
 
 
 def test_reference_blas_is_linked_from_its_own_directories_not_the_alternatives():
@@ -163,3 +203,29 @@ def test_verification_names_ld_preload_when_it_loads_another_library(monkeypatch
     monkeypatch.setenv("LD_PRELOAD", "/opt/other/libopenblas.so")
     check = check_library("/opt/other/libopenblas.so", "/usr/lib/libopenblas.so")
     assert not check.ok and "LD_PRELOAD=/opt/other/libopenblas.so" in check.hint
+
+
+@pytest.mark.parametrize("words, message", [
+    (["TARGET"], "write KEY=VALUE"),
+    (["TARGT=ZEN"], "unknown OpenBLAS make variable TARGT"),
+    (["INTERFACE64=1"], "ILP64 OpenBLAS"),
+])
+def test_bad_make_options_are_refused_in_one_line(words, message):
+    with pytest.raises(UserError, match=message):
+        parse_make_options(words)
+
+
+def test_make_options_keep_the_thread_ceiling_unless_the_user_sets_one():
+    assert parse_make_options([])["NUM_THREADS"] == "64"
+    assert parse_make_options(["NUM_THREADS=256", "TARGET=ZEN"]) == {
+        "USE_THREAD": "1", "NUM_THREADS": "256", "NO_AFFINITY": "1", "NO_WARMUP": "1", "TARGET": "ZEN"}
+    with pytest.raises(UserError, match="only with --provider source, not system"):
+        get_provider("system", "pthread", make=("TARGET=ZEN",))
+
+
+def test_debian_sources_are_read_from_a_private_list_not_the_systems(tmp_path):
+    options = debian_source_lists("http://mirror.example/debian", "trixie", tmp_path)
+    assert (tmp_path / "sources.list").read_text() == "deb-src http://mirror.example/debian trixie main\n"
+    assert f"Dir::Etc::SourceList={tmp_path / 'sources.list'}" in options
+    assert f"Dir::State::Lists={tmp_path / 'lists'}" in options
+    assert not any("/etc/apt" in option for option in options)

@@ -22,8 +22,8 @@ def test_variants_are_installed_from_the_repository_root_only(tmp_path, monkeypa
 
 def test_an_unknown_variant_is_refused_by_the_command_line(capsys):
     with pytest.raises(SystemExit):
-        main(["compare-variants", "--variants", "mkl"])
-    assert "invalid choice: 'mkl'" in capsys.readouterr().err
+        main(["compare-variants", "--variants", "essl"])
+    assert "invalid choice: 'essl'" in capsys.readouterr().err
 
 
 def test_the_recorded_variants_render_with_their_findings():
@@ -66,3 +66,36 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(tmp_pat
     # rerunning measures nothing new: every point is already there
     assert main(["compare-variants", "--quick", "--variants", "reference", "--results", str(results)]) == 0
     assert render_variants(*analyse_variants(load_variants(results))) == report.replace("![variants](variants.svg)\n\n", "")
+
+
+def test_findings_name_the_fastest_and_say_when_rows_are_noise_or_one_binary():
+    from blasbench.analysis import variants_findings
+
+    def variant(name, one, all_, spread=0.02, sha="a"):
+        timing = lambda s: {"threads": None, "wall": {"median": s, "iqr": spread}}  # noqa: E731
+        return {"name": name, "one": {**timing(one), "threads": 1}, "all": {**timing(all_), "threads": 2},
+                "blas_sha256": {f"/lib/{name}.so": sha}}
+
+    findings = variants_findings([variant("blis", 5.0, 3.0, sha="b"), variant("mkl", 4.0, 2.99, sha="m"),
+                                  variant("pypi", 6.0, 4.0), variant("copy", 6.0, 4.0)])
+    assert findings["one"]["fastest"] == "mkl" and findings["one"]["ratio"] == pytest.approx(1.25)
+    assert not findings["one"]["within_noise"]
+    assert findings["all"]["fastest"] == "mkl" and findings["all"]["next"] == "blis" and findings["all"]["within_noise"]
+    assert findings["same_binary"] == [["pypi", "copy"]]
+
+
+def test_a_busy_machine_stops_compare_variants_before_any_timing(tmp_path, monkeypatch):
+    """Each variant waits for quiet cores after its build; when they stay busy the whole comparison
+    stops with one message (the next variant would wait for the same cores), nothing timed."""
+    from blasbench import MachineBusy, variants
+
+    prepared = []
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(variants, "prepare", lambda variant, *_: prepared.append(variant.name) or {"python": "x"})
+
+    def busy():
+        raise MachineBusy("the machine is busy (other processes kept 2.00 cores busy): run again when it is quiet")
+
+    with pytest.raises(MachineBusy, match="run again when it is quiet"):
+        variants.compare_variants(["system-pthread", "pypi"], None, tmp_path, None, quiet=busy)
+    assert prepared == ["system-pthread"] and not (tmp_path / "variants" / "system-pthread" / "variant.json").exists()

@@ -21,13 +21,33 @@ def timing(seconds, cpu_per_wall):
     return {"seconds": seconds, "cpu_per_wall": cpu_per_wall, "gflops": 17.2 / seconds}
 
 
+BLIS = "/opt/blis/lib/libblis.so.4"
+BLIS_COMPANIONS = ("/opt/blis/lib/libblas.so.3", "/opt/lapack/lib/liblapack.so.3")
+
+
 def test_one_openblas_passes_and_a_shadowing_wheel_is_named():
-    assert verify.check_single_openblas([blas(SYSTEM)]).ok
-    check = verify.check_single_openblas([blas(SYSTEM), blas(PYPI)])
+    assert verify.check_single_blas([blas(SYSTEM)]).ok
+    check = verify.check_single_blas([blas(SYSTEM), blas(PYPI)])
     assert not check.ok and "PyPI wheel" in check.hint
-    check = verify.check_single_openblas([blas("/usr/lib/libmkl_rt.so", api="mkl")])
-    assert not check.ok and "not linked against OpenBLAS" in check.hint
-    assert not verify.check_single_openblas([]).ok
+    check = verify.check_single_blas([blas("/usr/lib/libmkl_rt.so", api="mkl")])
+    assert not check.ok and "not linked against openblas" in check.hint
+    assert not verify.check_single_blas([]).ok
+
+
+def test_a_rival_blas_is_verified_for_what_it_is():
+    assert verify.check_single_blas([blas("/usr/lib/libmkl_rt.so", api="mkl")], api="mkl").ok
+    assert not verify.check_single_blas([blas(SYSTEM)], api="blis").ok
+    # BLIS's modules also load its LAPACK companions; any other BLAS mapped beside them fails
+    linked = [BLIS, *BLIS_COMPANIONS]
+    assert verify.check_resolution(BLIS, {"numpy": linked, "scipy": linked}, linked, BLIS_COMPANIONS).ok
+    assert not verify.check_resolution(BLIS, {"numpy": linked, "scipy": linked}, [*linked, SYSTEM], BLIS_COMPANIONS).ok
+    assert not verify.check_resolution(BLIS, {"numpy": linked, "scipy": linked}, linked).ok
+    # BLIS starts on one thread unless told: the hint says how to give it more
+    check = verify.check_thread_count(1, "pthreads", None)
+    if provenance.usable_cores() > 1:
+        assert not check.ok and "BLIS_NUM_THREADS" in check.hint
+    # MKL's sequential layer is a serial build
+    assert verify.check_thread_count(1, "sequential").ok
 
 
 def test_library_must_be_the_providers():
@@ -92,3 +112,13 @@ def test_load_from_other_processes_is_measured_and_named(burners, capsys):
     assert {p["pid"] for p in load["top"]} & set(burners)
     assert "waiting for a quiet machine" in capsys.readouterr().err
     assert "python (pid" in provenance.describe_load(load)
+
+
+def test_sweeps_stop_on_a_busy_machine_naming_the_override(burners):
+    import argparse
+
+    from blasbench import MachineBusy
+    from blasbench.cli import ensure_quiet
+
+    with pytest.raises(MachineBusy, match="pass --allow-busy to measure anyway"):
+        ensure_quiet(argparse.Namespace(allow_busy=False, wait_quiet=1.0))

@@ -43,6 +43,9 @@ def render_build(result: dict) -> str:
                          f"{'ILP64' if ob['ilp64'] else 'LP64'}"],
             ["library", f"`{ob['library']}`"],
             ["OpenBLAS config", f"`{ob['config']}`"],
+            *([["compiled from", f"Debian {o['suite']}'s `{o['dsc']}`: `{o['orig']}` sha256 `{o['orig_sha256']}`, "
+                                 f".dsc sha256 `{o['dsc_sha256']}`; make {' '.join(f'{k}={v}' for k, v in o['make'].items())}; "
+                                 f"{o['compile_seconds'] / 60:.0f} min to compile"]] if (o := ob.get("origin")) else []),
             *[[f"meson options ({package})", " ".join(f"`{a}`" for a in args)]
               for package, args in result["meson_args"].items()],
             ["compilers", "; ".join(f"{k}: {v}" for k, v in inputs["toolchain"].items())],

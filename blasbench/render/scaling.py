@@ -13,6 +13,7 @@ from ..analysis import (
     seed_recommendation,
     seed_scaling,
 )
+from ..peers import PEERS
 from ..why import GLIBC_MMAP_THRESHOLD_MAX
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 
@@ -75,7 +76,9 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
                   + (f", so no thread count can exceed {fit['max_speedup']:.1f}x" if fit["max_speedup"] else "")
                   + f" (rms residual {fmt(fit['rms_residual'], 2)} s)." if fit["why_none"] is None
                   else f"No Amdahl fit: {fit['why_none']}.")
-        parts += [f"## `{rung}`"]
+        peer = rung in PEERS
+        parts += [f"## `{rung}`" + (" (peer: the same network, data and start in PyTorch, float64, its gradient by "
+                                    "autograd, trained by the same CG)" if peer else "")]
         if not a["complete"]:
             parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
                          "measured in full (interrupted or refused points); run the same command again to finish it.")
@@ -85,10 +88,14 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
             amdahl + f" **Recommendation{' (provisional)' if advice['provisional'] else ''}: use {advice['threads']} "
             f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads. The same rule on the seed "
             f"post's timings gives {seed_recommendation()} (the post: \"{seed_figures()['scaling']['conclusion']}\").",
-            "Per phase (median seconds, and speedup against the fewest threads):",
-            table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
-                                                          for ph in PHASES)] for r in a["rows"]]),
         ]
+        if not peer:  # a peer's own phases are not timed
+            parts += ["Per phase (median seconds, and speedup against the fewest threads):",
+                      table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
+                                                                    for ph in PHASES)] for r in a["rows"]])]
+    if analysis and not set(PEERS) & set(result["settings"]["rungs"]):
+        parts.append("PyTorch: not swept here (not installed, or left out with `--peers`); "
+                     "`python3 -m nox -s scaling -- --peers torch` installs it and sweeps it beside the rungs.")
     if accuracy := cv_accuracy_line(result):
         parts += ["## Accuracy", accuracy[0].upper() + accuracy[1:]]
     parts += [

@@ -2,8 +2,25 @@
 
 from __future__ import annotations
 
+from ..analysis import variants_findings
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .scaling import limits_matrix
+
+
+def findings_lines(findings: dict) -> str:
+    """The headline: fastest here at one and at all threads, by how much, and identical binaries."""
+    lines = []
+    for end in ("one", "all"):
+        f = findings[end]
+        line = f"- **Fastest here at {f['threads']} thread(s): `{f['fastest']}`**, {f['seconds']:.2f} s"
+        if f["next"]:
+            line += (f"; the next, `{f['next']}`, is within noise of it ({f['ratio']:.2f}x its time)"
+                     if f["within_noise"] else f"; the next, `{f['next']}`, takes {f['ratio']:.2f}x as long")
+        lines.append(line + ".")
+    for names in findings["same_binary"]:
+        lines.append(f"- {', '.join(f'`{n}`' for n in names)} load the same BLAS binary (identical sha256): "
+                     "their differences are noise or NumPy/SciPy's own build.")
+    return "\n".join(lines)
 
 
 def render_variants(measured: list[dict], failed: list[dict], figure: str | None = None) -> str:
@@ -19,6 +36,7 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
             f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
             "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
             + f" On the CPU of this run: {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.")
+        parts.append(findings_lines(variants_findings(measured)))
         if figure:
             parts.append(f"![variants]({figure})")
         rows = []
@@ -32,11 +50,13 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                          f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
                          f"{v['dgemm_all']['gflops']:.1f} ({pct(v['share_of_peak_all'])})",
                          median_iqr(v["one"]["wall"]), median_iqr(v["all"]["wall"]),
-                         f"{v['training_speedup']:.2f}x", v["verdict"]])
+                         f"{v['training_speedup']:.2f}x",
+                         "prebuilt" if v["build_seconds"] is None else f"{v['build_seconds'] / 60:.0f} min",
+                         v["verdict"]])
         top = measured[0]["all"]["threads"]
         parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
                          f"DGEMM {top} threads GFLOP/s (of peak)", "training s, 1 thread", f"training s, {top} threads",
-                         "speedup", "verdict"], rows),
+                         "speedup", "NumPy + SciPy build", "verdict"], rows),
                   "## Runtime thread limits",
                   "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "
                   "and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most 1.3 cores were busy.",

@@ -76,7 +76,7 @@ def ensure_build(args: argparse.Namespace) -> dict:
     return the build result."""
     started = time.monotonic()
     openblas = get_provider(args.provider, args.variant, args.site_cfg, args.make).ensure()
-    print(f"OpenBLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
+    print(f"BLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
     wheels = build_all(openblas, args.numpy, args.scipy)
     install(wheels)
     with tempfile.TemporaryDirectory() as tmp:
@@ -301,7 +301,7 @@ def add_sweep_options(group, defaults: dict | None = None) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m blasbench")
     commands = parser.add_subparsers(dest="command", required=True)
-    build = commands.add_parser("build", help="compile NumPy and SciPy against OpenBLAS, install, verify")
+    build = commands.add_parser("build", help="compile NumPy and SciPy against a BLAS (OpenBLAS by default), install, verify")
     add_build_options(build)
     build.set_defaults(run=command_build)
     scaling = commands.add_parser("scaling", help="build (cached), test the network, profile and sweep threads, report")

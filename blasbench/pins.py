@@ -28,7 +28,7 @@ RUNTIME = (
     "tqdm==4.70.1",
 )
 
-SCIPY_OPENBLAS = {"scipy-openblas32": "0.3.34.481.3", "scipy-openblas64": "0.3.34.481.3"}
+SCIPY_OPENBLAS = {"scipy-openblas32": "0.3.34.481.3"}
 
 # Intel oneMKL for the ``mkl`` rival, installed without dependencies into the cache; mkl_rt's
 # default threading layer needs Intel's OpenMP runtime.

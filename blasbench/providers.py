@@ -2,7 +2,7 @@
 to pkg-config and meson. Nothing else in the project knows those details.
 
 - ``system``: Debian/Ubuntu's OpenBLAS in one of its threading variants (pthread, openmp, serial).
-- ``scipy-openblas``: the ``scipy-openblas32``/``scipy-openblas64`` wheels NumPy and SciPy release with.
+- ``scipy-openblas``: the ``scipy-openblas32`` wheel SciPy releases with.
 - ``source``: OpenBLAS compiled here from a Debian suite's source package with the user's make options.
 - ``site-cfg``: a custom prefix described by a classic NumPy ``site.cfg`` ``[openblas]`` section.
 - ``reference``: not OpenBLAS but Debian's reference BLAS/LAPACK (netlib), the no-optimisation
@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import UserError, pins
-from .store import atomic_write_text, cache_dir, digest, file_sha256, read_json
+from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, read_json
 
 SYSTEM_VARIANTS = ("pthread", "openmp", "serial")
 
@@ -63,7 +63,7 @@ class BLASLibrary:
     threading_layer: str  # as OpenBLAS reports it: pthreads, openmp or disabled
     config: str  # openblas_get_config()
     architecture: str  # the core type the library picked on this CPU
-    ilp64: bool
+    ilp64: bool  # 64-bit integers; every provider here is LP64, recorded because it changes the binary
     companions: tuple[str, ...] = ()  # other files of the provider the modules load (BLIS's LAPACK)
     origin: dict = field(default_factory=dict)  # where a compiled library's source came from, with its sha256
 
@@ -90,8 +90,6 @@ class BLASLibrary:
         ]
         if package == "numpy":  # SciPy has no fallback to disable: it always needs BLAS
             args.append("-Dallow-noblas=false")
-        if self.ilp64:
-            args.append("-Duse-ilp64=true")
         return args
 
     def key_material(self) -> dict:
@@ -228,21 +226,18 @@ class SystemProvider(Provider):
 
 
 class ScipyOpenBLASProvider(Provider):
-    """The OpenBLAS wheels NumPy and SciPy release with, installed into a fixed prefix under
-    the cache so that the built modules' RUNPATH stays valid outside any virtualenv."""
+    """The OpenBLAS wheel SciPy releases with (``scipy-openblas32``, LP64; NumPy's own wheels use
+    its ILP64 twin), installed into a fixed prefix under the cache so that the built modules'
+    RUNPATH stays valid outside any virtualenv. No ILP64 variant: SciPy's ILP64 build links both
+    wheels at once, two OpenBLAS in one process, which is not one BLAS to verify and measure."""
 
     name = "scipy-openblas"
-    variants = ("lp64", "ilp64")
-    summary = "the pinned scipy-openblas32/64 wheel NumPy and SciPy release with"
+    variants = ("lp64",)
+    summary = "the pinned scipy-openblas32 wheel SciPy releases with (OpenBLAS 0.3.34)"
+    distribution = "scipy-openblas32"
+    module = "scipy_openblas32"
 
-    @classmethod
-    def from_options(cls, variant: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
-        return cls(ilp64=variant == "ilp64")
-
-    def __init__(self, ilp64: bool = False):
-        self.ilp64 = ilp64
-        self.distribution = "scipy-openblas64" if ilp64 else "scipy-openblas32"
-        self.module = self.distribution.replace("-", "_")
+    def __init__(self):
         self.version = pins.SCIPY_OPENBLAS[self.distribution]
         self.prefix = cache_dir() / "providers" / f"{self.distribution}-{self.version}"
 
@@ -265,9 +260,9 @@ class ScipyOpenBLASProvider(Provider):
         pc_dir = _pc_dir(self.distribution)
         atomic_write_text(pc_dir / "scipy-openblas.pc", found["pc"])
         return BLASLibrary(
-            provider=self.name, variant="ilp64" if self.ilp64 else "lp64", pkg_config_name="scipy-openblas",
+            provider=self.name, variant="lp64", pkg_config_name="scipy-openblas",
             pkg_config_dir=str(pc_dir), pc_text=found["pc"], library=os.path.realpath(library),
-            ilp64=self.ilp64, **describe_library(library),
+            ilp64=False, **describe_library(library),
         )
 
 
@@ -467,6 +462,8 @@ MAKE_VARIABLES = ("TARGET", "DYNAMIC_ARCH", "DYNAMIC_OLDER", "USE_THREAD", "USE_
 # NUM_THREADS is OpenBLAS's ceiling, by default the builder's core count: a library built on a
 # small machine would never use more, so it gets Debian's ceiling unless the user sets one.
 MAKE_DEFAULTS = {"USE_THREAD": "1", "NUM_THREADS": "64", "NO_AFFINITY": "1", "NO_WARMUP": "1"}
+# Debian's source has no LAPACKE (it went with the bundled LAPACK); NumPy and SciPy do not use it.
+MAKE_REQUIRED = {"NO_LAPACKE": "1"}
 
 
 def parse_make_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
@@ -480,9 +477,9 @@ def parse_make_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
             raise UserError(f"--make {item}: unknown OpenBLAS make variable {key}; known: {', '.join(MAKE_VARIABLES)}.")
         options[key] = value
     if options.get("INTERFACE64", "0") != "0":
-        raise UserError("--make INTERFACE64=1 builds an ILP64 OpenBLAS, which NumPy/SciPy here are not built for: "
-                        "use --provider scipy-openblas --variant ilp64.")
-    return {**MAKE_DEFAULTS, **options}
+        raise UserError("--make INTERFACE64=1 builds an ILP64 OpenBLAS, which NumPy and SciPy here are built "
+                        "without (LP64): leave INTERFACE64 out.")
+    return {**MAKE_DEFAULTS, **options, **MAKE_REQUIRED}
 
 
 def debian_source_lists(mirror: str, suite: str, directory: Path) -> list[str]:
@@ -571,7 +568,9 @@ class SourceProvider(Provider):
         key = digest(inputs)[:16]
         prefix = cache_dir() / "providers" / "openblas-source" / f"{debian_version}-{key}"
         if not (prefix / "lib" / "libopenblas.so").exists():
-            self.compile(dsc, prefix, inputs, key)
+            with locked(f"openblas-source-{key}", f"compile of OpenBLAS {debian_version} (key {key})"):
+                if not (prefix / "lib" / "libopenblas.so").exists():  # the other process may have made it
+                    self.compile(dsc, prefix, inputs, key)
         library = prefix / "lib" / "libopenblas.so"
         info = describe_library(library)
         lib_dir = str(prefix / "lib")

@@ -33,7 +33,7 @@ CLI_FAULTS = [
     (["build", "--provider", "bogus"], "invalid choice: 'bogus'"),
     (["build", "--variant", "nope", "--results", "RESULTS"], "Unknown variant 'nope' of provider system: choose one of"),
     (["build", "--provider", "reference", "--variant", "x", "--results", "RESULTS"], "it has none: leave out --variant"),
-    (["build", "--provider", "scipy-openblas", "--variant", "lp32", "--results", "RESULTS"], "choose one of lp64, ilp64"),
+    (["build", "--provider", "scipy-openblas", "--variant", "lp32", "--results", "RESULTS"], "choose one of lp64"),
     (["build", "--provider", "site-cfg", "--site-cfg", "/nonexistent/site.cfg", "--results", "RESULTS"], "site.cfg"),
     (["scaling", "--results", "/dev/null/results"], "cannot write results to /dev/null/results"),
     (["report", "--results", "RESULTS/missing"], "is not a results directory"),

@@ -29,7 +29,8 @@ def render_build(result: dict) -> str:
     check_rows = [["PASS" if c["ok"] else "**FAIL**", c["name"], c["detail"] + (f" — {c['hint']}" if c["hint"] else "")]
                   for c in verification["checks"]]
     parts = [
-        "# Build: NumPy and SciPy from source against OpenBLAS",
+        f"# Build: NumPy and SciPy from source against {'OpenBLAS' if ob['config'].startswith('OpenBLAS') else 'BLAS'}"
+        f" ({ob['provider']})",
         f"Verification **{verdict(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",
@@ -39,10 +40,10 @@ def render_build(result: dict) -> str:
         "## From what",
         table(["input", "value"], [
             ["provider", f"{ob['provider']} ({ob['variant']})"],
-            ["OpenBLAS", f"{ob['version']}, threading `{ob['threading_layer']}`, core `{ob['architecture']}`, "
+            ["BLAS", f"{ob['version']}, threading `{ob['threading_layer']}`, core `{ob['architecture']}`, "
                          f"{'ILP64' if ob['ilp64'] else 'LP64'}"],
             ["library", f"`{ob['library']}`"],
-            ["OpenBLAS config", f"`{ob['config']}`"],
+            *([["build config", f"`{ob['config']}`"]] if ob["config"] else []),
             *([["compiled from", f"Debian {o['suite']}'s `{o['dsc']}`: `{o['orig']}` sha256 `{o['orig_sha256']}`, "
                                  f".dsc sha256 `{o['dsc_sha256']}`; make {' '.join(f'{k}={v}' for k, v in o['make'].items())}; "
                                  f"{o['compile_seconds'] / 60:.0f} min to compile"]] if (o := ob.get("origin")) else []),

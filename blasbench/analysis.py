@@ -203,10 +203,13 @@ def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
     return measured, failed
 
 
-def build_seconds(installed: dict) -> float | None:
-    """How long compiling the variant's NumPy and SciPy took when they were built (None: prebuilt)."""
+def build_seconds(installed: dict) -> float | str | None:
+    """How long compiling the variant's NumPy and SciPy took: "prebuilt" for PyPI's wheels, None
+    when the record predates build times."""
     seconds = [w.get("build_seconds") for w in installed.get("wheels", [])]
-    return sum(seconds) if seconds and None not in seconds else None
+    if not seconds:
+        return "prebuilt"
+    return sum(seconds) if None not in seconds else None
 
 
 def within_noise(a: dict, b: dict) -> bool:
@@ -214,9 +217,13 @@ def within_noise(a: dict, b: dict) -> bool:
     return abs(a["median"] - b["median"]) <= max(a["iqr"], b["iqr"]) / 2
 
 
+DEFAULT_BUILD = "system-pthread"  # what `build-openblas` builds when not told otherwise
+
+
 def variants_findings(measured: list[dict]) -> dict:
     """What the comparison says, at one thread and at all: the fastest variant, by how much it
-    beats the next one (or that the two are within noise), and which variants load the same binary."""
+    beats the next one (or that the two are within noise), each variant's time against the
+    default build's, and which variants load the same binary."""
     findings = {}
     for end in ("one", "all"):
         ranked = sorted(measured, key=lambda v: v[end]["wall"]["median"])
@@ -227,6 +234,9 @@ def variants_findings(measured: list[dict]) -> dict:
             "ratio": second and second[end]["wall"]["median"] / first[end]["wall"]["median"],
             "within_noise": bool(second) and within_noise(first[end]["wall"], second[end]["wall"]),
         }
+    baseline = next((v for v in measured if v["name"] == DEFAULT_BUILD), None)
+    findings["against_default"] = {v["name"]: {end: v[end]["wall"]["median"] / baseline[end]["wall"]["median"]
+                                               for end in ("one", "all")} for v in measured} if baseline else {}
     by_digest: dict[str, list[str]] = {}
     for v in measured:
         for digest_ in v["blas_sha256"].values():

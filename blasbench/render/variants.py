@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from ..analysis import variants_findings
+from ..analysis import DEFAULT_BUILD, variants_findings
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .scaling import limits_matrix
+
+
+def build_time(seconds: float | str | None) -> str:
+    if seconds is None:
+        return "not recorded"
+    return seconds if isinstance(seconds, str) else f"{seconds / 60:.0f} min"
 
 
 def findings_lines(findings: dict) -> str:
@@ -36,7 +42,8 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
             f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
             "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
             + f" On the CPU of this run: {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.")
-        parts.append(findings_lines(variants_findings(measured)))
+        findings = variants_findings(measured)
+        parts.append(findings_lines(findings))
         if figure:
             parts.append(f"![variants]({figure})")
         rows = []
@@ -51,12 +58,15 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                          f"{v['dgemm_all']['gflops']:.1f} ({pct(v['share_of_peak_all'])})",
                          median_iqr(v["one"]["wall"]), median_iqr(v["all"]["wall"]),
                          f"{v['training_speedup']:.2f}x",
-                         "prebuilt" if v["build_seconds"] is None else f"{v['build_seconds'] / 60:.0f} min",
+                         *([" / ".join(f"{r:.2f}x" for r in findings["against_default"][v["name"]].values())]
+                           if findings["against_default"] else []),
+                         build_time(v["build_seconds"]),
                          v["verdict"]])
         top = measured[0]["all"]["threads"]
         parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
                          f"DGEMM {top} threads GFLOP/s (of peak)", "training s, 1 thread", f"training s, {top} threads",
-                         "speedup", "NumPy + SciPy build", "verdict"], rows),
+                         "speedup", *([f"time vs `{DEFAULT_BUILD}` (1 / {top} threads)"] if findings["against_default"] else []),
+                         "NumPy + SciPy build", "verdict"], rows),
                   "## Runtime thread limits",
                   "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "
                   "and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most 1.3 cores were busy.",

@@ -211,7 +211,7 @@ def check_thread_count(num_threads: int, layer: str, explicit: int | None = None
                 f"(or run `python -m blasbench.verify --threads {limit[1]}` to expect it).")
     elif not ok and num_threads == 1:
         hint = ("the library starts on one thread unless told otherwise (BLIS does): set BLIS_NUM_THREADS or "
-                "OMP_NUM_THREADS, or limit it with threadpoolctl.")
+                "OMP_NUM_THREADS, or set it at run time with threadpoolctl's threadpool_limits.")
     elif not ok:
         hint = "OpenBLAS was built with a smaller MAX_THREADS than this machine has cores."
     return Check("thread count", ok, f"{num_threads} (expected {want}: {why})", hint)

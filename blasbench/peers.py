@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 
-from nn.network import Network
-
 PEERS = ("torch",)
 
 
@@ -68,25 +66,32 @@ class TorchNetwork:
         return float(J.detach()), torch.cat([p.grad.reshape(-1) for pair in self.params for p in pair]).double().numpy()
 
 
-class TorchTrainedNetwork(Network):
-    """The ladder's network whose cost and gradient PyTorch computes (float64, autograd), so that
-    ``nn``'s own training loop (SciPy's CG, the same data and start) trains it: the scaling sweep's
-    peer. Accuracy is still read with NumPy, from the same parameters."""
+def trained_network(peer: str) -> type:
+    """The ladder's network class with ``peer`` computing its cost and gradient (float64,
+    autograd), so that ``nn``'s own training loop (SciPy's CG, the same data and start) trains it:
+    the scaling sweep's peer. Accuracy is still read with NumPy, from the same parameters.
+    (Made on use: ``nn`` needs numexpr, which a build environment does not have yet.)"""
+    from nn.network import Network
 
-    _torch = _data = None
+    assert peer == "torch", peer
 
-    def cost_and_gradient(self, theta, X, Y):
-        import torch
+    class TorchTrainedNetwork(Network):
+        _torch = _data = None
 
-        if self._data is None or self._data[0] is not X or self._data[1] is not Y:
-            self._torch, self._data = TorchNetwork(self, X, Y, "float64"), (X, Y)
-        offset = 0
-        with torch.no_grad():
-            for pair in self._torch.params:
-                for p in pair:
-                    p.copy_(torch.from_numpy(theta[offset:offset + p.numel()].reshape(p.shape)))
-                    offset += p.numel()
-        return self._torch.cost_and_gradient()
+        def cost_and_gradient(self, theta, X, Y):
+            import torch
 
-    def describe(self) -> dict:
-        return {**super().describe(), "peer": torch_description()}
+            if self._data is None or self._data[0] is not X or self._data[1] is not Y:
+                self._torch, self._data = TorchNetwork(self, X, Y, "float64"), (X, Y)
+            offset = 0
+            with torch.no_grad():
+                for pair in self._torch.params:
+                    for p in pair:
+                        p.copy_(torch.from_numpy(theta[offset:offset + p.numel()].reshape(p.shape)))
+                        offset += p.numel()
+            return self._torch.cost_and_gradient()
+
+        def describe(self) -> dict:
+            return {**super().describe(), "peer": torch_description()}
+
+    return TorchTrainedNetwork

@@ -9,14 +9,13 @@ import sys
 from nn.__main__ import main as train_main
 
 from . import provenance
+from .peers import trained_network
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[1:3] == ["--peer", "torch"]:
-        from .peers import TorchTrainedNetwork
-
-        return train_main([argv[0], *argv[3:]], environment=provenance.collect, network_class=TorchTrainedNetwork)
+    if argv[1:2] == ["--peer"]:
+        return train_main([argv[0], *argv[3:]], environment=provenance.collect, network_class=trained_network(argv[2]))
     return train_main(argv, environment=provenance.collect)
 
 

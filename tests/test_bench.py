@@ -71,12 +71,12 @@ def test_bench_measures_pytorch_beside_the_rungs(torch_peer, tmp_path):
 @pytest.mark.slow
 def test_torch_trained_network_follows_the_same_cg_path(torch_peer, mnist_small):
     """The sweep's peer: SciPy's CG on PyTorch's cost and gradient takes the same steps as on the rung's."""
-    from blasbench.peers import TorchTrainedNetwork
+    from blasbench.peers import trained_network
     from nn.train import train
 
     train_set, cv_set = mnist_small
     ours = Network([784, 30, 10], 5.0, RUNGS["5-fused-buffers"], seed=0)
-    peer = TorchTrainedNetwork([784, 30, 10], 5.0, RUNGS["5-fused-buffers"], seed=0)
+    peer = trained_network("torch")([784, 30, 10], 5.0, RUNGS["5-fused-buffers"], seed=0)
     costs = [[step.cost for step in train(net, train_set, 5, cv_set, cv_every=0).history] for net in (ours, peer)]
     np.testing.assert_allclose(costs[1], costs[0], rtol=1e-9)
     assert peer.describe()["peer"]["version"].startswith("2.")

@@ -86,3 +86,12 @@ def test_readme_quickstart_runs_verbatim_in_a_fresh_clone_and_home(tmp_path):
     scaling = json.loads((clone / "reports" / "scaling.json").read_text())
     assert scaling["points"] and scaling["identity"]["wheels"]["numpy"].startswith("2.4.6 from numpy-2.4.6-")
     assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout == ""
+
+
+def test_the_command_line_starts_before_the_runtime_packages_are_installed():
+    """`build` runs in a fresh session environment before numexpr, matplotlib or torch are there
+    (they are installed after the wheels): importing the command line must not need them."""
+    blocked = "; ".join(f"sys.modules[{name!r}] = None" for name in ("numexpr", "matplotlib", "torch"))
+    run = subprocess.run([sys.executable, "-c", f"import sys; {blocked}; import blasbench.cli"],
+                         cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]

@@ -17,8 +17,10 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
     lines = []
     if build := results.build:
         probe = build["verification"].get("probe", {})
-        lines.append(f"- [Build](build.md): NumPy and SciPy compiled against {build['openblas']['provider']} OpenBLAS "
-                     f"{build['openblas']['version']} ({build['openblas']['threading_layer']}); verification "
+        ob = build["openblas"]
+        name = "OpenBLAS" if ob["config"].startswith("OpenBLAS") else "BLAS"
+        lines.append(f"- [Build](build.md): NumPy and SciPy compiled against the {ob['provider']} provider's {name} "
+                     f"{ob['version']} ({ob['threading_layer']}); verification "
                      f"**{verdict(build['verification'])}**"
                      + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else "."))
     if results.profile:

@@ -161,9 +161,9 @@ def run_network_tests() -> None:
 
 def command_scaling(args: argparse.Namespace) -> int:
     peers = [peer for peer in args.peers if peer_installed(peer)]
-    for peer in sorted(set(args.peers) - set(peers)):
-        print(f"note: {peer} is not installed, so it is not swept (`python3 -m nox -s scaling -- --peers {peer}` "
-              "installs it)", file=sys.stderr)
+    if missing := sorted(set(args.peers) - set(peers)):
+        raise UserError(f"--peers {' '.join(missing)}: not installed in this environment; "
+                        f"`python3 -m nox -s scaling -- --peers {' '.join(missing)}` installs it.")
     settings = scaling_settings(args, [*args.rungs, *peers] if args.rungs else [])
     profile_workload = Workload(**{**asdict(settings.workload),
                                    "iterations": args.profile_iterations or (settings.workload.iterations if args.quick else 20)})
@@ -313,9 +313,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; none to skip)")
     group.add_argument("--profile-rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help="rungs to profile (default all; none to skip the profiling sweep)")
-    group.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
-                       help=f"other frameworks swept beside the rungs when installed ({', '.join(PEERS)}; "
-                            "default all; none to skip)")
+    # opt-in, unlike bench: a sweep's settings (hence which results it resumes) must not change
+    # because a package happens to be installed
+    group.add_argument("--peers", nargs="*", choices=PEERS, default=[], metavar="PEER",
+                       help=f"other frameworks swept beside the rungs ({', '.join(PEERS)}; default none; "
+                            "`python3 -m nox -s scaling -- --peers torch` installs PyTorch)")
     group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
                        help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all, none to skip)")
     add_sweep_options(group)

@@ -152,3 +152,12 @@ def test_ctrl_c_mid_sweep_keeps_the_points_and_renders_them(tmp_path):
     text = (tmp_path / "scaling.md").read_text()
     assert "**Partial sweep:** 0 of 1 thread counts measured in full" in text
     assert re.search(r"^\| 1 \| 1( \(1†\))? \|", text, re.M)  # one run at one thread († if measured under load)
+
+
+def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(tmp_path, capsys, monkeypatch):
+    from blasbench import cli
+
+    monkeypatch.setattr(cli, "peer_installed", lambda peer: False)
+    code, err = run_cli(["scaling", "--peers", "torch", "--results", str(tmp_path)], capsys)
+    assert code == 2 and "--peers torch: not installed" in err[-1] and "-- --peers torch` installs it" in err[-1]
+    assert list(tmp_path.iterdir()) == []  # nothing built, measured or written

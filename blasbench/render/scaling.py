@@ -94,8 +94,8 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
                       table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
                                                                     for ph in PHASES)] for r in a["rows"]])]
     if analysis and not set(PEERS) & set(result["settings"]["rungs"]):
-        parts.append("PyTorch: not swept here (not installed, or left out with `--peers`); "
-                     "`python3 -m nox -s scaling -- --peers torch` installs it and sweeps it beside the rungs.")
+        parts.append("PyTorch: not swept here (it is swept when asked for: "
+                     "`python3 -m nox -s scaling -- --peers torch` installs it and sweeps it beside the rungs).")
     if accuracy := cv_accuracy_line(result):
         parts += ["## Accuracy", accuracy[0].upper() + accuracy[1:]]
     parts += [

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import UserError
 from .build import wheelhouse
-from .providers import host_debian_mirror
+from .providers import host_debian_mirror, last_line
 from .store import cache_dir
 from .sweep import THREAD_VARIABLES
 
@@ -35,18 +35,13 @@ def find_engine(explicit: str | None = None) -> list[str]:
             probe = subprocess.run([name, "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True)
             if probe.returncode == 0:
                 return [name]
-            raise UserError(f"`{name}` is installed but no engine answers ({_last_line(probe.stderr)}): start it, "
+            raise UserError(f"`{name}` is installed but no engine answers ({last_line(probe.stderr)}): start it, "
                             "e.g. `sudo systemctl start docker` or `sudo dockerd &`, or set DOCKER_HOST.")
     if explicit:
         package = "docker.io" if explicit == "docker" else explicit
         raise UserError(f"`{explicit}` is not installed: `sudo apt-get install {package}`, "
                         "or leave out --engine to use whichever is installed.")
     raise UserError("Neither docker nor podman is installed: `sudo apt-get install docker.io` (or podman).")
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
 
 
 def image_exists(engine: list[str], tag: str) -> bool:
@@ -65,7 +60,7 @@ def make_base_image(engine: list[str], tag: str = BASE_TAG, mirror: str | None =
         run = subprocess.run(["debootstrap", "--variant=minbase", suite, str(rootfs), mirror],
                              capture_output=True, text=True)
         if run.returncode != 0:
-            raise UserError(f"debootstrap failed ({_last_line(run.stdout + run.stderr)}): check --mirror and that you are root.")
+            raise UserError(f"debootstrap failed ({last_line(run.stdout + run.stderr)}): check --mirror and that you are root.")
         changes = []
         if extra_ca:
             certificates = sorted(EXTRA_CA_DIR.glob("*.crt"))
@@ -81,7 +76,7 @@ def make_base_image(engine: list[str], tag: str = BASE_TAG, mirror: str | None =
         tar.stdout.close()
         tar.wait()
         if imported.returncode != 0:
-            raise UserError(f"importing the base image failed: {_last_line(imported.stderr)}")
+            raise UserError(f"importing the base image failed: {last_line(imported.stderr)}")
     print(f"base image {tag} made locally", flush=True)
 
 

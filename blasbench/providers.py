@@ -168,6 +168,20 @@ def apt_install(packages: list[str], what: str) -> None:
             raise UserError(f"`{' '.join(command)}` failed: see apt-get's message above.")
 
 
+def pip_into(prefix: Path, requirements: list[str], layout: str) -> None:
+    """pip-install ``requirements`` (no dependencies) into ``prefix`` (``--target``: packages at its
+    top; ``--prefix``: lib/, include/), staged beside it and renamed into place only when complete."""
+    staging = prefix.with_name(prefix.name + f".tmp{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    print(f"Installing {', '.join(requirements)} into {prefix} ...", flush=True)
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", layout, str(staging),
+                             *requirements])
+    if result.returncode != 0:
+        raise UserError(f"pip could not install {', '.join(requirements)}: see its message above.")
+    shutil.rmtree(prefix, ignore_errors=True)
+    os.replace(staging, prefix)
+
+
 class Provider:
     """Makes one BLAS library available and describes it. A subclass names itself, its
     variants (the first is the default; none when it has no choice) and a one-line summary,
@@ -243,14 +257,7 @@ class ScipyOpenBLASProvider(Provider):
 
     def ensure(self) -> BLASLibrary:
         if not (self.prefix / self.module).is_dir():
-            staging = self.prefix.with_name(self.prefix.name + f".tmp{os.getpid()}")
-            shutil.rmtree(staging, ignore_errors=True)
-            result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--target",
-                                     str(staging), f"{self.distribution}=={self.version}"])
-            if result.returncode != 0:
-                raise UserError(f"pip could not install {self.distribution}=={self.version}: see its message above.")
-            shutil.rmtree(self.prefix, ignore_errors=True)
-            os.replace(staging, self.prefix)
+            pip_into(self.prefix, [f"{self.distribution}=={self.version}"], "--target")
         query = (f"import {self.module} as m, json; "
                  "print(json.dumps({'pc': m.get_pkg_config(), 'lib': m.get_library(), 'dir': m.get_lib_dir()}))")
         out = subprocess.run([sys.executable, "-c", query], capture_output=True, text=True, check=True,
@@ -431,15 +438,7 @@ class MKLProvider(Provider):
     def ensure(self) -> BLASLibrary:
         lib_dir = self.prefix / "lib"
         if not lib_dir.is_dir():
-            staging = self.prefix.with_name(self.prefix.name + f".tmp{os.getpid()}")
-            shutil.rmtree(staging, ignore_errors=True)
-            print(f"Installing {', '.join(pins.MKL)} into {self.prefix} ...", flush=True)
-            result = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--prefix",
-                                     str(staging), *pins.MKL])
-            if result.returncode != 0:
-                raise UserError(f"pip could not install {', '.join(pins.MKL)}: see its message above.")
-            shutil.rmtree(self.prefix, ignore_errors=True)
-            os.replace(staging, self.prefix)
+            pip_into(self.prefix, list(pins.MKL), "--prefix")
         library = next(lib_dir.glob("libmkl_rt.so.*"), None)
         if library is None:
             raise UserError(f"{lib_dir} has no libmkl_rt: remove {self.prefix} and run again.")
@@ -544,12 +543,12 @@ class SourceProvider(Provider):
         print(f"Fetching Debian {self.suite}'s openblas source package ...", flush=True)
         update = subprocess.run(["apt-get", "-q", *options, "update"], capture_output=True, text=True)
         if update.returncode != 0:
-            raise UserError(f"apt-get update of {self.suite}'s sources failed: {_last(update.stderr)}")
+            raise UserError(f"apt-get update of {self.suite}'s sources failed: {last_line(update.stderr)}")
         (directory / "download").mkdir(exist_ok=True)
         get = subprocess.run(["apt-get", "-q", *options, "source", "--download-only", "openblas"],
                              cwd=directory / "download", capture_output=True, text=True)
         if get.returncode != 0:
-            raise UserError(f"apt-get source openblas ({self.suite}) failed: {_last(get.stderr)}")
+            raise UserError(f"apt-get source openblas ({self.suite}) failed: {last_line(get.stderr)}")
         dsc = sorted((directory / "download").glob("openblas_*.dsc"))[-1]
         return dsc, dsc.name.removeprefix("openblas_").removesuffix(".dsc")
 
@@ -628,8 +627,10 @@ class SourceProvider(Provider):
         print(f"OpenBLAS compiled in {time.monotonic() - started:.0f} s into {prefix}", flush=True)
 
 
-def _last(text: str) -> str:
-    return (text.strip().splitlines() or ["no output"])[-1]
+def last_line(text: str) -> str:
+    """The last non-empty line of a command's output, for one-line error messages."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
 
 
 # Every provider, by name (threadpoolctl's _ALL_CONTROLLERS): nothing else lists them.

@@ -122,7 +122,7 @@ def describe_library(library: Path) -> dict:
         [sys.executable, "-c", _PROBE, str(library)], capture_output=True, text=True, env=build_environment()
     )
     if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        last = last_line(result.stderr)
         raise UserError(f"{library} could not be loaded as a BLAS threadpoolctl knows ({last}).")
     probe = json.loads(result.stdout)
     return {

@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from . import UserError, provenance
 from .peers import PEERS
+from .providers import last_line
 from .store import digest, read_json, read_result, write_result
 
 PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start
@@ -89,7 +90,7 @@ def run_child(workload: Workload, rung: str, threads: int | None, profile: Path 
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         own = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
         if run.returncode != 0:
-            last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+            last = last_line(run.stderr)
             raise UserError(f"training run ({rung}, {threads} threads) failed: {last}")
         result = read_json(output)
     result["process_seconds"] = wall
@@ -125,7 +126,7 @@ def current_identity(python: str = sys.executable) -> dict:
     """The identity of what ``python``'s environment would measure, read in a fresh child."""
     run = subprocess.run([python, "-m", "blasbench.why", "provenance"], capture_output=True, text=True)
     if run.returncode != 0:
-        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        last = last_line(run.stderr)
         raise UserError(f"{python} could not report its NumPy and BLAS ({last}): is numpy installed there?")
     return provenance.identity(json.loads(run.stdout))
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, provenance
+from .providers import last_line
 from .stats import summarize
 from .store import write_result
 from .sweep import THREAD_VARIABLES, Workload, current_identity, resume, run_child
@@ -139,7 +140,7 @@ def run_probe(python: str, arguments: list[str], threads: int | None = None, var
     env.update(variables or {})
     run = subprocess.run([python, "-m", "blasbench.why", *arguments], env=env, capture_output=True, text=True)
     if run.returncode != 0:
-        last = (run.stderr.strip().splitlines() or ["no output"])[-1]
+        last = last_line(run.stderr)
         raise UserError(f"probe `{' '.join(arguments)}` failed with {python}: {last}")
     return json.loads(run.stdout)
 

@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data-parallel", action=argparse.BooleanOptionalAction,
                    help="chunks of examples on a pool of threads, each with single-threaded BLAS (beyond the seed)")
     t.add_argument("--chunks", type=positive,
-                   help="with --data-parallel: how many chunks (default: 1 on one thread, 4 per thread beyond)")
+                   help="with --data-parallel: how many equal chunks (default: 1 on one thread; beyond, "
+                        "chunks shrinking towards the end so the threads finish together)")
     t.add_argument("--cv-every", type=int, default=1, metavar="N",
                    help="record cross-validation accuracy every N iterations (0: only at the end)")
     t.add_argument("--profile", type=Path, help="profile the training with cProfile into this .prof file")

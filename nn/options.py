@@ -20,7 +20,7 @@ class Options:
     contiguous: bool = False  # copy transposed operands before the matrix products
     fused: bool = False  # beyond the seed: fused numexpr expressions into reused buffers
     data_parallel: bool = False  # beyond the seed: chunks of examples on a pool of threads, BLAS single-threaded
-    chunks: int = 0  # with data_parallel: how many chunks (0: network.default_chunks of the threads)
+    chunks: int = 0  # with data_parallel: how many equal chunks (0: network.chunk_bounds' guided split)
 
     def __post_init__(self):
         if self.sigmoid not in SIGMOID_BACKENDS:

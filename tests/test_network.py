@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
-from nn.network import SIGMOIDS, Network, default_chunks, one_hot
+from nn.network import SIGMOIDS, SMALLEST_CHUNK, Network, chunk_bounds, one_hot
 from nn.options import RUNGS, Options
 from nn.train import train
 
@@ -123,8 +124,40 @@ def test_data_parallel_agrees_with_fused_buffers_on_real_mnist_whatever_the_chun
     again = network.cost_and_gradient(network.theta, X, Y)
     assert again[0] == J and np.array_equal(again[1], g)
     described = network.describe()["data_parallel"]
-    assert described["chunks"] == (chunks or default_chunks(described["workers"]))
+    assert described["chunks"] == len(chunk_bounds(X.shape[1], described["workers"], chunks)) - 1
     assert set(network.timer.seconds) == {"products", "sigmoid", "elementwise"}
+
+
+@pytest.mark.parametrize("workers", [2, 4, 16])
+def test_guided_chunks_cover_the_examples_shrinking_to_a_small_last_chunk(workers):
+    bounds = chunk_bounds(50000, workers)
+    sizes = np.diff(bounds)
+    assert bounds[0] == 0 and bounds[-1] == 50000 and sizes.min() > 0
+    assert sizes[0] == 50000 // (2 * workers)
+    assert all(b <= a for a, b in zip(sizes, sizes[1:]))  # shrinking
+    assert sizes[-1] <= SMALLEST_CHUNK
+    assert len(bounds) - 1 > 2 * workers  # enough small chunks at the end to even the workers out
+
+
+def test_one_worker_or_an_explicit_count_splits_into_equal_chunks():
+    assert chunk_bounds(50000, 1) == [0, 50000]
+    assert chunk_bounds(10, 2, chunks=3) == [0, 3, 6, 10]
+    assert chunk_bounds(3, 2, chunks=7) == [0, 1, 2, 3]  # never an empty chunk
+    assert chunk_bounds(1500, 2) == [0, 1000, 1500]
+
+
+def test_data_parallel_result_does_not_depend_on_the_thread_count(mnist_small):
+    """With the chunks fixed, 1 and 2 workers add the same sums in the same order: bit-identical."""
+    train_set, _ = mnist_small
+    X, Y = train_set.X, one_hot(train_set.y, 10)
+    options = Options(**{**vars(RUNGS["6-data-parallel"]), "chunks": 5})
+    results = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            network = Network([784, 30, 10], options=options, seed=0)
+            results.append(network.cost_and_gradient(network.theta, X, Y))
+            assert network.describe()["data_parallel"]["workers"] == threads
+    assert results[0][0] == results[1][0] and np.array_equal(results[0][1], results[1][1])
 
 
 @pytest.mark.parametrize("rung", ["0-seed", "5-fused-buffers", "6-data-parallel"])

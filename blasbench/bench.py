@@ -3,13 +3,14 @@ the DGEMM rate measured in the same run. A benchmark that prints figures, not a 
 
 from __future__ import annotations
 
-import os
 import time
 
 from . import provenance
 from .peers import TorchNetwork, torch_description, torch_installed
 from .stats import summarize
 from .verify import time_dgemm
+
+LAYERS = [784, 300, 10]
 
 
 def product_flops(layers: list[int], m: int) -> int:
@@ -40,6 +41,17 @@ def timed(evaluate, repeats: int) -> dict:
 def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm_size: int = 3000,
               peers: list[str] = (), dtypes: list[str] = ("float64",)) -> dict:
     """Every rung in each of ``dtypes``, and every installed peer of ``peers``, at one and at all threads."""
+    with provenance.load_around() as load:
+        rows = measure(rungs, train_size, repeats, dgemm_size, peers, dtypes)
+    environment = provenance.collect()
+    return {"kind": "bench", "train_size": train_size, "layers": LAYERS, "product_flops": product_flops(LAYERS, train_size),
+            "dtypes": list(dtypes), "repeats": repeats, "dgemm_size": dgemm_size, "rows": rows, "environment": environment,
+            "peers": {"torch": torch_description() if torch_installed() else None} if "torch" in peers else {},
+            "identity": provenance.identity(environment), "load": load}
+
+
+def measure(rungs, train_size, repeats, dgemm_size, peers, dtypes) -> list[dict]:
+    """The rows of run_bench: every candidate at one and at all threads, printed as it is measured."""
     import numexpr
     import numpy as np
     from threadpoolctl import threadpool_limits
@@ -48,12 +60,9 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
     from nn.network import Network, one_hot
     from nn.options import RUNGS
 
-    load_before, busy_before, own_before = os.getloadavg(), provenance.busy_cpu_seconds(), time.process_time()
-    bench_started = time.perf_counter()
     train_set, _, _ = seed_splits(load_packaged(), train_size)
     data = {dtype: (train_set.X.astype(dtype), one_hot(train_set.y, 10, dtype)) for dtype in dtypes}
-    layers = [784, 300, 10]
-    flops = product_flops(layers, train_size)
+    flops = product_flops(LAYERS, train_size)
     torch = "torch" in peers and torch_installed()
     rows = []
     for threads in sorted({1, provenance.usable_cores()}):
@@ -63,14 +72,14 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
             candidates = []
             for rung in rungs:
                 for dtype, (X, Y) in data.items():
-                    network = Network(layers, 5.0, RUNGS[rung], seed=0, dtype=np.dtype(dtype).type)
+                    network = Network(LAYERS, 5.0, RUNGS[rung], seed=0, dtype=np.dtype(dtype).type)
                     candidates.append(({"rung": rung, "dtype": dtype, "network": network},
                                        lambda n=network, X=X, Y=Y: n.cost_and_gradient(n.theta, X, Y)))
             if torch:
                 import torch as pytorch
 
                 pytorch.set_num_threads(threads)
-                start = Network(layers, 5.0, seed=0)
+                start = Network(LAYERS, 5.0, seed=0)
                 X, Y = train_set.X, one_hot(train_set.y, 10)
                 for dtype in ("float64", "float32"):
                     peer = TorchNetwork(start, X, Y, dtype)
@@ -85,12 +94,4 @@ def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm
                 print(f"{bench_label(what):<26} {threads:>2} threads  {spread['median']:.3f} s "
                       f"(IQR {spread['iqr']:.3f})  {gflops:5.1f} GFLOP/s = {100 * gflops / dgemm['gflops']:.0f}% "
                       f"of DGEMM ({dgemm['gflops']:.1f})", flush=True)
-    environment = provenance.collect()
-    wall = time.perf_counter() - bench_started
-    return {"kind": "bench", "train_size": train_size, "layers": layers, "product_flops": flops, "dtypes": list(dtypes),
-            "repeats": repeats, "dgemm_size": dgemm_size, "rows": rows, "environment": environment,
-            "peers": {"torch": torch_description() if torch_installed() else None} if "torch" in peers else {},
-            "identity": provenance.identity(environment),
-            "load": {"load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
-                     "other_cores": max(0.0, provenance.busy_cpu_seconds() - busy_before
-                                        - (time.process_time() - own_before)) / wall}}
+    return rows

@@ -6,9 +6,11 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 # Variables that change what BLAS, numexpr or malloc do; recorded whenever set.
@@ -111,6 +113,27 @@ def busy_cpu_seconds() -> float:
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     user, nice, system, idle, iowait, irq, softirq = (int(x) for x in fields[:7])
     return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu_seconds() -> float:
+    """CPU seconds of this process's finished children, for a measurement run in a child."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
+
+
+@contextmanager
+def load_around(own_cpu_seconds=time.process_time):
+    """The load around a measurement, filled in on leaving: the load average before and after,
+    and how many cores other processes kept busy on average, that is all processors' busy time
+    less the measurer's own (``own_cpu_seconds``: this process's, or its children's)."""
+    load = {"load_average_before": list(os.getloadavg())}
+    busy, own, started = busy_cpu_seconds(), own_cpu_seconds(), time.perf_counter()
+    try:
+        yield load
+    finally:
+        others = busy_cpu_seconds() - busy - (own_cpu_seconds() - own)
+        load.update(load_average_after=list(os.getloadavg()),
+                    other_cores=max(0.0, others) / (time.perf_counter() - started))
 
 
 def _process_times() -> dict[int, tuple[str, float]]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -81,21 +80,17 @@ def run_child(workload: Workload, rung: str, threads: int | None, profile: Path 
     process's own wall time and the load around it."""
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "result.json"
-        load_before, busy_before = os.getloadavg(), provenance.busy_cpu_seconds()
-        children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        run = subprocess.run(workload.command(rung, output, profile, python), env=thread_env(threads, extra_env),
-                             capture_output=True, text=True)
-        wall = time.perf_counter() - started
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        own = (children.ru_utime + children.ru_stime) - (children_before.ru_utime + children_before.ru_stime)
+        with provenance.load_around(provenance.children_cpu_seconds) as load:
+            started = time.perf_counter()
+            run = subprocess.run(workload.command(rung, output, profile, python), env=thread_env(threads, extra_env),
+                                 capture_output=True, text=True)
+            wall = time.perf_counter() - started
         if run.returncode != 0:
             last = last_line(run.stderr)
             raise UserError(f"training run ({rung}, {threads} threads) failed: {last}")
         result = read_json(output)
     result["process_seconds"] = wall
-    result["load"] = {"load_average_before": list(load_before), "load_average_after": list(os.getloadavg()),
-                      "other_cores": max(0.0, provenance.busy_cpu_seconds() - busy_before - own) / wall}
+    result["load"] = load
     return result
 
 
@@ -157,7 +152,8 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
                                                     "environment": None}
     results["refused"] = []  # refused points are tried again
     done = {(p["rung"], p["threads"], p["repeat"]) for p in results["points"]}
-    todo = [(rung, t, r) for rung in settings.rungs for t in settings.threads for r in range(settings.repeats)
+    # Repeats outermost: a machine that drifts over minutes shifts every thread count alike, not one
+    todo = [(rung, t, r) for r in range(settings.repeats) for rung in settings.rungs for t in settings.threads
             if (rung, t, r) not in done]
     if not todo:
         print(f"all {len(done)} points of this sweep are already measured in {path}")

@@ -269,10 +269,9 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
     load = provenance.wait_for_quiet(wait_quiet) if cores > 1 else provenance.other_load(0.2)
     busiest = load["other_cores"]
     for attempt in range(1, PROBE_ATTEMPTS + 1):  # load from elsewhere can spoil one attempt, not the capability
-        busy_before, own_before, started = provenance.busy_cpu_seconds(), time.process_time(), time.perf_counter()
-        one, everyone = time_dgemm_pair(size, repeats)
-        others = max(0.0, provenance.busy_cpu_seconds() - busy_before - (time.process_time() - own_before))
-        busiest = max(busiest, others / (time.perf_counter() - started))
+        with provenance.load_around() as during:
+            one, everyone = time_dgemm_pair(size, repeats)
+        busiest = max(busiest, during["other_cores"])
         probe = check_probe(one, everyone, info["threading_layer"], info["num_threads"], cores)
         if probe.ok:
             break

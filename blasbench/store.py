@@ -37,7 +37,8 @@ def read_json(path: Path) -> Any:
 # - 2: "version"; "rung" for a ladder step everywhere; every measured point and result records
 #   the identity of what measured it (BLAS, wheels, commit, host, CPU) and the load around it;
 #   the kinds "cluster" (a Slurm job's tasks) and bench rows of peers and dtypes.
-RESULT_VERSION = 2
+# - 3: bench records "dgemm_repeats", how many DGEMM runs its rate is the best of (3 before).
+RESULT_VERSION = 3
 # What every result of a kind has, in every version.
 REQUIRED = {
     "build": ("openblas", "wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
@@ -78,7 +79,9 @@ def read_result(path: Path, kind: str) -> dict:
     if not isinstance(version, int) or version > RESULT_VERSION:
         raise UserError(f"{path} has result version {version!r}, newer than this blasbench reads ({RESULT_VERSION}): "
                         "update blasbench (git pull) to read it.")
-    return _update_to_2(data) if version < 2 else data
+    if version < 2:
+        data = _update_to_2(data)
+    return _update_to_3(data) if version < 3 else data
 
 
 def _update_to_2(data: dict) -> dict:
@@ -92,6 +95,11 @@ def _update_to_2(data: dict) -> dict:
         for run in data["runs"]:
             run["description"] = run.pop("identity")
     return {**data, "version": 2}
+
+
+def _update_to_3(data: dict) -> dict:
+    """Version 2's bench took the best of 3 DGEMM runs without saying so."""
+    return {**data, **({"dgemm_repeats": 3} if data["kind"] == "bench" else {}), "version": 3}
 
 
 def digest(data: Any) -> str:

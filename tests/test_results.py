@@ -10,6 +10,7 @@ import pytest
 from blasbench import UserError, analysis
 from blasbench.cli import main
 from blasbench.render import render_all
+from blasbench.render.bench import render_bench
 from blasbench.results import Results
 from blasbench.stats import RECOMMENDATION_RULE, amdahl_fit
 from blasbench.store import RESULT_VERSION, read_result, write_result
@@ -68,6 +69,12 @@ def test_a_result_reads_back_with_its_kind_and_version(tmp_path):
     assert read_result(tmp_path / "bench.json", "bench")["version"] == RESULT_VERSION
 
 
+def test_an_older_bench_is_migrated_to_say_its_dgemm_rate_is_a_best_of_3():
+    result = read_result(DATA / "epyc2-a" / "bench.json", "bench")
+    assert result["version"] == RESULT_VERSION and result["dgemm_repeats"] == 3
+    assert "DGEMM 3000²'s (its best of 3," in render_bench(result)
+
+
 def test_a_version_1_sweep_is_migrated_to_rungs():
     result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
     assert result["version"] == RESULT_VERSION and result["settings"]["rungs"] == ["0-seed", "4-contiguous"]
@@ -76,7 +83,7 @@ def test_a_version_1_sweep_is_migrated_to_rungs():
 
 @pytest.mark.parametrize("text, message", [
     ('{"kind": "scaling", "version": 99, "settings": {}, "points": []}',
-     "has result version 99, newer than this blasbench reads (2): update blasbench"),
+     "has result version 99, newer than this blasbench reads (3): update blasbench"),
     ('{"kind": "scaling", "settings": {}, "poi', "is not valid JSON (line 1: cut short or edited): move it away"),
     ("", "is empty: move it away"),
     ("{}", "is not a scaling result (kind: None)"),

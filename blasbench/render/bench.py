@@ -15,8 +15,8 @@ def render_bench(result: dict) -> str:
         f"[{layers}] on {result['train_size']:,} examples of MNIST, full batch: seconds per evaluation (median ± "
         f"IQR/2 of {result['repeats']}, after a warm-up), GFLOP/s of its matrix products "
         f"({result['product_flops'] / 1e9:.1f} GFLOP per evaluation), that rate as a share of a float64 DGEMM "
-        f"{result['dgemm_size']}² measured in the same run at the same thread count, and the time as a multiple of "
-        f"{REFERENCE_PEER}'s (below 1: faster than PyTorch).",
+        f"{result['dgemm_size']}²'s (its best of {result['dgemm_repeats']}, measured in the same run at the "
+        f"same thread count), and the time as a multiple of {REFERENCE_PEER}'s (below 1: faster than PyTorch).",
         peers_line(result.get("peers", {})),
     ]
     for threads in sorted({row["threads"] for row in result["rows"]}):

@@ -65,8 +65,13 @@ def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
                      "under_load": sum(1 for r in runs if under_load(r)),
                      "phases": phases})
     base = rows[0]  # speedup is relative to the fewest threads measured, normally 1
+    base_by_repeat = {point["repeat"]: point["wall"] for point in by_threads[base["threads"]]}
     for row in rows:
         row["speedup"] = base["wall"]["median"] / row["wall"]["median"]
+        # each repeat's own speedup: its runs at every thread count were measured one after another
+        by_repeat = [base_by_repeat[point["repeat"]] / point["wall"] for point in by_threads[row["threads"]]
+                     if point["repeat"] in base_by_repeat]
+        row["speedup_range"] = [min(by_repeat), max(by_repeat)] if row is not base and len(by_repeat) > 1 else None
         row["efficiency"] = row["speedup"] * base["threads"] / row["threads"]
         row["karp_flatt"] = karp_flatt(row["speedup"], row["threads"]) if base["threads"] == 1 else None
         row["phase_speedup"] = {name: (base["phases"][name] / row["phases"][name]) if row["phases"][name] > 0 else None

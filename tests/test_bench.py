@@ -29,8 +29,8 @@ def test_bench_measures_rungs_against_dgemm_and_renders(tmp_path, capsys):
 
 
 def test_a_missing_pytorch_is_said_so():
-    result = {"layers": [784, 300, 10], "train_size": 10, "repeats": 1, "product_flops": 1e9, "dgemm_size": 64, "dgemm_repeats": 3,
-              "rows": [], "peers": {"torch": None}}
+    result = {"layers": [784, 300, 10], "train_size": 10, "repeats": 1, "product_flops": 1e9, "dgemm_size": 64,
+              "dgemm_repeats": 3, "rows": [], "peers": {"torch": None}}
     assert "PyTorch: not installed" in render_bench(result)
 
 

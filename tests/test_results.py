@@ -37,6 +37,17 @@ def test_two_point_sweeps_render_no_amdahl_fit(tmp_path):
     assert "can exceed" not in text
 
 
+def test_the_speedup_shows_the_range_of_each_repeats_own():
+    def point(threads, repeat, wall):
+        return {"threads": threads, "repeat": repeat, "wall": wall, "user": wall, "system": 0.0,
+                "seconds_per_iteration": wall / 10, "phases": {}}
+    points = [point(1, 0, 10.0), point(2, 0, 5.0), point(1, 1, 12.0), point(2, 1, 8.0), point(1, 2, 11.0), point(2, 2, 6.0)]
+    rows = analysis.analyse_rung(points)["rows"]
+    assert rows[1]["speedup"] == 11.0 / 6.0  # the medians'
+    assert rows[1]["speedup_range"] == [1.5, 2.0]  # repeat 1: 12/8, repeat 0: 10/5
+    assert rows[0]["speedup_range"] is None
+
+
 def test_an_interrupted_sweep_renders_as_partial_and_its_advice_as_provisional(tmp_path):
     shutil.copy(DATA / "xeon16-pypi-a" / "scaling.json", tmp_path)  # 4-contiguous stopped at 4 of 16 threads
     render_all(Results.load(tmp_path))

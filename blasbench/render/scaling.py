@@ -56,7 +56,9 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
         f"each point a fresh process with `OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS` and "
         f"`NUMEXPR_NUM_THREADS` set together; {settings['repeats']} repeat(s) per point"
         + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
-        "(data loading excluded); medians with their interquartile range. A point is marked † when other "
+        "(data loading excluded); medians with their interquartile range. The speedup is the medians'; in "
+        "brackets the lowest and highest of one repeat's (its run at the fewest threads against its run at "
+        "these). A point is marked † when other "
         f"processes kept more than {LOADED_POINT_CORES} of a core busy while it ran.",
     ]
     if figure:
@@ -69,7 +71,7 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
             p = r["threads"]
             rows.append([p, f"{r['runs']}" + (f" ({r['under_load']}†)" if r["under_load"] else ""),
                          f"{r['wall']['median']:.2f}", f"{r['wall']['iqr']:.2f}", f"{r['user']:.1f}",
-                         f"{r['system']:.1f}", f"{r['speedup']:.2f}x", pct(r["efficiency"]), fmt(r["karp_flatt"], 3),
+                         f"{r['system']:.1f}", speedup_cell(r), pct(r["efficiency"]), fmt(r["karp_flatt"], 3),
                          f"{seed['speedup'][p]:.2f}x" if p in seed["speedup"] else "–"])
         fit, advice = a["amdahl"], a["recommendation"]
         amdahl = (f"Amdahl fit: serial fraction {pct(fit['serial_fraction'])}"
@@ -83,7 +85,7 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
             parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
                          "measured in full (interrupted or refused points); run the same command again to finish it.")
         parts += [
-            table(["threads", "runs", "median wall s", "IQR s", "user s", "system s", "speedup", "efficiency",
+            table(["threads", "runs", "median wall s", "IQR s", "user s", "system s", "speedup (by repeat)", "efficiency",
                    "Karp–Flatt", "seed speedup"], rows),
             amdahl + f" **Recommendation{' (provisional)' if advice['provisional'] else ''}: use {advice['threads']} "
             f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads. The same rule on the seed "
@@ -113,6 +115,11 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
 
 RUN_HEADER = ["setup", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",
               "minor page faults", "voluntary context switches"]
+
+
+def speedup_cell(row: dict) -> str:
+    spread = row.get("speedup_range")
+    return f"{row['speedup']:.2f}x" + (f" ({spread[0]:.2f}–{spread[1]:.2f})" if spread else "")
 
 
 def run_rows(rows: list[dict]) -> list[list]:

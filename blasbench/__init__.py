@@ -10,3 +10,9 @@ class UserError(Exception):
 
 class MachineBusy(UserError):
     """Other processes keep the cores busy: timings now would measure them, so nothing is timed."""
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of a command's output, for one-line error messages."""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"

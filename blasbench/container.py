@@ -16,9 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import UserError
+from . import UserError, last_line
 from .build import wheelhouse
-from .providers import host_debian_mirror, last_line
+from .providers import host_debian_mirror
 from .store import cache_dir
 from .sweep import THREAD_VARIABLES
 

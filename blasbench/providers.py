@@ -24,7 +24,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import UserError, pins
+from . import UserError, last_line, pins
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, read_json
 
 SYSTEM_VARIANTS = ("pthread", "openmp", "serial")
@@ -625,12 +625,6 @@ class SourceProvider(Provider):
         os.replace(final, prefix)
         shutil.rmtree(staging, ignore_errors=True)
         print(f"OpenBLAS compiled in {time.monotonic() - started:.0f} s into {prefix}", flush=True)
-
-
-def last_line(text: str) -> str:
-    """The last non-empty line of a command's output, for one-line error messages."""
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "no output"
 
 
 # Every provider, by name (threadpoolctl's _ALL_CONTROLLERS): nothing else lists them.

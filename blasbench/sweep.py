@@ -22,9 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError, provenance
+from . import UserError, last_line, provenance
 from .peers import PEERS
-from .providers import last_line
 from .store import digest, read_json, read_result, write_result
 
 PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start

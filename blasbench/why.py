@@ -28,8 +28,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError, provenance
-from .providers import last_line
+from . import UserError, last_line, provenance
 from .stats import summarize
 from .store import write_result
 from .sweep import THREAD_VARIABLES, Workload, current_identity, resume, run_child

@@ -9,6 +9,11 @@ from .format import PEAK_NOTE, fmt, provenance_lines, table
 VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}
 
 
+def blas_word(library: dict) -> str:
+    """What to call the library built against: OpenBLAS when its build config says so, else BLAS."""
+    return "OpenBLAS" if library["config"].startswith("OpenBLAS") else "BLAS"
+
+
 def verdict(verification: dict) -> str:
     """A verification's outcome in words (version-1 results have no status, only ok)."""
     return VERDICT[verification.get("status") or ("passed" if verification["ok"] else "failed")]
@@ -29,8 +34,7 @@ def render_build(result: dict) -> str:
     check_rows = [["PASS" if c["ok"] else "**FAIL**", c["name"], c["detail"] + (f" — {c['hint']}" if c["hint"] else "")]
                   for c in verification["checks"]]
     parts = [
-        f"# Build: NumPy and SciPy from source against {'OpenBLAS' if ob['config'].startswith('OpenBLAS') else 'BLAS'}"
-        f" ({ob['provider']})",
+        f"# Build: NumPy and SciPy from source against {blas_word(ob)} ({ob['provider']})",
         f"Verification **{verdict(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",

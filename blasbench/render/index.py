@@ -6,7 +6,7 @@ from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scal
 from ..provenance import identity
 from ..results import Results, describe
 from ..why import EXPERIMENTS
-from .build import verdict
+from .build import blas_word, verdict
 from .format import mixed_banner, pct, ratio_words
 from .profile import seed_profile_notes
 from .scaling import cv_accuracy_line
@@ -18,8 +18,7 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
     if build := results.build:
         probe = build["verification"].get("probe", {})
         ob = build["openblas"]
-        name = "OpenBLAS" if ob["config"].startswith("OpenBLAS") else "BLAS"
-        lines.append(f"- [Build](build.md): NumPy and SciPy compiled against the {ob['provider']} provider's {name} "
+        lines.append(f"- [Build](build.md): NumPy and SciPy compiled against the {ob['provider']} provider's {blas_word(ob)} "
                      f"{ob['version']} ({ob['threading_layer']}); verification "
                      f"**{verdict(build['verification'])}**"
                      + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else "."))

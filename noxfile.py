@@ -15,6 +15,9 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 
 
 def blasbench(session: nox.Session, command: str, *groups: str) -> None:
+    # `--peers torch` or `--peers=torch` (scaling, bench): PyTorch comes from the peers group
+    if any(arg.removeprefix("--peers=") == "torch" for arg in session.posargs):
+        groups += ("peers",)
     session.install(".", *nox.project.dependency_groups(PYPROJECT, *groups) if groups else ())
     # After Ctrl-C the command keeps what it measured and renders the reports: give it the time
     # (nox's default sends SIGTERM 0.3 s after the interrupt).
@@ -39,14 +42,14 @@ def scaling(session: nox.Session) -> None:
     """On the build: the network's tests, the profiling and thread-scaling sweeps, and the
     Markdown reports under reports/ (`-- --quick` for a smoke run; `-- --peers torch` installs
     PyTorch and sweeps it beside the rungs)."""
-    blasbench(session, "scaling", "network-tests", *(["peers"] if "torch" in session.posargs else []))
+    blasbench(session, "scaling", "network-tests")
 
 
 @nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
     """One cost-and-gradient per rung at 1 and all threads, as a share of the DGEMM rate and against
     PyTorch (`-- --peers torch` installs it: the peers dependency group)."""
-    blasbench(session, "bench", *(["peers"] if "torch" in session.posargs else []))
+    blasbench(session, "bench")
 
 
 @nox.session(name="compare-variants", reuse_venv=True)

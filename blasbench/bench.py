@@ -83,7 +83,7 @@ def measure(rungs, train_size, repeats, dgemm_size, peers, dtypes) -> list[dict]
                 pytorch.set_num_threads(threads)
                 start = Network(LAYERS, 5.0, seed=0)
                 X, Y = train_set.X, one_hot(train_set.y, 10)
-                for dtype in ("float64", "float32"):
+                for dtype in dtypes:  # the peer in the precisions asked of the rungs, no other
                     peer = TorchNetwork(start, X, Y, dtype)
                     candidates.append(({"peer": f"PyTorch {dtype}", "dtype": dtype}, peer.cost_and_gradient))
             for what, evaluate in candidates:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import sysconfig
 import tarfile
+import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass, replace
@@ -28,6 +29,7 @@ from tqdm import tqdm
 from . import UserError, pins
 from .providers import BLASLibrary, apt_install
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
+from .wheels import compare_wheels, wheel_members
 
 KEY_SCHEMA = 1
 NINJA_STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]")  # pip -v indents the backend output
@@ -139,13 +141,21 @@ def build_inputs(package: str, version: str, openblas: BLASLibrary, sdist: Path,
         "openblas": openblas.key_material(),
         # Where the cache lives is not an input: the .pc text is, through key_material().
         "meson_args": [a for a in openblas.meson_args(package) if not a.startswith("-Dpkg_config_path=")],
+        **machine_inputs(),
+        "flags": {name: os.environ[name] for name in FLAG_VARIABLES if name in os.environ},
+        "depends_on": depends_on.key if depends_on else None,
+    }
+
+
+def machine_inputs() -> dict:
+    """The inputs of every key that this machine decides, whatever is built: what a wheelhouse
+    entry made elsewhere must match to serve here."""
+    return {
         "python": sysconfig.get_config_var("SOABI"),
         "platform": sysconfig.get_platform(),
         "libc": " ".join(os.confstr("CS_GNU_LIBC_VERSION").split()) if hasattr(os, "confstr") else "",
         "toolchain": {k: v for k, v in toolchain().items() if k != "ccache"},
         "build_tools": list(pins.BUILD_TOOLS),
-        "flags": {name: os.environ[name] for name in FLAG_VARIABLES if name in os.environ},
-        "depends_on": depends_on.key if depends_on else None,
     }
 
 
@@ -191,8 +201,12 @@ def remove_dead_partials() -> None:
             shutil.rmtree(partial, ignore_errors=True)
 
 
+def entry_dir(package: str, version: str, key: str) -> Path:
+    return wheelhouse() / f"{package}-{version}-{key[:16]}"
+
+
 def find_cached(package: str, version: str, key: str) -> BuiltWheel | None:
-    directory = wheelhouse() / f"{package}-{version}-{key[:16]}"
+    directory = entry_dir(package, version, key)
     manifest_path = directory / "build.json"
     if not manifest_path.exists():
         return None
@@ -232,6 +246,64 @@ def _run_logged(command: list[str], env: dict, log_path: Path, label: str) -> No
         raise UserError(f"Building {label} failed; the last relevant lines:\n{shown}\nFull log: {log_path}")
 
 
+def source_date_epoch(sdist: Path) -> int:
+    """The newest member's time inside the sdist: set by the release, so every machine agrees
+    (the file's own mtime is when this machine downloaded it)."""
+    with tarfile.open(sdist) as tar:
+        return int(max(member.mtime for member in tar.getmembers()))
+
+
+def _compile(package: str, version: str, openblas: BLASLibrary, sdist: Path, key: str, out_dir: Path,
+             depends_on: BuiltWheel | None, log_path: Path, ccache: bool = True) -> dict:
+    """Compile the wheel into ``out_dir`` from fixed source and build paths (one per package version:
+    ccache hits, and no random path inside the binaries); the caller holds their lock. Returns what
+    the manifest says of the compile."""
+    root = cache_dir()
+    source = root / "src" / f"{package}-{version}"
+    build_dir = root / "build" / f"{package}-{version}"
+    for stale in (source, build_dir):
+        shutil.rmtree(stale, ignore_errors=True)
+    source.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(sdist) as tar:
+        tar.extractall(source.parent, filter="data")
+    env_dir = _build_env(depends_on.wheel if depends_on else None)
+    log_path.parent.mkdir(exist_ok=True)
+    command = [
+        str(env_dir / "bin" / "python"), "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
+        "--no-cache-dir", "--wheel-dir", str(out_dir), f"-Cbuild-dir={build_dir}",
+        *(f"-Csetup-args={arg}" for arg in openblas.meson_args(package)), str(source),
+    ]
+    epoch = source_date_epoch(sdist)
+    env = {
+        **os.environ,
+        "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CCACHE_BASEDIR": str(root),
+        "SOURCE_DATE_EPOCH": str(epoch),
+        **({} if ccache else {"CCACHE_DISABLE": "1"}),
+    }
+    print(f"Building {package} {version} against {openblas.label} (key {key[:16]}"
+          f"{'' if ccache else ', ccache off'}); log: {log_path}", flush=True)
+    ccache_before = ccache_counts()
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
+    try:
+        _run_logged(command, env, log_path, f"{package} {version}")
+    finally:
+        shutil.rmtree(build_dir, ignore_errors=True)
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "source_date_epoch": epoch,
+        "build_seconds": round(time.monotonic() - started, 1),
+        "build_cpu_seconds": round((cpu_after.ru_utime + cpu_after.ru_stime)
+                                   - (cpu_before.ru_utime + cpu_before.ru_stime), 1),
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "ccache": {"version": toolchain()["ccache"] or None,
+                   **{k: v - ccache_before.get(k, 0) for k, v in ccache_counts().items()}},
+        "log": str(log_path),
+        "command": command,
+    }
+
+
 def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: BuiltWheel | None = None) -> BuiltWheel:
     """The wheel of ``package==version`` for ``openblas``: from the wheelhouse, else compiled."""
     started = time.monotonic()
@@ -240,44 +312,15 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
     key = digest(inputs)
     if cached := find_cached(package, version, key):
         return replace(cached, seconds=time.monotonic() - started)
-    # Fixed source and build paths (one per package version) keep ccache hits and
-    # reproducible wheels; the lock keeps two builds from sharing them at once.
     with locked(f"{package}-{version}", f"build of {package} {version}"):
         if cached := find_cached(package, version, key):
             return replace(cached, seconds=time.monotonic() - started)
         remove_dead_partials()
-        root = cache_dir()
-        source = root / "src" / f"{package}-{version}"
-        build_dir = root / "build" / f"{package}-{version}"
-        for stale in (source, build_dir):
-            shutil.rmtree(stale, ignore_errors=True)
-        source.parent.mkdir(parents=True, exist_ok=True)
-        with tarfile.open(sdist) as tar:
-            tar.extractall(source.parent, filter="data")
-        env_dir = _build_env(depends_on.wheel if depends_on else None)
         staging = wheelhouse() / f".{package}-{key[:16]}.partial{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        logs = root / "logs"
-        logs.mkdir(exist_ok=True)
-        log_path = logs / f"{package}-{version}-{key[:16]}.log"
-        command = [
-            str(env_dir / "bin" / "python"), "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation",
-            "--no-cache-dir", "--wheel-dir", str(staging), f"-Cbuild-dir={build_dir}",
-            *(f"-Csetup-args={arg}" for arg in openblas.meson_args(package)), str(source),
-        ]
-        env = {
-            **os.environ,
-            "PATH": f"{env_dir / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-            "CCACHE_BASEDIR": str(root),
-            "SOURCE_DATE_EPOCH": str(int(sdist.stat().st_mtime)),
-        }
-        print(f"Building {package} {version} against {openblas.label} (key {key[:16]}); log: {log_path}", flush=True)
-        ccache_before = ccache_counts()
-        cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        build_started = time.monotonic()
-        _run_logged(command, env, log_path, f"{package} {version}")
-        cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        log_path = cache_dir() / "logs" / f"{package}-{version}-{key[:16]}.log"
+        compiled = _compile(package, version, openblas, sdist, key, staging, depends_on, log_path)
         [wheel] = staging.glob("*.whl")
         manifest = {
             "package": package,
@@ -286,30 +329,54 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
             "inputs": inputs,
             "wheel": wheel.name,
             "wheel_sha256": file_sha256(wheel),
-            "build_seconds": round(time.monotonic() - build_started, 1),
-            "build_cpu_seconds": round((cpu_after.ru_utime + cpu_after.ru_stime)
-                                       - (cpu_before.ru_utime + cpu_before.ru_stime), 1),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "ccache": {"version": toolchain()["ccache"] or None,
-                       **{k: v - ccache_before.get(k, 0) for k, v in ccache_counts().items()}},
-            "log": str(log_path),
-            "command": command,
+            "members": wheel_members(wheel),
+            # not an input (the key has the library's description): tells a changed file on disk apart
+            "blas_sha256": file_sha256(Path(openblas.library)),
+            **compiled,
         }
         write_json(staging / "build.json", manifest)
-        final = wheelhouse() / f"{package}-{version}-{key[:16]}"
+        final = entry_dir(package, version, key)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
-        shutil.rmtree(build_dir, ignore_errors=True)
         return BuiltWheel(package, version, key, final / wheel.name, manifest, cached=False,
                           seconds=time.monotonic() - started)
 
 
-def build_all(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str = pins.SCIPY) -> list[BuiltWheel]:
-    """NumPy, then SciPy built against that NumPy."""
+def check_reproducible(built: BuiltWheel, openblas: BLASLibrary, depends_on: BuiltWheel | None = None) -> dict:
+    """Compile ``built``'s key once more, ccache off, into a temporary directory and compare the two
+    wheels member by member: ``identical``, ``differs`` (which members, and how), or
+    ``library-changed`` when the BLAS file on disk is not the one the first build linked."""
+    recorded = built.manifest.get("blas_sha256")
+    now = file_sha256(Path(openblas.library))
+    if recorded is None or recorded != now:
+        why = ("the wheel's manifest does not record it (built by an older blasbench)" if recorded is None
+               else f"sha256 {recorded[:12]} then, {now[:12]} now")
+        return {"package": built.package, "verdict": "library-changed",
+                "detail": f"{openblas.library} is not the file the first build linked ({why}): "
+                          f"rebuild the key to compare (remove {built.wheel.parent})."}
+    sdist = fetch_sdist(built.package, built.version)
+    with locked(f"{built.package}-{built.version}", f"build of {built.package} {built.version}"), \
+            tempfile.TemporaryDirectory(prefix=f"{built.package}-again-") as tmp:
+        log_path = cache_dir() / "logs" / f"{built.package}-{built.version}-{built.key[:16]}.again.log"
+        compiled = _compile(built.package, built.version, openblas, sdist, built.key, Path(tmp), depends_on,
+                            log_path, ccache=False)
+        [again] = Path(tmp).glob("*.whl")
+        differences = compare_wheels(built.wheel, again)
+        return {"package": built.package, "verdict": "differs" if differences else "identical",
+                "sha256": [built.manifest["wheel_sha256"], file_sha256(again)], "differences": differences,
+                "seconds": compiled["build_seconds"]}
+
+
+def build_all(openblas: BLASLibrary, numpy_version: str = pins.NUMPY,
+              scipy_version: str | None = pins.SCIPY) -> list[BuiltWheel]:
+    """NumPy, then SciPy built against that NumPy (none when ``scipy_version`` is None: what
+    can break with a provider, its pkg-config and meson options, linkage and what is loaded, already
+    breaks in NumPy's build, at a fifth of SciPy's cost)."""
     ensure_build_dependencies()
     numpy_wheel = build_wheel("numpy", numpy_version, openblas)
-    scipy_wheel = build_wheel("scipy", scipy_version, openblas, depends_on=numpy_wheel)
-    return [numpy_wheel, scipy_wheel]
+    if scipy_version is None:
+        return [numpy_wheel]
+    return [numpy_wheel, build_wheel("scipy", scipy_version, openblas, depends_on=numpy_wheel)]
 
 
 def _installed_from(python: str, package: str) -> str | None:

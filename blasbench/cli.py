@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from nn.options import RUNGS, Parser, positive
 
 from . import MachineBusy, UserError, pins, provenance
 from .bench import run_bench
-from .build import build_all, install
+from .build import build_all, check_reproducible, install
 from .cluster import COMMANDS, ClusterJob, run_cluster
 from .compare import DEFAULT_FACTOR, compare_dirs
 from .container import BASE_TAG, main_container
@@ -26,10 +27,12 @@ from .profiles import run_profiles
 from .providers import PROVIDERS, SYSTEM_VARIANTS, get_provider, providers_help
 from .render import render_all, render_compare
 from .results import Results
-from .store import atomic_write_text, read_json, write_result
+from .store import atomic_write_text, one_writer, read_json, write_result
 from .sweep import ScalingSettings, Workload, run_scaling
 from .variants import DEFAULT_VARIANTS, VARIANTS, compare_variants
 from .verify import EXIT_STATUS
+from .wheelhouse import command_wheelhouse
+from .wheels import describe_difference
 from .why import EXPERIMENTS, WhySettings, run_why
 
 # The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
@@ -59,12 +62,13 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
                             "(default 60; a probe still spoilt by load is inconclusive, not failed)")
 
 
-def verify_in_fresh_process(openblas, output: Path, wait_quiet: float) -> dict:
+def verify_in_fresh_process(openblas, output: Path, wait_quiet: float, numpy_only: bool = False) -> dict:
     """The verification runs in a new interpreter of this environment, as a user's would."""
     command = [sys.executable, "-m", "blasbench.verify", "--library", openblas.library,
                "--threading", openblas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
     command += ["--api", openblas.api] if openblas.api else []
     command += [f"--companion={path}" for path in openblas.companions]
+    command += ["--numpy-only"] if numpy_only else []
     subprocess.run(command)
     if not output.exists():
         raise UserError("the verification process crashed before writing its result (see its output above).")
@@ -77,10 +81,19 @@ def ensure_build(args: argparse.Namespace) -> dict:
     started = time.monotonic()
     openblas = get_provider(args.provider, args.variant, args.site_cfg, args.make).ensure()
     print(f"BLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
-    wheels = build_all(openblas, args.numpy, args.scipy)
+    wheels = build_all(openblas, args.numpy, None if args.numpy_only else args.scipy)
     install(wheels)
     with tempfile.TemporaryDirectory() as tmp:
-        verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json", args.wait_quiet)
+        verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json", args.wait_quiet,
+                                               numpy_only=len(wheels) == 1)
+    reproducibility = None
+    if args.check_reproducible:
+        reproducibility = [check_reproducible(wheel, openblas, wheels[0] if wheel.package == "scipy" else None)
+                           for wheel in wheels]
+        for check in reproducibility:
+            print(f"{check['package']}: built again with ccache off: {check['verdict']}"
+                  + "".join(f"\n    {describe_difference(d)}" for d in check.get("differences", []))
+                  + (f"\n    {check['detail']}" if "detail" in check else ""), flush=True)
     return {
         "kind": "build",
         "openblas": openblas.as_dict(),
@@ -92,6 +105,7 @@ def ensure_build(args: argparse.Namespace) -> dict:
         "verification": verification,
         "environment": verification.get("environment"),
         "identity": provenance.identity(verification.get("environment") or {}),
+        **({"reproducibility": reproducibility} if reproducibility is not None else {}),
     }
 
 
@@ -266,8 +280,6 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_cluster(args: argparse.Namespace) -> int:
-    if args.scheduler != "slurm":
-        raise UserError(f"scheduler {args.scheduler!r} is not supported: only slurm.")
     if args.resume:
         return run_cluster(None, args.resume, args.results, args.poll)
     if not args.command:
@@ -300,10 +312,20 @@ def add_sweep_options(group, defaults: dict | None = None) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m blasbench")
+    parser.set_defaults(numpy_only=False, check_reproducible=False)  # what the commands that build but cannot take these see
     commands = parser.add_subparsers(dest="command", required=True)
     build = commands.add_parser("build", help="compile NumPy and SciPy against a BLAS (OpenBLAS by default), install, verify")
     add_build_options(build)
+    build.add_argument("--check-reproducible", action="store_true",
+                       help="build every wheel a second time, ccache off, into a temporary directory and say whether "
+                            "the two are identical (or which members differ, and where); build.md shows the verdict")
     build.set_defaults(run=command_build)
+    wheels = commands.add_parser("wheelhouse", help="export builds to a tar file, import them on another machine, list them")
+    wheels.add_argument("action", choices=("export", "import", "list"))
+    wheels.add_argument("archive", type=Path, nargs="?", help="the tar file to write (export) or read (import)")
+    wheels.add_argument("--keys", nargs="+", default=[], metavar="PREFIX",
+                        help="export only entries whose name or key starts with one of these (default: all)")
+    wheels.set_defaults(run=command_wheelhouse)
     scaling = commands.add_parser("scaling", help="build (cached), test the network, profile and sweep threads, report")
     add_build_options(scaling)
     group = scaling.add_argument_group("sweeps")
@@ -346,6 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
     add_build_options(verify)
     verify.set_defaults(run=command_verify)
+    for sub in (build, verify):
+        sub.add_argument("--numpy-only", action="store_true",
+                         help="build and verify NumPy alone: what can break with a provider (pkg-config, meson options, "
+                              "linkage, what is loaded) at a fifth of the time; the workloads need SciPy too")
     bench = commands.add_parser("bench", help="time one cost-and-gradient per rung against DGEMM, at 1 and all threads")
     add_build_options(bench)
     bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG")
@@ -378,7 +404,6 @@ def build_parser() -> argparse.ArgumentParser:
                            help="where the container's reports land (default reports/container)")
     container.set_defaults(run=main_container)
     cluster = commands.add_parser("cluster", help="run a command on every node of a Slurm cluster and merge the results")
-    cluster.add_argument("--scheduler", default="slurm", help="the batch system (slurm, the only one supported)")
     cluster.add_argument("--partition", help="Slurm partition (sbatch --partition)")
     where = cluster.add_mutually_exclusive_group()
     where.add_argument("--nodes", type=positive, default=2, help="how many nodes, one array task each (default 2)")
@@ -396,8 +421,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="render the Markdown reports again from the JSON results (a directory "
                                  "that exists: nothing is created)")
     report.set_defaults(run=command_report)
-    for sub in (build, scaling, verify, bench, report, variants):
-        sub.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory")
+    for sub in (build, scaling, bench, report, variants):
+        sub.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory (default reports)")
+        sub.add_argument("--no-wait", action="store_true",
+                         help="stop at once when another run is writing to the same --results directory (default: wait for it)")
     return parser
 
 
@@ -406,10 +433,17 @@ def interrupt(signum, frame):
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, interrupt)  # a scheduler's or `timeout`'s stop keeps results like Ctrl-C
+    # A scheduler's, `timeout`'s or `docker stop`'s SIGTERM, and a closed terminal's SIGHUP, end a run as
+    # Ctrl-C does: what was measured is kept and reported.
+    for stop in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop, interrupt)
     try:
-        return args.run(args)
+        # one run at a time writes a results directory: two would measure under each other's load
+        with (one_writer(args.results, f"python -m blasbench {' '.join(argv)}", not args.no_wait, args.run != command_report)
+              if hasattr(args, "no_wait") else contextlib.nullcontext()):
+            return args.run(args)
     except (UserError, WorkloadError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

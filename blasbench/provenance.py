@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -54,17 +56,32 @@ def cpu_flags() -> list[str]:
 
 
 def git_commit() -> str | None:
+    """The clone's commit; for a tree with uncommitted changes ``<commit>-dirty.<hash of the diff>``,
+    so that code edited again is another identity, not the same "dirty"."""
     here = Path(__file__).resolve().parent.parent
+    # results and reports are data, not code: writing them does not make the code dirty
+    code = ["--", ".", ":(exclude)reports"]
     try:
         out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True)
-        # results and reports are data, not code: writing them does not make the code dirty
-        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--",
-                                ".", ":(exclude)reports"], capture_output=True, text=True).stdout.strip()
+        diff = subprocess.run(["git", "-C", str(here), "diff", "HEAD", "--binary", *code], capture_output=True).stdout
     except OSError:
         return None
     if out.returncode != 0:
         return None
-    return out.stdout.strip() + ("-dirty" if dirty else "")
+    return out.stdout.strip() + (f"-dirty.{hashlib.sha256(diff).hexdigest()[:12]}" if diff else "")
+
+
+def workload_source(package: str = "nn") -> str | None:
+    """sha256 of the measured workload's source (every ``.py`` file of its package, by relative
+    name), so that results of edited code are never taken for this code's, in a clone or not."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
 
 
 def versions() -> dict[str, str | None]:
@@ -101,6 +118,7 @@ def identity(env: dict) -> dict:
                  for lib in env.get("threadpool_info") or [] if lib.get("user_api") == "blas"],
         "wheels": env.get("wheels"),
         "commit": env.get("git_commit"),
+        "workload_source": env.get("workload_source"),
         "host": env.get("host"),
         "cpu": cpu.get("model"),
         "usable_cores": cpu.get("usable_cores"),
@@ -211,6 +229,7 @@ def collect() -> dict:
     return {
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "git_commit": git_commit(),
+        "workload_source": workload_source(),
         "host": platform.node(),
         "python": sys.version.split()[0],
         "executable": sys.executable,

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import UserError, last_line, pins
+from .provenance import cpu_flags
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, read_json
 
 SYSTEM_VARIANTS = ("pthread", "openmp", "serial")
@@ -455,7 +456,7 @@ class MKLProvider(Provider):
 
 
 # OpenBLAS's own make variables a user may set for --provider source (Makefile.rule documents them).
-MAKE_VARIABLES = ("TARGET", "DYNAMIC_ARCH", "DYNAMIC_OLDER", "USE_THREAD", "USE_OPENMP", "NUM_THREADS",
+MAKE_VARIABLES = ("TARGET", "DYNAMIC_ARCH", "DYNAMIC_OLDER", "NO_AVX512", "USE_THREAD", "USE_OPENMP", "NUM_THREADS",
                   "INTERFACE64", "NO_AFFINITY", "NO_WARMUP", "USE_TLS", "CONSISTENT_FPCSR", "BUFFERSIZE",
                   "GEMM_MULTITHREAD_THRESHOLD", "COMMON_OPT", "FCOMMON_OPT")
 # NUM_THREADS is OpenBLAS's ceiling, by default the builder's core count: a library built on a
@@ -465,8 +466,21 @@ MAKE_DEFAULTS = {"USE_THREAD": "1", "NUM_THREADS": "64", "NO_AFFINITY": "1", "NO
 MAKE_REQUIRED = {"NO_LAPACKE": "1"}
 
 
-def parse_make_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
-    """``KEY=VALUE`` words (``--make TARGET=ZEN NUM_THREADS=128``), checked against :data:`MAKE_VARIABLES`."""
+# OpenBLAS 0.3.21 detects AVX-512 on a Zen 4 and then compiles its AVX-512 kernels without the flags they
+# need ("inlining failed ... target specific option mismatch" in kernel/simd/intrin_avx512.h; fixed in
+# 0.3.22): a target is named unless the user names one or asks for DYNAMIC_ARCH. HASWELL's AVX2 kernels
+# run on every CPU with AVX2 (Intel since Haswell, AMD since Zen, the AVX-512 ones included), so one
+# build serves every such node of a cluster; a CPU without AVX2 is left to OpenBLAS's own detection.
+PORTABLE_TARGET = "HASWELL"
+
+
+def default_target(cpu_flags: list[str]) -> dict[str, str]:
+    return {"TARGET": PORTABLE_TARGET} if "avx2" in cpu_flags else {}
+
+
+def parse_make_options(items: list[str] | tuple[str, ...], cpu_flags: list[str] = ()) -> dict[str, str]:
+    """``KEY=VALUE`` words (``--make TARGET=ZEN NUM_THREADS=128``), checked against :data:`MAKE_VARIABLES`;
+    the target of :func:`default_target` for this CPU (``cpu_flags``) unless they name one."""
     options = {}
     for item in items:
         key, equals, value = item.partition("=")
@@ -478,7 +492,8 @@ def parse_make_options(items: list[str] | tuple[str, ...]) -> dict[str, str]:
     if options.get("INTERFACE64", "0") != "0":
         raise UserError("--make INTERFACE64=1 builds an ILP64 OpenBLAS, which NumPy and SciPy here are built "
                         "without (LP64): leave INTERFACE64 out.")
-    return {**MAKE_DEFAULTS, **options, **MAKE_REQUIRED}
+    target = {} if "TARGET" in options or options.get("DYNAMIC_ARCH", "0") != "0" else default_target(list(cpu_flags))
+    return {**MAKE_DEFAULTS, **target, **options, **MAKE_REQUIRED}
 
 
 def debian_source_lists(mirror: str, suite: str, directory: Path) -> list[str]:
@@ -504,11 +519,22 @@ def host_debian_mirror() -> str:
     raise UserError("No Debian mirror found in /etc/apt/sources*: pass --mirror URL.")
 
 
-def _run_logged(command: list[str], log, what: str, log_path: Path, **kwargs) -> None:
+def _run_logged(command: list[str], log, what: str, log_path: Path, hint=None, **kwargs) -> None:
     log.write(f"$ {' '.join(command)}\n")
     log.flush()
     if subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, **kwargs).returncode != 0:
-        raise UserError(f"{what} failed; the whole log is kept: {log_path}")
+        cause = hint(log_path.read_text(errors="replace")) if hint else None
+        raise UserError(f"{what} failed{f': {cause}' if cause else ''}; the whole log is kept: {log_path}")
+
+
+def compile_hint(log_text: str) -> str | None:
+    """The likely cause of a failed OpenBLAS compile, and the ``--make`` option that avoids it."""
+    if "target specific option mismatch" in log_text:
+        return ("kernels for this CPU's extensions were compiled without their flags (OpenBLAS 0.3.21's detection "
+                f"on AVX-512 CPUs); pass --make TARGET={PORTABLE_TARGET}, or a target OpenBLAS knows that this CPU runs")
+    if match := re.search(r"(?m)^.*(?:Unknown|unknown|not supported).*(?:TARGET|target|CPU).*$", log_text):
+        return f"{match.group(0).strip()}: pass a TARGET from OpenBLAS's TargetList.txt, e.g. --make TARGET={PORTABLE_TARGET}"
+    return None
 
 
 class SourceProvider(Provider):
@@ -527,11 +553,12 @@ class SourceProvider(Provider):
 
     @classmethod
     def from_options(cls, variant: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
-        return cls(variant, parse_make_options(make))
+        return cls(variant, parse_make_options(make, cpu_flags()), "TARGET" not in dict(w.partition("=")[::2] for w in make))
 
-    def __init__(self, suite: str = "bookworm", make: dict[str, str] | None = None):
+    def __init__(self, suite: str = "bookworm", make: dict[str, str] | None = None, target_defaulted: bool = True):
         self.suite = suite
-        self.make = make if make is not None else parse_make_options(())
+        self.make = make if make is not None else parse_make_options((), cpu_flags())
+        self.target_defaulted = target_defaulted
 
     def fetch(self) -> tuple[Path, str]:
         """The suite's ``.dsc`` with its tarballs (apt checks their checksums against the suite's
@@ -610,7 +637,8 @@ class SourceProvider(Provider):
                 # --no-check: apt verified the files against the signed index; no uploaders' keyring here
                 _run_logged(["dpkg-source", "--no-check", "-x", str(dsc), str(source)], log, "Unpacking the source",
                             log_path)
-                _run_logged([*make, "libs", "netlib", "shared"], log, "Compiling OpenBLAS", log_path, cwd=source)
+                _run_logged([*make, "libs", "netlib", "shared"], log, "Compiling OpenBLAS", log_path, cwd=source,
+                            hint=compile_hint)
                 _run_logged([*make, "install", f"PREFIX={staging / 'install'}"], log, "Installing OpenBLAS", log_path,
                             cwd=source)
         except BaseException:
@@ -619,7 +647,11 @@ class SourceProvider(Provider):
         # The prefix's files name their final place (pkg-config, cmake): install to staging/install,
         # then move; nothing inside libopenblas.so refers to the prefix.
         final = staging / "install"
-        (final / "source.json").write_text(json.dumps({**inputs, "key": key, "dsc": dsc.name,
+        target = self.make.get("TARGET")
+        note = (f"TARGET={target}" + (", chosen by blasbench: its AVX2 kernels run on every CPU with AVX2, and OpenBLAS "
+                                      "0.3.21's own detection fails to compile on AVX-512 CPUs" if self.target_defaulted
+                                      else ", as asked") if target else "OpenBLAS's own detection of this CPU")
+        (final / "source.json").write_text(json.dumps({**inputs, "key": key, "dsc": dsc.name, "target": note,
                                                        "compile_seconds": round(time.monotonic() - started, 1)}, indent=2))
         shutil.rmtree(prefix, ignore_errors=True)
         os.replace(final, prefix)

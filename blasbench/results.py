@@ -14,7 +14,8 @@ from .variants import load_variants
 # The single-file results of a directory, by kind.
 SINGLE = ("build", "profile", "scaling", "why", "bench")
 # What a reader must know differs between results before putting them side by side.
-IDENTITY_WORDS = {"commit": "commits", "host": "hosts", "cpu": "CPUs", "blas": "BLAS libraries", "wheels": "builds"}
+IDENTITY_WORDS = {"commit": "commits", "workload_source": "workload sources", "host": "hosts", "cpu": "CPUs",
+                  "blas": "BLAS libraries", "wheels": "builds"}
 
 
 @dataclass
@@ -60,7 +61,7 @@ class Results:
         return {name: found for name, found in values.items() if len(found) > 1}
 
     def dirty(self) -> bool:
-        return any(str(env.get("git_commit") or "").endswith("-dirty") for _, env in self.environments())
+        return any("-dirty" in str(env.get("git_commit") or "") for _, env in self.environments())
 
 
 def describe(name: str, value) -> str:
@@ -70,5 +71,8 @@ def describe(name: str, value) -> str:
     if name == "wheels":
         return ", ".join(f"{k} {v}" for k, v in (value or {}).items()) or "unknown"
     if name == "commit":
-        return str(value)[:12] + ("-dirty" if str(value).endswith("-dirty") else "") if value else "unknown"
+        commit, dirty, diff = str(value).partition("-dirty")
+        return commit[:12] + dirty + diff if value else "unknown"
+    if name == "workload_source":
+        return str(value)[:12] if value else "not recorded"
     return str(value)

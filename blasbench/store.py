@@ -109,27 +109,86 @@ def digest(data: Any) -> str:
 
 @contextlib.contextmanager
 def locked(name: str, what: str) -> Iterator[None]:
-    """Hold an exclusive lock named ``name`` across processes; released even if killed. While
-    another process holds it, say once what is waited for (``what``), by whom and since when."""
+    """Hold an exclusive lock named ``name`` across processes (the cache's builds); released even if
+    killed. While another process holds it, say once what is waited for (``what``), by whom and since when."""
     lock_dir = cache_dir() / "locks"
     lock_dir.mkdir(parents=True, exist_ok=True)
-    with open(lock_dir / f"{name}.lock", "a+") as f:
+    with holding(lock_dir / f"{name}.lock", f"another {what}"):
+        yield
+
+
+@contextlib.contextmanager
+def holding(lock_file: Path, what: str, wait: bool = True, holder: str = "", remove: bool = False) -> Iterator[None]:
+    """Hold the ``flock`` of ``lock_file``, whose text says who holds it (``holder`` beside the pid,
+    host and time). Taken: wait, saying for whom, or (``wait=False``) raise :class:`Busy` with that text.
+    ``remove``: the file goes on release (a results directory keeps only results); a waiter that then
+    holds a removed file's lock opens the path again."""
+    said = False
+    while True:
+        f = open(lock_file, "a+")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
-            holder = f.read().strip() or "another process"
-            print(f"waiting for another {what} ({holder}) ...", file=sys.stderr, flush=True)
+            other = f.read().strip() or "another process"
+            if not wait:
+                f.close()
+                raise Busy(other) from None
+            if not said:
+                print(f"waiting for {what} ({other}) ...", file=sys.stderr, flush=True)
+                said = True
             fcntl.flock(f, fcntl.LOCK_EX)
+        if not remove or (lock_file.exists() and os.stat(lock_file).st_ino == os.fstat(f.fileno()).st_ino):
+            break
+        f.close()  # the holder removed it while we waited: lock the file now at that path
+    with f:
         f.seek(0)
         f.truncate()
-        f.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%H:%M')}")
+        f.write(f"pid {os.getpid()} on {platform.node()}, since {time.strftime('%H:%M')}{holder}")
         f.flush()
         try:
             yield
         finally:
-            f.truncate(0)
+            if remove:
+                lock_file.unlink(missing_ok=True)
+            else:
+                f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+class Busy(Exception):
+    """A lock is held by another process; the message says by whom."""
+
+
+RESULTS_LOCK = ".blasbench.lock"
+
+
+@contextlib.contextmanager
+def one_writer(directory: Path, command: str, wait: bool = True, create: bool = True) -> Iterator[None]:
+    """Hold ``directory`` (a results directory) for this run alone: a second run into it waits, saying
+    for which run, or (``wait=False``) stops in one line. A directory that cannot take the lock file
+    (read-only, another user's lock) is a one-line error before anything is measured. Without
+    ``create``, a missing directory is left missing, unlocked (a reader says it is missing)."""
+    lock_file = Path(directory) / RESULTS_LOCK
+    if not create and not Path(directory).is_dir():
+        yield
+        return
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        with holding(lock_file, f"the other run writing to {directory}", wait, holder=f": {command}", remove=True):
+            yield
+    except Busy as e:
+        raise UserError(f"{directory} is being written by another run ({e}): wait for it, drop --no-wait, "
+                        "or pass another --results DIR.") from None
+    except PermissionError as e:
+        if e.filename not in (str(lock_file), str(directory)):
+            raise
+        raise UserError(f"cannot lock {directory} for this run ({e.strerror}: {e.filename}): "
+                        "pass a --results DIR of your own.") from None
+    except OSError as e:
+        if e.filename not in (str(lock_file), str(directory)):
+            raise
+        raise UserError(f"cannot write results to {directory} ({e.strerror}): pass a writable --results DIR.") from None
 
 
 def pid_alive(pid: int) -> bool:

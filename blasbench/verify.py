@@ -222,13 +222,15 @@ def check_probe(one: dict, everyone: dict, layer: str, threads: int, cores: int)
     speedup = one["seconds"] / everyone["seconds"]
     timings = (f"DGEMM {one['gflops']:.1f} GFLOP/s on 1 thread, {everyone['gflops']:.1f} on {threads}; "
                f"speedup {speedup:.2f}x, CPU/wall {everyone['cpu_per_wall']:.2f}")
-    if layer in SERIAL_LAYERS:
+    if layer in SERIAL_LAYERS or threads < 2 <= cores:
+        # one thread, by design or by a limit, on several cores: the probe checks it stays on one
         ok = speedup < SERIAL_MAX_SPEEDUP and everyone["cpu_per_wall"] < SERIAL_MAX_SPEEDUP
-        return Check("timing probe: serial build stays serial", ok, timings + " (expected about 1)",
-                     "" if ok else "a serial build ran on several cores: another BLAS does the work.")
-    if cores < 2 or threads < 2:
-        return Check("timing probe: threads really run", True,
-                     f"{cores} usable core(s), {threads} thread(s): no parallel speedup to show; " + timings)
+        serial = layer in SERIAL_LAYERS
+        return Check("timing probe: " + ("serial build stays serial" if serial else "one thread, as limited"), ok,
+                     timings + " (expected about 1)", "" if ok else "a serial build ran on several cores: another BLAS "
+                     "does the work." if serial else "the one-thread limit did not take effect.")
+    if cores < 2:
+        return Check("timing probe: one usable core, no parallel speedup to show", True, timings)
     ok = speedup >= MIN_SPEEDUP and everyone["cpu_per_wall"] >= MIN_SPEEDUP
     if ok:
         hint = ""
@@ -241,13 +243,19 @@ def check_probe(one: dict, everyone: dict, layer: str, threads: int, cores: int)
 
 def run_checks(library: str | None = None, threading: str | None = None, threads: int | None = None,
                size: int = 2048, repeats: int = 5, wait_quiet: float = 0.0, api: str = "openblas",
-               companions: tuple[str, ...] = ()) -> dict:
-    """Every check, on the numpy and scipy this interpreter imports. ``status`` is passed, failed,
-    or inconclusive: the timing probe failed while other processes kept the cores busy."""
+               companions: tuple[str, ...] = (), numpy_only: bool = False) -> dict:
+    """Every check, on the numpy and scipy (numpy alone with ``numpy_only``) this interpreter imports.
+    ``status`` is passed, failed, or inconclusive: the timing probe failed while other processes kept
+    the cores busy."""
     try:
         import numpy
-        import scipy.linalg._fblas as fblas
         import threadpoolctl
+
+        modules = {"numpy": numpy._core._multiarray_umath.__file__}
+        if not numpy_only:
+            import scipy.linalg._fblas as fblas
+
+            modules["scipy"] = fblas.__file__
     except ImportError as e:
         return {"ok": False, "status": "failed", "checks": [asdict(Check("import", False, str(e),
                 "install numpy, scipy and threadpoolctl in this environment"))]}
@@ -259,7 +267,6 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
     loaded = os.path.realpath(info["filepath"])
     if library:
         checks.append(check_library(loaded, library))
-    modules = {"numpy": numpy._core._multiarray_umath.__file__, "scipy": fblas.__file__}
     checks.append(check_resolution(loaded, {name: linked_blas(path) for name, path in modules.items()},
                                    mapped_blas_files(), companions))
     if threading:
@@ -319,12 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, help="expected thread count (default: usable cores)")
     parser.add_argument("--size", type=int, default=2048, help="DGEMM size of the timing probe")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--numpy-only", action="store_true", help="check NumPy's linkage alone (a build without SciPy)")
     parser.add_argument("--json", type=Path, help="write the full result here")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
                         help="wait up to this long for other processes to leave the cores free before timing")
     args = parser.parse_args(argv)
     result = run_checks(args.library, args.threading, args.threads, args.size, args.repeats, args.wait_quiet,
-                        args.api, tuple(args.companion))
+                        args.api, tuple(args.companion), args.numpy_only)
     print(format_checks(result))
     if args.json:
         write_json(args.json, result)

@@ -1,17 +1,40 @@
+import time
+
 import pytest
 
 
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run tests marked slow (real builds, full training)")
+    parser.addoption("--all-providers", action="store_true",
+                     help="with --slow: build NumPy *and SciPy* against every provider (cold: hours on 2 cores)")
+
+
+def pytest_sessionstart(session):
+    session.config.stash[STARTED] = time.time()
+
+
+STARTED = pytest.StashKey[float]()
 
 
 def pytest_collection_modifyitems(config, items):
-    if config.getoption("--slow"):
-        return
-    skip = pytest.mark.skip(reason="slow: run with --slow")
-    for item in items:
-        if "slow" in item.keywords:
-            item.add_marker(skip)
+    # the build budget's check runs after every test that may compile (a stable sort keeps the rest's order)
+    items.sort(key=lambda item: item.get_closest_marker("after_builds") is not None)
+    if not config.getoption("--slow"):
+        skip = pytest.mark.skip(reason="slow: run with --slow")
+        for item in items:
+            if "slow" in item.keywords:
+                item.add_marker(skip)
+    elif not config.getoption("--all-providers"):
+        skip = pytest.mark.skip(reason="every provider's SciPy: run with --slow --all-providers")
+        for item in items:
+            if "all_providers" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def session_started(pytestconfig) -> float:
+    """When this test session started (what a test counts builds since)."""
+    return pytestconfig.stash[STARTED]
 
 
 @pytest.fixture(scope="session")

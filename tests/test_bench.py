@@ -60,9 +60,13 @@ def test_pytorch_computes_the_same_cost_and_gradient(torch_peer, mnist_small):
 
 @pytest.mark.slow
 def test_bench_measures_pytorch_beside_the_rungs(torch_peer, tmp_path):
-    result = run_bench(["6-data-parallel"], train_size=2000, repeats=2, dgemm_size=128, peers=["torch"])
+    result = run_bench(["6-data-parallel"], train_size=2000, repeats=2, dgemm_size=128, peers=["torch"],
+                       dtypes=["float64", "float32"])
     peers = {row["peer"] for row in result["rows"] if row.get("peer")}
     assert peers == {"PyTorch float64", "PyTorch float32"}
+    # the peer in the precisions asked of the rungs, no other (float32 was once measured regardless)
+    alone = run_bench(["6-data-parallel"], train_size=2000, repeats=1, dgemm_size=128, peers=["torch"], dtypes=["float64"])
+    assert {row["dtype"] for row in alone["rows"]} == {"float64"}
     assert result["peers"]["torch"]["version"].startswith("2.")
     text = render_bench(result)
     assert "time / PyTorch float64" in text and "| PyTorch float64 |" in text and "1.00x" in text

@@ -6,11 +6,13 @@ import subprocess
 import sys
 import time
 import venv
+from pathlib import Path
 
 import pytest
 from test_providers import example_openblas
 
 from blasbench import build, pins, provenance, store
+from blasbench.wheels import wheel_members
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -205,15 +207,24 @@ def fresh_python(tmp_path_factory):
     return python
 
 
+PROVIDERS_BUILT = [("scipy-openblas", "openblas"), ("source", "openblas"), ("mkl", "mkl"), ("blis", "blis"),
+                   ("reference", None)]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("provider, api", [("scipy-openblas", "openblas"), ("source", "openblas"), ("mkl", "mkl"),
-                                           ("blis", "blis")])
-def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, fresh_python, tmp_path):
-    """NumPy and SciPy built (or reused from the wheelhouse: cold, each provider compiles for 15-30
-    minutes) against each provider, installed and verified in a fresh process: threadpoolctl sees
-    that BLAS and only it, every extension module resolves to it, its threads run."""
+@pytest.mark.parametrize("provider, api, numpy_only", [
+    *[(provider, api, True) for provider, api in PROVIDERS_BUILT],
+    *[pytest.param(provider, api, False, marks=pytest.mark.all_providers) for provider, api in PROVIDERS_BUILT],
+], ids=lambda value: {True: "numpy-only", False: "numpy-and-scipy"}.get(value, value) if isinstance(value, bool) else None)
+def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_only, fresh_python, tmp_path):
+    """NumPy (in CI; with --all-providers also SciPy, cold 15-30 minutes each) built, or reused from the
+    wheelhouse, against each provider, installed and verified in a fresh process: threadpoolctl sees
+    that BLAS and only it, every extension module resolves to it, its threads run. What can break
+    with a provider (its pkg-config text, meson options, linkage, what is loaded) breaks in NumPy."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BLIS_", "OMP_", "OPENBLAS_", "MKL_"))}
-    command = [fresh_python, "-m", "blasbench", "build", "--provider", provider, "--results", str(tmp_path)]
+    env.update({k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")})
+    command = [fresh_python, "-m", "blasbench", "build", "--provider", provider, "--results", str(tmp_path),
+               *(["--numpy-only"] if numpy_only else [])]
     run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if provider == "blis" and provenance.usable_cores() > 1:
         # Debian's BLIS runs one thread unless told: verification says so, and how to fix it
@@ -222,11 +233,46 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, fresh_
         run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     result = json.loads((tmp_path / "build.json").read_text())
+    assert [w["package"] for w in result["wheels"]] == (["numpy"] if numpy_only else ["numpy", "scipy"])
     verification = result["verification"]
-    assert verification["ok"] and verification["blas"]["internal_api"] == api
-    assert os.path.realpath(verification["blas"]["filepath"]) == result["openblas"]["library"]
+    assert verification["ok"] and set(verification["modules"]) == {w["package"] for w in result["wheels"]}
+    if api is None:  # the reference BLAS: threadpoolctl knows no netlib, the modules must resolve to it
+        assert verification["blas"] is None or verification["blas"]["internal_api"] != "openblas"
+    else:
+        assert verification["blas"]["internal_api"] == api
+        assert os.path.realpath(verification["blas"]["filepath"]) == result["openblas"]["library"]
     assert result["openblas"]["provider"] == provider
     if provider == "scipy-openblas":
         assert verification["blas"]["version"].startswith("0.3.3")  # newer than Debian's 0.3.21
     if provider == "source":
         assert "openblas-source" in result["openblas"]["library"] and "Debian bookworm" in result["openblas"]["pc_text"]
+        assert "TARGET=HASWELL" in (tmp_path / "build.md").read_text() or "avx2" not in provenance.cpu_flags()
+
+
+@pytest.mark.slow
+def test_numpy_built_twice_gives_the_same_bytes(built_env, tmp_path):
+    """`build --check-reproducible`: the wheelhouse's NumPy compiled once more, ccache off, into a
+    temporary directory; the two wheels are identical, and build.md says so."""
+    python, _ = built_env
+    run = subprocess.run([python, "-m", "blasbench", "build", "--numpy-only", "--check-reproducible",
+                          "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    result = json.loads((tmp_path / "build.json").read_text())
+    [check] = result["reproducibility"]
+    assert check["verdict"] == "identical", check
+    assert check["sha256"][0] == check["sha256"][1] == result["wheels"][0]["manifest"]["wheel_sha256"]
+    assert "**identical**" in (tmp_path / "build.md").read_text()
+    [numpy] = result["wheels"]
+    assert numpy["manifest"]["members"] == wheel_members(Path(numpy["wheel"]))
+
+
+@pytest.mark.slow
+@pytest.mark.after_builds
+def test_the_ci_tier_compiles_scipy_at_most_once(pytestconfig, session_started):
+    """What keeps CI inside its time on a new machine with an empty cache: SciPy (15-30 minutes cold on
+    2 cores) is compiled for the default provider only; every other provider builds NumPy alone."""
+    if pytestconfig.getoption("--all-providers"):
+        pytest.skip("the full tier compiles SciPy for every provider")
+    compiled = sorted(log.name for log in (store.cache_dir() / "logs").glob("scipy-*.log")
+                      if log.stat().st_mtime >= session_started)
+    assert len(compiled) <= 1, f"SciPy was compiled {len(compiled)} times in this session: {compiled}"

@@ -128,9 +128,11 @@ def test_every_point_refused_is_a_failure_that_says_why(tmp_path, capsys, monkey
 
 
 @pytest.mark.slow
-def test_ctrl_c_mid_sweep_keeps_the_points_and_renders_them(tmp_path):
-    """SIGINT to the whole process group, as a terminal's Ctrl-C: the finished points stay,
-    scaling.md is rendered from them and says the sweep is partial, and the exit says how to go on."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_stop_mid_sweep_keeps_the_points_and_renders_them(stop, tmp_path):
+    """The signal to the whole process group, as a terminal's Ctrl-C (SIGINT), Slurm's time limit,
+    `timeout` or `docker stop` (SIGTERM), or a closed terminal (SIGHUP) send it: the finished points
+    stay, scaling.md is rendered from them and says the sweep is partial, and the exit says how to go on."""
     def interruptible():
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.setsid()
@@ -145,7 +147,7 @@ def test_ctrl_c_mid_sweep_keeps_the_points_and_renders_them(tmp_path):
     while time.time() < deadline and not ((tmp_path / "scaling.json").exists()
                                           and json.loads((tmp_path / "scaling.json").read_text())["points"]):
         time.sleep(0.2)
-    os.killpg(child.pid, signal.SIGINT)
+    os.killpg(child.pid, stop)
     _, err = child.communicate(timeout=120)
     assert child.returncode == 130
     assert err.strip().splitlines()[-1].startswith("interrupted: results measured so far are kept")

@@ -24,3 +24,18 @@ def test_every_package_of_the_source_is_installed():
     found = {".".join(p.parent.relative_to(root).parts) for p in root.glob("*/**/__init__.py")
              if p.parent.relative_to(root).parts[0] in ("blasbench", "nn")}
     assert found == set(PYPROJECT["tool"]["setuptools"]["packages"])
+
+
+def test_asking_for_the_torch_peer_in_either_spelling_installs_the_peers_group(monkeypatch):
+    """`-- --peers torch` and `-- --peers=torch` both install PyTorch (the second once did not)."""
+    import nox
+
+    import noxfile
+
+    peers = set(nox.project.dependency_groups(noxfile.PYPROJECT, "peers"))
+    for posargs in (["--peers", "torch"], ["--quick", "--peers=torch"], ["--quick"]):
+        installed = []
+        session = type("Session", (), {"posargs": posargs, "install": lambda self, *a: installed.extend(a),
+                                       "run": lambda self, *a, **k: None})()
+        noxfile.scaling.func(session)
+        assert (peers <= set(installed)) == ("torch" in " ".join(posargs)), (posargs, installed)

@@ -86,6 +86,14 @@ def test_probe_needs_a_real_speedup_and_cpu_time():
     assert verify.check_probe(timing(1.0, 1.0), timing(1.0, 1.0), "pthreads", 1, 1).ok
 
 
+def test_a_one_thread_limit_on_several_cores_is_checked_not_passed_as_threads_running():
+    """`verify --threads 1` on 2 cores once PASSed "threads really run"; now it checks the limit holds."""
+    held = verify.check_probe(timing(1.0, 1.0), timing(0.99, 1.0), "pthreads", 1, 2)
+    assert held.ok and held.name == "timing probe: one thread, as limited"
+    leaked = verify.check_probe(timing(1.0, 1.0), timing(0.55, 1.9), "pthreads", 1, 2)
+    assert not leaked.ok and "did not take effect" in leaked.hint
+
+
 def test_verify_module_fails_on_a_pypi_numpy():
     """The test environment's numpy is PyPI's, with its own bundled OpenBLAS: not our build."""
     run = subprocess.run([sys.executable, "-m", "blasbench.verify", "--library", SYSTEM, "--size", "256"],

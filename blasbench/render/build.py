@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..wheels import describe_difference
 from .format import PEAK_NOTE, fmt, provenance_lines, table
 
 VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}
@@ -17,6 +18,31 @@ def blas_word(library: dict) -> str:
 def verdict(verification: dict) -> str:
     """A verification's outcome in words (version-1 results have no status, only ok)."""
     return VERDICT[verification.get("status") or ("passed" if verification["ok"] else "failed")]
+
+
+KEY_PROMISE = ("A key promises the same inputs: the sdist, the BLAS as described (version, build config, "
+               "pkg-config text), the meson options, Python, platform, libc, compilers and build tools. Every build "
+               "sets `SOURCE_DATE_EPOCH` to the sdist's newest member time and compiles in fixed source and build "
+               "directories under the cache, so that two builds of one key in one cache location give the same bytes; "
+               "what the key does not hold (the cache's path, where it leaks into a binary; the BLAS file's own bytes) "
+               "can still differ, and `--check-reproducible` names the member and section where it does.")
+
+
+def reproducibility_lines(checks: list[dict]) -> str:
+    """Each wheel's second build, ccache off: identical, or where it differs."""
+    rows = []
+    for check in checks:
+        if check["verdict"] == "library-changed":
+            rows.append([check["package"], "not compared", check["detail"]])
+        elif check["verdict"] == "identical":
+            rows.append([check["package"], "**identical**",
+                         f"sha256 `{check['sha256'][0][:16]}` both; built again in {check['seconds']:.0f} s"])
+        else:
+            rows.append([check["package"], "**differs**", f"sha256 `{check['sha256'][0][:16]}` vs `{check['sha256'][1][:16]}`; "
+                         + "; ".join(describe_difference(d) for d in check["differences"][:8])
+                         + (f"; and {len(check['differences']) - 8} more" if len(check["differences"]) > 8 else "")
+                         if check["differences"] else "the members are identical, the zip containers are not"])
+    return table(["package", "second build, ccache off", "detail"], rows)
 
 
 def render_build(result: dict) -> str:
@@ -33,8 +59,9 @@ def render_build(result: dict) -> str:
     inputs = result["wheels"][0]["manifest"]["inputs"]
     check_rows = [["PASS" if c["ok"] else "**FAIL**", c["name"], c["detail"] + (f" — {c['hint']}" if c["hint"] else "")]
                   for c in verification["checks"]]
+    packages = " and ".join({"numpy": "NumPy", "scipy": "SciPy"}[w["package"]] for w in result["wheels"])
     parts = [
-        f"# Build: NumPy and SciPy from source against {blas_word(ob)} ({ob['provider']})",
+        f"# Build: {packages} from source against {blas_word(ob)} ({ob['provider']})",
         f"Verification **{verdict(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",
@@ -50,7 +77,8 @@ def render_build(result: dict) -> str:
             *([["build config", f"`{ob['config']}`"]] if ob["config"] else []),
             *([["compiled from", f"Debian {o['suite']}'s `{o['dsc']}`: `{o['orig']}` sha256 `{o['orig_sha256']}`, "
                                  f".dsc sha256 `{o['dsc_sha256']}`; make {' '.join(f'{k}={v}' for k, v in o['make'].items())}; "
-                                 f"{o['compile_seconds'] / 60:.0f} min to compile"]] if (o := ob.get("origin")) else []),
+                                 f"{o['compile_seconds'] / 60:.0f} min to compile"
+                                 + (f"; target: {o['target']}" if "target" in o else "")]] if (o := ob.get("origin")) else []),
             *[[f"meson options ({package})", " ".join(f"`{a}`" for a in args)]
               for package, args in result["meson_args"].items()],
             ["compilers", "; ".join(f"{k}: {v}" for k, v in inputs["toolchain"].items())],
@@ -61,6 +89,8 @@ def render_build(result: dict) -> str:
         "pkg-config file given to meson:",
         "```\n" + ob["pc_text"].rstrip() + "\n```",
     ]
+    if "reproducibility" in result:
+        parts += ["## Reproducible?", reproducibility_lines(result["reproducibility"]), KEY_PROMISE]
     config = (result.get("environment") or {}).get("numpy_config")
     if config:
         parts += ["## `numpy.show_config()` essentials", table(["", "name", "version", "details"], [

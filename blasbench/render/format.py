@@ -48,7 +48,8 @@ def provenance_lines(env: dict | None) -> str:
                      f"{i.get('architecture')}, {i['num_threads']} threads) `{i['filepath']}`"
                      for i in env.get("threadpool_info", []) if i.get("user_api") == "blas")
     return "\n".join([
-        f"- Date: {env.get('date')}; host `{env.get('host')}`; commit `{env.get('git_commit')}`",
+        f"- Date: {env.get('date')}; host `{env.get('host')}`; commit `{env.get('git_commit')}`; "
+        f"workload source `{(env.get('workload_source') or 'not recorded')[:12]}`",
         f"- CPU: {cpu.get('model')}, {cpu.get('usable_cores')} usable of {cpu.get('logical_cpus')} logical CPUs; "
         f"SIMD: {' '.join(cpu.get('simd', [])) or 'unknown'}; load average {env.get('load_average')}",
         f"- Python {env.get('python')} on {env.get('platform')}; {versions}",

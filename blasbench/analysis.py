@@ -7,6 +7,7 @@ import json
 from collections import defaultdict
 from importlib.resources import files
 
+from .facts import ALL_LIMITED, HONOURED_CORES, LOADED_POINT_CORES, NO_LIMIT
 from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, karp_flatt, recommend, summarize
 
 PHASES = ("products", "sigmoid", "elementwise", "rest")
@@ -39,10 +40,6 @@ def phases_with_rest(point: dict) -> dict:
     timed = {name: point["phases"].get(name, 0.0) for name in PHASES[:-1]}
     timed["rest"] = max(0.0, point["wall"] - sum(timed.values()))
     return timed
-
-
-# A point during which other processes kept this much of a core busy was measured under load.
-LOADED_POINT_CORES = 0.25
 
 
 def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
@@ -150,14 +147,11 @@ def _per_eval(seconds: float, rung: dict) -> float:
     return seconds / rung["evaluations"]
 
 
-NO_LIMIT, ALL_LIMITED = "no limit", "all four thread variables = 1"
-
-
 def verdict(variant: dict, fastest: dict) -> str:
     """One line: does this variant run BLAS in parallel, does the workload gain, what is ignored."""
     speedup = variant["dgemm_all"]["gflops"] / variant["dgemm_one"]["gflops"]
     threads, cores = variant["threads_all"], variant["blas"]["usable_cores"]
-    if variant["dgemm_all"]["cpu_per_wall"] < 1.3:
+    if variant["dgemm_all"]["cpu_per_wall"] < HONOURED_CORES:
         words = f"single-threaded BLAS (DGEMM {speedup:.2f}x with {cores} cores free)"
     elif speedup >= 1.5:
         words = f"parallel BLAS (DGEMM {speedup:.2f}x on {threads} threads)"

@@ -7,6 +7,7 @@ import time
 
 from . import provenance
 from .peers import TorchNetwork, torch_description, torch_installed
+from .results import bench_label
 from .stats import summarize
 from .verify import time_dgemm
 
@@ -21,11 +22,6 @@ def product_flops(layers: list[int], m: int) -> int:
     forward_and_gradient = sum(2 * 2 * n_out * n_in * m for n_out, n_in in pairs)
     backward = sum(2 * n_out * n_in * m for n_out, n_in in pairs[1:])
     return forward_and_gradient + backward
-
-
-def bench_label(row: dict) -> str:
-    """A bench row's name: the rung and its dtype, or the peer."""
-    return f"{row['rung']} {row.get('dtype', 'float64')}" if row.get("rung") else row["peer"]
 
 
 def timed(evaluate, repeats: int) -> dict:

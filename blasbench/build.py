@@ -27,7 +27,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, pins
-from .providers import BLASLibrary, apt_install
+from .host import ensure_build_dependencies, toolchain
+from .providers import BLASLibrary
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
 from .wheels import compare_wheels, wheel_members
 
@@ -87,47 +88,6 @@ def fetch_sdist(package: str, version: str) -> Path:
         raise UserError(f"{name} does not match its sha256 {expected}: the download is corrupt; run again.")
     os.replace(partial, target)
     return target
-
-
-def _first_line(command: list[str]) -> str:
-    try:
-        out = subprocess.run(command, capture_output=True, text=True)
-    except FileNotFoundError:
-        return ""
-    return out.stdout.splitlines()[0] if out.returncode == 0 and out.stdout else ""
-
-
-# What compiling NumPy and SciPy needs besides the BLAS: (command or header, Debian package).
-BUILD_DEPENDENCIES = (("cc", "gcc"), ("c++", "g++"), ("gfortran", "gfortran"), ("pkg-config", "pkg-config"),
-                      ("ccache", "ccache"))
-
-
-def ensure_build_dependencies() -> None:
-    """Compilers, pkg-config, ccache and Python's headers: installed with apt-get when root and
-    missing, else the one exact command, before anything long starts."""
-    variables = {"cc": "CC", "c++": "CXX", "gfortran": "FC"}  # a user's compiler replaces the default
-    for variable in variables.values():
-        if (chosen := os.environ.get(variable, "").strip()) and shutil.which(chosen.split()[0]) is None:
-            raise UserError(f"{variable}={chosen}: no such compiler on this machine; fix {variable} or unset it.")
-    missing = [package for command, package in BUILD_DEPENDENCIES
-               if shutil.which(os.environ.get(variables.get(command, ""), command).split()[0]) is None]
-    if not (Path(sysconfig.get_paths()["include"]) / "Python.h").exists():
-        missing.append(f"python{sys.version_info.major}.{sys.version_info.minor}-dev")
-    if missing:
-        apt_install(missing, "What compiling NumPy and SciPy needs")
-
-
-def toolchain() -> dict:
-    """Compiler versions; a missing compiler is a clear error, not a failed build 10 minutes in."""
-    found = {}
-    for role, default, package in (("cc", "cc", "gcc"), ("cxx", "c++", "g++"), ("fortran", "gfortran", "gfortran")):
-        command = os.environ.get({"cc": "CC", "cxx": "CXX", "fortran": "FC"}[role], default).split()[0]
-        line = _first_line([command, "--version"])
-        if not line:
-            raise UserError(f"No {role} compiler ({command}) found: install it (`apt-get install {package}`).")
-        found[role] = line
-    found["ccache"] = _first_line(["ccache", "--version"])
-    return found
 
 
 def build_inputs(package: str, version: str, openblas: BLASLibrary, sdist: Path,

@@ -22,18 +22,20 @@ from .build import build_all, check_reproducible, install
 from .cluster import COMMANDS, ClusterJob, run_cluster
 from .compare import DEFAULT_FACTOR, compare_dirs
 from .container import BASE_TAG, main_container
-from .peers import PEERS, peer_installed
+from .facts import BUSY_CORES, EXPERIMENTS, PEERS
+from .peers import peer_installed
 from .profiles import run_profiles
 from .providers import PROVIDERS, SYSTEM_VARIANTS, get_provider, providers_help
 from .render import render_all, render_compare
 from .results import Results
+from .setups import DEFAULT_VARIANTS, VARIANTS
 from .store import atomic_write_text, one_writer, read_json, write_result
 from .sweep import ScalingSettings, Workload, run_scaling
-from .variants import DEFAULT_VARIANTS, VARIANTS, compare_variants
+from .variants import compare_variants
 from .verify import EXIT_STATUS
 from .wheelhouse import command_wheelhouse
 from .wheels import describe_difference
-from .why import EXPERIMENTS, WhySettings, run_why
+from .why import WhySettings, run_why
 
 # The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
 # the data-parallel step that runs every phase on every core.
@@ -208,7 +210,7 @@ def command_scaling(args: argparse.Namespace) -> int:
 def ensure_quiet(args: argparse.Namespace) -> None:
     """Timings need free cores: wait (bounded) for them, or stop saying how to measure anyway."""
     load = provenance.wait_for_quiet(0 if args.allow_busy else args.wait_quiet)
-    if load["other_cores"] >= provenance.BUSY_CORES:
+    if load["other_cores"] >= BUSY_CORES:
         if not args.allow_busy:
             raise MachineBusy(f"the machine is busy ({provenance.describe_load(load)}): run again when it is quiet, "
                             "or pass --allow-busy to measure anyway (points measured under load are marked).")

@@ -13,8 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import UserError
-from .bench import bench_label
-from .results import Results
+from .results import Results, bench_label
 from .stats import summarize
 
 DEFAULT_FACTOR = 1.10

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from . import UserError, last_line
 from .build import wheelhouse
-from .providers import host_debian_mirror
+from .facts import THREAD_VARIABLES
+from .host import host_debian_mirror
 from .store import cache_dir
-from .sweep import THREAD_VARIABLES
 
 BASE_TAG = "debian:bookworm-slim"
 EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")

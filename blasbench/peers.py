@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 
-PEERS = ("torch",)
-
 
 def torch_installed() -> bool:
     return importlib.util.find_spec("torch") is not None

@@ -15,6 +15,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from .facts import BUSY_CORES
+
 # Variables that change what BLAS, numexpr or malloc do; recorded whenever set.
 RELEVANT_ENV = (
     "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
@@ -185,11 +187,6 @@ def describe_load(load: dict) -> str:
     top = ", ".join(f"{p['name']} (pid {p['pid']}, {p['cores']:.2f} cores)" for p in load["top"]) or "none"
     return (f"other processes kept {load['other_cores']:.2f} cores busy, load average "
             f"{load['load_average'][0]:.2f}; busiest: {top}")
-
-
-# Other processes using this much CPU spoil a timing on a small machine: verification and sweeps wait
-# for less, and call the machine busy above it.
-BUSY_CORES = 0.5
 
 
 def wait_for_quiet(limit: float, busy_cores: float = BUSY_CORES) -> dict:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from . import UserError
 from .provenance import identity
+from .setups import VARIANTS
 from .store import read_result
-from .variants import load_variants
 
 # The single-file results of a directory, by kind.
 SINGLE = ("build", "profile", "scaling", "why", "bench")
@@ -76,3 +76,21 @@ def describe(name: str, value) -> str:
     if name == "workload_source":
         return str(value)[:12] if value else "not recorded"
     return str(value)
+
+
+def load_variants(results: Path) -> list[dict]:
+    """Every variant measured under ``results``, each with its sweep when there is one."""
+    records = []
+    order = list(VARIANTS)
+    paths = (results / "variants").glob("*/variant.json")
+    for path in sorted(paths, key=lambda p: (order.index(p.parent.name) if p.parent.name in order else len(order), p)):
+        record = read_result(path, "variant")
+        sweep = path.with_name("scaling.json")
+        record["scaling"] = read_result(sweep, "scaling") if sweep.exists() else None
+        records.append(record)
+    return records
+
+
+def bench_label(row: dict) -> str:
+    """A bench row's name: the rung and its dtype, or the peer."""
+    return f"{row['rung']} {row.get('dtype', 'float64')}" if row.get("rung") else row["peer"]

@@ -23,11 +23,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, last_line, provenance
-from .peers import PEERS
+from .facts import PEERS, THREAD_VARIABLES
 from .store import digest, read_json, read_result, write_result
 
 PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 @dataclass(frozen=True)

@@ -14,46 +14,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from . import MachineBusy, UserError, pins
 from .build import build_all, install
-from .providers import get_provider
-from .store import cache_dir, file_sha256, read_result, write_result
+from .setups import VARIANTS, Variant
+from .store import cache_dir, file_sha256, write_result
 from .sweep import ScalingSettings, current_identity, resume, run_scaling
 from .why import runtime_limits
-
-
-@dataclass(frozen=True)
-class Variant:
-    """One BLAS setup: a provider to build against, or PyPI's wheels (provider None)."""
-
-    name: str
-    description: str
-    provider: str | None = None
-    flavour: str | None = None  # the provider's variant
-
-    def library(self, site_cfg: Path | None):
-        return get_provider(self.provider, self.flavour, site_cfg).ensure() if self.provider else None
-
-
-VARIANTS = {
-    "system-pthread": Variant("system-pthread", "Debian OpenBLAS, pthreads", "system", "pthread"),
-    "system-openmp": Variant("system-openmp", "Debian OpenBLAS, OpenMP", "system", "openmp"),
-    "system-serial": Variant("system-serial", "Debian OpenBLAS, single-threaded", "system", "serial"),
-    "scipy-openblas": Variant("scipy-openblas", "the OpenBLAS NumPy/SciPy release with (scipy-openblas32), "
-                              "NumPy and SciPy built here", "scipy-openblas", "lp64"),
-    "pypi": Variant("pypi", f"PyPI wheels numpy {pins.NUMPY} / scipy {pins.SCIPY} (bundled OpenBLAS)"),
-    "blis": Variant("blis", "not OpenBLAS: Debian's BLIS (pthreads) with the reference LAPACK", "blis", "pthread"),
-    "mkl": Variant("mkl", "not OpenBLAS: Intel oneMKL from PyPI, through mkl_rt", "mkl"),
-    "reference": Variant("reference", "Debian reference BLAS/LAPACK (netlib): the floor", "reference"),
-    "site-cfg": Variant("site-cfg", "the OpenBLAS prefix of site.cfg", "site-cfg"),
-    "source": Variant("source", "OpenBLAS compiled here from Debian bookworm's source package (native TARGET)",
-                      "source", "bookworm"),
-}
-DEFAULT_VARIANTS = ("system-pthread", "system-openmp", "system-serial", "scipy-openblas", "pypi", "blis", "mkl",
-                    "reference")
 
 
 def project_root() -> Path:
@@ -139,16 +108,3 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
                 write_result(directory / "variant.json", {"kind": "variant", "variant": asdict(VARIANTS[name]),
                                                           "error": str(e)})
     return failed
-
-
-def load_variants(results: Path) -> list[dict]:
-    """Every variant measured under ``results``, each with its sweep when there is one."""
-    records = []
-    order = list(VARIANTS)
-    paths = (results / "variants").glob("*/variant.json")
-    for path in sorted(paths, key=lambda p: (order.index(p.parent.name) if p.parent.name in order else len(order), p)):
-        record = read_result(path, "variant")
-        sweep = path.with_name("scaling.json")
-        record["scaling"] = read_result(sweep, "scaling") if sweep.exists() else None
-        records.append(record)
-    return records

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import provenance
+from .facts import BUSY_CORES, VERDICT
 from .store import write_json
 
 MIN_SPEEDUP = 1.5  # all threads vs one, on 2 or more cores
@@ -285,7 +286,7 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
     probe.detail += f" (attempt {attempt} of {PROBE_ATTEMPTS})"
     checks.append(probe)
     ok = all(c.ok for c in checks)
-    busy = not probe.ok and busiest >= provenance.BUSY_CORES and all(c.ok for c in checks[:-1])
+    busy = not probe.ok and busiest >= BUSY_CORES and all(c.ok for c in checks[:-1])
     if busy:
         probe.hint = ("inconclusive: machine busy, " + provenance.describe_load({**load, "other_cores": busiest})
                       + ". Run `python3 -m nox -s verify` again when the machine is quiet.")
@@ -336,8 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_checks(result))
     if args.json:
         write_json(args.json, result)
-    print("verification " + {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}[
-        result["status"]])
+    print("verification " + VERDICT[result["status"]])
     return EXIT_STATUS[result["status"]]
 
 

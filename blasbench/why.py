@@ -29,14 +29,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, last_line, provenance
+from .facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, THREAD_VARIABLES
 from .stats import summarize
 from .store import write_result
-from .sweep import THREAD_VARIABLES, Workload, current_identity, resume, run_child
+from .sweep import Workload, current_identity, resume, run_child
 
-EXPERIMENTS = ("timeout", "sizes", "malloc", "limits")
 SEED_RUNG = "0-seed"  # the code whose temporaries and single-threaded sigmoid the seed measured
 BUFFER_RUNG = "5-fused-buffers"  # products into reused buffers, the sigmoid fused in numexpr
-GLIBC_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024  # on 64-bit: glibc ignores larger values
 NEVER = str(1 << 40)  # a trim threshold no heap reaches
 
 # name -> (rung, variables). glibc reads the MALLOC_*_ variables at start-up.
@@ -47,14 +46,6 @@ MALLOC_SETUPS = {
     "MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_=1 TiB (heap kept, never unmapped)":
         (SEED_RUNG, {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": NEVER}),
     f"buffer reuse ({BUFFER_RUNG})": (BUFFER_RUNG, {}),
-}
-# Ways of asking for one BLAS thread, each in a fresh process; "threadpoolctl" limits at run time.
-LIMIT_SETUPS = {
-    "no limit": {},
-    "OPENBLAS_NUM_THREADS=1": {"OPENBLAS_NUM_THREADS": "1"},
-    "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"},
-    "threadpoolctl threadpool_limits(1)": {},
-    "all four thread variables = 1": {name: "1" for name in THREAD_VARIABLES},
 }
 
 
@@ -172,7 +163,7 @@ def runtime_limits(python: str, size: int = 1024) -> list[dict]:
                      "threading_layer": probe["threading_layer"], "dgemm": probe["dgemm"],
                      "usable_cores": probe["usable_cores"],
                      "peak_gflops_per_core_estimate": probe["peak_gflops_per_core_estimate"],
-                     "honoured": (busy < 1.3) if limited else None})
+                     "honoured": (busy < HONOURED_CORES) if limited else None})
     return rows
 
 

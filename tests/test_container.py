@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from dockerfile_parse import DockerfileParser
 
-from blasbench import container, providers, store
+from blasbench import container, host, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,7 +43,7 @@ def test_host_mirror_is_read_from_apt_sources(tmp_path, monkeypatch):
     original = Path.glob
     monkeypatch.setattr(Path, "glob", lambda self, pattern: [sources] if str(self) == "/etc/apt/sources.list.d"
                         else original(self, pattern))
-    assert providers.host_debian_mirror() == "http://mirror.example/debian"
+    assert host.host_debian_mirror() == "http://mirror.example/debian"
 
 
 def test_a_missing_engine_says_how_to_start_one(monkeypatch):

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from blasbench import UserError
+from blasbench.host import debian_source_lists
 from blasbench.providers import (
     BLASLibrary,
     BLISProvider,
     ReferenceProvider,
     SiteCfgProvider,
     SystemProvider,
-    debian_source_lists,
     get_provider,
     parse_make_options,
     parse_site_cfg,

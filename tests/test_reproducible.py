@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from blasbench import UserError, build, provenance, store, wheelhouse
+from blasbench import UserError, build, store, wheelhouse
 from blasbench.cli import main
 from blasbench.wheels import compare_wheels, describe_difference, elf_section_at, wheel_members
 

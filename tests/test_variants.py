@@ -9,7 +9,8 @@ from blasbench import UserError
 from blasbench.analysis import analyse_variants
 from blasbench.cli import main
 from blasbench.render.variants import render_variants
-from blasbench.variants import load_variants, project_root
+from blasbench.results import load_variants
+from blasbench.variants import project_root
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,9 +5,10 @@ import sys
 import pytest
 
 from blasbench import provenance
+from blasbench.facts import LIMIT_SETUPS
 from blasbench.render.scaling import render_why
 from blasbench.sweep import Workload
-from blasbench.why import BUFFER_RUNG, LIMIT_SETUPS, WhySettings, run_why, runtime_limits
+from blasbench.why import BUFFER_RUNG, WhySettings, run_why, runtime_limits
 
 
 def test_every_way_of_asking_for_one_thread_is_probed_in_a_fresh_process():

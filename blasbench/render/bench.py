@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..bench import bench_label
+from ..results import bench_label
 from .format import median_iqr, pct, provenance_lines, table
 
 REFERENCE_PEER = "PyTorch float64"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..facts import VERDICT
 from ..wheels import describe_difference
 from .format import PEAK_NOTE, fmt, provenance_lines, table
-
-VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}
 
 
 def blas_word(library: dict) -> str:

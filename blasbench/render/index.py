@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scaling
+from ..facts import EXPERIMENTS
 from ..provenance import identity
 from ..results import Results, describe
-from ..why import EXPERIMENTS
 from .build import blas_word, verdict
 from .format import mixed_banner, pct, ratio_words
 from .profile import seed_profile_notes

@@ -13,6 +13,8 @@ def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
+    # the same results give the same files: SVG ids from a fixed salt, no creation date in the metadata
+    matplotlib.rcParams["svg.hashsalt"] = "blasbench"
     import matplotlib.pyplot as plt
 
     return plt
@@ -25,7 +27,7 @@ def _save(fig, stem: Path) -> list[Path]:
     for suffix in (".svg", ".png"):
         target = stem.with_suffix(suffix)
         buffer = io.BytesIO()
-        fig.savefig(buffer, format=suffix[1:], dpi=110)
+        fig.savefig(buffer, format=suffix[1:], dpi=110, metadata={"Date": None} if suffix == ".svg" else {"Software": None})
         atomic_write_bytes(target, buffer.getvalue())
         written.append(target)
     _pyplot().close(fig)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..analysis import (
-    LOADED_POINT_CORES,
     PAYING_SPEEDUP,
     PHASES,
     analyse_scaling,
@@ -13,8 +12,7 @@ from ..analysis import (
     seed_recommendation,
     seed_scaling,
 )
-from ..peers import PEERS
-from ..why import GLIBC_MMAP_THRESHOLD_MAX
+from ..facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LOADED_POINT_CORES, PEERS, THREAD_VARIABLES
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 
 
@@ -53,8 +51,8 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
     parts = [
         "# Thread scaling",
         f"[{w['layers']}] on {w['train_size']:,} real MNIST examples, {w['iterations']} CG iterations, λ = {w['lmbda']}; "
-        f"each point a fresh process with `OMP_NUM_THREADS`, `OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS` and "
-        f"`NUMEXPR_NUM_THREADS` set together; {settings['repeats']} repeat(s) per point"
+        f"each point a fresh process with {', '.join(f'`{v}`' for v in THREAD_VARIABLES[:-1])} and "
+        f"`{THREAD_VARIABLES[-1]}` set together; {settings['repeats']} repeat(s) per point"
         + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
         "(data loading excluded); medians with their interquartile range. The speedup is the medians'; in "
         "brackets the lowest and highest of one repeat's (its run at the fewest threads against its run at "
@@ -211,7 +209,8 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
                   f"This environment's BLAS ({limits['threading_layer']}), one fresh process per row, DGEMM "
                   f"{limits['settings']['dgemm_size']}²:", table(LIMITS_HEADER, limits_rows(limits["rows"]))]
         if variants:
-            parts += ["Every variant of [variants.md](variants.md) (honoured: the DGEMM kept at most 1.3 cores busy):",
+            parts += ["Every variant of [variants.md](variants.md) (honoured: the DGEMM kept at most "
+                      f"{HONOURED_CORES} cores busy):",
                       limits_matrix(variants)]
             for variant in variants:
                 if variant["ignored"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import DEFAULT_BUILD, variants_findings
+from ..facts import HONOURED_CORES
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .scaling import limits_matrix
 
@@ -69,7 +70,8 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                          "NumPy + SciPy build", "verdict"], rows),
                   "## Runtime thread limits",
                   "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "
-                  "and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most 1.3 cores were busy.",
+                  "and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most "
+                  f"{HONOURED_CORES} cores were busy.",
                   limits_matrix(measured),
                   "## Per thread count",
                   table(["variant", "threads", "training s (median ± IQR/2)", "speedup", "s per CG iteration"],

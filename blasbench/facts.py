@@ -1,0 +1,36 @@
+"""One place for each fact that runners, analysis and reports share: thresholds, the variables that
+set thread counts, the names of experiments, peers and runtime limits, the verdict words. Importing
+it loads nothing, so a reader of results can use them without importing what measured them.
+"""
+
+# The variables a sweep sets together for each point (OpenMP, OpenBLAS, MKL, numexpr), so that every
+# library's pool starts at the point's thread count.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+# Other processes using this much CPU spoil a timing on a small machine: verification and sweeps wait
+# for less, and call the machine busy above it.
+BUSY_CORES = 0.5
+# A point during which other processes kept this much of a core busy was measured under load (marked).
+LOADED_POINT_CORES = 0.25
+# A one-thread limit is honoured when the DGEMM under it kept at most this many cores busy (CPU/wall).
+HONOURED_CORES = 1.3
+
+# The why-scaling-stops experiments, in the order they run and are reported.
+EXPERIMENTS = ("timeout", "sizes", "malloc", "limits")
+# glibc ignores an mmap threshold above this on 64-bit machines.
+GLIBC_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
+# Ways of asking for one BLAS thread, each tried in a fresh process; "threadpoolctl" limits at run time.
+NO_LIMIT, ALL_LIMITED = "no limit", "all four thread variables = 1"
+LIMIT_SETUPS = {
+    NO_LIMIT: {},
+    "OPENBLAS_NUM_THREADS=1": {"OPENBLAS_NUM_THREADS": "1"},
+    "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"},
+    "threadpoolctl threadpool_limits(1)": {},
+    ALL_LIMITED: {name: "1" for name in THREAD_VARIABLES},
+}
+
+# Other frameworks measured beside the rungs.
+PEERS = ("torch",)
+
+# A verification's outcome, as the verifier prints it and build.md shows it.
+VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}

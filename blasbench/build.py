@@ -26,11 +26,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError, pins
+from . import UserError, pins, provenance
 from .host import ensure_build_dependencies, toolchain
 from .providers import BLASLibrary
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
-from .wheels import compare_wheels, wheel_members
+from .verify import verify_in_fresh_process
+from .wheels import compare_wheels, describe_difference, wheel_members
 
 KEY_SCHEMA = 1
 NINJA_STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]")  # pip -v indents the backend output
@@ -369,3 +370,37 @@ def install(wheels: list[BuiltWheel], python: str = sys.executable, extra: tuple
     atomic_write_text(constraints, "".join(f"{w.package}=={w.version}\n" for w in wheels))
     if subprocess.run([python, "-m", "pip", "install", "-q", "-c", str(constraints), *extra]).returncode != 0:
         raise UserError("Installing the runtime packages failed (see pip's message above).")
+
+
+def ensure(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str | None = pins.SCIPY,
+           wait_quiet: float = 60.0, check: bool = False) -> dict:
+    """Build (or reuse) the wheels, install them into this environment, verify them in a fresh
+    process (and with ``check`` build each again to compare) and return the build result."""
+    started = time.monotonic()
+    print(f"BLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
+    wheels = build_all(openblas, numpy_version, scipy_version)
+    install(wheels)
+    with tempfile.TemporaryDirectory() as tmp:
+        verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json", wait_quiet,
+                                               numpy_only=len(wheels) == 1)
+    reproducibility = None
+    if check:
+        reproducibility = [check_reproducible(wheel, openblas, wheels[0] if wheel.package == "scipy" else None)
+                           for wheel in wheels]
+        for check in reproducibility:
+            print(f"{check['package']}: built again with ccache off: {check['verdict']}"
+                  + "".join(f"\n    {describe_difference(d)}" for d in check.get("differences", []))
+                  + (f"\n    {check['detail']}" if "detail" in check else ""), flush=True)
+    return {
+        "kind": "build",
+        "openblas": openblas.as_dict(),
+        "meson_args": {w.package: openblas.meson_args(w.package) for w in wheels},
+        "wheels": [{"package": w.package, "version": w.version, "key": w.key, "wheel": str(w.wheel),
+                    "cached": w.cached, "seconds_this_run": round(w.seconds, 1), "manifest": w.manifest}
+                   for w in wheels],
+        "seconds_this_run": round(time.monotonic() - started, 1),
+        "verification": verification,
+        "environment": verification.get("environment"),
+        "identity": provenance.identity(verification.get("environment") or {}),
+        **({"reproducibility": reproducibility} if reproducibility is not None else {}),
+    }

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from nn.options import RUNGS, Parser, positive
 
 from . import MachineBusy, UserError, pins, provenance
 from .bench import run_bench
-from .build import build_all, check_reproducible, install
+from .build import ensure
 from .cluster import COMMANDS, ClusterJob, run_cluster
 from .compare import DEFAULT_FACTOR, compare_dirs
 from .container import BASE_TAG, main_container
@@ -29,12 +28,11 @@ from .providers import PROVIDERS, SYSTEM_VARIANTS, get_provider, providers_help
 from .render import render_all, render_compare
 from .results import Results
 from .setups import DEFAULT_VARIANTS, VARIANTS
-from .store import atomic_write_text, one_writer, read_json, write_result
+from .store import atomic_write_text, one_writer, write_result
 from .sweep import ScalingSettings, Workload, run_scaling
 from .variants import compare_variants
 from .verify import EXIT_STATUS
 from .wheelhouse import command_wheelhouse
-from .wheels import describe_difference
 from .why import WhySettings, run_why
 
 # The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
@@ -64,51 +62,10 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
                             "(default 60; a probe still spoilt by load is inconclusive, not failed)")
 
 
-def verify_in_fresh_process(openblas, output: Path, wait_quiet: float, numpy_only: bool = False) -> dict:
-    """The verification runs in a new interpreter of this environment, as a user's would."""
-    command = [sys.executable, "-m", "blasbench.verify", "--library", openblas.library,
-               "--threading", openblas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
-    command += ["--api", openblas.api] if openblas.api else []
-    command += [f"--companion={path}" for path in openblas.companions]
-    command += ["--numpy-only"] if numpy_only else []
-    subprocess.run(command)
-    if not output.exists():
-        raise UserError("the verification process crashed before writing its result (see its output above).")
-    return read_json(output)
-
-
 def ensure_build(args: argparse.Namespace) -> dict:
-    """Build (or reuse) and install the wheels into this environment, verify them and
-    return the build result."""
-    started = time.monotonic()
+    """The build the options ask for, installed into this environment and verified (see :func:`build.ensure`)."""
     openblas = get_provider(args.provider, args.variant, args.site_cfg, args.make).ensure()
-    print(f"BLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
-    wheels = build_all(openblas, args.numpy, None if args.numpy_only else args.scipy)
-    install(wheels)
-    with tempfile.TemporaryDirectory() as tmp:
-        verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json", args.wait_quiet,
-                                               numpy_only=len(wheels) == 1)
-    reproducibility = None
-    if args.check_reproducible:
-        reproducibility = [check_reproducible(wheel, openblas, wheels[0] if wheel.package == "scipy" else None)
-                           for wheel in wheels]
-        for check in reproducibility:
-            print(f"{check['package']}: built again with ccache off: {check['verdict']}"
-                  + "".join(f"\n    {describe_difference(d)}" for d in check.get("differences", []))
-                  + (f"\n    {check['detail']}" if "detail" in check else ""), flush=True)
-    return {
-        "kind": "build",
-        "openblas": openblas.as_dict(),
-        "meson_args": {w.package: openblas.meson_args(w.package) for w in wheels},
-        "wheels": [{"package": w.package, "version": w.version, "key": w.key, "wheel": str(w.wheel),
-                    "cached": w.cached, "seconds_this_run": round(w.seconds, 1), "manifest": w.manifest}
-                   for w in wheels],
-        "seconds_this_run": round(time.monotonic() - started, 1),
-        "verification": verification,
-        "environment": verification.get("environment"),
-        "identity": provenance.identity(verification.get("environment") or {}),
-        **({"reproducibility": reproducibility} if reproducibility is not None else {}),
-    }
+    return ensure(openblas, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
 
 
 def command_build(args: argparse.Namespace) -> int:

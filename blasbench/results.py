@@ -93,4 +93,4 @@ def load_variants(results: Path) -> list[dict]:
 
 def bench_label(row: dict) -> str:
     """A bench row's name: the rung and its dtype, or the peer."""
-    return f"{row['rung']} {row.get('dtype', 'float64')}" if row.get("rung") else row["peer"]
+    return f"{row['rung']} {row['dtype']}" if row.get("rung") else row["peer"]

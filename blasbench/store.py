@@ -79,14 +79,20 @@ def read_result(path: Path, kind: str) -> dict:
     if not isinstance(version, int) or version > RESULT_VERSION:
         raise UserError(f"{path} has result version {version!r}, newer than this blasbench reads ({RESULT_VERSION}): "
                         "update blasbench (git pull) to read it.")
-    if version < 2:
-        data = _update_to_2(data)
-    return _update_to_3(data) if version < 3 else data
+    for reached in range(version + 1, RESULT_VERSION + 1):  # asv's update_to_N: readers see the current version only
+        data = MIGRATIONS[reached](data)
+    return data
 
 
 def _update_to_2(data: dict) -> dict:
     """Version 1 called a ladder step "variant": rename it "rung". Its points have no identity,
-    so a sweep never resumes on them (they are moved aside), but they still render."""
+    so a sweep never resumes on them (they are moved aside), but they still render. Its bench rows
+    were float64 rungs only, with no peers; its verification said ok, not a status."""
+    if data["kind"] == "bench":
+        data["rows"] = [{"dtype": "float64", **row} for row in data["rows"]]
+        data.setdefault("peers", {})
+    if data["kind"] == "build" and "status" not in data["verification"]:
+        data["verification"]["status"] = "passed" if data["verification"]["ok"] else "failed"
     if data["kind"] == "scaling":
         data["settings"]["rungs"] = data["settings"].pop("variants")
         for entry in data.get("points", []) + data.get("refused", []):
@@ -100,6 +106,11 @@ def _update_to_2(data: dict) -> dict:
 def _update_to_3(data: dict) -> dict:
     """Version 2's bench took the best of 3 DGEMM runs without saying so."""
     return {**data, **({"dgemm_repeats": 3} if data["kind"] == "bench" else {}), "version": 3}
+
+
+# version N -> the function that brings a version N-1 result to it
+MIGRATIONS = {int(name.rpartition("_")[2]): function for name, function in list(globals().items())
+              if name.startswith("_update_to_")}
 
 
 def digest(data: Any) -> str:

@@ -18,9 +18,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import provenance
+from . import UserError, provenance
 from .facts import BUSY_CORES, VERDICT
-from .store import write_json
+from .store import read_json, write_json
 
 MIN_SPEEDUP = 1.5  # all threads vs one, on 2 or more cores
 SERIAL_MAX_SPEEDUP = 1.2
@@ -315,10 +315,27 @@ def format_checks(result: dict) -> str:
     return "\n".join(lines)
 
 
+def verify_in_fresh_process(openblas, output: Path, wait_quiet: float, numpy_only: bool = False) -> dict:
+    """The verification runs in a new interpreter of this environment, as a user's would."""
+    command = [sys.executable, "-m", "blasbench.verify", "--library", openblas.library,
+               "--threading", openblas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
+    command += ["--api", openblas.api] if openblas.api else []
+    command += [f"--companion={path}" for path in openblas.companions]
+    command += ["--numpy-only"] if numpy_only else []
+    subprocess.run(command)
+    if not output.exists():
+        raise UserError("the verification process crashed before writing its result (see its output above).")
+    return read_json(output)
+
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m blasbench.verify", description=__doc__.split("\n\n")[0])
     parser.add_argument("--library", help="the BLAS file that must be the one loaded")
-    parser.add_argument("--api", default="openblas", choices=("openblas", "blis", "mkl"),
+    from .providers import PROVIDERS  # the BLAS kinds the providers know, and only those
+
+    apis = sorted({provider.api for provider in PROVIDERS.values() if provider.api})
+    parser.add_argument("--api", default="openblas", choices=apis,
                         help="the BLAS threadpoolctl must see (default openblas)")
     parser.add_argument("--companion", action="append", default=[], metavar="FILE",
                         help="another file of the same provider the modules may load (a BLIS's LAPACK)")

@@ -143,3 +143,15 @@ def test_every_result_records_its_version_when_written(tmp_path):
     assert json.loads((tmp_path / "x.json").read_text())["version"] == RESULT_VERSION
     with pytest.raises(ValueError):
         write_result(tmp_path / "y.json", {"kind": "nonsense"})
+
+
+def test_every_version_has_its_migration_and_older_results_reach_the_current_shape():
+    """Readers see the current version only: a version-1 bench's rows get their dtype and an empty
+    peers list, a version-1 build's verification its status (no reader falls back on its own)."""
+    from blasbench import store
+
+    assert sorted(store.MIGRATIONS) == list(range(2, RESULT_VERSION + 1))
+    bench = read_result(DATA / "xeon16-pypi-a" / "bench.json", "bench")
+    assert bench["peers"] == {} and {row["dtype"] for row in bench["rows"]} == {"float64"}
+    build = read_result(DATA / "epyc2-a" / "build.json", "build")
+    assert build["verification"]["status"] in ("passed", "failed")

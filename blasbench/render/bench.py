@@ -17,7 +17,7 @@ def render_bench(result: dict) -> str:
         f"({result['product_flops'] / 1e9:.1f} GFLOP per evaluation), that rate as a share of a float64 DGEMM "
         f"{result['dgemm_size']}²'s (its best of {result['dgemm_repeats']}, measured in the same run at the "
         f"same thread count), and the time as a multiple of {REFERENCE_PEER}'s (below 1: faster than PyTorch).",
-        peers_line(result.get("peers", {})),
+        peers_line(result["peers"]),
     ]
     for threads in sorted({row["threads"] for row in result["rows"]}):
         rows = [row for row in result["rows"] if row["threads"] == threads]

@@ -15,8 +15,8 @@ def blas_word(library: dict) -> str:
 
 
 def verdict(verification: dict) -> str:
-    """A verification's outcome in words (version-1 results have no status, only ok)."""
-    return VERDICT[verification.get("status") or ("passed" if verification["ok"] else "failed")]
+    """A verification's outcome in words."""
+    return VERDICT[verification["status"]]
 
 
 KEY_PROMISE = ("A key promises the same inputs: the sdist, the BLAS as described (version, build config, "

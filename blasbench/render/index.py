@@ -59,8 +59,8 @@ def bench_line(bench: dict) -> str:
     top = max(row["threads"] for row in bench["rows"])
     rows = [row for row in bench["rows"] if row["threads"] == top]
     parts = []
-    for dtype in dict.fromkeys(row.get("dtype", "float64") for row in rows if row.get("rung")):
-        fastest = min((row for row in rows if row.get("rung") and row.get("dtype", "float64") == dtype),
+    for dtype in dict.fromkeys(row["dtype"] for row in rows if row.get("rung")):
+        fastest = min((row for row in rows if row.get("rung") and row["dtype"] == dtype),
                       key=lambda row: row["seconds"]["median"])
         part = (f"in {dtype} `{fastest['rung']}`, {fastest['seconds']['median']:.3f} s per evaluation "
                 f"({pct(fastest['share_of_dgemm'])} of the float64 DGEMM rate)")

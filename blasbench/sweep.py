@@ -47,10 +47,10 @@ class Workload:
                    PEER_START if peer else rung, "--cv-every", "0",
                    "--layers", self.layers, "--lmbda", str(self.lmbda), "--iterations", str(self.iterations),
                    "--train-size", str(self.train_size), "--seed", str(self.seed), "--json", str(output)]
-        if self.data_dir:
-            command += ["--data-dir", self.data_dir]
+        if self.data_dir:  # absolute: the child starts elsewhere (run_fresh)
+            command += ["--data-dir", str(Path(self.data_dir).resolve())]
         if profile:
-            command += ["--profile", str(profile)]
+            command += ["--profile", str(Path(profile).resolve())]
         return command
 
 
@@ -72,6 +72,14 @@ def thread_env(threads: int | None, extra: dict | None = None) -> dict:
     return {**env, **(extra or {})}
 
 
+def run_fresh(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    """``command`` (a ``python -m ...``) in a fresh process started in an empty directory: ``-m`` puts
+    the current directory first on ``sys.path``, and a clone's sources there would be imported instead
+    of the package installed in that python's environment."""
+    with tempfile.TemporaryDirectory(prefix="blasbench-child-") as empty:
+        return subprocess.run(command, cwd=empty, capture_output=True, text=True, **kwargs)
+
+
 def run_child(workload: Workload, rung: str, threads: int | None, profile: Path | None = None,
               python: str = sys.executable, extra_env: dict | None = None) -> dict:
     """One training run in a fresh process of ``python``; returns its JSON result, with the
@@ -80,8 +88,7 @@ def run_child(workload: Workload, rung: str, threads: int | None, profile: Path 
         output = Path(tmp) / "result.json"
         with provenance.load_around(provenance.children_cpu_seconds) as load:
             started = time.perf_counter()
-            run = subprocess.run(workload.command(rung, output, profile, python), env=thread_env(threads, extra_env),
-                                 capture_output=True, text=True)
+            run = run_fresh(workload.command(rung, output, profile, python), env=thread_env(threads, extra_env))
             wall = time.perf_counter() - started
         if run.returncode != 0:
             last = last_line(run.stderr)
@@ -117,7 +124,7 @@ def point_from(result: dict, rung: str, threads: int, repeat: int) -> dict:
 
 def current_identity(python: str = sys.executable) -> dict:
     """The identity of what ``python``'s environment would measure, read in a fresh child."""
-    run = subprocess.run([python, "-m", "blasbench.why", "provenance"], capture_output=True, text=True)
+    run = run_fresh([python, "-m", "blasbench.why", "provenance"])
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"{python} could not report its NumPy and BLAS ({last}): is numpy installed there?")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -32,7 +31,7 @@ from . import UserError, last_line, provenance
 from .facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, THREAD_VARIABLES
 from .stats import summarize
 from .store import write_result
-from .sweep import Workload, current_identity, resume, run_child
+from .sweep import Workload, current_identity, resume, run_child, run_fresh
 
 SEED_RUNG = "0-seed"  # the code whose temporaries and single-threaded sigmoid the seed measured
 BUFFER_RUNG = "5-fused-buffers"  # products into reused buffers, the sigmoid fused in numexpr
@@ -128,7 +127,7 @@ def run_probe(python: str, arguments: list[str], threads: int | None = None, var
     if threads is not None:
         env.update({name: str(threads) for name in THREAD_VARIABLES})
     env.update(variables or {})
-    run = subprocess.run([python, "-m", "blasbench.why", *arguments], env=env, capture_output=True, text=True)
+    run = run_fresh([python, "-m", "blasbench.why", *arguments], env=env)
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"probe `{' '.join(arguments)}` failed with {python}: {last}")

@@ -148,3 +148,17 @@ def test_signal_tests_pass_when_the_suite_starts_with_sigint_ignored():
                          stdin=subprocess.DEVNULL, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]
     assert "1 passed" in run.stdout
+
+
+def test_a_child_imports_its_environments_package_not_the_callers_directory(tmp_path, monkeypatch):
+    """`python -m` puts the current directory first on sys.path: a child started from a directory that
+    holds a `blasbench/` (a clone, when compare-variants runs another environment's python) imported
+    those sources instead of the package installed in its own environment."""
+    from blasbench.sweep import current_identity
+
+    shadow = tmp_path / "blasbench"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text('raise ImportError("the caller\'s directory was imported")\n')
+    monkeypatch.chdir(tmp_path)
+    identity = current_identity(sys.executable)
+    assert identity["wheels"]["numpy"] and identity["workload_source"]

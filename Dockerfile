@@ -12,7 +12,6 @@ ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 
 ARG OPENBLAS_VARIANT=pthread
-ARG NOX_VERSION=2026.10.20
 
 ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -33,8 +32,10 @@ RUN useradd --create-home --uid 1000 bench \
 USER 1000:1000
 WORKDIR /work
 
+# nox's one pin is pyproject.toml's `cluster` dependency group (copied first: this layer stays cached)
+COPY --chown=bench:bench pyproject.toml /work/pyproject.toml
 RUN python3 -m venv /opt/blasbench/venv \
-    && python -m pip install --no-cache-dir "nox==${NOX_VERSION}"
+    && python -m pip install --no-cache-dir "$(python -c 'import tomllib; print(*tomllib.load(open("pyproject.toml", "rb"))["dependency-groups"]["cluster"])')"
 
 COPY --chown=bench:bench . /work
 

@@ -20,12 +20,13 @@ BUILD_TOOLS = (
     "pythran==0.18.1",
 )
 
-# Installed beside the built wheels; numpy/scipy are constrained to the built versions.
+# Installed beside the built wheels, numpy/scipy constrained to the built versions (the package's own
+# dependencies, threadpoolctl and tqdm, are pyproject.toml's and come with it). pyproject.toml's
+# dependency groups name these two again for the sessions, which cannot read this file; a test keeps
+# the two spellings equal.
 RUNTIME = (
-    "threadpoolctl==3.6.0",
     "numexpr==2.14.2",
     "matplotlib==3.10.9",
-    "tqdm==4.70.1",
 )
 
 SCIPY_OPENBLAS = {"scipy-openblas32": "0.3.34.481.3"}

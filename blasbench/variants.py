@@ -58,8 +58,11 @@ def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
         install(built, python)
         wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached,
                    "build_seconds": w.manifest.get("build_seconds")} for w in built]
-    if subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(project)]).returncode:
-        raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
+    # this project's code afresh (its version never changes), then its own dependencies where missing
+    # (threadpoolctl, tqdm: pyproject.toml pins them); numpy and scipy are not among them, so the build stays
+    for how in (["--no-deps", "--force-reinstall"], []):
+        if subprocess.run([python, "-m", "pip", "install", "-q", *how, str(project)]).returncode:
+            raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
     return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
 
 

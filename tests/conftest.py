@@ -1,6 +1,15 @@
 import time
+from pathlib import Path
 
 import pytest
+import tomllib
+
+PYPROJECT = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+
+
+def group(name: str) -> list[str]:
+    """The pins of one of pyproject.toml's dependency groups (their one place)."""
+    return [r for r in PYPROJECT["dependency-groups"][name] if isinstance(r, str)]
 
 
 def pytest_addoption(parser):

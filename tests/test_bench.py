@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import group
 
 from blasbench.bench import run_bench
 from blasbench.peers import TorchNetwork, torch_installed
@@ -38,7 +39,7 @@ def test_a_missing_pytorch_is_said_so():
 def torch_peer():
     """PyTorch, installed into this environment when pip can (the peers group); else skipped."""
     if not torch_installed():
-        install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "torch==2.13.0"],
+        install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", *group("peers")],
                                  capture_output=True, text=True)
         if install.returncode != 0:
             pytest.skip(f"pip cannot install torch here: {install.stderr.strip().splitlines()[-1:]}")

@@ -39,3 +39,27 @@ def test_asking_for_the_torch_peer_in_either_spelling_installs_the_peers_group(m
                                        "run": lambda self, *a, **k: None})()
         noxfile.scaling.func(session)
         assert (peers <= set(installed)) == ("torch" in " ".join(posargs)), (posargs, installed)
+
+
+def pinned_names() -> dict[str, list[str]]:
+    """Every ``name==version`` written in the files that pin: where each package's pins are."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    texts = {path: (root / path).read_text() for path in ("pyproject.toml", "blasbench/pins.py", "Dockerfile", ".ci/run")}
+    found: dict[str, list[str]] = {}
+    for path, text in texts.items():
+        for name in re.findall(r"[\"'\s]([A-Za-z][A-Za-z0-9_.-]*)==[0-9]", text):
+            found.setdefault(name.lower(), []).append(path)
+    return found
+
+
+# Dependency groups cannot read pins.py, which the installed package needs at run time: these are
+# written in both, and test_the_sessions_pin_the_same_versions_as_the_package keeps them equal.
+GROUPS_AND_PACKAGE = {"numexpr", "matplotlib"}
+
+
+def test_every_pin_is_written_once():
+    twice = {name: places for name, places in pinned_names().items() if len(places) > 1 and name not in GROUPS_AND_PACKAGE}
+    assert not twice, f"pinned in more than one place: {twice}"
+    assert pinned_names()["nox"] == ["pyproject.toml"]  # .ci/run and the Dockerfile read it from there

@@ -1,4 +1,4 @@
-"""From measured points to findings: per-variant scaling tables, fits and recommendations,
+"""From measured points to findings: per-rung scaling tables, fits and recommendations,
 and the seed post's published figures to put beside them."""
 
 from __future__ import annotations
@@ -151,8 +151,13 @@ def verdict(variant: dict, fastest: dict) -> str:
     """One line: does this variant run BLAS in parallel, does the workload gain, what is ignored."""
     speedup = variant["dgemm_all"]["gflops"] / variant["dgemm_one"]["gflops"]
     threads, cores = variant["threads_all"], variant["blas"]["usable_cores"]
-    if variant["dgemm_all"]["cpu_per_wall"] < HONOURED_CORES:
-        words = f"single-threaded BLAS (DGEMM {speedup:.2f}x with {cores} cores free)"
+    serial = variant["blas"]["threading_layer"] in ("disabled", "sequential") or not variant["blas"]["reported_threads"]
+    if variant["dgemm_all"]["cpu_per_wall"] < HONOURED_CORES and serial:
+        words = f"single-threaded BLAS (DGEMM {speedup:.2f}x, {cores} usable cores)"
+    elif variant["dgemm_all"]["cpu_per_wall"] < HONOURED_CORES:
+        # the probe's "all threads" sets no thread variable: a BLAS that starts on one thread runs one
+        # there, while the sweep's points set every thread variable
+        words = f"one BLAS thread unless told (DGEMM {speedup:.2f}x with no thread variable set, {cores} usable cores)"
     elif speedup >= 1.5:
         words = f"parallel BLAS (DGEMM {speedup:.2f}x on {threads} threads)"
     else:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import time
 
+from nn.options import LAYERS, LMBDA, TRAIN_SIZE
+
 from . import provenance
 from .peers import TorchNetwork, torch_description, torch_installed
 from .results import bench_label
 from .stats import summarize
 from .verify import time_dgemm
 
-LAYERS = [784, 300, 10]
 DGEMM_REPEATS = 3  # the DGEMM rate is the best of these: what the BLAS can reach
 
 
@@ -35,13 +36,13 @@ def timed(evaluate, repeats: int) -> dict:
     return summarize(seconds)
 
 
-def run_bench(rungs: list[str], train_size: int = 50000, repeats: int = 5, dgemm_size: int = 3000,
+def run_bench(rungs: list[str], train_size: int = TRAIN_SIZE, repeats: int = 5, dgemm_size: int = 3000,
               peers: list[str] = (), dtypes: list[str] = ("float64",)) -> dict:
     """Every rung in each of ``dtypes``, and every installed peer of ``peers``, at one and at all threads."""
     with provenance.load_around() as load:
         rows = measure(rungs, train_size, repeats, dgemm_size, peers, dtypes)
     environment = provenance.collect()
-    return {"kind": "bench", "train_size": train_size, "layers": LAYERS, "product_flops": product_flops(LAYERS, train_size),
+    return {"kind": "bench", "train_size": train_size, "layers": list(LAYERS), "product_flops": product_flops(LAYERS, train_size),
             "dtypes": list(dtypes), "repeats": repeats, "dgemm_size": dgemm_size, "dgemm_repeats": DGEMM_REPEATS,
             "rows": rows, "environment": environment,
             "peers": {"torch": torch_description() if torch_installed() else None} if "torch" in peers else {},
@@ -70,14 +71,14 @@ def measure(rungs, train_size, repeats, dgemm_size, peers, dtypes) -> list[dict]
             candidates = []
             for rung in rungs:
                 for dtype, (X, Y) in data.items():
-                    network = Network(LAYERS, 5.0, RUNGS[rung], seed=0, dtype=np.dtype(dtype).type)
+                    network = Network(list(LAYERS), LMBDA, RUNGS[rung], seed=0, dtype=np.dtype(dtype).type)
                     candidates.append(({"rung": rung, "dtype": dtype, "network": network},
                                        lambda n=network, X=X, Y=Y: n.cost_and_gradient(n.theta, X, Y)))
             if torch:
                 import torch as pytorch
 
                 pytorch.set_num_threads(threads)
-                start = Network(LAYERS, 5.0, seed=0)
+                start = Network(list(LAYERS), LMBDA, seed=0)
                 X, Y = train_set.X, one_hot(train_set.y, 10)
                 for dtype in dtypes:  # the peer in the precisions asked of the rungs, no other
                     peer = TorchNetwork(start, X, Y, dtype)

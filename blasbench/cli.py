@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from nn import WorkloadError
-from nn.options import RUNGS, Parser, positive
+from nn.options import ITERATIONS, RUNGS, TRAIN_SIZE, Parser, positive
 
 from . import MachineBusy, UserError, pins, provenance
 from .bench import run_bench
@@ -40,6 +40,8 @@ from .why import WhySettings, run_why
 SCALING_RUNGS = ("0-seed", "4-contiguous", "5-fused-buffers", "6-data-parallel")
 # compare-variants trains the post's end: all its parallelism is the BLAS's, which is what is compared.
 VARIANTS_RUNG = "4-contiguous"
+# scaling reproduces the post: its iterations and examples, 3 runs per point.
+SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats": 3}
 QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 # compare-variants: short runs, since the reference BLAS is an order of magnitude slower.
 VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
@@ -98,7 +100,7 @@ def thread_list(text: str) -> tuple[int, ...]:
 
 def scaling_settings(args: argparse.Namespace, rungs: list[str], defaults: dict | None = None) -> ScalingSettings:
     """The sweep the options ask for; ``defaults`` (iterations, train_size, repeats) where they are silent."""
-    defaults = QUICK if args.quick else (defaults or {"iterations": 50, "train_size": 50000, "repeats": 3})
+    defaults = QUICK if args.quick else (defaults or SCALING_WORKLOAD)
     pick = {name: defaults[name] if getattr(args, name) is None else getattr(args, name) for name in defaults}
     workload = Workload(iterations=pick["iterations"], train_size=pick["train_size"],
                         data_dir=str(args.data_dir) if args.data_dir else None)
@@ -203,7 +205,7 @@ def command_bench(args: argparse.Namespace) -> int:
     elif ensure_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
     writable_results(args.results)
-    result = run_bench(args.rungs, args.train_size or 50000, args.repeats or 5, peers=args.peers, dtypes=args.dtypes)
+    result = run_bench(args.rungs, args.train_size or TRAIN_SIZE, args.repeats or 5, peers=args.peers, dtypes=args.dtypes)
     write_result(args.results / "bench.json", result)
     render_all(Results.load(args.results))
     print(f"wrote {args.results / 'bench.json'} and {args.results / 'bench.md'}")
@@ -258,7 +260,7 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def add_sweep_options(group, defaults: dict | None = None) -> None:
-    defaults = defaults or {"iterations": 50, "train_size": 50000, "repeats": 3}
+    defaults = defaults or SCALING_WORKLOAD
     group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
     group.add_argument("--oversubscribe", action="store_true", help="allow thread counts above the usable cores")
     group.add_argument("--allow-busy", action="store_true",

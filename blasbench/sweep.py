@@ -22,6 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from nn.options import ITERATIONS, LAYERS, LMBDA, TRAIN_SIZE
+
 from . import UserError, last_line, provenance
 from .facts import PEERS, THREAD_VARIABLES
 from .store import digest, read_json, read_result, write_result
@@ -33,10 +35,10 @@ PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the
 class Workload:
     """What one child trains: the seed's defaults."""
 
-    iterations: int = 50
-    train_size: int = 50000
-    layers: str = "784,300,10"
-    lmbda: float = 5.0
+    iterations: int = ITERATIONS
+    train_size: int = TRAIN_SIZE
+    layers: str = ",".join(map(str, LAYERS))
+    lmbda: float = LMBDA
     seed: int = 0
     data_dir: str | None = None
 
@@ -124,7 +126,7 @@ def point_from(result: dict, rung: str, threads: int, repeat: int) -> dict:
 
 def current_identity(python: str = sys.executable) -> dict:
     """The identity of what ``python``'s environment would measure, read in a fresh child."""
-    run = run_fresh([python, "-m", "blasbench.why", "provenance"])
+    run = run_fresh([python, "-m", "blasbench.worker", "provenance"])
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"{python} could not report its NumPy and BLAS ({last}): is numpy installed there?")

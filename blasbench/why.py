@@ -11,13 +11,13 @@
 - ``limits``: whether each way of asking for one thread is honoured (OpenMP builds follow
   ``OMP_NUM_THREADS``, not ``OPENBLAS_NUM_THREADS``); run in every variant by compare-variants.
 
-Every child is a fresh process (``python -m blasbench.worker train`` or ``python -m blasbench.why``) so that
-variables take effect before any library starts; each experiment is saved once it finishes.
+Every child is a fresh process of :mod:`.worker` (``train``, ``dgemm``, ``evaluations``,
+``provenance``) so that variables take effect before any library starts; each experiment is saved
+once it finishes.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -27,8 +27,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError, last_line, provenance
-from .facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, THREAD_VARIABLES
+from . import UserError, last_line
+from .facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, NO_LIMIT, THREAD_VARIABLES
 from .stats import summarize
 from .store import write_result
 from .sweep import Workload, current_identity, resume, run_child, run_fresh
@@ -121,13 +121,13 @@ def experiment_malloc(settings: WhySettings, python: str) -> list[dict]:
 
 
 def run_probe(python: str, arguments: list[str], threads: int | None = None, variables: dict | None = None) -> dict:
-    """``python -m blasbench.why ARGUMENTS`` in a fresh process with only ``variables`` among
+    """``python -m blasbench.worker ARGUMENTS`` in a fresh process with only ``variables`` among
     the thread variables (or all of them set to ``threads``)."""
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
     if threads is not None:
         env.update({name: str(threads) for name in THREAD_VARIABLES})
     env.update(variables or {})
-    run = run_fresh([python, "-m", "blasbench.why", *arguments], env=env)
+    run = run_fresh([python, "-m", "blasbench.worker", *arguments], env=env)
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"probe `{' '.join(arguments)}` failed with {python}: {last}")
@@ -135,7 +135,7 @@ def run_probe(python: str, arguments: list[str], threads: int | None = None, var
 
 
 def experiment_sizes(settings: WhySettings, python: str) -> list[dict]:
-    grid = ["--hidden", ",".join(map(str, settings.hidden_sizes)),
+    grid = ["--rung", BUFFER_RUNG, "--hidden", ",".join(map(str, settings.hidden_sizes)),
             "--examples", ",".join(map(str, settings.example_counts)), "--repeats", str(settings.repeats)]
     by_threads = {}
     for threads in tqdm(sorted({1, settings.threads}), desc="problem sizes", unit="thread count"):
@@ -151,12 +151,14 @@ def experiment_sizes(settings: WhySettings, python: str) -> list[dict]:
 
 def runtime_limits(python: str, size: int = 1024) -> list[dict]:
     """Each way of asking for one BLAS thread, with what threadpoolctl reports and how many
-    cores the DGEMM actually kept busy (CPU time over wall time)."""
+    cores the DGEMM actually kept busy (CPU time over wall time). A limit is honoured or not only
+    where the DGEMM without one kept more than one core busy: a library that runs one thread
+    unless told (BLIS) has nothing to honour, and its limits are None, not "honoured"."""
     rows = []
     for name, variables in LIMIT_SETUPS.items():
         arguments = ["dgemm", "--size", str(size)] + (["--threadpoolctl", "1"] if "threadpoolctl" in name else [])
         probe = run_probe(python, arguments, variables=variables)
-        limited = name != "no limit"
+        limited = name != NO_LIMIT and rows[0]["dgemm"]["cpu_per_wall"] >= HONOURED_CORES  # rows[0]: no limit
         busy = probe["dgemm"]["cpu_per_wall"]
         rows.append({"setup": name, "variables": variables, "reported_threads": probe["reported_threads"],
                      "threading_layer": probe["threading_layer"], "dgemm": probe["dgemm"],
@@ -190,81 +192,3 @@ def run_why(settings: WhySettings, experiments: list[str], path: Path, python: s
         results["environment"] = run_probe(python, ["provenance"])
         write_result(path, results)
     return results
-
-
-# --- the child side: `python -m blasbench.why dgemm|evaluations|provenance` ---------------------
-
-
-def _blas_info() -> tuple[int | None, str]:
-    import numpy  # noqa: F401  (threadpoolctl sees only the libraries loaded so far)
-    from threadpoolctl import threadpool_info
-
-    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
-    # threadpoolctl knows no reference BLAS: it runs one thread, unthreaded.
-    return (blas[0]["num_threads"], blas[0]["threading_layer"]) if blas else (None, "none known to threadpoolctl")
-
-
-def child_dgemm(size: int, threadpoolctl_limit: int | None) -> dict:
-    from .verify import peak_gflops_per_core, time_dgemm
-
-    threads, layer = _blas_info()
-    dgemm = time_dgemm(size, 3, threadpoolctl_limit)
-    if threadpoolctl_limit is not None:
-        from threadpoolctl import threadpool_limits
-
-        with threadpool_limits(limits=threadpoolctl_limit, user_api="blas"):
-            threads, _ = _blas_info()
-    return {"reported_threads": threads, "threading_layer": layer, "dgemm": dgemm,
-            "usable_cores": provenance.usable_cores(), "peak_gflops_per_core_estimate": peak_gflops_per_core()}
-
-
-def child_evaluations(hidden_sizes: list[int], example_counts: list[int], repeats: int) -> list[dict]:
-    """Median seconds of one cost-and-gradient for each (hidden size, examples) cell."""
-    from nn.data import load_packaged, seed_splits
-    from nn.network import Network, one_hot
-    from nn.options import RUNGS
-
-    train_set, _, _ = seed_splits(load_packaged(), max(example_counts))
-    cells = []
-    for hidden in hidden_sizes:
-        for m in example_counts:
-            X, Y = train_set.X[:, :m].copy(), one_hot(train_set.y[:m], 10)
-            network = Network([784, hidden, 10], 5.0, RUNGS[BUFFER_RUNG], seed=0)
-            network.cost_and_gradient(network.theta, X, Y)  # warm-up: buffers, thread start
-            seconds = []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                network.cost_and_gradient(network.theta, X, Y)
-                seconds.append(time.perf_counter() - started)
-            cells.append({"hidden": hidden, "examples": m, "seconds": summarize(seconds)})
-    return cells
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m blasbench.why", description="child probes of the experiments")
-    commands = parser.add_subparsers(dest="command", required=True)
-    dgemm = commands.add_parser("dgemm")
-    dgemm.add_argument("--size", type=int, default=1024)
-    dgemm.add_argument("--threadpoolctl", type=int, help="limit with threadpoolctl at run time")
-    evaluations = commands.add_parser("evaluations")
-    evaluations.add_argument("--hidden", required=True)
-    evaluations.add_argument("--examples", required=True)
-    evaluations.add_argument("--repeats", type=int, default=3)
-    commands.add_parser("provenance")
-    args = parser.parse_args(argv)
-    if args.command == "dgemm":
-        result = child_dgemm(args.size, args.threadpoolctl)
-    elif args.command == "evaluations":
-        result = child_evaluations([int(n) for n in args.hidden.split(",")],
-                                   [int(n) for n in args.examples.split(",")], args.repeats)
-    else:
-        import numpy  # noqa: F401  (provenance records the NumPy configuration)
-        import scipy.linalg  # noqa: F401  (and every BLAS a training run loads: PyPI's SciPy brings its own)
-
-        result = provenance.collect()
-    print(json.dumps(result))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,22 +1,109 @@
-"""``python -m blasbench.worker train ...``: the workload's own command line (``python -m nn``),
-with the harness's full provenance recorded in its result. The sweeps start it as their child.
-``--peer torch`` (first) trains the same network with PyTorch computing its cost and gradient."""
+"""Every child the measurements start, in one module (pyperf's ``_worker``): ``python -m
+blasbench.worker COMMAND`` in a fresh process, so that the thread variables take effect before any
+library starts its pool.
+
+- ``train ...``: the workload's own command line (``python -m nn train``) with the harness's full
+  provenance recorded in its result; ``train --peer torch ...`` trains the same network with
+  PyTorch computing its cost and gradient.
+- ``dgemm``: the DGEMM rate and the threads threadpoolctl reports (optionally under
+  ``threadpool_limits``).
+- ``evaluations``: one cost-and-gradient of a rung over hidden sizes and numbers of examples.
+- ``provenance``: this environment's provenance, from which its identity is read.
+
+The parents (:mod:`.sweep`, :mod:`.why`, :mod:`.variants`) only start these and read their JSON.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import time
 
 from nn.__main__ import main as train_main
 
 from . import provenance
 from .peers import trained_network
+from .stats import summarize
+
+
+def _blas_info() -> tuple[int | None, str]:
+    import numpy  # noqa: F401  (threadpoolctl sees only the libraries loaded so far)
+    from threadpoolctl import threadpool_info
+
+    blas = [lib for lib in threadpool_info() if lib["user_api"] == "blas"]
+    # threadpoolctl knows no reference BLAS: it runs one thread, unthreaded.
+    return (blas[0]["num_threads"], blas[0]["threading_layer"]) if blas else (None, "none known to threadpoolctl")
+
+
+def child_dgemm(size: int, threadpoolctl_limit: int | None) -> dict:
+    from .verify import peak_gflops_per_core, time_dgemm
+
+    threads, layer = _blas_info()
+    dgemm = time_dgemm(size, 3, threadpoolctl_limit)
+    if threadpoolctl_limit is not None:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=threadpoolctl_limit, user_api="blas"):
+            threads, _ = _blas_info()
+    return {"reported_threads": threads, "threading_layer": layer, "dgemm": dgemm,
+            "usable_cores": provenance.usable_cores(), "peak_gflops_per_core_estimate": peak_gflops_per_core()}
+
+
+def child_evaluations(rung: str, hidden_sizes: list[int], example_counts: list[int], repeats: int) -> list[dict]:
+    """Median seconds of one cost-and-gradient of ``rung`` for each (hidden size, examples) cell."""
+    from nn.data import load_packaged, seed_splits
+    from nn.network import Network, one_hot
+    from nn.options import LAYERS, LMBDA, RUNGS
+
+    train_set, _, _ = seed_splits(load_packaged(), max(example_counts))
+    cells = []
+    for hidden in hidden_sizes:
+        for m in example_counts:
+            X, Y = train_set.X[:, :m].copy(), one_hot(train_set.y[:m], 10)
+            network = Network([LAYERS[0], hidden, LAYERS[-1]], LMBDA, RUNGS[rung], seed=0)
+            network.cost_and_gradient(network.theta, X, Y)  # warm-up: buffers, thread start
+            seconds = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                network.cost_and_gradient(network.theta, X, Y)
+                seconds.append(time.perf_counter() - started)
+            cells.append({"hidden": hidden, "examples": m, "seconds": summarize(seconds)})
+    return cells
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[1:2] == ["--peer"]:
-        return train_main([argv[0], *argv[3:]], environment=provenance.collect, network_class=trained_network(argv[2]))
-    return train_main(argv, environment=provenance.collect)
+    if argv[:1] == ["train"]:
+        if argv[1:2] == ["--peer"]:
+            return train_main([argv[0], *argv[3:]], environment=provenance.collect,
+                              network_class=trained_network(argv[2]))
+        return train_main(argv, environment=provenance.collect)
+    parser = argparse.ArgumentParser(prog="python -m blasbench.worker", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("train", help="the workload's `python -m nn train`, with provenance")
+    dgemm = commands.add_parser("dgemm", help="the DGEMM rate and the threads threadpoolctl reports")
+    dgemm.add_argument("--size", type=int, default=1024)
+    dgemm.add_argument("--threadpoolctl", type=int, help="limit with threadpoolctl at run time")
+    evaluations = commands.add_parser("evaluations", help="one cost-and-gradient per (hidden size, examples) cell")
+    evaluations.add_argument("--rung", required=True)
+    evaluations.add_argument("--hidden", required=True)
+    evaluations.add_argument("--examples", required=True)
+    evaluations.add_argument("--repeats", type=int, default=3)
+    commands.add_parser("provenance", help="this environment's provenance (its identity's source)")
+    args = parser.parse_args(argv)
+    if args.command == "dgemm":
+        result = child_dgemm(args.size, args.threadpoolctl)
+    elif args.command == "evaluations":
+        result = child_evaluations(args.rung, [int(n) for n in args.hidden.split(",")],
+                                   [int(n) for n in args.examples.split(",")], args.repeats)
+    else:
+        import numpy  # noqa: F401  (provenance records the NumPy configuration)
+        import scipy.linalg  # noqa: F401  (and every BLAS a training run loads: PyPI's SciPy brings its own)
+
+        result = provenance.collect()
+    print(json.dumps(result))
+    return 0
 
 
 if __name__ == "__main__":

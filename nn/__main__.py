@@ -19,7 +19,7 @@ from . import WorkloadError
 from .data import load_mnist, seed_splits
 from .files import atomic_write_bytes
 from .network import Network
-from .options import RUNGS, SIGMOID_BACKENDS, Options, Parser, positive
+from .options import ITERATIONS, LAYERS, LMBDA, RUNGS, SIGMOID_BACKENDS, TRAIN_SIZE, Options, Parser, positive
 from .train import train
 
 
@@ -34,10 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="python -m nn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     t = commands.add_parser("train", help="train on MNIST with CG and write a JSON result")
-    t.add_argument("--layers", type=parse_layers, default=[784, 300, 10])
-    t.add_argument("--lmbda", type=float, default=5.0, help="L2 regularisation strength (seed: 5)")
-    t.add_argument("--iterations", type=positive, default=50, help="CG iterations (seed: 50)")
-    t.add_argument("--train-size", type=positive, default=50000)
+    t.add_argument("--layers", type=parse_layers, default=list(LAYERS),
+                   help=f"layer sizes (default the post's {','.join(map(str, LAYERS))})")
+    t.add_argument("--lmbda", type=float, default=LMBDA, help=f"L2 regularisation strength (default the post's {LMBDA:g})")
+    t.add_argument("--iterations", type=positive, default=ITERATIONS, help=f"CG iterations (default the post's {ITERATIONS})")
+    t.add_argument("--train-size", type=positive, default=TRAIN_SIZE, help=f"training examples (default {TRAIN_SIZE:,})")
     t.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the split")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the cost and gradient (the optimiser stays in float64)")

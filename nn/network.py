@@ -27,7 +27,7 @@ import numpy as np
 import scipy.special
 
 from . import WorkloadError
-from .options import SEED_START, Options
+from .options import LMBDA, SEED_START, Options
 
 
 def sigmoid_numpy(z: np.ndarray) -> np.ndarray:
@@ -125,7 +125,7 @@ def cross_entropy(zL: np.ndarray, Y: np.ndarray) -> float:
 class Network:
     """A sigmoid network with layer sizes ``layers`` (e.g. [784, 300, 10])."""
 
-    def __init__(self, layers, lmbda: float = 5.0, options: Options = SEED_START, seed: int = 0,
+    def __init__(self, layers, lmbda: float = LMBDA, options: Options = SEED_START, seed: int = 0,
                  init_epsilon: float = 0.12, dtype=np.float64):
         self.layers = [int(n) for n in layers]
         if len(self.layers) < 2 or min(self.layers) < 1:

@@ -9,6 +9,11 @@ from dataclasses import dataclass, replace
 from . import WorkloadError
 
 SIGMOID_BACKENDS = ("numpy", "expit", "numexpr")
+# The post's workload, the default everywhere: its network, L2 strength, CG iterations and training examples.
+LAYERS = (784, 300, 10)
+LMBDA = 5.0
+ITERATIONS = 50
+TRAIN_SIZE = 50_000
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,20 @@ def test_a_busy_machine_stops_compare_variants_before_any_timing(tmp_path, monke
     with pytest.raises(MachineBusy, match="run again when it is quiet"):
         variants.compare_variants(["system-pthread", "pypi"], None, tmp_path, None, quiet=busy)
     assert prepared == ["system-pthread"] and not (tmp_path / "variants" / "system-pthread" / "variant.json").exists()
+
+
+def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_limits_honoured():
+    """BLIS as measured on a Zen 3 machine (committed example): with no thread variable its DGEMM runs one
+    thread, while the sweep's points, every variable set, ran two. The verdict says "unless told", the
+    DGEMM column says on how many threads it ran, and its limits are not called honoured: nothing to limit."""
+    from blasbench.render.scaling import limits_matrix
+
+    measured, _ = analyse_variants(load_variants(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c"))
+    blis = next(v for v in measured if v["name"] == "blis")
+    assert blis["verdict"].startswith("one BLAS thread unless told (DGEMM") and "cores free" not in blis["verdict"]
+    assert f"| {blis['dgemm_all']['gflops']:.1f} on 1 (" in render_variants(measured, [])
+    blis_column = [line.split("|")[1 + [v["name"] for v in measured].index("blis") + 1]
+                   for line in limits_matrix(measured).splitlines()[2:]]
+    assert all("(one core without a limit too)" in cell for cell in blis_column[1:]), blis_column
+    pthread = next(v for v in measured if v["name"] == "system-pthread")
+    assert pthread["verdict"].startswith("parallel BLAS")

@@ -35,22 +35,22 @@ def _save(fig, stem: Path) -> list[Path]:
 
 
 def plot_scaling(analysis: dict, stem: Path) -> list[Path]:
-    """Time and speedup against threads for every variant, the ideal line, and the seed's
-    published curve (its speedup, and its times rescaled to each variant's 1-thread time)."""
+    """Time and speedup against threads for every rung (and peer), the ideal line, and the seed's
+    published curve (its speedup, and its times rescaled to each rung's 1-thread time)."""
     plt = _pyplot()
     seed = seed_scaling()
     fig, (ax_time, ax_speed) = plt.subplots(1, 2, figsize=(11, 4.2))
     max_threads = 1
-    for variant, result in analysis.items():
+    for rung, result in analysis.items():
         rows = result["rows"]
         threads = [r["threads"] for r in rows]
         max_threads = max(max_threads, *threads)
         medians = [r["wall"]["median"] for r in rows]
         errors = [[r["wall"]["median"] - r["wall"]["q1"] for r in rows], [r["wall"]["q3"] - r["wall"]["median"] for r in rows]]
-        line = ax_time.errorbar(threads, medians, yerr=errors, marker="o", capsize=3, label=f"{variant} (median, IQR)")
+        line = ax_time.errorbar(threads, medians, yerr=errors, marker="o", capsize=3, label=f"{rung} (median, IQR)")
         ax_time.plot(seed["threads"], [medians[0] * seed["wall"][p] / seed["wall"][1] for p in seed["threads"]],
-                     ls=":", color=line[0].get_color(), alpha=0.6, label=f"seed's curve scaled to {variant}")
-        ax_speed.plot(threads, [r["speedup"] for r in rows], marker="o", color=line[0].get_color(), label=variant)
+                     ls=":", color=line[0].get_color(), alpha=0.6, label=f"seed's curve scaled to {rung}")
+        ax_speed.plot(threads, [r["speedup"] for r in rows], marker="o", color=line[0].get_color(), label=rung)
     span = list(range(1, max(max_threads, max(seed["threads"])) + 1))
     ax_speed.plot(span, span, color="grey", ls="--", label="ideal")
     ax_speed.plot(seed["threads"], [seed["speedup"][p] for p in seed["threads"]], color="black", ls=":",

@@ -12,7 +12,7 @@ from ..analysis import (
     seed_recommendation,
     seed_scaling,
 )
-from ..facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LOADED_POINT_CORES, PEERS, THREAD_VARIABLES
+from ..facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LOADED_POINT_CORES, NO_LIMIT, PEERS, THREAD_VARIABLES
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 
 
@@ -226,7 +226,9 @@ def limits_matrix(variants: list[dict]) -> str:
         cells = []
         for variant in variants:
             row = next(r for r in variant["limits"] if r["setup"] == setup)
-            mark = {True: "", False: " **ignored**", None: ""}[row["honoured"]]
+            baseline = next(r for r in variant["limits"] if r["setup"] == NO_LIMIT)
+            serial = setup != NO_LIMIT and baseline["dgemm"]["cpu_per_wall"] < HONOURED_CORES
+            mark = " (one core without a limit too)" if serial else {True: "", False: " **ignored**", None: ""}[row["honoured"]]
             cells.append(f"{fmt(row['reported_threads'])} / {row['dgemm']['cpu_per_wall']:.2f}{mark}")
         rows.append([setup, *cells])
     return table(["threads reported / cores busy", *(v["name"] for v in variants)], rows)

@@ -56,7 +56,7 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
             version = info.get("version") or (v["library"] or {}).get("version") or "–"
             rows.append([f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
                          f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
-                         f"{v['dgemm_all']['gflops']:.1f} ({pct(v['share_of_peak_all'])})",
+                         f"{v['dgemm_all']['gflops']:.1f} on {v['threads_all']} ({pct(v['share_of_peak_all'])})",
                          median_iqr(v["one"]["wall"]), median_iqr(v["all"]["wall"]),
                          f"{v['training_speedup']:.2f}x",
                          *([" / ".join(f"{r:.2f}x" for r in findings["against_default"][v["name"]].values())]
@@ -65,7 +65,8 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                          v["verdict"]])
         top = measured[0]["all"]["threads"]
         parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
-                         f"DGEMM {top} threads GFLOP/s (of peak)", "training s, 1 thread", f"training s, {top} threads",
+                         "DGEMM, no thread variable set: GFLOP/s on threads (of peak)",
+                         "training s, 1 thread", f"training s, {top} threads",
                          "speedup", *([f"time vs `{DEFAULT_BUILD}` (1 / {top} threads)"] if findings["against_default"] else []),
                          "NumPy + SciPy build", "verdict"], rows),
                   "## Runtime thread limits",

@@ -1,4 +1,5 @@
-"""Sessions: build-openblas, verify, scaling, bench, compare-variants, compare, report, tests, container.
+"""Sessions: build-openblas, verify, scaling, bench, threadmap, compare-variants, compare, report, tests,
+container, cluster.
 
 Options go after ``--`` and are parsed by the package's own command line
 (``python -m blasbench COMMAND --help`` lists them). Each session's dependencies are a
@@ -50,6 +51,13 @@ def bench(session: nox.Session) -> None:
     """One cost-and-gradient per rung at 1 and all threads, as a share of the DGEMM rate and against
     PyTorch (`-- --peers torch` installs it: the peers dependency group)."""
     blasbench(session, "bench")
+
+
+@nox.session(reuse_venv=True)
+def threadmap(session: nox.Session) -> None:
+    """NumPy's and SciPy's calls timed over sizes and thread counts on the build: where BLAS threads
+    pay, where they make a call slower, and what to set (reports/threadmap.md)."""
+    blasbench(session, "threadmap")
 
 
 @nox.session(name="compare-variants", reuse_venv=True)

@@ -7,8 +7,8 @@ import json
 from collections import defaultdict
 from importlib.resources import files
 
-from .facts import ALL_LIMITED, HONOURED_CORES, LOADED_POINT_CORES, NO_LIMIT
-from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, karp_flatt, recommend, summarize
+from .facts import ALL_LIMITED, CHANGE_FACTOR, HONOURED_CORES, LOADED_POINT_CORES, NO_LIMIT
+from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, compare_summaries, karp_flatt, recommend, summarize
 
 PHASES = ("products", "sigmoid", "elementwise", "rest")
 
@@ -247,3 +247,37 @@ def variants_findings(measured: list[dict]) -> dict:
             by_digest.setdefault(digest_, []).append(v["name"])
     findings["same_binary"] = [names for names in by_digest.values() if len(names) > 1]
     return findings
+
+
+def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:
+    """Per thread count above one and dtype: each call's cells (size, seconds at one thread and at
+    these, speedup, verdict: slower or faster only past ``factor`` with the repeats' ranges apart),
+    the size from which threads pay (faster there and at every larger size measured), and the cells
+    where they hurt. The cells one thread skipped (a call over the time limit) are listed."""
+    settings = result["settings"]
+    runs = {run["threads"]: {(c["call"], c["dtype"], c["n"]): c for c in run["cells"] if "seconds" in c}
+            for run in result["runs"]}
+    maps = []
+    for threads in sorted(t for t in runs if t > 1 and 1 in runs):
+        for dtype in settings["dtypes"]:
+            rows = []
+            for call in settings["calls"]:
+                cells = []
+                for n in settings["sizes"]:
+                    one, many = runs[1].get((call, dtype, n)), runs[threads].get((call, dtype, n))
+                    if one and many:
+                        verdict = compare_summaries(one["seconds"], many["seconds"], factor)
+                        cells.append({"n": n, "one": one["seconds"], "many": many["seconds"], "flag": verdict["flag"],
+                                      "speedup": one["seconds"]["median"] / many["seconds"]["median"]})
+                pays_from = None
+                for cell in reversed(cells):
+                    if cell["flag"] != "faster":
+                        break
+                    pays_from = cell["n"]
+                hurts = [cell for cell in cells if cell["flag"] == "slower"]
+                rows.append({"call": call, "cells": cells, "pays_from": pays_from, "hurts": hurts,
+                             "worst": min(hurts, key=lambda c: c["speedup"]) if hurts else None})
+            maps.append({"threads": threads, "dtype": dtype, "rows": rows})
+    skipped = [cell for run in result["runs"] if run["threads"] == 1 for cell in run["cells"] if "skipped" in cell]
+    measured = {run["threads"] for run in result["runs"]}
+    return {"maps": maps, "skipped": skipped, "missing": sorted(set(settings["threads"]) - measured)}

@@ -18,10 +18,11 @@ from nn.options import ITERATIONS, RUNGS, TRAIN_SIZE, Parser, positive
 from . import MachineBusy, UserError, pins, provenance
 from .bench import run_bench
 from .build import ensure
+from .calls import CALLS, DTYPES
 from .cluster import COMMANDS, ClusterJob, run_cluster
-from .compare import DEFAULT_FACTOR, compare_dirs
+from .compare import compare_dirs
 from .container import BASE_TAG, main_container
-from .facts import BUSY_CORES, EXPERIMENTS, PEERS
+from .facts import BUSY_CORES, CHANGE_FACTOR, EXPERIMENTS, PEERS
 from .peers import peer_installed
 from .profiles import run_profiles
 from .providers import PROVIDERS, SYSTEM_VARIANTS, get_provider, providers_help
@@ -30,6 +31,7 @@ from .results import Results
 from .setups import DEFAULT_VARIANTS, VARIANTS
 from .store import atomic_write_text, one_writer, write_result
 from .sweep import ScalingSettings, Workload, run_scaling
+from .threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
 from .variants import compare_variants
 from .verify import EXIT_STATUS
 from .wheelhouse import command_wheelhouse
@@ -212,6 +214,30 @@ def command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_thread_counts(cores: int) -> tuple[int, ...]:
+    """1, the powers of two below the usable cores, and the usable cores: a map per count costs minutes."""
+    return tuple(sorted({1, cores, *(2 ** k for k in range(1, cores.bit_length()) if 2 ** k < cores)}))
+
+
+def command_threadmap(args: argparse.Namespace) -> int:
+    threads = args.threads or default_thread_counts(provenance.usable_cores())
+    settings = MapSettings(calls=tuple(args.calls), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
+                           threads=threads, repeats=args.repeats, max_seconds=args.max_seconds)
+    check_sizes(settings)  # before anything long
+    writable_results(args.results)
+    if args.installed:
+        check_installed()
+    elif ensure_build(args)["verification"]["status"] == "failed":
+        raise UserError("the build failed verification (see above): its timings would not mean anything.")
+    ensure_quiet(args)
+    try:
+        run_threadmap(settings, args.results / "threadmap.json")
+    finally:
+        render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C
+    print(f"report: {args.results / 'threadmap.md'}")
+    return 0
+
+
 def command_compare_variants(args: argparse.Namespace) -> int:
     settings = scaling_settings(args, [args.rung], VARIANTS_WORKLOAD)
     names = list(dict.fromkeys(args.blas_variants + (["site-cfg"] if args.site_cfg else [])))
@@ -320,8 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     variants.set_defaults(run=command_compare_variants)
     compare = commands.add_parser("compare", help="merge result directories of several runs or machines into one report")
     compare.add_argument("directories", nargs="+", type=Path, help="result directories; the first is the baseline")
-    compare.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
-                         help=f"smallest ratio flagged as a change (default {DEFAULT_FACTOR}, as asv's)")
+    compare.add_argument("--factor", type=float, default=CHANGE_FACTOR,
+                         help=f"smallest ratio flagged as a change (default {CHANGE_FACTOR}, as asv's)")
     compare.add_argument("--output", type=Path, default=Path("reports") / "compare",
                          help="where compare.json and compare.md go (default reports/compare)")
     compare.set_defaults(run=command_compare)
@@ -344,7 +370,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
                             "default all; none to skip)")
     bench.set_defaults(run=command_bench)
-    for sub in (scaling, bench):
+    threadmap = commands.add_parser("threadmap", help="time NumPy's and SciPy's calls over sizes and thread counts: "
+                                    "where BLAS threads pay, where they hurt, and what to set")
+    add_build_options(threadmap)
+    group = threadmap.add_argument_group("map")
+    group.add_argument("--calls", nargs="+", choices=list(CALLS), default=list(CALLS), metavar="CALL",
+                       help=f"the calls timed (default all: {', '.join(CALLS)})")
+    group.add_argument("--sizes", nargs="*", type=int, default=list(DEFAULT_SIZES), metavar="N",
+                       help=f"matrix sizes n (default {' '.join(map(str, DEFAULT_SIZES))})")
+    group.add_argument("--dtypes", nargs="+", choices=DTYPES, default=["float64"], metavar="DTYPE",
+                       help=f"precisions ({', '.join(DTYPES)}; default float64)")
+    group.add_argument("--threads", type=thread_list,
+                       help="thread counts, e.g. 1,2,4 (default: 1, the powers of two below the usable cores, and the cores)")
+    group.add_argument("--repeats", type=positive, default=MapSettings.repeats,
+                       help=f"measurements per cell, each at least 20 ms (default {MapSettings.repeats})")
+    group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
+                       help="a call's sizes stop growing where one call at one thread takes longer than this "
+                            f"(default {MapSettings.max_seconds:g})")
+    group.add_argument("--allow-busy", action="store_true",
+                       help="measure even when other processes keep the cores busy")
+    threadmap.set_defaults(run=command_threadmap)
+    for sub in (scaling, bench, threadmap):
         sub.add_argument("--installed", action="store_true", help=installed_help)
     container = commands.add_parser("container", help="build the image (docker or podman) and run the pipeline in it")
     container.add_argument("--variant", choices=SYSTEM_VARIANTS, default="pthread", help="Debian OpenBLAS variant in the image")
@@ -382,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="render the Markdown reports again from the JSON results (a directory "
                                  "that exists: nothing is created)")
     report.set_defaults(run=command_report)
-    for sub in (build, scaling, bench, report, variants):
+    for sub in (build, scaling, bench, threadmap, report, variants):
         sub.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory (default reports)")
         sub.add_argument("--no-wait", action="store_true",
                          help="stop at once when another run is writing to the same --results directory (default: wait for it)")

@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import UserError
-from .compare import DEFAULT_FACTOR, compare_dirs
+from .compare import compare_dirs
+from .facts import CHANGE_FACTOR
 from .provenance import identity
 from .render import render_compare
 from .render.format import table
@@ -228,7 +229,7 @@ def log_tail(job: ClusterJob, task: str, lines: int = 12) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def merge(job: ClusterJob, factor: float = DEFAULT_FACTOR) -> Path:
+def merge(job: ClusterJob, factor: float = CHANGE_FACTOR) -> Path:
     """compare over every task that left results, and an index naming each node, its CPU and
     BLAS, and each failed task with its exit code and the tail of its log."""
     directory = Path(job.results) / job.job

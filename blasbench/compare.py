@@ -13,10 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import UserError
+from .facts import CHANGE_FACTOR
 from .results import Results, bench_label
-from .stats import summarize
-
-DEFAULT_FACTOR = 1.10
+from .stats import compare_summaries, summarize
 
 
 def workload_label(workload: dict) -> str:
@@ -80,22 +79,7 @@ def description(env: dict) -> dict:
     }
 
 
-def compare_summaries(base: dict, other: dict, factor: float) -> dict:
-    """Ratio other/base of the medians, its range from the extremes, and the verdict."""
-    ratio = other["median"] / base["median"]
-    low, high = other["min"] / base["max"], other["max"] / base["min"]
-    if base["n"] < 2 or other["n"] < 2:
-        flag = "single run: noise unknown"
-    elif ratio >= factor and other["min"] > base["max"]:
-        flag = "slower"
-    elif ratio <= 1 / factor and other["max"] < base["min"]:
-        flag = "faster"
-    else:
-        flag = "within noise" if low <= 1 <= high else "below the factor"
-    return {"ratio": ratio, "ratio_range": [low, high], "flag": flag}
-
-
-def compare_dirs(directories: list[Path], factor: float = DEFAULT_FACTOR) -> dict:
+def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict:
     """The comparison of every directory against the first, as data."""
     resolved = [Path(d).resolve() for d in directories]
     if len(set(resolved)) < len(resolved):

@@ -32,5 +32,8 @@ LIMIT_SETUPS = {
 # Other frameworks measured beside the rungs.
 PEERS = ("torch",)
 
+# The smallest ratio of two timings called a change (asv's), when their ranges do not overlap either.
+CHANGE_FACTOR = 1.10
+
 # A verification's outcome, as the verifier prints it and build.md shows it.
 VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}

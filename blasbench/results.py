@@ -12,7 +12,7 @@ from .setups import VARIANTS
 from .store import read_result
 
 # The single-file results of a directory, by kind.
-SINGLE = ("build", "profile", "scaling", "why", "bench")
+SINGLE = ("build", "profile", "scaling", "why", "bench", "threadmap")
 # What a reader must know differs between results before putting them side by side.
 IDENTITY_WORDS = {"commit": "commits", "workload_source": "workload sources", "host": "hosts", "cpu": "CPUs",
                   "blas": "BLAS libraries", "wheels": "builds"}
@@ -26,6 +26,7 @@ class Results:
     scaling: dict | None = None
     why: dict | None = None
     bench: dict | None = None
+    threadmap: dict | None = None
     variants: list[dict] = field(default_factory=list)
 
     @classmethod

@@ -38,12 +38,13 @@ def read_json(path: Path) -> Any:
 #   the identity of what measured it (BLAS, wheels, commit, host, CPU) and the load around it;
 #   the kinds "cluster" (a Slurm job's tasks) and bench rows of peers and dtypes.
 # - 3: bench records "dgemm_repeats", how many DGEMM runs its rate is the best of (3 before).
-RESULT_VERSION = 3
+# - 4: the kind "threadmap" (NumPy's and SciPy's calls timed over sizes and thread counts).
+RESULT_VERSION = 4
 # What every result of a kind has, in every version.
 REQUIRED = {
     "build": ("openblas", "wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
     "why": ("experiments",), "bench": ("rows",), "variant": ("variant",), "compare": ("runs", "tables"),
-    "cluster": ("job", "command", "tasks"),
+    "cluster": ("job", "command", "tasks"), "threadmap": ("settings", "runs"),
 }
 RESULT_KINDS = tuple(REQUIRED)
 
@@ -106,6 +107,11 @@ def _update_to_2(data: dict) -> dict:
 def _update_to_3(data: dict) -> dict:
     """Version 2's bench took the best of 3 DGEMM runs without saying so."""
     return {**data, **({"dgemm_repeats": 3} if data["kind"] == "bench" else {}), "version": 3}
+
+
+def _update_to_4(data: dict) -> dict:
+    """Version 4 added a kind; the others are unchanged."""
+    return {**data, "version": 4}
 
 
 # version N -> the function that brings a version N-1 result to it

@@ -8,6 +8,7 @@ library starts its pool.
 - ``dgemm``: the DGEMM rate and the threads threadpoolctl reports (optionally under
   ``threadpool_limits``).
 - ``evaluations``: one cost-and-gradient of a rung over hidden sizes and numbers of examples.
+- ``threadmap``: NumPy's and SciPy's calls (:mod:`.calls`) timed over sizes at this thread count.
 - ``provenance``: this environment's provenance, from which its identity is read.
 
 The parents (:mod:`.sweep`, :mod:`.why`, :mod:`.variants`) only start these and read their JSON.
@@ -72,6 +73,51 @@ def child_evaluations(rung: str, hidden_sizes: list[int], example_counts: list[i
     return cells
 
 
+# A measurement of a cell lasts at least this long (its call repeated as often as needed), like timeit's
+# autorange but shorter: a map has hundreds of cells.
+CELL_SECONDS = 0.02
+
+
+def time_call(run, operands, repeats: int) -> tuple[int, dict]:
+    """Seconds per call of ``run(*operands)``: the count of calls per measurement auto-ranged (1, 2,
+    5, 10, ... until a measurement lasts CELL_SECONDS), then the median and spread of ``repeats``."""
+    import timeit
+
+    timer = timeit.Timer(lambda: run(*operands))
+    number = 1
+    for number in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000):
+        if timer.timeit(number) >= CELL_SECONDS:
+            break
+    return number, summarize([seconds / number for seconds in timer.repeat(repeats, number)])
+
+
+def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], repeats: int, max_seconds: float,
+                    only: dict | None) -> list[dict]:
+    """Every (call, dtype, size) cell at this process's thread count. A call's sizes stop growing at
+    the first whose single call takes longer than ``max_seconds``; ``only`` (call -> dtype -> largest
+    size) limits the cells to those another thread count measured."""
+    import numpy as np
+
+    from .calls import CALLS
+
+    rng = np.random.default_rng(0)
+    cells = []
+    for call in calls:
+        for dtype in dtypes:
+            for n in sizes:
+                if only is not None and n > only.get(call, {}).get(dtype, 0):
+                    break
+                operands = CALLS[call].setup(n, dtype, rng)
+                started = time.perf_counter()
+                CALLS[call].run(*operands)  # the warm-up: thread start, first touch of the result
+                if only is None and time.perf_counter() - started > max_seconds:
+                    cells.append({"call": call, "dtype": dtype, "n": n, "skipped": f"one call took over {max_seconds:g} s"})
+                    break
+                number, seconds = time_call(CALLS[call].run, operands, repeats)
+                cells.append({"call": call, "dtype": dtype, "n": n, "number": number, "seconds": seconds})
+    return cells
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
@@ -90,10 +136,23 @@ def main(argv: list[str] | None = None) -> int:
     evaluations.add_argument("--hidden", required=True)
     evaluations.add_argument("--examples", required=True)
     evaluations.add_argument("--repeats", type=int, default=3)
+    threadmap = commands.add_parser("threadmap", help="time NumPy's and SciPy's calls over sizes at this thread count")
+    threadmap.add_argument("--calls", required=True, help="call names, separated by |")
+    threadmap.add_argument("--dtypes", required=True)
+    threadmap.add_argument("--sizes", required=True)
+    threadmap.add_argument("--repeats", type=int, default=5)
+    threadmap.add_argument("--max-seconds", type=float, default=1.0)
+    threadmap.add_argument("--only", help="JSON: call -> dtype -> the largest size to measure")
     commands.add_parser("provenance", help="this environment's provenance (its identity's source)")
     args = parser.parse_args(argv)
     if args.command == "dgemm":
         result = child_dgemm(args.size, args.threadpoolctl)
+    elif args.command == "threadmap":
+        import scipy.linalg  # noqa: F401  (loaded before the provenance: every BLAS the calls use is seen)
+
+        cells = child_threadmap(args.calls.split("|"), args.dtypes.split(","), [int(n) for n in args.sizes.split(",")],
+                                args.repeats, args.max_seconds, json.loads(args.only) if args.only else None)
+        result = {"cells": cells, "environment": provenance.collect()}
     elif args.command == "evaluations":
         result = child_evaluations(args.rung, [int(n) for n in args.hidden.split(",")],
                                    [int(n) for n in args.examples.split(",")], args.repeats)

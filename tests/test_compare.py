@@ -7,7 +7,8 @@ import pytest
 
 from blasbench import UserError
 from blasbench.cli import main
-from blasbench.compare import compare_dirs, compare_summaries, measures
+from blasbench.compare import compare_dirs, measures
+from blasbench.stats import compare_summaries
 from blasbench.render import render_compare
 from blasbench.results import Results
 from blasbench.stats import summarize

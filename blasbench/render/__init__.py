@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..analysis import analyse_scaling, analyse_variants
+from ..analysis import analyse_scaling, analyse_threadmap, analyse_variants
 from ..results import Results
 from ..store import atomic_write_text
 from .bench import render_bench
 from .build import render_build
 from .compare import render_compare
 from .index import render_index
-from .plots import plot_scaling, plot_variants
+from .plots import plot_scaling, plot_threadmap, plot_variants
 from .profile import render_profile
 from .scaling import render_scaling
+from .threadmap import render_threadmap
 from .variants import render_variants
 
 __all__ = ["render_all", "render_compare"]
@@ -49,5 +50,12 @@ def render_all(results: Results) -> list[Path]:
             written.extend(plot_variants(measured, directory / "variants"))
             figure = "variants.svg"
         write("variants.md", render_variants(measured, failed, figure))
+    if results.threadmap:
+        analysis = analyse_threadmap(results.threadmap)
+        figure = None
+        if analysis["maps"]:
+            written.extend(plot_threadmap(analysis, directory / "threadmap"))
+            figure = "threadmap.svg"
+        write("threadmap.md", render_threadmap(results.threadmap, analysis, figure))
     write("index.md", render_index(results, measured))
     return written

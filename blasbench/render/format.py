@@ -17,6 +17,11 @@ def fmt(value, digits: int = 2) -> str:
     return str(value)
 
 
+def times(ratio: float) -> str:
+    """A speedup or ratio as "1.85x"; below 0.1, two significant digits ("0.0031x"), never "0.00x"."""
+    return f"{ratio:.2f}x" if ratio >= 0.1 else f"{ratio:.2g}x"
+
+
 def pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.1f}%"
 

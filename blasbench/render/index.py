@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..analysis import analyse_profile, analyse_scaling, seed_figures, seed_scaling
+from ..analysis import analyse_profile, analyse_scaling, analyse_threadmap, seed_figures, seed_scaling
 from ..facts import EXPERIMENTS
 from ..provenance import identity
 from ..results import Results, describe
@@ -51,7 +51,22 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
         lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): measured {done}.")
     for v in variants:
         lines.append(f"- [Variant](variants.md) `{v['name']}`: {v['verdict']}.")
+    if results.threadmap:
+        lines.append(f"- [Threading map](threadmap.md): {threadmap_line(analyse_threadmap(results.threadmap))}")
     return lines
+
+
+def threadmap_line(analysis: dict) -> str:
+    """Which calls threads made slower, and from which size they pay, at the most threads."""
+    if not analysis["maps"]:
+        return "not enough thread counts measured to compare."
+    top = max(m["threads"] for m in analysis["maps"])
+    words = []
+    for m in (m for m in analysis["maps"] if m["threads"] == top):
+        hurt = [f"`{row['call']}` up to n = {max(c['n'] for c in row['hurts']):,}" for row in m["rows"] if row["hurts"]]
+        words.append(f"{m['dtype']} on {top} threads: " + (f"slower than one thread for {', '.join(hurt)}" if hurt
+                                                          else "never slower than one thread beyond noise"))
+    return "; ".join(words) + "."
 
 
 def bench_line(bench: dict) -> str:

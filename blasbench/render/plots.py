@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..analysis import seed_scaling
 from ..store import atomic_write_bytes
+from .format import times
 
 
 def _pyplot():
@@ -86,4 +87,38 @@ def plot_variants(variants: list[dict], stem: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         ax.set_xticks(span)
+    return _save(fig, stem)
+
+
+def plot_threadmap(analysis: dict, stem: Path) -> list[Path]:
+    """One heatmap per (thread count, dtype): calls by sizes, coloured by the speedup over one thread
+    on a log scale centred on 1.0x (red: slower on more threads, blue: faster), each cell labelled."""
+    import math
+
+    from matplotlib.colors import TwoSlopeNorm
+
+    plt = _pyplot()
+    maps = analysis["maps"]
+    fig, axes = plt.subplots(len(maps), 1, figsize=(11, 0.45 * len(maps[0]["rows"]) * len(maps) + 1.2 * len(maps)),
+                             squeeze=False)
+    for ax, m in zip(axes[:, 0], maps):
+        sizes = sorted({c["n"] for row in m["rows"] for c in row["cells"]})
+        grid = [[math.nan] * len(sizes) for _ in m["rows"]]
+        for i, row in enumerate(m["rows"]):
+            for cell in row["cells"]:
+                grid[i][sizes.index(cell["n"])] = math.log2(cell["speedup"])
+        extreme = max([abs(v) for line in grid for v in line if not math.isnan(v)] + [0.5])
+        image = ax.imshow(grid, cmap="RdBu", norm=TwoSlopeNorm(vmin=-extreme, vcenter=0.0, vmax=extreme), aspect="auto")
+        for i, row in enumerate(m["rows"]):
+            for cell in row["cells"]:
+                ax.text(sizes.index(cell["n"]), i, times(cell["speedup"]), ha="center", va="center", fontsize=6.5,
+                        fontweight="bold" if cell["flag"] == "slower" else "normal")
+        ax.set_xticks(range(len(sizes)), [f"{n:,}" for n in sizes], fontsize=7)
+        ax.set_yticks(range(len(m["rows"])), [row["call"] for row in m["rows"]], fontsize=7)
+        ax.set(xlabel="n", title=f"{m['threads']} threads against one, {m['dtype']} (speedup; bold: slower beyond noise)")
+        bar = fig.colorbar(image, ax=ax, fraction=0.025)
+        bar.set_label("speedup (log scale)", fontsize=7)
+        top = math.floor(extreme)  # ticks inside the norm's range, five at most
+        ticks = list(range(-top, top + 1, max(1, math.ceil(top / 2))))
+        bar.set_ticks(ticks, labels=[times(2.0 ** t) for t in ticks], fontsize=6)
     return _save(fig, stem)

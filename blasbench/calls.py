@@ -1,0 +1,104 @@
+"""The NumPy and SciPy calls the threading map times, by name (one registry: the command line's
+choices, the child's work and the report's rows all come from here). Each call knows the operands
+it needs for a size ``n`` and how many bytes they take; the operands are made in the child, so
+importing this module loads no NumPy.
+
+The calls are the ones users bring to NumPy's, SciPy's and OpenBLAS's trackers when threads made
+their code slower: small products and solves (OpenBLAS #4387, NumPy #29884), many small
+factorisations (OpenBLAS #731), matmul past a size (NumPy #22928), inverses (NumPy #27174).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# The columns of the tall-skinny product: a block of vectors, as a Krylov or least-squares step has.
+SKINNY = 8
+
+
+@dataclass(frozen=True)
+class Call:
+    """``setup(n, dtype, rng)`` returns the operands, ``run(*operands)`` is what is timed; ``matrices``
+    is how many n-by-n arrays setup and run hold at once (for the memory estimate)."""
+
+    name: str
+    setup: Callable
+    run: Callable
+    matrices: int
+
+
+def _square(n, dtype, rng, count=1):
+    import numpy as np
+
+    arrays = [rng.standard_normal((n, n)) for _ in range(count)]
+    if np.dtype(dtype).kind == "c":
+        arrays = [a + 1j * rng.standard_normal((n, n)) for a in arrays]
+    return [a.astype(dtype) for a in arrays]
+
+
+def _well_conditioned(n, dtype, rng):
+    """A matrix whose solve, inverse and factorisations are stable at every size: diagonally dominant."""
+    import numpy as np
+
+    [a] = _square(n, dtype, rng)
+    return a + n * np.eye(n, dtype=dtype)
+
+
+def _hermitian_positive(n, dtype, rng):
+    import numpy as np
+
+    [a] = _square(n, dtype, rng)
+    return (a @ a.conj().T) / n + np.eye(n, dtype=dtype)
+
+
+def _vector(n, dtype, rng):
+    return rng.standard_normal(n).astype(dtype)
+
+
+def _tall_skinny(n, dtype, rng):
+    a, b = _square(n, dtype, rng, 2)
+    return [a, b[:, :SKINNY].copy()]
+
+
+def _np(name):
+    def run(*operands):
+        import numpy as np
+
+        return getattr(np.linalg, name)(*operands)
+    return run
+
+
+def _lu_factor(a):
+    import scipy.linalg
+
+    return scipy.linalg.lu_factor(a, check_finite=False)
+
+
+def _matmul(a, b):
+    return a @ b
+
+
+def _gram(a):
+    return a @ a.T
+
+
+CALLS: dict[str, Call] = {call.name: call for call in (
+    Call("a @ b", lambda n, d, r: _square(n, d, r, 2), _matmul, 3),
+    Call("a @ b tall-skinny", _tall_skinny, _matmul, 3),
+    Call("a @ v", lambda n, d, r: [*_square(n, d, r), _vector(n, d, r)], _matmul, 1),
+    Call("a @ a.T", lambda n, d, r: _square(n, d, r), _gram, 2),
+    Call("solve", lambda n, d, r: [_well_conditioned(n, d, r), _vector(n, d, r)], _np("solve"), 2),
+    Call("inv", lambda n, d, r: [_well_conditioned(n, d, r)], _np("inv"), 2),
+    Call("cholesky", lambda n, d, r: [_hermitian_positive(n, d, r)], _np("cholesky"), 2),
+    Call("svd", lambda n, d, r: [_well_conditioned(n, d, r)], _np("svd"), 4),
+    Call("eigh", lambda n, d, r: [_hermitian_positive(n, d, r)], _np("eigh"), 3),
+    Call("lu_factor", lambda n, d, r: [_well_conditioned(n, d, r)], _lu_factor, 2),
+)}
+DTYPES = ("float64", "float32", "complex128", "complex64")
+ITEMSIZE = {"float64": 8, "float32": 4, "complex128": 16, "complex64": 8}
+
+
+def bytes_needed(call: str, n: int, dtype: str) -> int:
+    """The memory the call's operands and result take at size ``n`` (what refuses too large a size)."""
+    return CALLS[call].matrices * n * n * ITEMSIZE[dtype]

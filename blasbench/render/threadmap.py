@@ -1,0 +1,64 @@
+"""reports/threadmap.md: where BLAS threads pay and where they hurt, per call and size."""
+
+from __future__ import annotations
+
+from ..facts import CHANGE_FACTOR
+from .format import provenance_lines, table, times
+
+ARROW = {"faster": " ↑", "slower": " **↓**"}
+
+
+def advice(row: dict, threads: int, dtype: str) -> str | None:
+    """What to set, in code, for a call that threads made slower (None when they never did)."""
+    if not row["hurts"]:
+        return None
+    worst, largest = row["worst"], max(cell["n"] for cell in row["hurts"])
+    return (f"`{row['call']}` ({dtype}) up to n = {largest:,} is up to {1 / worst['speedup']:.1f}x slower on {threads} "
+            f"threads than on one (n = {worst['n']:,}: {worst['one']['median'] * 1e6:,.1f} µs against "
+            f"{worst['many']['median'] * 1e6:,.1f} µs): wrap such calls in `with threadpoolctl.threadpool_limits(1):`, "
+            "or run a program made of them with `OPENBLAS_NUM_THREADS=1`.")
+
+
+def render_threadmap(result: dict, analysis: dict, figure: str | None = None) -> str:
+    settings = result["settings"]
+    parts = [
+        "# Threading map: where BLAS threads pay, and where they hurt",
+        f"{len(settings['calls'])} NumPy and SciPy calls over sizes n = {', '.join(f'{n:,}' for n in settings['sizes'])} "
+        f"({', '.join(settings['dtypes'])}), at {', '.join(map(str, sorted({1, *settings['threads']})))} thread(s), each "
+        "thread count a fresh process with every thread variable set and its limit checked with threadpoolctl. "
+        f"Each cell is the median of {settings['repeats']} measurements, each timing the call as often as it takes to "
+        f"last 20 ms. A cell is **slower** (↓) or faster (↑) only when the times differ by {CHANGE_FACTOR:.2f}x or "
+        "more *and* their ranges over the repeats do not overlap; otherwise it is no change. Threads **pay from** "
+        "the smallest size at which they are faster there and at every larger size measured.",
+    ]
+    if analysis["missing"]:
+        parts.append(f"**Partial map:** thread count(s) {', '.join(map(str, analysis['missing']))} not measured "
+                     "(refused or interrupted); run the same command again to measure them.")
+    if not analysis["maps"]:
+        parts.append("_Nothing to compare: a map needs one thread and at least one more thread count measured._")
+    lines = [line for m in analysis["maps"] for row in m["rows"] if (line := advice(row, m["threads"], m["dtype"]))]
+    parts += ["## Where threads hurt", "\n".join(f"- {line}" for line in lines) if lines else
+              "Nowhere beyond noise: no call was slower on more threads than on one."]
+    if figure:
+        parts.append(f"![threading map]({figure})")
+    for m in analysis["maps"]:
+        sizes = [n for n in settings["sizes"] if any(c["n"] == n for row in m["rows"] for c in row["cells"])]
+        rows = []
+        for row in m["rows"]:
+            by_size = {c["n"]: c for c in row["cells"]}
+            rows.append([f"`{row['call']}`",
+                         *(f"{times(by_size[n]['speedup'])}{ARROW.get(by_size[n]['flag'], '')}" if n in by_size else "–"
+                           for n in sizes),
+                         f"{row['pays_from']:,}" if row["pays_from"] else "never",
+                         ", ".join(f"{c['n']:,}" for c in row["hurts"]) or "nowhere"])
+        parts += [f"## {m['threads']} threads against one, {m['dtype']}: speedup per size",
+                  table(["call", *(f"n = {n:,}" for n in sizes), "threads pay from n =", "slower at n ="], rows)]
+    if analysis["skipped"]:
+        parts.append("Not measured (a single call at one thread took longer than the time limit, "
+                     f"`--max-seconds {settings['max_seconds']:g}`): "
+                     + "; ".join(f"`{c['call']}` {c['dtype']} from n = {c['n']:,}" for c in analysis["skipped"]) + ".")
+    if result.get("refused"):
+        parts.append("Refused thread counts (their limit did not take effect): "
+                     + "; ".join(f"{r['threads']}: {r['why']}" for r in result["refused"]) + ".")
+    parts += ["## Provenance", provenance_lines(result.get("environment"))]
+    return "\n\n".join(parts) + "\n"

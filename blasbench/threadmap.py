@@ -1,0 +1,103 @@
+"""The threading map: where BLAS threads pay and where they hurt, per call and size.
+
+NumPy's and SciPy's calls (:mod:`.calls`) are timed over sizes at each thread count, each thread
+count in a fresh process of :mod:`.worker` with every thread variable set (its limit checked with
+threadpoolctl, as a sweep's points are). One thread goes first; a call's sizes stop growing where a
+single call takes longer than ``max_seconds`` there, and the other thread counts time the same
+cells. Each thread count is saved once measured; a rerun of the same settings on the same identity
+measures only what is missing, and results of another identity are moved aside.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import UserError, last_line, provenance
+from .calls import CALLS, bytes_needed
+from .store import write_result
+from .sweep import current_identity, limit_problem, resume, run_fresh, thread_env
+
+# log-spaced from 2 to 4,096: the small sizes are where threads hurt, the large where they pay
+DEFAULT_SIZES = tuple(2 ** k for k in range(1, 13))
+# What share of the memory available now the operands of the largest cell may take.
+MEMORY_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class MapSettings:
+    calls: tuple[str, ...] = tuple(CALLS)
+    dtypes: tuple[str, ...] = ("float64",)
+    sizes: tuple[int, ...] = DEFAULT_SIZES
+    threads: tuple[int, ...] = (1,)
+    repeats: int = 5
+    max_seconds: float = 1.0
+
+
+def available_memory() -> int:
+    """Bytes the kernel says can be allocated now without swapping (MemAvailable)."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) * 1024
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+
+
+def check_sizes(settings: MapSettings, available: int | None = None) -> None:
+    """Refuse, before anything runs, sizes that are not positive or whose operands would not fit."""
+    if not settings.sizes or min(settings.sizes) < 1:
+        raise UserError("--sizes needs one or more positive sizes, e.g. --sizes 2 16 128 1024.")
+    available = available_memory() if available is None else available
+    call, dtype = max(((c, d) for c in settings.calls for d in settings.dtypes),
+                      key=lambda cd: bytes_needed(cd[0], max(settings.sizes), cd[1]))
+    needed = bytes_needed(call, max(settings.sizes), dtype)
+    if needed > MEMORY_SHARE * available:
+        raise UserError(f"--sizes {max(settings.sizes)}: `{call}` in {dtype} needs {needed / 2**30:.1f} GiB, more than half "
+                        f"of the {available / 2**30:.1f} GiB available now: pass smaller sizes.")
+
+
+def largest_measured(cells: list[dict]) -> dict:
+    """call -> dtype -> the largest size measured (what the other thread counts measure)."""
+    found: dict = {}
+    for cell in cells:
+        if "seconds" in cell:
+            found.setdefault(cell["call"], {})[cell["dtype"]] = max(cell["n"], found.get(cell["call"], {}).get(cell["dtype"], 0))
+    return found
+
+
+def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executable) -> dict:
+    """Measure every thread count of ``settings`` not yet in ``path``, saving after each."""
+    check_sizes(settings)
+    wanted = {"settings": asdict(settings), "identity": current_identity(python)}
+    results = resume(path, "threadmap", wanted) or {"kind": "threadmap", **wanted, "runs": [], "environment": None}
+    results["refused"] = []  # refused thread counts are tried again
+    done = {run["threads"]: run for run in results["runs"]}
+    only = largest_measured(done[1]["cells"]) if 1 in done else None
+    for position, threads in enumerate(sorted(set(settings.threads) | {1}), 1):
+        if threads in done:
+            continue
+        print(f"threading map: {threads} thread(s) ({position} of {len(set(settings.threads) | {1})}): "
+              f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
+        command = [python, "-m", "blasbench.worker", "threadmap", "--calls", "|".join(settings.calls),
+                   "--dtypes", ",".join(settings.dtypes), "--sizes", ",".join(map(str, settings.sizes)),
+                   "--repeats", str(settings.repeats), "--max-seconds", str(settings.max_seconds)]
+        if only is not None:
+            command += ["--only", json.dumps(only)]
+        with provenance.load_around(provenance.children_cpu_seconds) as load:
+            run = run_fresh(command, env=thread_env(threads))
+        if run.returncode != 0:
+            raise UserError(f"the threading map at {threads} thread(s) failed: {last_line(run.stderr)}")
+        result = json.loads(run.stdout)
+        if problem := limit_problem(result, threads):
+            results["refused"].append({"threads": threads, "why": problem})
+            print(f"refused ({threads} threads): {problem}", file=sys.stderr)
+        else:
+            results["runs"].append({"threads": threads, "cells": result["cells"], "load": load,
+                                    "identity": provenance.identity(result["environment"])})
+            results["environment"] = results["environment"] or result["environment"]
+            if threads == 1:
+                only = largest_measured(result["cells"])
+        write_result(path, results)
+    return results

@@ -1,0 +1,78 @@
+"""The threading map: the calls, a real map of this environment's BLAS at 1 and 2 threads, what the
+analysis calls slower or paying, and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+
+from blasbench.analysis import analyse_threadmap
+from blasbench.calls import CALLS, DTYPES
+from blasbench.cli import main
+from blasbench.render.threadmap import render_threadmap
+from blasbench.stats import summarize
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_every_call_runs_on_operands_of_its_dtype(dtype):
+    rng = np.random.default_rng(0)
+    for call in CALLS.values():
+        operands = call.setup(5, dtype, rng)
+        assert all(np.asarray(o).dtype == np.dtype(dtype) for o in operands), call.name
+        result = call.run(*operands)
+        first = result[0] if isinstance(result, tuple) else result
+        assert np.all(np.isfinite(np.asarray(first))), call.name
+
+
+def test_a_map_of_this_environment_at_one_and_two_threads_reports_and_resumes(tmp_path, capsys):
+    argv = ["threadmap", "--installed", "--allow-busy", "--calls", "solve", "a @ b", "--sizes", "2", "64",
+            "--threads", "1,2", "--repeats", "3", "--results", str(tmp_path)]
+    assert main(argv) == 0
+    result = json.loads((tmp_path / "threadmap.json").read_text())
+    assert [run["threads"] for run in result["runs"]] == [1, 2] and not result["refused"]
+    for run in result["runs"]:
+        cells = {(c["call"], c["n"]): c for c in run["cells"]}
+        assert set(cells) == {(call, n) for call in ("solve", "a @ b") for n in (2, 64)}
+        assert all(c["seconds"]["n"] == 3 and c["seconds"]["median"] > 0 and c["number"] >= 1 for c in cells.values())
+        assert run["identity"]["blas"]
+    report = (tmp_path / "threadmap.md").read_text()
+    assert "## 2 threads against one, float64: speedup per size" in report and "| `solve` |" in report
+    assert (tmp_path / "threadmap.svg").exists() and "[Threading map](threadmap.md)" in (tmp_path / "index.md").read_text()
+    capsys.readouterr()
+    assert main(argv) == 0  # the same settings on the same identity: nothing measured again
+    assert "threading map:" not in capsys.readouterr().out
+
+
+def cell(call, n, seconds):
+    return {"call": call, "dtype": "float64", "n": n, "number": 1, "seconds": summarize(seconds)}
+
+
+def test_threads_pay_from_the_size_where_they_stay_faster_and_hurt_where_slower_beyond_noise():
+    settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2, 16, 128, 1024], "threads": [1, 2],
+                "repeats": 3, "max_seconds": 1.0}
+    one = [cell("solve", 2, [1.0, 1.01, 0.99]), cell("solve", 16, [1.0, 1.02, 0.98]),
+           cell("solve", 128, [1.0, 1.01, 0.99]), cell("solve", 1024, [1.0, 1.01, 0.99])]
+    two = [cell("solve", 2, [3.0, 3.1, 2.9]),  # 3x slower, ranges apart: the pathology
+           cell("solve", 16, [1.05, 0.9, 1.1]),  # within noise
+           cell("solve", 128, [0.6, 0.61, 0.59]), cell("solve", 1024, [0.52, 0.53, 0.51])]
+    result = {"kind": "threadmap", "settings": settings, "refused": [], "environment": None,
+              "runs": [{"threads": 1, "cells": one}, {"threads": 2, "cells": two}]}
+    [m] = analyse_threadmap(result)["maps"]
+    [row] = m["rows"]
+    assert [c["flag"] for c in row["cells"]] == ["slower", "within noise", "faster", "faster"]
+    assert row["pays_from"] == 128 and [c["n"] for c in row["hurts"]] == [2]
+    report = render_threadmap(result, analyse_threadmap(result))
+    assert "`solve` (float64) up to n = 2 is up to 3.0x slower on 2 threads than on one" in report
+    assert "threadpool_limits(1)" in report and "| `solve` | 0.33x **↓** | 0.95x | 1.67x ↑ | 1.92x ↑ | 128 | 2 |" in report
+
+
+@pytest.mark.parametrize("sizes, message", [
+    ([], "--sizes needs one or more positive sizes"),
+    (["-4"], "--sizes needs one or more positive sizes"),
+    (["200000"], "--sizes 200000: `svd` in float64 needs"),
+])
+def test_bad_sizes_are_one_line_before_anything_runs(sizes, message, tmp_path, capsys):
+    assert main(["threadmap", "--installed", "--sizes", *sizes, "--results", str(tmp_path / "r")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "r" / "threadmap.json").exists()

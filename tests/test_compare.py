@@ -8,10 +8,9 @@ import pytest
 from blasbench import UserError
 from blasbench.cli import main
 from blasbench.compare import compare_dirs, measures
-from blasbench.stats import compare_summaries
 from blasbench.render import render_compare
 from blasbench.results import Results
-from blasbench.stats import summarize
+from blasbench.stats import compare_summaries, summarize
 
 DATA = Path(__file__).resolve().parent / "data"
 RUN_A, RUN_B = DATA / "xeon16-pypi-a", DATA / "xeon16-pypi-b"

@@ -7,6 +7,8 @@ import json
 from collections import defaultdict
 from importlib.resources import files
 
+from nn.options import ITERATIONS, TRAIN_SIZE
+
 from .facts import ALL_LIMITED, CHANGE_FACTOR, HONOURED_CORES, LOADED_POINT_CORES, NO_LIMIT
 from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, compare_summaries, karp_flatt, recommend, summarize
 
@@ -78,11 +80,16 @@ def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
     asked = list((settings or {}).get("threads") or threads)
     repeats = (settings or {}).get("repeats") or 1
     missing = [p for p in asked if len(by_threads.get(p, [])) < repeats]
+    workload = (settings or {}).get("workload") or {}
+    # fewer iterations or examples than the post's, or one run per point (no noise known): a smoke run
+    smoke = (repeats < 2 or workload.get("iterations", ITERATIONS) < ITERATIONS
+             or workload.get("train_size", TRAIN_SIZE) < TRAIN_SIZE)
     return {
         "rows": rows,
         "amdahl": {**fit, "max_speedup": amdahl_limit(fit["serial_fraction"])},
         "recommendation": {"threads": recommend(threads, medians), "rule": RECOMMENDATION_RULE,
-                           "provisional": bool(missing)},
+                           "provisional": bool(missing) or smoke},
+        "smoke": smoke,
         "best_threads": threads[medians.index(min(medians))],
         "complete": not missing,
         "measured_thread_counts": len(asked) - len(missing),

@@ -11,6 +11,7 @@ from blasbench import UserError, analysis
 from blasbench.cli import main
 from blasbench.render import render_all
 from blasbench.render.bench import render_bench
+from blasbench.render.scaling import render_scaling
 from blasbench.results import Results
 from blasbench.stats import RECOMMENDATION_RULE, amdahl_fit
 from blasbench.store import RESULT_VERSION, read_result, write_result
@@ -155,3 +156,26 @@ def test_every_version_has_its_migration_and_older_results_reach_the_current_sha
     assert bench["peers"] == {} and {row["dtype"] for row in bench["rows"]} == {"float64"}
     build = read_result(DATA / "epyc2-a" / "build.json", "build")
     assert build["verification"]["status"] in ("passed", "failed")
+
+
+def test_a_smoke_run_says_so_and_its_advice_is_provisional(tmp_path):
+    """A `--quick` sweep (3 iterations, 5,000 examples, one run per point) once advised "use 2 thread(s)"
+    as if it were a measurement of this machine's scaling."""
+    result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
+    result["settings"]["workload"].update(iterations=3, train_size=5000)
+    text = render_scaling(result)
+    assert "**Smoke run:** 3 CG iterations on 5,000 examples" in text and "**Recommendation (provisional)" in text
+    assert "Smoke run" not in render_scaling(read_result(DATA / "epyc2-a" / "scaling.json", "scaling"))
+
+
+def test_equal_times_are_about_as_fast_never_one_point_zero_zero_x_slower():
+    from blasbench.render.format import ratio_words
+
+    assert ratio_words(1.0, 1.004) == "about as fast (1.00x)"
+    assert ratio_words(1.0, 1.2) == "1.20x slower" and ratio_words(1.2, 1.0) == "1.20x faster"
+
+
+def test_the_index_prints_the_command_that_renders_its_own_directory_again(tmp_path):
+    shutil.copy(DATA / "epyc2-a" / "bench.json", tmp_path)
+    render_all(Results.load(tmp_path))
+    assert f"`python3 -m nox -s report -- --results {tmp_path}` renders them again" in (tmp_path / "index.md").read_text()

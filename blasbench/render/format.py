@@ -79,7 +79,10 @@ def mixed_banner(mixed: dict[str, list[str]]) -> list[str]:
 
 
 def ratio_words(before: float, after: float) -> str:
-    """``after`` against ``before`` as a reader says it: "1.27x faster", "1.10x slower"."""
+    """``after`` against ``before`` as a reader says it: "1.27x faster", "1.10x slower", and "about as
+    fast (1.00x)" where the two agree to two digits (never "1.00x slower")."""
+    if f"{after / before:.2f}" == "1.00":
+        return "about as fast (1.00x)"
     if after <= before:
         return f"{before / after:.2f}x faster"
     return f"{after / before:.2f}x slower"

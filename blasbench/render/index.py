@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..analysis import analyse_profile, analyse_scaling, analyse_threadmap, seed_figures, seed_scaling
 from ..facts import EXPERIMENTS
 from ..provenance import identity
@@ -96,12 +98,19 @@ def measured_on(results: Results) -> str:
             f"`{' / '.join(fields['host'])}`, commit `{' / '.join(fields['commit'])}`. ")
 
 
+def rerender_command(directory) -> str:
+    """The exact command that renders this directory's reports again."""
+    default = Path("reports")
+    same = Path(directory).resolve() == default.resolve()
+    return "python3 -m nox -s report" + ("" if same else f" -- --results {directory}")
+
+
 def render_index(results: Results, variants: list[dict]) -> str:
     return "\n\n".join([
         "# Reports",
         *mixed_banner(results.mixed()),
         measured_on(results) + f"Every report is rendered from the JSON result beside it in `{results.directory}`; "
-        "`python3 -m nox -s report` renders them again without rerunning anything.",
+        f"`{rerender_command(results.directory)}` renders them again without rerunning anything.",
         "\n".join(headline(results, variants)) or
         "_No results yet: run `python3 -m nox -s build-openblas` and `python3 -m nox -s scaling`._",
     ]) + "\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nn.options import ITERATIONS, TRAIN_SIZE
+
 from ..analysis import (
     PAYING_SPEEDUP,
     PHASES,
@@ -79,6 +81,10 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
         peer = rung in PEERS
         parts += [f"## `{rung}`" + (" (peer: the same network, data and start in PyTorch, float64, its gradient by "
                                     "autograd, trained by the same CG)" if peer else "")]
+        if a["smoke"]:
+            parts.append(f"**Smoke run:** {w['iterations']} CG iterations on {w['train_size']:,} examples, "
+                         f"{settings['repeats']} run(s) per point (the post: {ITERATIONS} iterations on {TRAIN_SIZE:,}): "
+                         "it shows that the pipeline works, not how this machine scales; its advice is provisional.")
         if not a["complete"]:
             parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
                          "measured in full (interrupted or refused points); run the same command again to finish it.")

@@ -40,6 +40,28 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def no_apt_get_in_quick_tests(request, monkeypatch):
+    """A quick test never installs Debian packages: one that needs a missing package is skipped,
+    naming it (.ci/run installs them for the slow tier)."""
+    if request.node.get_closest_marker("slow"):
+        return
+    import os
+
+    from blasbench import host
+    from blasbench.providers import debian, source
+
+    real = host.apt_install
+
+    def refuse(packages, what):
+        if os.geteuid() != 0:  # apt_install then only says the command; it installs nothing
+            return real(packages, what)
+        pytest.skip(f"{what} is not installed, and a quick test never runs apt-get ({' '.join(packages)})")
+
+    for module in (host, debian, source):
+        monkeypatch.setattr(module, "apt_install", refuse)
+
+
 @pytest.fixture(scope="session")
 def session_started(pytestconfig) -> float:
     """When this test session started (what a test counts builds since)."""

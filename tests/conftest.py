@@ -1,8 +1,8 @@
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
-import tomllib
 
 PYPROJECT = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
 

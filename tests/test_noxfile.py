@@ -1,8 +1,7 @@
 """The sessions' dependency groups (pyproject.toml) must pin what the package pins for the builds."""
 
-from pathlib import Path
-
 import tomllib
+from pathlib import Path
 
 from blasbench import pins
 

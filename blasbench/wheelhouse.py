@@ -121,17 +121,3 @@ def listing() -> list[str]:
         lines.append(f"{entry.name}  {blas['provider']}-{blas['variant']}  wheel sha256 {manifest['wheel_sha256'][:16]}"
                      f"  built {manifest.get('built_at', '?')}")
     return lines
-
-
-def command_wheelhouse(args) -> int:
-    if args.action != "list" and args.archive is None:
-        raise UserError(f"wheelhouse {args.action} needs the tar file: python -m blasbench wheelhouse {args.action} FILE.tar")
-    if args.action == "export":
-        names = export(args.archive, args.keys)
-        print(f"wrote {args.archive}: {len(names)} entries ({', '.join(names)})")
-    elif args.action == "import":
-        imported, present = import_(args.archive)
-        print(json.dumps({"imported": imported, "already here": present}, indent=1))
-    else:
-        print("\n".join(listing()) or f"the wheelhouse ({wheelhouse()}) is empty")
-    return 0

@@ -157,9 +157,9 @@ def test_a_stop_mid_sweep_keeps_the_points_and_renders_them(stop, tmp_path):
 
 
 def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(tmp_path, capsys, monkeypatch):
-    from blasbench import cli
+    from blasbench.commands import scaling
 
-    monkeypatch.setattr(cli, "peer_installed", lambda peer: False)
+    monkeypatch.setattr(scaling, "peer_installed", lambda peer: False)
     code, err = run_cli(["scaling", "--peers", "torch", "--results", str(tmp_path)], capsys)
     assert code == 2 and "--peers torch: not installed" in err[-1] and "-- --peers torch` installs it" in err[-1]
     assert list(tmp_path.iterdir()) == []  # nothing built, measured or written

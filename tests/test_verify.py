@@ -126,7 +126,7 @@ def test_sweeps_stop_on_a_busy_machine_naming_the_override(burners):
     import argparse
 
     from blasbench import MachineBusy
-    from blasbench.cli import ensure_quiet
+    from blasbench.commands.options import ensure_quiet
 
     with pytest.raises(MachineBusy, match="pass --allow-busy to measure anyway"):
         ensure_quiet(argparse.Namespace(allow_busy=False, wait_quiet=1.0))

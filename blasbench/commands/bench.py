@@ -1,0 +1,44 @@
+"""``bench``: one cost-and-gradient per rung at 1 and all threads, against DGEMM and PyTorch."""
+
+from __future__ import annotations
+
+import argparse
+
+from nn.options import RUNGS, TRAIN_SIZE, positive
+
+from .. import UserError
+from ..bench import run_bench
+from ..facts import PEERS
+from ..render import render_all
+from ..results import Results
+from ..store import write_result
+from .options import INSTALLED_HELP, add_build_options, add_results_options, check_installed, ensure_build, writable_results
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    if args.installed:
+        check_installed()
+    elif ensure_build(args)["verification"]["status"] == "failed":
+        raise UserError("the build failed verification (see above): its timings would not mean anything.")
+    writable_results(args.results)
+    result = run_bench(args.rungs, args.train_size or TRAIN_SIZE, args.repeats or 5, peers=args.peers, dtypes=args.dtypes)
+    write_result(args.results / "bench.json", result)
+    render_all(Results.load(args.results))
+    print(f"wrote {args.results / 'bench.json'} and {args.results / 'bench.md'}")
+    return 0
+
+
+def register(commands) -> None:
+    bench = commands.add_parser("bench", help="time one cost-and-gradient per rung against DGEMM, at 1 and all threads")
+    add_build_options(bench)
+    bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG")
+    bench.add_argument("--train-size", type=positive)
+    bench.add_argument("--repeats", type=positive)
+    bench.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), default=["float64", "float32"],
+                       help="precisions of the rungs' cost and gradient (default both)")
+    bench.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
+                       help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
+                            "default all; none to skip)")
+    bench.set_defaults(run=command_bench)
+    bench.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
+    add_results_options(bench)

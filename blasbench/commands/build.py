@@ -1,0 +1,53 @@
+"""``build`` (compile, install, verify, write build.md) and ``verify`` (the same, writing nothing)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import UserError
+from ..render import render_all
+from ..results import Results
+from ..store import write_result
+from ..verify import EXIT_STATUS
+from .options import add_build_options, add_results_options, ensure_build, writable_results
+
+
+def command_build(args: argparse.Namespace) -> int:
+    writable_results(args.results)
+    result = ensure_build(args)
+    write_result(args.results / "build.json", result)
+    render_all(Results.load(args.results))
+    print(f"wrote {args.results / 'build.json'} and {args.results / 'build.md'}")
+    status = result["verification"]["status"]
+    if status == "inconclusive":
+        print("note: the build is installed; its timing probe was inconclusive because the machine is busy "
+              "(above). Check it later with `python3 -m nox -s verify`.", file=sys.stderr)
+    elif status == "failed":
+        if args.allow_unverified:
+            print("note: verification failed (above); continuing as --allow-unverified asks.", file=sys.stderr)
+        else:
+            raise UserError("the build is installed but verification failed (see above).")
+    return 0
+
+
+def command_verify(args: argparse.Namespace) -> int:
+    result = ensure_build(args)
+    return EXIT_STATUS[result["verification"]["status"]]
+
+
+def register(commands) -> None:
+    build = commands.add_parser("build", help="compile NumPy and SciPy against a BLAS (OpenBLAS by default), install, verify")
+    add_build_options(build)
+    build.add_argument("--check-reproducible", action="store_true",
+                       help="build every wheel a second time, ccache off, into a temporary directory and say whether "
+                            "the two are identical (or which members differ, and where); build.md shows the verdict")
+    build.set_defaults(run=command_build)
+    verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
+    add_build_options(verify)
+    verify.set_defaults(run=command_verify)
+    for sub in (build, verify):
+        sub.add_argument("--numpy-only", action="store_true",
+                         help="build and verify NumPy alone: what can break with a provider (pkg-config, meson options, "
+                              "linkage, what is loaded) at a fifth of the time; the workloads need SciPy too")
+    add_results_options(build)

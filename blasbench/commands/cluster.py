@@ -1,0 +1,43 @@
+"""``cluster``: a command on every node of a Slurm cluster, one job-array task per node, merged."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nn.options import positive
+
+from .. import UserError
+from ..cluster import COMMANDS, ClusterJob, run_cluster
+
+
+def command_cluster(args: argparse.Namespace) -> int:
+    if args.resume:
+        return run_cluster(None, args.resume, args.results, args.poll)
+    if not args.command:
+        raise UserError(f"name the command each node runs ({', '.join(COMMANDS)}), or --resume JOB.")
+    nodelist = args.nodelist.split(",") if args.nodelist else None
+    job = ClusterJob(command=args.command, arguments=args.arguments, nodes=len(nodelist) if nodelist else args.nodes,
+                     results=str(args.results.resolve()), repository=str(Path.cwd()), python=sys.executable,
+                     partition=args.partition, nodelist=nodelist, time=args.time, account=args.account,
+                     constraint=args.constraint)
+    return run_cluster(job, None, args.results, args.poll)
+
+
+def register(commands) -> None:
+    cluster = commands.add_parser("cluster", help="run a command on every node of a Slurm cluster and merge the results")
+    cluster.add_argument("--partition", help="Slurm partition (sbatch --partition)")
+    where = cluster.add_mutually_exclusive_group()
+    where.add_argument("--nodes", type=positive, default=2, help="how many nodes, one array task each (default 2)")
+    where.add_argument("--nodelist", help="these nodes, comma-separated (one task each)")
+    cluster.add_argument("--time", help="time limit per task (sbatch --time, e.g. 01:00:00)")
+    cluster.add_argument("--account", help="account to charge (sbatch --account)")
+    cluster.add_argument("--constraint", help="node features required (sbatch --constraint)")
+    cluster.add_argument("--resume", metavar="JOB", help="follow and merge an earlier job again; submits nothing")
+    cluster.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="how often to ask squeue (default 5)")
+    cluster.add_argument("--results", type=Path, default=Path("reports") / "cluster",
+                         help="where each job's directory goes (default reports/cluster); must be shared by the nodes")
+    cluster.add_argument("command", nargs="?", choices=list(COMMANDS), help="what each node runs")
+    cluster.add_argument("arguments", nargs=argparse.REMAINDER, help="that command's own options")
+    cluster.set_defaults(run=command_cluster)

@@ -1,0 +1,106 @@
+"""Options and steps several commands share: the build options, the sweep options, where results go,
+and the checks before anything long (a writable results directory, quiet cores)."""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from nn.options import ITERATIONS, TRAIN_SIZE, positive
+
+from .. import MachineBusy, UserError, pins, provenance
+from ..build import ensure
+from ..facts import BUSY_CORES
+from ..providers import PROVIDERS, get_provider, providers_help
+
+# scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
+SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats": 3}
+QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
+
+
+def add_build_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("build")
+    group.add_argument("--provider", choices=list(PROVIDERS), default="system", help=providers_help())
+    group.add_argument("--variant", help="the provider's variant (see --provider; default: its first)")
+    group.add_argument("--site-cfg", type=Path, help="with --provider site-cfg: the site.cfg to read (default ./site.cfg)")
+    group.add_argument("--make", nargs="+", default=[], metavar="KEY=VALUE",
+                       help="with --provider source: OpenBLAS make variables, e.g. TARGET=ZEN USE_OPENMP=1 "
+                            "(defaults USE_THREAD=1 NUM_THREADS=64 NO_AFFINITY=1 NO_WARMUP=1)")
+    group.add_argument("--numpy", default=pins.NUMPY, help=f"NumPy version to build (default {pins.NUMPY})")
+    group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
+    group.add_argument("--allow-unverified", action="store_true",
+                       help="record a failed verification and go on (e.g. an image build on a busy builder)")
+    group.add_argument("--wait-quiet", type=float, default=60.0, metavar="SECONDS",
+                       help="wait up to this long for other processes to leave the cores free before timing "
+                            "(default 60; a probe still spoilt by load is inconclusive, not failed)")
+
+
+def add_sweep_options(group, defaults: dict | None = None) -> None:
+    defaults = defaults or SCALING_WORKLOAD
+    group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
+    group.add_argument("--oversubscribe", action="store_true", help="allow thread counts above the usable cores")
+    group.add_argument("--allow-busy", action="store_true",
+                       help="measure even when other processes keep the cores busy (such points are marked)")
+    group.add_argument("--repeats", type=positive, help=f"runs per point (default {defaults['repeats']})")
+    group.add_argument("--iterations", type=positive, help=f"CG iterations per run (default {defaults['iterations']})")
+    group.add_argument("--train-size", type=positive, help=f"training examples (default {defaults['train_size']:,})")
+    group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the packaged copy)")
+
+
+
+def add_results_options(parser: argparse.ArgumentParser) -> None:
+    """Where a command's results and reports go, and what to do when another run writes there."""
+    parser.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory (default reports)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="stop at once when another run is writing to the same --results directory (default: wait for it)")
+
+
+INSTALLED_HELP = "measure the NumPy/SciPy already installed here instead of building (e.g. PyPI's wheels)"
+
+
+def thread_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(sorted({int(n) for n in text.split(",")}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of thread counts like 1,2,4") from None
+    if not values or values[0] < 1:
+        raise argparse.ArgumentTypeError("thread counts must be 1 or more")
+    return values
+
+
+def ensure_build(args: argparse.Namespace) -> dict:
+    """The build the options ask for, installed into this environment and verified (see :func:`build.ensure`)."""
+    openblas = get_provider(args.provider, args.variant, args.site_cfg, args.make).ensure()
+    return ensure(openblas, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
+
+
+def ensure_quiet(args: argparse.Namespace) -> None:
+    """Timings need free cores: wait (bounded) for them, or stop saying how to measure anyway."""
+    load = provenance.wait_for_quiet(0 if args.allow_busy else args.wait_quiet)
+    if load["other_cores"] >= BUSY_CORES:
+        if not args.allow_busy:
+            raise MachineBusy(f"the machine is busy ({provenance.describe_load(load)}): run again when it is quiet, "
+                            "or pass --allow-busy to measure anyway (points measured under load are marked).")
+        print(f"note: measuring on a busy machine ({provenance.describe_load(load)}); --allow-busy", file=sys.stderr)
+
+
+def writable_results(directory: Path) -> None:
+    """Checked before anything long: the results directory exists (or can be made) and takes files."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write results to {directory} ({e.strerror}): pass a writable --results DIR.") from None
+
+
+def check_installed() -> None:
+    """With --installed: measure this environment's own NumPy/SciPy, whatever their BLAS; the
+    verification is shown so that the reader knows what was measured, and does not stop the run."""
+    print("Measuring the NumPy/SciPy installed in this environment (--installed); no build.", flush=True)
+    if subprocess.run([sys.executable, "-m", "blasbench.verify"]).returncode != 0:
+        print("note: this environment fails verification (above); its results show it as it is.", file=sys.stderr)
+

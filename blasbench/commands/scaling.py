@@ -1,0 +1,131 @@
+"""``scaling``: on the build, the network's tests, the profiling sweep, the thread-scaling sweep and
+why scaling stops, and the reports."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from nn.options import RUNGS, positive
+
+from .. import UserError, provenance
+from ..facts import EXPERIMENTS, PEERS
+from ..peers import peer_installed
+from ..profiles import run_profiles
+from ..render import render_all
+from ..results import Results
+from ..sweep import ScalingSettings, Workload, run_scaling
+from ..why import WhySettings, run_why
+from .build import command_build
+from .options import (
+    INSTALLED_HELP,
+    QUICK,
+    SCALING_WORKLOAD,
+    add_build_options,
+    add_results_options,
+    add_sweep_options,
+    check_installed,
+    ensure_quiet,
+    writable_results,
+)
+
+# The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
+# the data-parallel step that runs every phase on every core.
+SCALING_RUNGS = ("0-seed", "4-contiguous", "5-fused-buffers", "6-data-parallel")
+
+
+
+
+def scaling_settings(args: argparse.Namespace, rungs: list[str], defaults: dict | None = None) -> ScalingSettings:
+    """The sweep the options ask for; ``defaults`` (iterations, train_size, repeats) where they are silent."""
+    defaults = QUICK if args.quick else (defaults or SCALING_WORKLOAD)
+    pick = {name: defaults[name] if getattr(args, name) is None else getattr(args, name) for name in defaults}
+    workload = Workload(iterations=pick["iterations"], train_size=pick["train_size"],
+                        data_dir=str(args.data_dir) if args.data_dir else None)
+    cores = provenance.usable_cores()
+    threads = args.threads or (tuple(sorted({1, cores})) if args.quick else tuple(range(1, cores + 1)))
+    if max(threads) > cores and not args.oversubscribe:
+        raise UserError(f"--threads asks for {max(threads)} threads but only {cores} cores are usable here: "
+                        "pass counts up to that, or add --oversubscribe to measure more threads than cores.")
+    return ScalingSettings(rungs=tuple(rungs), threads=threads, repeats=pick["repeats"], workload=workload,
+                           warmup=not args.quick)
+
+
+def why_settings(args: argparse.Namespace, settings: ScalingSettings) -> WhySettings:
+    if args.quick:
+        return WhySettings(threads=max(settings.threads), repeats=1, hidden_sizes=(25, 300),
+                           example_counts=(1000, 5000), dgemm_size=256,
+                           workload=Workload(iterations=2, train_size=5000, data_dir=settings.workload.data_dir))
+    return WhySettings(threads=max(settings.threads), workload=Workload(iterations=3, data_dir=settings.workload.data_dir))
+
+
+def run_network_tests() -> None:
+    """The network's correctness tests, against the NumPy/SciPy of this environment."""
+    tests = Path("tests") / "test_network.py"
+    if not tests.exists():
+        print(f"note: {tests} not found (run from the repository root to include the network's tests)", file=sys.stderr)
+        return
+    if importlib.util.find_spec("pytest") is None:
+        raise UserError("pytest is not installed in this environment, so the network's correctness tests cannot run: "
+                        "`pip install pytest` (the nox session installs it).")
+    if subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)]).returncode != 0:
+        raise UserError("the network's correctness tests failed on this build: its timings would not mean anything.")
+
+
+def command_scaling(args: argparse.Namespace) -> int:
+    peers = [peer for peer in args.peers if peer_installed(peer)]
+    if missing := sorted(set(args.peers) - set(peers)):
+        raise UserError(f"--peers {' '.join(missing)}: not installed in this environment; "
+                        f"`python3 -m nox -s scaling -- --peers {' '.join(missing)}` installs it.")
+    settings = scaling_settings(args, [*args.rungs, *peers] if args.rungs else [])
+    profile_workload = Workload(**{**asdict(settings.workload),
+                                   "iterations": args.profile_iterations or (settings.workload.iterations if args.quick else 20)})
+    writable_results(args.results)
+    if args.installed:
+        check_installed()
+    else:
+        command_build(args)
+    run_network_tests()
+    ensure_quiet(args)
+    sweep = None
+    try:
+        if args.profile_rungs:
+            run_profiles(args.profile_rungs, profile_workload, None, args.results / "profile.json")
+        if settings.rungs:
+            sweep = run_scaling(settings, args.results / "scaling.json")
+        if args.experiments:
+            run_why(why_settings(args, settings), args.experiments, args.results / "why.json")
+    finally:
+        render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C
+    print(f"reports: {args.results / 'index.md'}")
+    if sweep is not None and not sweep["points"]:
+        reasons = sorted({r["why"] for r in sweep["refused"]})
+        raise UserError(f"every point of the sweep was refused ({'; '.join(reasons)}): nothing was measured.")
+    return 0
+
+
+def register(commands) -> None:
+    scaling = commands.add_parser("scaling", help="build (cached), test the network, profile and sweep threads, report")
+    add_build_options(scaling)
+    group = scaling.add_argument_group("sweeps")
+    group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
+    group.add_argument("--profile-iterations", type=positive, help="CG iterations per profiled rung (default 20)")
+    group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",
+                       help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; none to skip)")
+    group.add_argument("--profile-rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
+                       help="rungs to profile (default all; none to skip the profiling sweep)")
+    # opt-in, unlike bench: a sweep's settings (hence which results it resumes) must not change
+    # because a package happens to be installed
+    group.add_argument("--peers", nargs="*", choices=PEERS, default=[], metavar="PEER",
+                       help=f"other frameworks swept beside the rungs ({', '.join(PEERS)}; default none; "
+                            "`python3 -m nox -s scaling -- --peers torch` installs PyTorch)")
+    group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
+                       help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all, none to skip)")
+    add_sweep_options(group)
+    scaling.set_defaults(run=command_scaling)
+    scaling.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
+    add_results_options(scaling)

@@ -1,0 +1,73 @@
+"""``threadmap``: NumPy's and SciPy's calls over sizes and thread counts: where BLAS threads pay,
+where they hurt, and what to set."""
+
+from __future__ import annotations
+
+import argparse
+
+from nn.options import positive
+
+from .. import UserError, provenance
+from ..calls import CALLS, DTYPES
+from ..render import render_all
+from ..results import Results
+from ..threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
+from .options import (
+    INSTALLED_HELP,
+    add_build_options,
+    add_results_options,
+    check_installed,
+    ensure_build,
+    ensure_quiet,
+    thread_list,
+    writable_results,
+)
+
+
+def default_thread_counts(cores: int) -> tuple[int, ...]:
+    """1, the powers of two below the usable cores, and the usable cores: a map per count costs minutes."""
+    return tuple(sorted({1, cores, *(2 ** k for k in range(1, cores.bit_length()) if 2 ** k < cores)}))
+
+
+def command_threadmap(args: argparse.Namespace) -> int:
+    threads = args.threads or default_thread_counts(provenance.usable_cores())
+    settings = MapSettings(calls=tuple(args.calls), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
+                           threads=threads, repeats=args.repeats, max_seconds=args.max_seconds)
+    check_sizes(settings)  # before anything long
+    writable_results(args.results)
+    if args.installed:
+        check_installed()
+    elif ensure_build(args)["verification"]["status"] == "failed":
+        raise UserError("the build failed verification (see above): its timings would not mean anything.")
+    ensure_quiet(args)
+    try:
+        run_threadmap(settings, args.results / "threadmap.json")
+    finally:
+        render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C
+    print(f"report: {args.results / 'threadmap.md'}")
+    return 0
+
+
+def register(commands) -> None:
+    threadmap = commands.add_parser("threadmap", help="time NumPy's and SciPy's calls over sizes and thread counts: "
+                                    "where BLAS threads pay, where they hurt, and what to set")
+    add_build_options(threadmap)
+    group = threadmap.add_argument_group("map")
+    group.add_argument("--calls", nargs="+", choices=list(CALLS), default=list(CALLS), metavar="CALL",
+                       help=f"the calls timed (default all: {', '.join(CALLS)})")
+    group.add_argument("--sizes", nargs="*", type=int, default=list(DEFAULT_SIZES), metavar="N",
+                       help=f"matrix sizes n (default {' '.join(map(str, DEFAULT_SIZES))})")
+    group.add_argument("--dtypes", nargs="+", choices=DTYPES, default=["float64"], metavar="DTYPE",
+                       help=f"precisions ({', '.join(DTYPES)}; default float64)")
+    group.add_argument("--threads", type=thread_list,
+                       help="thread counts, e.g. 1,2,4 (default: 1, the powers of two below the usable cores, and the cores)")
+    group.add_argument("--repeats", type=positive, default=MapSettings.repeats,
+                       help=f"measurements per cell, each at least 20 ms (default {MapSettings.repeats})")
+    group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
+                       help="a call's sizes stop growing where one call at one thread takes longer than this "
+                            f"(default {MapSettings.max_seconds:g})")
+    group.add_argument("--allow-busy", action="store_true",
+                       help="measure even when other processes keep the cores busy")
+    threadmap.set_defaults(run=command_threadmap)
+    threadmap.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
+    add_results_options(threadmap)

@@ -1,0 +1,55 @@
+"""``compare-variants``: several BLAS setups built (cached) and swept side by side in one run."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from nn.options import RUNGS
+
+from .. import UserError
+from ..render import render_all
+from ..results import Results
+from ..setups import DEFAULT_VARIANTS, VARIANTS
+from ..variants import compare_variants
+from .options import add_results_options, add_sweep_options, ensure_quiet, writable_results
+from .scaling import scaling_settings
+
+# compare-variants trains the post's end: all its parallelism is the BLAS's, which is what is compared.
+VARIANTS_RUNG = "4-contiguous"
+
+# compare-variants: short runs, since the reference BLAS is an order of magnitude slower.
+VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
+
+
+
+def command_compare_variants(args: argparse.Namespace) -> int:
+    settings = scaling_settings(args, [args.rung], VARIANTS_WORKLOAD)
+    names = list(dict.fromkeys(args.blas_variants + (["site-cfg"] if args.site_cfg else [])))
+    writable_results(args.results)
+    try:
+        failed = compare_variants(names, settings, args.results, args.site_cfg,
+                                  dgemm_size=256 if args.quick else 1024, quiet=lambda: ensure_quiet(args))
+    finally:
+        render_all(Results.load(args.results))
+    print(f"report: {args.results / 'variants.md'}")
+    if failed:
+        raise UserError(f"not measured: {', '.join(failed)} (see above); the report shows the others.")
+    return 0
+
+
+def register(commands) -> None:
+    variants = commands.add_parser("compare-variants", help="build (cached) and sweep several BLAS variants side by side")
+    variants.add_argument("--variants", dest="blas_variants", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_VARIANTS),
+                          metavar="VARIANT", help=f"from {', '.join(VARIANTS)} (default: {', '.join(DEFAULT_VARIANTS)})")
+    variants.add_argument("--site-cfg", type=Path, help="also measure the OpenBLAS prefix this site.cfg describes")
+    variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
+    group = variants.add_argument_group("sweeps")
+    group.add_argument("--rung", choices=RUNGS, default=VARIANTS_RUNG,
+                       help=f"the training rung every variant runs (default {VARIANTS_RUNG})")
+    add_sweep_options(group, VARIANTS_WORKLOAD)
+    group.add_argument("--wait-quiet", type=float, default=60.0, metavar="SECONDS",
+                       help="before each variant's timings, wait up to this long for other processes to leave the "
+                            "cores free (default 60), then stop unless --allow-busy")
+    variants.set_defaults(run=command_compare_variants)
+    add_results_options(variants)

@@ -173,7 +173,7 @@ def verdict(variant: dict, fastest: dict) -> str:
     if variant is fastest:
         words += "; the fastest of these variants"
     else:
-        words += f"; {variant['best_seconds'] / fastest['best_seconds']:.1f}x the fastest's time"
+        words += f"; {variant['best_seconds'] / fastest['best_seconds']:.2f}x the fastest's time"
     if variant["ignored"]:
         words += "; **ignores** " + ", ".join(variant["ignored"])
     return words

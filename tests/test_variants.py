@@ -123,3 +123,12 @@ def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_
     assert all("(one core without a limit too)" in cell for cell in blis_column[1:]), blis_column
     pthread = next(v for v in measured if v["name"] == "system-pthread")
     assert pthread["verdict"].startswith("parallel BLAS")
+
+
+def test_the_verdict_says_how_far_from_the_fastest_to_two_digits_as_the_table_does():
+    """5.51 s against the fastest's 5.25 s was '1.0x the fastest's time', which reads as a tie."""
+    measured, _ = analyse_variants(load_variants(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c"))
+    pthread = next(v for v in measured if v["name"] == "system-pthread")
+    fastest = min(measured, key=lambda v: v["best_seconds"])
+    assert f"; {pthread['best_seconds'] / fastest['best_seconds']:.2f}x the fastest's time" in pthread["verdict"]
+    assert "1.05x the fastest's time" in pthread["verdict"]

@@ -15,11 +15,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .facts import BUSY_CORES
+from .facts import BUSY_CORES, THREAD_VARIABLES
 
 # Variables that change what BLAS, numexpr or malloc do; recorded whenever set.
 RELEVANT_ENV = (
-    "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+    *THREAD_VARIABLES,
     "NUMEXPR_MAX_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_VERBOSE",
     "OPENBLAS_THREAD_TIMEOUT", "OMP_PROC_BIND", "OMP_PLACES", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
     "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "LD_LIBRARY_PATH", "LD_PRELOAD",

@@ -208,8 +208,9 @@ def fresh_python(tmp_path_factory):
     return python
 
 
-PROVIDERS_BUILT = [("scipy-openblas", "openblas"), ("source", "openblas"), ("mkl", "mkl"), ("blis", "blis"),
-                   ("reference", None)]
+# Not the reference BLAS: threadpoolctl knows no netlib, so its verification fails by design (README);
+# its linkage has a quick test, and compare-variants measures it in the full tier.
+PROVIDERS_BUILT = [("scipy-openblas", "openblas"), ("source", "openblas"), ("mkl", "mkl"), ("blis", "blis")]
 
 
 @pytest.mark.slow
@@ -237,11 +238,8 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
     assert [w["package"] for w in result["wheels"]] == (["numpy"] if numpy_only else ["numpy", "scipy"])
     verification = result["verification"]
     assert verification["ok"] and set(verification["modules"]) == {w["package"] for w in result["wheels"]}
-    if api is None:  # the reference BLAS: threadpoolctl knows no netlib, the modules must resolve to it
-        assert verification["blas"] is None or verification["blas"]["internal_api"] != "openblas"
-    else:
-        assert verification["blas"]["internal_api"] == api
-        assert os.path.realpath(verification["blas"]["filepath"]) == result["openblas"]["library"]
+    assert verification["blas"]["internal_api"] == api
+    assert os.path.realpath(verification["blas"]["filepath"]) == result["openblas"]["library"]
     assert result["openblas"]["provider"] == provider
     if provider == "scipy-openblas":
         assert verification["blas"]["version"].startswith("0.3.3")  # newer than Debian's 0.3.21

@@ -27,6 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, pins, provenance
+from .facts import REBUILDS
 from .host import ensure_build_dependencies, toolchain
 from .providers import BLASLibrary
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
@@ -303,9 +304,10 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
                           seconds=time.monotonic() - started)
 
 
-def check_reproducible(built: BuiltWheel, openblas: BLASLibrary, depends_on: BuiltWheel | None = None) -> dict:
-    """Compile ``built``'s key once more, ccache off, into a temporary directory and compare the two
-    wheels member by member: ``identical``, ``differs`` (which members, and how), or
+def check_reproducible(built: BuiltWheel, openblas: BLASLibrary, depends_on: BuiltWheel | None = None,
+                       how: str = "compile") -> dict:
+    """Build ``built``'s key once more (``how``: a key of :data:`REBUILDS`) into a temporary directory and
+    compare the two wheels member by member: ``identical``, ``differs`` (which members, and how), or
     ``library-changed`` when the BLAS file on disk is not the one the first build linked."""
     recorded = built.manifest.get("blas_sha256")
     now = file_sha256(Path(openblas.library))
@@ -320,10 +322,10 @@ def check_reproducible(built: BuiltWheel, openblas: BLASLibrary, depends_on: Bui
             tempfile.TemporaryDirectory(prefix=f"{built.package}-again-") as tmp:
         log_path = cache_dir() / "logs" / f"{built.package}-{built.version}-{built.key[:16]}.again.log"
         compiled = _compile(built.package, built.version, openblas, sdist, built.key, Path(tmp), depends_on,
-                            log_path, ccache=False)
+                            log_path, ccache=how == "package")
         [again] = Path(tmp).glob("*.whl")
         differences = compare_wheels(built.wheel, again)
-        return {"package": built.package, "verdict": "differs" if differences else "identical",
+        return {"package": built.package, "verdict": "differs" if differences else "identical", "how": how,
                 "sha256": [built.manifest["wheel_sha256"], file_sha256(again)], "differences": differences,
                 "seconds": compiled["build_seconds"]}
 
@@ -373,9 +375,10 @@ def install(wheels: list[BuiltWheel], python: str = sys.executable, extra: tuple
 
 
 def ensure(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str | None = pins.SCIPY,
-           wait_quiet: float = 60.0, check: bool = False) -> dict:
+           wait_quiet: float = 60.0, reproduce: str | None = None) -> dict:
     """Build (or reuse) the wheels, install them into this environment, verify them in a fresh
-    process (and with ``check`` build each again to compare) and return the build result."""
+    process (and with ``reproduce``, a key of :data:`REBUILDS`, build each again to compare) and
+    return the build result."""
     started = time.monotonic()
     print(f"BLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
     wheels = build_all(openblas, numpy_version, scipy_version)
@@ -384,11 +387,11 @@ def ensure(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version
         verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json", wait_quiet,
                                                numpy_only=len(wheels) == 1)
     reproducibility = None
-    if check:
-        reproducibility = [check_reproducible(wheel, openblas, wheels[0] if wheel.package == "scipy" else None)
-                           for wheel in wheels]
+    if reproduce:
+        reproducibility = [check_reproducible(wheel, openblas, wheels[0] if wheel.package == "scipy" else None,
+                                              reproduce) for wheel in wheels]
         for check in reproducibility:
-            print(f"{check['package']}: built again with ccache off: {check['verdict']}"
+            print(f"{check['package']}: {REBUILDS[reproduce]}: {check['verdict']}"
                   + "".join(f"\n    {describe_difference(d)}" for d in check.get("differences", []))
                   + (f"\n    {check['detail']}" if "detail" in check else ""), flush=True)
     return {

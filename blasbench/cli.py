@@ -18,7 +18,7 @@ from .store import one_writer
 
 def build_parser() -> Parser:
     parser = Parser(prog="python -m blasbench")
-    parser.set_defaults(numpy_only=False, check_reproducible=False)  # what the commands that build but cannot take these see
+    parser.set_defaults(numpy_only=False, check_reproducible=None)  # what the commands that build but cannot take these see
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(commands)

@@ -35,5 +35,9 @@ PEERS = ("torch",)
 # The smallest ratio of two timings called a change (asv's), when their ranges do not overlap either.
 CHANGE_FACTOR = 1.10
 
+# How a wheel is built again to compare (--check-reproducible): every object compiled afresh, or the
+# objects from ccache (a check of the link and packaging, timestamps and recorded paths, in minutes).
+REBUILDS = {"compile": "compiled again, ccache off", "package": "linked and packaged again from ccache's objects"}
+
 # A verification's outcome, as the verifier prints it and build.md shows it.
 VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}

@@ -15,7 +15,8 @@ def group(name: str) -> list[str]:
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="also run tests marked slow (real builds, full training)")
     parser.addoption("--all-providers", action="store_true",
-                     help="with --slow: build NumPy *and SciPy* against every provider (cold: hours on 2 cores)")
+                     help="with --slow, the full tier: NumPy *and SciPy* against every provider, and NumPy compiled "
+                          "a second time without ccache (cold: hours on 2 cores)")
 
 
 def pytest_sessionstart(session):

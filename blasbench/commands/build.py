@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from .. import UserError
+from ..facts import REBUILDS
 from ..render import render_all
 from ..results import Results
 from ..store import write_result
@@ -39,9 +40,11 @@ def command_verify(args: argparse.Namespace) -> int:
 def register(commands) -> None:
     build = commands.add_parser("build", help="compile NumPy and SciPy against a BLAS (OpenBLAS by default), install, verify")
     add_build_options(build)
-    build.add_argument("--check-reproducible", action="store_true",
-                       help="build every wheel a second time, ccache off, into a temporary directory and say whether "
-                            "the two are identical (or which members differ, and where); build.md shows the verdict")
+    build.add_argument("--check-reproducible", nargs="?", const="compile", choices=list(REBUILDS), metavar="HOW",
+                       help="build every wheel a second time into a temporary directory and say whether the two are "
+                            "identical (or which members differ, and where); build.md shows the verdict. HOW: compile "
+                            "(the default: every object compiled again, ccache off) or package (the objects from "
+                            "ccache: the link and packaging only, in minutes)")
     build.set_defaults(run=command_build)
     verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
     add_build_options(verify)

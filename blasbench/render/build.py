@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..facts import VERDICT
+from ..facts import REBUILDS, VERDICT
 from ..wheels import describe_difference
 from .format import PEAK_NOTE, fmt, provenance_lines, table
 
@@ -35,13 +35,14 @@ def reproducibility_lines(checks: list[dict]) -> str:
             rows.append([check["package"], "not compared", check["detail"]])
         elif check["verdict"] == "identical":
             rows.append([check["package"], "**identical**",
-                         f"sha256 `{check['sha256'][0][:16]}` both; built again in {check['seconds']:.0f} s"])
+                         f"sha256 `{check['sha256'][0][:16]}` both; {REBUILDS[check.get('how', 'compile')]} in "
+                         f"{check['seconds']:.0f} s"])
         else:
             rows.append([check["package"], "**differs**", f"sha256 `{check['sha256'][0][:16]}` vs `{check['sha256'][1][:16]}`; "
                          + "; ".join(describe_difference(d) for d in check["differences"][:8])
                          + (f"; and {len(check['differences']) - 8} more" if len(check["differences"]) > 8 else "")
                          if check["differences"] else "the members are identical, the zip containers are not"])
-    return table(["package", "second build, ccache off", "detail"], rows)
+    return table(["package", "second build", "detail"], rows)
 
 
 def render_build(result: dict) -> str:

@@ -27,9 +27,17 @@ def test_every_package_of_the_source_is_installed():
 
 def test_asking_for_the_torch_peer_in_either_spelling_installs_the_peers_group(monkeypatch):
     """`-- --peers torch` and `-- --peers=torch` both install PyTorch (the second once did not)."""
+    import importlib.util
+
     import nox
 
-    import noxfile
+    # loaded from its file, as nox does (in the repository, where it reads pyproject.toml): `pytest`,
+    # unlike `python -m pytest`, does not put the repository on sys.path
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(root)
+    spec = importlib.util.spec_from_file_location("noxfile", root / "noxfile.py")
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
 
     peers = set(nox.project.dependency_groups(noxfile.PYPROJECT, "peers"))
     for posargs in (["--peers", "torch"], ["--quick", "--peers=torch"], ["--quick"]):

@@ -35,7 +35,7 @@ def pytest_collection_modifyitems(config, items):
             if "slow" in item.keywords:
                 item.add_marker(skip)
     elif not config.getoption("--all-providers"):
-        skip = pytest.mark.skip(reason="every provider's SciPy: run with --slow --all-providers")
+        skip = pytest.mark.skip(reason="the full tier (every provider's SciPy, NumPy compiled twice): --slow --all-providers")
         for item in items:
             if "all_providers" in item.keywords:
                 item.add_marker(skip)

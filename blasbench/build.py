@@ -209,6 +209,12 @@ def _run_logged(command: list[str], env: dict, log_path: Path, label: str, cwd: 
         raise UserError(f"Building {label} failed; the last relevant lines:\n{shown}\nFull log: {log_path}")
 
 
+def build_lock(package: str, version: str):
+    """The lock on a package version's fixed source and build directories, which every build of it
+    (and every second build to compare) uses."""
+    return locked(f"{package}-{version}", f"build of {package} {version}")
+
+
 def source_date_epoch(sdist: Path) -> int:
     """The newest member's time inside the sdist: set by the release, so every machine agrees
     (the file's own mtime is when this machine downloaded it)."""
@@ -275,7 +281,7 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
     key = digest(inputs)
     if cached := find_cached(package, version, key):
         return replace(cached, seconds=time.monotonic() - started)
-    with locked(f"{package}-{version}", f"build of {package} {version}"):
+    with build_lock(package, version):
         if cached := find_cached(package, version, key):
             return replace(cached, seconds=time.monotonic() - started)
         remove_dead_partials()
@@ -319,7 +325,7 @@ def check_reproducible(built: BuiltWheel, openblas: BLASLibrary, depends_on: Bui
                 "detail": f"{openblas.library} is not the file the first build linked ({why}): "
                           f"rebuild the key to compare (remove {built.wheel.parent})."}
     sdist = fetch_sdist(built.package, built.version)
-    with locked(f"{built.package}-{built.version}", f"build of {built.package} {built.version}"), \
+    with build_lock(built.package, built.version), \
             tempfile.TemporaryDirectory(prefix=f"{built.package}-again-") as tmp:
         log_path = cache_dir() / "logs" / f"{built.package}-{built.version}-{built.key[:16]}.again.log"
         compiled = _compile(built.package, built.version, openblas, sdist, built.key, Path(tmp), depends_on,

@@ -75,10 +75,11 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
     results["refused"] = []  # refused thread counts are tried again
     done = {run["threads"]: run for run in results["runs"]}
     only = largest_measured(done[1]["cells"]) if 1 in done else None
-    for position, threads in enumerate(sorted(set(settings.threads) | {1}), 1):
+    counts = sorted(set(settings.threads) | {1})  # one thread is every cell's baseline
+    for position, threads in enumerate(counts, 1):
         if threads in done:
             continue
-        print(f"threading map: {threads} thread(s) ({position} of {len(set(settings.threads) | {1})}): "
+        print(f"threading map: {threads} thread(s) ({position} of {len(counts)}): "
               f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
         command = [python, "-m", "blasbench.worker", "threadmap", "--calls", "|".join(settings.calls),
                    "--dtypes", ",".join(settings.dtypes), "--sizes", ",".join(map(str, settings.sizes)),

@@ -29,6 +29,10 @@ LIMIT_SETUPS = {
     ALL_LIMITED: {name: "1" for name in THREAD_VARIABLES},
 }
 
+# A threading map's measurement of a cell lasts at least this long (its call repeated as often as needed),
+# like timeit's autorange but shorter: a map has hundreds of cells.
+CELL_SECONDS = 0.02
+
 # Other frameworks measured beside the rungs.
 PEERS = ("torch",)
 

@@ -24,6 +24,7 @@ import time
 from nn.__main__ import main as train_main
 
 from . import provenance
+from .facts import CELL_SECONDS
 from .peers import trained_network
 from .stats import summarize
 
@@ -71,11 +72,6 @@ def child_evaluations(rung: str, hidden_sizes: list[int], example_counts: list[i
                 seconds.append(time.perf_counter() - started)
             cells.append({"hidden": hidden, "examples": m, "seconds": summarize(seconds)})
     return cells
-
-
-# A measurement of a cell lasts at least this long (its call repeated as often as needed), like timeit's
-# autorange but shorter: a map has hundreds of cells.
-CELL_SECONDS = 0.02
 
 
 def time_call(run, operands, repeats: int) -> tuple[int, dict]:

@@ -9,6 +9,7 @@ from nn.options import positive
 
 from .. import UserError, provenance
 from ..calls import CALLS, DTYPES
+from ..facts import CELL_SECONDS
 from ..render import render_all
 from ..results import Results
 from ..threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
@@ -62,7 +63,7 @@ def register(commands) -> None:
     group.add_argument("--threads", type=thread_list,
                        help="thread counts, e.g. 1,2,4 (default: 1, the powers of two below the usable cores, and the cores)")
     group.add_argument("--repeats", type=positive, default=MapSettings.repeats,
-                       help=f"measurements per cell, each at least 20 ms (default {MapSettings.repeats})")
+                       help=f"measurements per cell, each at least {CELL_SECONDS * 1000:g} ms (default {MapSettings.repeats})")
     group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
                        help="a call's sizes stop growing where one call at one thread takes longer than this "
                             f"(default {MapSettings.max_seconds:g})")

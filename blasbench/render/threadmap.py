@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..facts import CHANGE_FACTOR
+from ..facts import CELL_SECONDS, CHANGE_FACTOR
 from .format import provenance_lines, table, times
 
 ARROW = {"faster": " ↑", "slower": " **↓**"}
@@ -27,7 +27,8 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
         f"({', '.join(settings['dtypes'])}), at {', '.join(map(str, sorted({1, *settings['threads']})))} thread(s), each "
         "thread count a fresh process with every thread variable set and its limit checked with threadpoolctl. "
         f"Each cell is the median of {settings['repeats']} measurements, each timing the call as often as it takes to "
-        f"last 20 ms. A cell is **slower** (↓) or faster (↑) only when the times differ by {CHANGE_FACTOR:.2f}x or "
+        f"last {CELL_SECONDS * 1000:g} ms. A cell is **slower** (↓) or faster (↑) only when the times differ by "
+        f"{CHANGE_FACTOR:.2f}x or "
         "more *and* their ranges over the repeats do not overlap; otherwise it is no change. Threads **pay from** "
         "the smallest size at which they are faster there and at every larger size measured.",
     ]

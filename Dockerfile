@@ -1,8 +1,8 @@
 # The whole pipeline in a container: NumPy and SciPy compiled from source against Debian's
-# OpenBLAS (variant chosen at build time) by the same code as on a host, verified, and at
+# OpenBLAS (flavour chosen at build time) by the same code as on a host, verified, and at
 # run time `python -m nox -s scaling` with the reports written to a mounted directory.
 #
-#   docker build --build-arg OPENBLAS_VARIANT=openmp -t blasbench:openmp .
+#   docker build --build-arg OPENBLAS_FLAVOUR=openmp -t blasbench:openmp .
 #   docker run --rm --user "$(id -u):$(id -g)" -v "$PWD/reports:/work/reports" blasbench:openmp
 #
 # `nox -s container` does both (and can make the base image locally where no registry is
@@ -11,7 +11,7 @@
 ARG BASE=debian:bookworm-slim
 FROM ${BASE}
 
-ARG OPENBLAS_VARIANT=pthread
+ARG OPENBLAS_FLAVOUR=pthread
 
 ENV DEBIAN_FRONTEND=noninteractive \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -23,7 +23,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
 RUN apt-get update \
     && apt-get install -y --no-install-recommends \
         build-essential ca-certificates ccache gfortran pkg-config \
-        python3 python3-dev python3-venv "libopenblas-${OPENBLAS_VARIANT}-dev" \
+        python3 python3-dev python3-venv "libopenblas-${OPENBLAS_FLAVOUR}-dev" \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 bench \
@@ -44,12 +44,12 @@ COPY --chown=bench:bench . /work
 # builder's cores are not the run's: verification is recorded here and enforced at run time.
 RUN mkdir -p "$BLASBENCH_CACHE" \
     && if [ -d .container/cache ]; then cp -r .container/cache/. "$BLASBENCH_CACHE/"; fi \
-    && python -m nox -s scaling -- --variant "${OPENBLAS_VARIANT}" --allow-unverified --quick --threads 1 --profile-rungs --experiments \
+    && python -m nox -s scaling -- --flavour "${OPENBLAS_FLAVOUR}" --allow-unverified --quick --threads 1 --profile-rungs --experiments \
         --results /tmp/smoke \
     && rm -rf /tmp/smoke .container "$BLASBENCH_CACHE/build" "$BLASBENCH_CACHE/src" "$BLASBENCH_CACHE/buildenv" \
     && chmod -R a+rwX "$BLASBENCH_CACHE" /work
 
 # Any user may run it (--user keeps the reports owned by the host's user); the thread count
 # follows the CPUs the container is given at run time, and the verification checks it.
-ENV OPENBLAS_VARIANT=${OPENBLAS_VARIANT}
-CMD ["sh", "-c", "python -m nox -R -s scaling -- --variant \"$OPENBLAS_VARIANT\" --results /work/reports"]
+ENV OPENBLAS_FLAVOUR=${OPENBLAS_FLAVOUR}
+CMD ["sh", "-c", "python -m nox -R -s scaling -- --flavour \"$OPENBLAS_FLAVOUR\" --results /work/reports"]

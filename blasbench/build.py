@@ -93,7 +93,7 @@ def fetch_sdist(package: str, version: str) -> Path:
     return target
 
 
-def build_inputs(package: str, version: str, openblas: BLASLibrary, sdist: Path,
+def build_inputs(package: str, version: str, blas: BLASLibrary, sdist: Path,
                  depends_on: BuiltWheel | None = None) -> dict:
     """Everything that changes the binary; the wheelhouse key is its hash."""
     return {
@@ -101,9 +101,9 @@ def build_inputs(package: str, version: str, openblas: BLASLibrary, sdist: Path,
         "package": package,
         "version": version,
         "sdist_sha256": file_sha256(sdist),
-        "openblas": openblas.key_material(),
+        "openblas": blas.key_material(),  # hashed as first spelt, though it describes any BLAS: see key_material()
         # Where the cache lives is not an input: the .pc text is, through key_material().
-        "meson_args": [a for a in openblas.meson_args(package) if not a.startswith("-Dpkg_config_path=")],
+        "meson_args": [a for a in blas.meson_args(package) if not a.startswith("-Dpkg_config_path=")],
         **machine_inputs(),
         "flags": {name: os.environ[name] for name in FLAG_VARIABLES if name in os.environ},
         "depends_on": depends_on.key if depends_on else None,
@@ -222,7 +222,7 @@ def source_date_epoch(sdist: Path) -> int:
         return int(max(member.mtime for member in tar.getmembers()))
 
 
-def _compile(package: str, version: str, openblas: BLASLibrary, sdist: Path, key: str, out_dir: Path,
+def _compile(package: str, version: str, blas: BLASLibrary, sdist: Path, key: str, out_dir: Path,
              depends_on: BuiltWheel | None, log_path: Path, ccache: bool = True) -> dict:
     """Compile the wheel into ``out_dir`` from fixed source and build paths (one per package version:
     ccache hits, and no random path inside the binaries); the caller holds their lock. Returns what
@@ -240,7 +240,7 @@ def _compile(package: str, version: str, openblas: BLASLibrary, sdist: Path, key
     # meson-python's build_wheel hook, called as pip would call it (in the source directory, no
     # isolation), but with ninja's output straight to us: relaying NumPy's 78 MB of compiler warnings,
     # `pip wheel -v` kept most of a core busy while the compilers had two
-    settings = {"build-dir": str(build_dir), "setup-args": openblas.meson_args(package)}
+    settings = {"build-dir": str(build_dir), "setup-args": blas.meson_args(package)}
     command = [str(env_dir / "bin" / "python"), "-c", BUILD_WHEEL_HOOK, str(out_dir), json.dumps(settings)]
     epoch = source_date_epoch(sdist)
     env = {
@@ -250,7 +250,7 @@ def _compile(package: str, version: str, openblas: BLASLibrary, sdist: Path, key
         "SOURCE_DATE_EPOCH": str(epoch),
         **({} if ccache else {"CCACHE_DISABLE": "1"}),
     }
-    print(f"Building {package} {version} against {openblas.label} (key {key[:16]}"
+    print(f"Building {package} {version} against {blas.label} (key {key[:16]}"
           f"{'' if ccache else ', ccache off'}); log: {log_path}", flush=True)
     ccache_before = ccache_counts()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -273,11 +273,11 @@ def _compile(package: str, version: str, openblas: BLASLibrary, sdist: Path, key
     }
 
 
-def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: BuiltWheel | None = None) -> BuiltWheel:
+def build_wheel(package: str, version: str, blas: BLASLibrary, depends_on: BuiltWheel | None = None) -> BuiltWheel:
     """The wheel of ``package==version`` for ``openblas``: from the wheelhouse, else compiled."""
     started = time.monotonic()
     sdist = fetch_sdist(package, version)
-    inputs = build_inputs(package, version, openblas, sdist, depends_on)
+    inputs = build_inputs(package, version, blas, sdist, depends_on)
     key = digest(inputs)
     if cached := find_cached(package, version, key):
         return replace(cached, seconds=time.monotonic() - started)
@@ -289,7 +289,7 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
         log_path = cache_dir() / "logs" / f"{package}-{version}-{key[:16]}.log"
-        compiled = _compile(package, version, openblas, sdist, key, staging, depends_on, log_path)
+        compiled = _compile(package, version, blas, sdist, key, staging, depends_on, log_path)
         [wheel] = staging.glob("*.whl")
         manifest = {
             "package": package,
@@ -300,7 +300,7 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
             "wheel_sha256": file_sha256(wheel),
             "members": wheel_members(wheel),
             # not an input (the key has the library's description): tells a changed file on disk apart
-            "blas_sha256": file_sha256(Path(openblas.library)),
+            "blas_sha256": file_sha256(Path(blas.library)),
             **compiled,
         }
         write_json(staging / "build.json", manifest)
@@ -311,24 +311,24 @@ def build_wheel(package: str, version: str, openblas: BLASLibrary, depends_on: B
                           seconds=time.monotonic() - started)
 
 
-def check_reproducible(built: BuiltWheel, openblas: BLASLibrary, depends_on: BuiltWheel | None = None,
+def check_reproducible(built: BuiltWheel, blas: BLASLibrary, depends_on: BuiltWheel | None = None,
                        how: str = "compile") -> dict:
     """Build ``built``'s key once more (``how``: a key of :data:`REBUILDS`) into a temporary directory and
     compare the two wheels member by member: ``identical``, ``differs`` (which members, and how), or
     ``library-changed`` when the BLAS file on disk is not the one the first build linked."""
     recorded = built.manifest.get("blas_sha256")
-    now = file_sha256(Path(openblas.library))
+    now = file_sha256(Path(blas.library))
     if recorded is None or recorded != now:
         why = ("the wheel's manifest does not record it (built by an older blasbench)" if recorded is None
                else f"sha256 {recorded[:12]} then, {now[:12]} now")
         return {"package": built.package, "verdict": "library-changed",
-                "detail": f"{openblas.library} is not the file the first build linked ({why}): "
+                "detail": f"{blas.library} is not the file the first build linked ({why}): "
                           f"rebuild the key to compare (remove {built.wheel.parent})."}
     sdist = fetch_sdist(built.package, built.version)
     with build_lock(built.package, built.version), \
             tempfile.TemporaryDirectory(prefix=f"{built.package}-again-") as tmp:
         log_path = cache_dir() / "logs" / f"{built.package}-{built.version}-{built.key[:16]}.again.log"
-        compiled = _compile(built.package, built.version, openblas, sdist, built.key, Path(tmp), depends_on,
+        compiled = _compile(built.package, built.version, blas, sdist, built.key, Path(tmp), depends_on,
                             log_path, ccache=how == "package")
         [again] = Path(tmp).glob("*.whl")
         differences = compare_wheels(built.wheel, again)
@@ -337,16 +337,16 @@ def check_reproducible(built: BuiltWheel, openblas: BLASLibrary, depends_on: Bui
                 "seconds": compiled["build_seconds"]}
 
 
-def build_all(openblas: BLASLibrary, numpy_version: str = pins.NUMPY,
+def build_all(blas: BLASLibrary, numpy_version: str = pins.NUMPY,
               scipy_version: str | None = pins.SCIPY) -> list[BuiltWheel]:
     """NumPy, then SciPy built against that NumPy (none when ``scipy_version`` is None: what
     can break with a provider, its pkg-config and meson options, linkage and what is loaded, already
     breaks in NumPy's build, at a fifth of SciPy's cost)."""
     ensure_build_dependencies()
-    numpy_wheel = build_wheel("numpy", numpy_version, openblas)
+    numpy_wheel = build_wheel("numpy", numpy_version, blas)
     if scipy_version is None:
         return [numpy_wheel]
-    return [numpy_wheel, build_wheel("scipy", scipy_version, openblas, depends_on=numpy_wheel)]
+    return [numpy_wheel, build_wheel("scipy", scipy_version, blas, depends_on=numpy_wheel)]
 
 
 def _installed_from(python: str, package: str) -> str | None:
@@ -381,21 +381,21 @@ def install(wheels: list[BuiltWheel], python: str = sys.executable, extra: tuple
         raise UserError("Installing the runtime packages failed (see pip's message above).")
 
 
-def ensure(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str | None = pins.SCIPY,
+def ensure(blas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str | None = pins.SCIPY,
            wait_quiet: float = 60.0, reproduce: str | None = None) -> dict:
     """Build (or reuse) the wheels, install them into this environment, verify them in a fresh
     process (and with ``reproduce``, a key of :data:`REBUILDS`, build each again to compare) and
     return the build result."""
     started = time.monotonic()
-    print(f"BLAS: {openblas.label}, {openblas.version}, {openblas.threading_layer}, {openblas.library}", flush=True)
-    wheels = build_all(openblas, numpy_version, scipy_version)
+    print(f"BLAS: {blas.label}, {blas.version}, {blas.threading_layer}, {blas.library}", flush=True)
+    wheels = build_all(blas, numpy_version, scipy_version)
     install(wheels)
     with tempfile.TemporaryDirectory() as tmp:
-        verification = verify_in_fresh_process(openblas, Path(tmp) / "verify.json", wait_quiet,
+        verification = verify_in_fresh_process(blas, Path(tmp) / "verify.json", wait_quiet,
                                                numpy_only=len(wheels) == 1)
     reproducibility = None
     if reproduce:
-        reproducibility = [check_reproducible(wheel, openblas, wheels[0] if wheel.package == "scipy" else None,
+        reproducibility = [check_reproducible(wheel, blas, wheels[0] if wheel.package == "scipy" else None,
                                               reproduce) for wheel in wheels]
         for check in reproducibility:
             print(f"{check['package']}: {REBUILDS[reproduce]}: {check['verdict']}"
@@ -403,8 +403,8 @@ def ensure(openblas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version
                   + (f"\n    {check['detail']}" if "detail" in check else ""), flush=True)
     return {
         "kind": "build",
-        "openblas": openblas.as_dict(),
-        "meson_args": {w.package: openblas.meson_args(w.package) for w in wheels},
+        "blas": blas.as_dict(),
+        "meson_args": {w.package: blas.meson_args(w.package) for w in wheels},
         "wheels": [{"package": w.package, "version": w.version, "key": w.key, "wheel": str(w.wheel),
                     "cached": w.cached, "seconds_this_run": round(w.seconds, 1), "manifest": w.manifest}
                    for w in wheels],

@@ -94,8 +94,8 @@ def stage_cache(context: Path) -> int:
     return len(entries)
 
 
-def build_image(engine: list[str], context: Path, tag: str, variant: str, base: str = BASE_TAG) -> None:
-    command = [*engine, "build", "--network", "host", "--build-arg", f"OPENBLAS_VARIANT={variant}",
+def build_image(engine: list[str], context: Path, tag: str, flavour: str, base: str = BASE_TAG) -> None:
+    command = [*engine, "build", "--network", "host", "--build-arg", f"OPENBLAS_FLAVOUR={flavour}",
                "--build-arg", f"BASE={base}", "-t", tag, str(context)]
     print("$ " + " ".join(command), flush=True)
     if subprocess.run(command).returncode != 0:
@@ -126,9 +126,9 @@ def main_container(args) -> int:
         make_base_image(engine, args.base, args.mirror, args.extra_ca)
     staged = stage_cache(context) if not args.no_wheelhouse else 0
     print(f"staged {staged} wheelhouse entr{'y' if staged == 1 else 'ies'} into the build context", flush=True)
-    tag = args.tag or f"blasbench:{args.variant}"
+    tag = args.tag or f"blasbench:{args.flavour}"
     try:
-        build_image(engine, context, tag, args.variant, args.base)
+        build_image(engine, context, tag, args.flavour, args.base)
     finally:
         shutil.rmtree(context / ".container", ignore_errors=True)
     run_image(engine, tag, args.results, args.command.split() if args.command else None, args.cpus)

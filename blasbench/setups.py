@@ -18,7 +18,7 @@ class Variant:
     name: str
     description: str
     provider: str | None = None
-    flavour: str | None = None  # the provider's variant
+    flavour: str | None = None  # the provider's flavour
 
     def library(self, site_cfg: Path | None):
         """Its provider's library, made available (None for PyPI's wheels)."""

@@ -39,10 +39,12 @@ def read_json(path: Path) -> Any:
 #   the kinds "cluster" (a Slurm job's tasks) and bench rows of peers and dtypes.
 # - 3: bench records "dgemm_repeats", how many DGEMM runs its rate is the best of (3 before).
 # - 4: the kind "threadmap" (NumPy's and SciPy's calls timed over sizes and thread counts).
-RESULT_VERSION = 4
-# What every result of a kind has, in every version.
+# - 5: a build's BLAS is "blas" (it was "openblas", whichever BLAS it was), and the provider's
+#   option is its "flavour" (it was "variant", the word now kept for a BLAS setup of compare-variants).
+RESULT_VERSION = 5
+# What every result of a kind has, in every version, under the same name (checked before migrating).
 REQUIRED = {
-    "build": ("openblas", "wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
+    "build": ("wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
     "why": ("experiments",), "bench": ("rows",), "variant": ("variant",), "compare": ("runs", "tables"),
     "cluster": ("job", "command", "tasks"), "threadmap": ("settings", "runs"),
 }
@@ -80,8 +82,11 @@ def read_result(path: Path, kind: str) -> dict:
     if not isinstance(version, int) or version > RESULT_VERSION:
         raise UserError(f"{path} has result version {version!r}, newer than this blasbench reads ({RESULT_VERSION}): "
                         "update blasbench (git pull) to read it.")
-    for reached in range(version + 1, RESULT_VERSION + 1):  # asv's update_to_N: readers see the current version only
-        data = MIGRATIONS[reached](data)
+    try:
+        for reached in range(version + 1, RESULT_VERSION + 1):  # asv's update_to_N: readers see the current version only
+            data = MIGRATIONS[reached](data)
+    except (KeyError, TypeError, AttributeError) as e:  # a field a migration reads is missing or of another type
+        raise UserError(f"{path} is a version {version} {kind} result that lacks what it should have ({e!r}): {fix}.") from None
     return data
 
 
@@ -112,6 +117,15 @@ def _update_to_3(data: dict) -> dict:
 def _update_to_4(data: dict) -> dict:
     """Version 4 added a kind; the others are unchanged."""
     return {**data, "version": 4}
+
+
+def _update_to_5(data: dict) -> dict:
+    """Version 4 called a build's BLAS "openblas" and the provider's option its "variant"."""
+    if data["kind"] == "build":
+        blas = data.pop("openblas")
+        blas["flavour"] = blas.pop("variant")
+        data["blas"] = blas
+    return {**data, "version": 5}
 
 
 # version N -> the function that brings a version N-1 result to it

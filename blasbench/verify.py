@@ -193,7 +193,7 @@ def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[s
 
 def check_threading(layer: str, expected: str) -> Check:
     ok = layer == expected
-    hint = "" if ok else "the loaded OpenBLAS is another variant than the one built against: check RUNPATH and LD_LIBRARY_PATH."
+    hint = "" if ok else "the loaded OpenBLAS is another library than the one built against: check RUNPATH and LD_LIBRARY_PATH."
     return Check("threading layer", ok, f"{layer} (expected {expected})", hint)
 
 
@@ -315,12 +315,12 @@ def format_checks(result: dict) -> str:
     return "\n".join(lines)
 
 
-def verify_in_fresh_process(openblas, output: Path, wait_quiet: float, numpy_only: bool = False) -> dict:
+def verify_in_fresh_process(blas, output: Path, wait_quiet: float, numpy_only: bool = False) -> dict:
     """The verification runs in a new interpreter of this environment, as a user's would."""
-    command = [sys.executable, "-m", "blasbench.verify", "--library", openblas.library,
-               "--threading", openblas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
-    command += ["--api", openblas.api] if openblas.api else []
-    command += [f"--companion={path}" for path in openblas.companions]
+    command = [sys.executable, "-m", "blasbench.verify", "--library", blas.library,
+               "--threading", blas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
+    command += ["--api", blas.api] if blas.api else []
+    command += [f"--companion={path}" for path in blas.companions]
     command += ["--numpy-only"] if numpy_only else []
     subprocess.run(command)
     if not output.exists():

@@ -117,7 +117,7 @@ def listing() -> list[str]:
     lines = []
     for entry in entries():
         manifest = read_json(entry / MANIFEST)
-        blas = manifest["inputs"]["openblas"]
+        blas = manifest["inputs"]["openblas"]  # key inputs keep their first spelling (see key_material)
         lines.append(f"{entry.name}  {blas['provider']}-{blas['variant']}  wheel sha256 {manifest['wheel_sha256'][:16]}"
                      f"  built {manifest.get('built_at', '?')}")
     return lines

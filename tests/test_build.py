@@ -32,7 +32,7 @@ def key(sdist, openblas=None, **env):
 def test_key_changes_with_every_input_that_changes_the_binary(sdist, monkeypatch):
     base = key(sdist)
     assert key(sdist) == base
-    assert key(sdist, example_openblas(variant="openmp", threading_layer="openmp")) != base
+    assert key(sdist, example_openblas(flavour="openmp", threading_layer="openmp")) != base
     assert key(sdist, example_openblas(version="0.3.26")) != base
     monkeypatch.setenv("CFLAGS", "-O1")
     assert key(sdist) != base
@@ -42,6 +42,18 @@ def test_key_changes_with_every_input_that_changes_the_binary(sdist, monkeypatch
     monkeypatch.undo()
     sdist.write_bytes(b"another sdist")
     assert key(sdist) != base
+
+
+def test_a_recorded_build_recomputes_to_its_recorded_key():
+    """Build keys survive renames: the example's BLAS description, read through the migrations
+    (its "variant" is now "flavour"), hashes to the very inputs and key its manifest recorded."""
+    from blasbench.providers import BLASLibrary
+
+    result = store.read_result(Path(ROOT) / "reports" / "examples" / "epyc2-zen3-c" / "build.json", "build")
+    blas = BLASLibrary(**{**result["blas"], "companions": tuple(result["blas"]["companions"])})
+    numpy = result["wheels"][0]["manifest"]
+    assert blas.key_material() == numpy["inputs"]["openblas"]
+    assert store.digest(numpy["inputs"]) == numpy["key"] == result["wheels"][0]["key"]
 
 
 def test_key_does_not_depend_on_where_the_cache_is(sdist, monkeypatch, tmp_path):
@@ -239,12 +251,12 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
     verification = result["verification"]
     assert verification["ok"] and set(verification["modules"]) == {w["package"] for w in result["wheels"]}
     assert verification["blas"]["internal_api"] == api
-    assert os.path.realpath(verification["blas"]["filepath"]) == result["openblas"]["library"]
-    assert result["openblas"]["provider"] == provider
+    assert os.path.realpath(verification["blas"]["filepath"]) == result["blas"]["library"]
+    assert result["blas"]["provider"] == provider
     if provider == "scipy-openblas":
         assert verification["blas"]["version"].startswith("0.3.3")  # newer than Debian's 0.3.21
     if provider == "source":
-        assert "openblas-source" in result["openblas"]["library"] and "Debian bookworm" in result["openblas"]["pc_text"]
+        assert "openblas-source" in result["blas"]["library"] and "Debian bookworm" in result["blas"]["pc_text"]
         assert "TARGET=HASWELL" in (tmp_path / "build.md").read_text() or "avx2" not in provenance.cpu_flags()
 
 

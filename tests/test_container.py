@@ -22,7 +22,7 @@ def test_dockerfile_parses_with_the_promised_shape():
     parser = DockerfileParser(path=str(ROOT / "Dockerfile"))
     instructions = [i["instruction"] for i in parser.structure]
     assert parser.baseimage == "debian:bookworm-slim"  # the ARG BASE default
-    assert "OPENBLAS_VARIANT" in parser.args
+    assert "OPENBLAS_FLAVOUR" in parser.args
     users = [i["value"] for i in parser.structure if i["instruction"] == "USER"]
     assert users and users[-1].split(":")[0] not in ("root", "0")
     assert instructions[-1] == "CMD" and "python -m nox -R -s scaling" in parser.structure[-1]["value"]

@@ -31,9 +31,9 @@ CLI_FAULTS = [
     (["scaling", "--rungs", "9-nonsense"], "invalid choice: '9-nonsense'"),
     (["bench", "--train-size", "-5"], "--train-size: -5 is not positive"),
     (["build", "--provider", "bogus"], "invalid choice: 'bogus'"),
-    (["build", "--variant", "nope", "--results", "RESULTS"], "Unknown variant 'nope' of provider system: choose one of"),
-    (["build", "--provider", "reference", "--variant", "x", "--results", "RESULTS"], "it has none: leave out --variant"),
-    (["build", "--provider", "scipy-openblas", "--variant", "lp32", "--results", "RESULTS"], "choose one of lp64"),
+    (["build", "--flavour", "nope", "--results", "RESULTS"], "Unknown flavour 'nope' of provider system: choose one of"),
+    (["build", "--provider", "reference", "--flavour", "x", "--results", "RESULTS"], "it has none: leave out --flavour"),
+    (["build", "--provider", "scipy-openblas", "--flavour", "lp32", "--results", "RESULTS"], "choose one of lp64"),
     (["build", "--provider", "site-cfg", "--site-cfg", "/nonexistent/site.cfg", "--results", "RESULTS"], "site.cfg"),
     (["scaling", "--results", "/dev/null/results"], "cannot write results to /dev/null/results"),
     (["report", "--results", "RESULTS/missing"], "is not a results directory"),
@@ -43,7 +43,7 @@ CLI_FAULTS = [
     (["compare-variants", "--variants", "essl"], "invalid choice: 'essl'"),
     (["build", "--provider", "source", "--make", "TARGT=ZEN", "--results", "RESULTS"], "unknown OpenBLAS make variable"),
     (["build", "--provider", "mkl", "--make", "TARGET=ZEN", "--results", "RESULTS"], "only with --provider source"),
-    (["build", "--provider", "blis", "--variant", "tbb", "--results", "RESULTS"], "choose one of pthread, openmp"),
+    (["build", "--provider", "blis", "--flavour", "tbb", "--results", "RESULTS"], "choose one of pthread, openmp"),
 ]
 # A results file damaged in one way, then `report`: (file content, message fragment).
 BAD_FILES = [

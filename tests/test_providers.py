@@ -96,20 +96,20 @@ def test_pc_file_is_read_by_pkg_config(tmp_path, prefix):
     assert version.stdout.strip() == "0.3.21"
 
 
-def test_unknown_variant():
+def test_unknown_flavour():
     with pytest.raises(UserError, match="pthread, openmp, serial"):
         SystemProvider("tbb")
 
 
-@pytest.mark.parametrize("provider, variant, choices", [
+@pytest.mark.parametrize("provider, flavour, choices", [
     ("scipy-openblas", "ilp64", "lp64"), ("blis", "tbb", "pthread, openmp"),
     ("mkl", "gomp", "it has none"), ("reference", "pthread", "it has none")])
-def test_every_provider_names_its_variants_when_given_another(provider, variant, choices):
-    with pytest.raises(UserError, match=f"Unknown variant '{variant}' of provider {provider}: .*{choices}"):
-        get_provider(provider, variant)
+def test_every_provider_names_its_flavours_when_given_another(provider, flavour, choices):
+    with pytest.raises(UserError, match=f"Unknown flavour '{flavour}' of provider {provider}: .*{choices}"):
+        get_provider(provider, flavour)
 
 
-def test_missing_variant_without_root_prints_the_command(monkeypatch, tmp_path):
+def test_missing_flavour_without_root_prints_the_command(monkeypatch, tmp_path):
     provider = SystemProvider("serial")
     provider.lib_dir = tmp_path / "missing"
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
@@ -118,7 +118,7 @@ def test_missing_variant_without_root_prints_the_command(monkeypatch, tmp_path):
 
 
 def example_openblas(**changes):
-    fields = dict(provider="system", variant="pthread", pkg_config_name="openblas", pkg_config_dir="/cache/a",
+    fields = dict(provider="system", flavour="pthread", pkg_config_name="openblas", pkg_config_dir="/cache/a",
                   pc_text="Name: openblas\n", library="/usr/lib/libopenblas.so", version="0.3.21",
                   threading_layer="pthreads", config="OpenBLAS 0.3.21 DYNAMIC_ARCH Haswell MAX_THREADS=64",
                   architecture="Haswell", ilp64=False)
@@ -143,7 +143,7 @@ def test_meson_args_fail_instead_of_falling_back():
 def test_scipy_finds_the_scipy_openblas_wheel_through_blas_openblas():
     """SciPy 1.17's meson.build has no branch for -Dblas=scipy-openblas (it stops at an undefined
     variable); -Dblas=openblas looks for scipy-openblas.pc first. NumPy is told by name."""
-    wheel = example_openblas(provider="scipy-openblas", variant="lp64", pkg_config_name="scipy-openblas")
+    wheel = example_openblas(provider="scipy-openblas", flavour="lp64", pkg_config_name="scipy-openblas")
     assert "-Dblas=scipy-openblas" in wheel.meson_args("numpy")
     assert wheel.meson_args("scipy")[:2] == ["-Dblas=openblas", "-Dlapack=openblas"]
 

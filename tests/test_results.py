@@ -95,7 +95,7 @@ def test_a_version_1_sweep_is_migrated_to_rungs():
 
 @pytest.mark.parametrize("text, message", [
     ('{"kind": "scaling", "version": 99, "settings": {}, "points": []}',
-     "has result version 99, newer than this blasbench reads (4): update blasbench"),
+     "has result version 99, newer than this blasbench reads (5): update blasbench"),
     ('{"kind": "scaling", "settings": {}, "poi', "is not valid JSON (line 1: cut short or edited): move it away"),
     ("", "is empty: move it away"),
     ("{}", "is not a scaling result (kind: None)"),
@@ -156,6 +156,15 @@ def test_every_version_has_its_migration_and_older_results_reach_the_current_sha
     assert bench["peers"] == {} and {row["dtype"] for row in bench["rows"]} == {"float64"}
     build = read_result(DATA / "epyc2-a" / "build.json", "build")
     assert build["verification"]["status"] in ("passed", "failed")
+    assert "openblas" not in build and build["blas"]["flavour"] == "pthread" and "variant" not in build["blas"]
+
+
+def test_a_migration_that_meets_a_cut_short_file_says_so_in_one_line(tmp_path):
+    path = tmp_path / "build.json"
+    path.write_text(json.dumps({"kind": "build", "version": 4, "wheels": [], "verification": {},
+                                "openblas": {"provider": "system"}}))  # no "variant": edited by hand
+    with pytest.raises(UserError, match="version 4 build result that lacks what it should have"):
+        read_result(path, "build")
 
 
 def test_a_smoke_run_says_so_and_its_advice_is_provisional(tmp_path):

@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..container import BASE_TAG, main_container
-from ..providers import SYSTEM_VARIANTS
+from ..providers import SYSTEM_FLAVOURS
 
 
 def register(commands) -> None:
     container = commands.add_parser("container", help="build the image (docker or podman) and run the pipeline in it")
-    container.add_argument("--variant", choices=SYSTEM_VARIANTS, default="pthread", help="Debian OpenBLAS variant in the image")
+    container.add_argument("--flavour", choices=SYSTEM_FLAVOURS, default="pthread",
+                           help="Debian OpenBLAS flavour in the image (default pthread)")
     container.add_argument("--engine", choices=("docker", "podman"), help="default: whichever answers first")
-    container.add_argument("--tag", help="image tag (default blasbench:<variant>)")
+    container.add_argument("--tag", help="image tag (default blasbench:<flavour>)")
     container.add_argument("--base", default=BASE_TAG, help=f"base image (default {BASE_TAG})")
     container.add_argument("--local-base", action="store_true",
                            help="make the base image locally with debootstrap (no registry needed)")

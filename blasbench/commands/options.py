@@ -24,7 +24,7 @@ QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 def add_build_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("build")
     group.add_argument("--provider", choices=list(PROVIDERS), default="system", help=providers_help())
-    group.add_argument("--variant", help="the provider's variant (see --provider; default: its first)")
+    group.add_argument("--flavour", help="the provider's flavour (see --provider; default: its first)")
     group.add_argument("--site-cfg", type=Path, help="with --provider site-cfg: the site.cfg to read (default ./site.cfg)")
     group.add_argument("--make", nargs="+", default=[], metavar="KEY=VALUE",
                        help="with --provider source: OpenBLAS make variables, e.g. TARGET=ZEN USE_OPENMP=1 "
@@ -73,8 +73,8 @@ def thread_list(text: str) -> tuple[int, ...]:
 
 def ensure_build(args: argparse.Namespace) -> dict:
     """The build the options ask for, installed into this environment and verified (see :func:`build.ensure`)."""
-    openblas = get_provider(args.provider, args.variant, args.site_cfg, args.make).ensure()
-    return ensure(openblas, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
+    blas = get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure()
+    return ensure(blas, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
 
 
 def ensure_quiet(args: argparse.Namespace) -> None:

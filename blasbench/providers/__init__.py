@@ -1,7 +1,7 @@
 """BLAS providers: each one knows how to make its library available and how to describe it
 to pkg-config and meson. Nothing else in the project knows those details.
 
-- ``system``: Debian/Ubuntu's OpenBLAS in one of its threading variants (pthread, openmp, serial).
+- ``system``: Debian/Ubuntu's OpenBLAS in one of its threading flavours (pthread, openmp, serial).
 - ``scipy-openblas``: the ``scipy-openblas32`` wheel SciPy releases with.
 - ``source``: OpenBLAS compiled here from a Debian suite's source package with the user's make options.
 - ``site-cfg``: a custom prefix described by a classic NumPy ``site.cfg`` ``[openblas]`` section.
@@ -19,12 +19,12 @@ from pathlib import Path
 
 from .. import UserError
 from .base import BLASLibrary, Provider, describe_library, render_pc
-from .debian import SYSTEM_VARIANTS, BLISProvider, ReferenceProvider, SystemProvider
+from .debian import SYSTEM_FLAVOURS, BLISProvider, ReferenceProvider, SystemProvider
 from .pypi import MKLProvider, ScipyOpenBLASProvider
 from .sitecfg import SiteCfgProvider, parse_site_cfg
 from .source import PORTABLE_TARGET, SourceProvider, compile_hint, parse_make_options
 
-__all__ = ["PROVIDERS", "SYSTEM_VARIANTS", "PORTABLE_TARGET", "BLASLibrary", "Provider", "get_provider", "providers_help",
+__all__ = ["PROVIDERS", "SYSTEM_FLAVOURS", "PORTABLE_TARGET", "BLASLibrary", "Provider", "get_provider", "providers_help",
            "describe_library", "render_pc", "parse_site_cfg", "parse_make_options", "compile_hint", "BLISProvider",
            "MKLProvider", "ReferenceProvider", "ScipyOpenBLASProvider", "SiteCfgProvider", "SourceProvider", "SystemProvider"]
 
@@ -34,20 +34,20 @@ PROVIDERS: dict[str, type[Provider]] = {cls.name: cls for cls in (SystemProvider
                                                                    BLISProvider, MKLProvider)}
 
 
-def get_provider(name: str, variant: str | None = None, site_cfg: Path | None = None,
+def get_provider(name: str, flavour: str | None = None, site_cfg: Path | None = None,
                  make: tuple[str, ...] = ()) -> Provider:
-    """The provider ``name`` with its ``variant`` (its default when None) and options, checked."""
+    """The provider ``name`` with its ``flavour`` (its default when None) and options, checked."""
     if name not in PROVIDERS:
         raise UserError(f"Unknown provider {name!r}: choose one of {', '.join(PROVIDERS)}.")
     cls = PROVIDERS[name]
-    if variant is not None and variant not in cls.variants:
-        choices = f"choose one of {', '.join(cls.variants)}" if cls.variants else "it has none: leave out --variant"
-        raise UserError(f"Unknown variant {variant!r} of provider {name}: {choices}.")
+    if flavour is not None and flavour not in cls.flavours:
+        choices = f"choose one of {', '.join(cls.flavours)}" if cls.flavours else "it has none: leave out --flavour"
+        raise UserError(f"Unknown flavour {flavour!r} of provider {name}: {choices}.")
     if make and name != "source":
         raise UserError(f"--make sets how OpenBLAS is compiled: only with --provider source, not {name}.")
-    return cls.from_options(variant or (cls.variants[0] if cls.variants else ""), site_cfg, tuple(make))
+    return cls.from_options(flavour or (cls.flavours[0] if cls.flavours else ""), site_cfg, tuple(make))
 
 
 def providers_help() -> str:
-    return "; ".join(f"{name}: {cls.summary}" + (f" (variants {', '.join(cls.variants)}; default {cls.variants[0]})"
-                                                   if cls.variants else "") for name, cls in PROVIDERS.items())
+    return "; ".join(f"{name}: {cls.summary}" + (f" (flavours {', '.join(cls.flavours)}; default {cls.flavours[0]})"
+                                                   if cls.flavours else "") for name, cls in PROVIDERS.items())

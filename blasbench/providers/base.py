@@ -40,7 +40,7 @@ class BLASLibrary:
     (an OpenBLAS, except for the reference provider's floor)."""
 
     provider: str
-    variant: str
+    flavour: str
     pkg_config_name: str  # the dependency name meson looks up
     pkg_config_dir: str  # holds <pkg_config_name>.pc
     pc_text: str
@@ -55,7 +55,7 @@ class BLASLibrary:
 
     @property
     def label(self) -> str:
-        return f"{self.provider}-{self.variant}"
+        return f"{self.provider}-{self.flavour}"
 
     @property
     def api(self) -> str | None:
@@ -87,6 +87,8 @@ class BLASLibrary:
         del material["architecture"], material["pkg_config_dir"], material["companions"], material["origin"]
         # A DYNAMIC_ARCH build names the core it picked at run time inside its config string.
         material["config"] = " ".join(w for w in self.config.split() if w != self.architecture)
+        # Hashed as first spelt: the flavour was once called "variant", and renaming a key's field changes every key.
+        material["variant"] = material.pop("flavour")
         return material
 
     def as_dict(self) -> dict:
@@ -137,28 +139,28 @@ def render_pc(name: str, version: str, lib_dirs: list[str], libraries: list[str]
 
 class Provider:
     """Makes one BLAS library available and describes it. A subclass names itself, its
-    variants (the first is the default; none when it has no choice) and a one-line summary,
+    flavours (the first is the default; none when it has no choice) and a one-line summary,
     and joins ``PROVIDERS``: the command line's choices and help come from there."""
 
     name: str
-    variants: tuple[str, ...] = ()
+    flavours: tuple[str, ...] = ()
     summary: str
     api: str | None = "openblas"
 
     @classmethod
-    def from_options(cls, variant: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
+    def from_options(cls, flavour: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
         return cls()
 
     def ensure(self) -> BLASLibrary:
         raise NotImplementedError
 
-    def finish(self, variant: str, pkg_config_name: str, pc_label: str, pc_text: str, library: Path | str,
+    def finish(self, flavour: str, pkg_config_name: str, pc_label: str, pc_text: str, library: Path | str,
                **fields) -> BLASLibrary:
         """What every ``ensure()`` ends with: the pkg-config file written where meson will look
         (``<cache>/pkgconfig/<pc_label>/<pkg_config_name>.pc``) and the library's description
         (every provider here is LP64)."""
         directory = cache_dir() / "pkgconfig" / pc_label
         atomic_write_text(directory / f"{pkg_config_name}.pc", pc_text)
-        return BLASLibrary(provider=self.name, variant=variant, pkg_config_name=pkg_config_name,
+        return BLASLibrary(provider=self.name, flavour=flavour, pkg_config_name=pkg_config_name,
                            pkg_config_dir=str(directory), pc_text=pc_text, library=os.path.realpath(library),
                            ilp64=False, **fields)

@@ -1,5 +1,5 @@
 """Libraries from Debian's packages, each linked from its own directory so that Debian's
-alternatives never change which one loads: OpenBLAS in its threading variants, the netlib
+alternatives never change which one loads: OpenBLAS in its threading flavours, the netlib
 reference BLAS/LAPACK (the floor), and BLIS with the reference LAPACK (a rival).
 """
 
@@ -12,40 +12,40 @@ from .. import UserError
 from ..host import apt_install, triplet
 from .base import BLASLibrary, Provider, describe_library, render_pc
 
-SYSTEM_VARIANTS = ("pthread", "openmp", "serial")
+SYSTEM_FLAVOURS = ("pthread", "openmp", "serial")
 
 
 class SystemProvider(Provider):
-    """Debian/Ubuntu's OpenBLAS. Each threading variant lives in its own directory
-    (``/usr/lib/<triplet>/openblas-<variant>``); we link that directory explicitly, so the
+    """Debian/Ubuntu's OpenBLAS. Each threading flavour lives in its own directory
+    (``/usr/lib/<triplet>/openblas-<flavour>``); we link that directory explicitly, so the
     choice does not depend on ``update-alternatives``."""
 
     name = "system"
-    variants = SYSTEM_VARIANTS
-    summary = "Debian/Ubuntu's libopenblas-<variant>-dev"
+    flavours = SYSTEM_FLAVOURS
+    summary = "Debian/Ubuntu's libopenblas-<flavour>-dev"
 
     @classmethod
-    def from_options(cls, variant: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
-        return cls(variant)
+    def from_options(cls, flavour: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
+        return cls(flavour)
 
-    def __init__(self, variant: str = "pthread"):
-        if variant not in SYSTEM_VARIANTS:
-            raise UserError(f"Unknown system OpenBLAS variant {variant!r}: choose one of {', '.join(SYSTEM_VARIANTS)}.")
-        self.variant = variant
-        self.lib_dir = Path("/usr/lib") / triplet() / f"openblas-{variant}"
-        self.include_dir = Path("/usr/include") / triplet() / f"openblas-{variant}"
-        self.package = f"libopenblas-{variant}-dev"
+    def __init__(self, flavour: str = "pthread"):
+        if flavour not in SYSTEM_FLAVOURS:
+            raise UserError(f"Unknown system OpenBLAS flavour {flavour!r}: choose one of {', '.join(SYSTEM_FLAVOURS)}.")
+        self.flavour = flavour
+        self.lib_dir = Path("/usr/lib") / triplet() / f"openblas-{flavour}"
+        self.include_dir = Path("/usr/include") / triplet() / f"openblas-{flavour}"
+        self.package = f"libopenblas-{flavour}-dev"
 
     def ensure(self) -> BLASLibrary:
         library = self.lib_dir / "libopenblas.so"
         if not library.exists():
-            apt_install([self.package], f"System OpenBLAS ({self.variant})")
+            apt_install([self.package], f"System OpenBLAS ({self.flavour})")
         if not library.exists():
             raise UserError(f"{self.package} is installed but {library} is missing: reinstall it.")
         info = describe_library(library)
         pc_text = render_pc("openblas", info["version"], [str(self.lib_dir)], ["openblas"],
                             [str(self.include_dir)], [str(self.lib_dir)])
-        return self.finish(self.variant, "openblas", f"system-{self.variant}", pc_text, library, **info)
+        return self.finish(self.flavour, "openblas", f"system-{self.flavour}", pc_text, library, **info)
 
 
 class ReferenceProvider(Provider):
@@ -85,29 +85,29 @@ class BLISProvider(Provider):
 
     name = "blis"
     api = "blis"
-    variants = ("pthread", "openmp")
-    summary = "not OpenBLAS: Debian's BLIS (libblis-<variant>-dev) with the reference LAPACK, a rival"
+    flavours = ("pthread", "openmp")
+    summary = "not OpenBLAS: Debian's BLIS (libblis-<flavour>-dev) with the reference LAPACK, a rival"
 
     @classmethod
-    def from_options(cls, variant: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
-        return cls(variant)
+    def from_options(cls, flavour: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
+        return cls(flavour)
 
-    def __init__(self, variant: str = "pthread"):
-        self.variant = variant
-        self.lib_dirs = [Path("/usr/lib") / triplet() / f"blis-{variant}", Path("/usr/lib") / triplet() / "lapack"]
-        self.packages = [f"libblis-{variant}-dev", "liblapack-dev"]
+    def __init__(self, flavour: str = "pthread"):
+        self.flavour = flavour
+        self.lib_dirs = [Path("/usr/lib") / triplet() / f"blis-{flavour}", Path("/usr/lib") / triplet() / "lapack"]
+        self.packages = [f"libblis-{flavour}-dev", "liblapack-dev"]
 
     def ensure(self) -> BLASLibrary:
         library = self.lib_dirs[0] / "libblis.so"
         if not (library.exists() and (self.lib_dirs[1] / "liblapack.so").exists()):
-            apt_install(self.packages, f"BLIS ({self.variant})")
+            apt_install(self.packages, f"BLIS ({self.flavour})")
         info = describe_library(library)
         dirs = [str(d) for d in self.lib_dirs]
         # The extension modules do not call libblas.so.3 themselves: without --no-as-needed the
         # linker would drop it, and the loader would then find the alternatives' one for LAPACK.
         pc_text = render_pc("blis", info["version"], dirs,
                             ["blis", "lapack", "-Wl,--no-as-needed", "blas", "-Wl,--as-needed"],
-                            [str(Path("/usr/include") / triplet() / f"blis-{self.variant}")], dirs,
+                            [str(Path("/usr/include") / triplet() / f"blis-{self.flavour}")], dirs,
                             description="BLIS with the reference LAPACK")
         companions = (os.path.realpath(self.lib_dirs[0] / "libblas.so"), os.path.realpath(self.lib_dirs[1] / "liblapack.so"))
-        return self.finish(self.variant, "blis", f"blis-{self.variant}", pc_text, library, companions=companions, **info)
+        return self.finish(self.flavour, "blis", f"blis-{self.flavour}", pc_text, library, companions=companions, **info)

@@ -35,11 +35,11 @@ def pip_into(prefix: Path, requirements: list[str], layout: str) -> None:
 class ScipyOpenBLASProvider(Provider):
     """The OpenBLAS wheel SciPy releases with (``scipy-openblas32``, LP64; NumPy's own wheels use
     its ILP64 twin), installed into a fixed prefix under the cache so that the built modules'
-    RUNPATH stays valid outside any virtualenv. No ILP64 variant: SciPy's ILP64 build links both
+    RUNPATH stays valid outside any virtualenv. No ILP64 flavour: SciPy's ILP64 build links both
     wheels at once, two OpenBLAS in one process, which is not one BLAS to verify and measure."""
 
     name = "scipy-openblas"
-    variants = ("lp64",)
+    flavours = ("lp64",)
     summary = "the pinned scipy-openblas32 wheel SciPy releases with (OpenBLAS 0.3.34)"
     distribution = "scipy-openblas32"
     module = "scipy_openblas32"

@@ -56,7 +56,7 @@ class SiteCfgProvider(Provider):
     summary = "your own OpenBLAS prefix, described in a classic site.cfg (--site-cfg)"
 
     @classmethod
-    def from_options(cls, variant: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
+    def from_options(cls, flavour: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
         return cls(site_cfg or Path("site.cfg"))
 
     def __init__(self, path: Path):

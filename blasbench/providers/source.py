@@ -85,13 +85,13 @@ class SourceProvider(Provider):
     compilers, like the wheels; described by pkg-config with a RUNPATH into that prefix."""
 
     name = "source"
-    variants = ("bookworm", "trixie")
+    flavours = ("bookworm", "trixie")
     summary = "OpenBLAS compiled here from a Debian suite's source package, with your --make options"
     packages = ["dpkg-dev", "liblapack-dev", "xz-utils"]
 
     @classmethod
-    def from_options(cls, variant: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
-        return cls(variant, parse_make_options(make, cpu_flags()), "TARGET" not in dict(w.partition("=")[::2] for w in make))
+    def from_options(cls, flavour: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:
+        return cls(flavour, parse_make_options(make, cpu_flags()), "TARGET" not in dict(w.partition("=")[::2] for w in make))
 
     def __init__(self, suite: str = "bookworm", make: dict[str, str] | None = None, target_defaulted: bool = True):
         self.suite = suite
@@ -148,7 +148,7 @@ class SourceProvider(Provider):
         have = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "liblapack-dev"], capture_output=True, text=True).stdout
         if needed and have and subprocess.run(["dpkg", "--compare-versions", have, "lt", needed.group(1)]).returncode == 0:
             raise UserError(f"Debian {self.suite}'s openblas {debian_version} needs liblapack-dev >= {needed.group(1)} "
-                            f"and this system has {have}: pick the system's own suite (--variant {self.variants[0]}).")
+                            f"and this system has {have}: pick the system's own suite (--flavour {self.flavours[0]}).")
 
     def compile(self, dsc: Path, prefix: Path, inputs: dict, key: str) -> None:
         """Unpack (Debian's patches applied), make, install into ``prefix``; renamed into place

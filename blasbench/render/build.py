@@ -46,7 +46,7 @@ def reproducibility_lines(checks: list[dict]) -> str:
 
 
 def render_build(result: dict) -> str:
-    ob = result["openblas"]
+    blas = result["blas"]
     verification = result["verification"]
     wheel_rows = []
     for w in result["wheels"]:
@@ -61,7 +61,7 @@ def render_build(result: dict) -> str:
                   for c in verification["checks"]]
     packages = " and ".join({"numpy": "NumPy", "scipy": "SciPy"}[w["package"]] for w in result["wheels"])
     parts = [
-        f"# Build: {packages} from source against {blas_word(ob)} ({ob['provider']})",
+        f"# Build: {packages} from source against {blas_word(blas)} ({blas['provider']})",
         f"Verification **{verdict(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",
@@ -70,15 +70,15 @@ def render_build(result: dict) -> str:
         "one directory per key; the key hashes every input below.",
         "## From what",
         table(["input", "value"], [
-            ["provider", f"{ob['provider']} ({ob['variant']})"],
-            ["BLAS", f"{ob['version']}, threading `{ob['threading_layer']}`, core `{ob['architecture']}`, "
-                         f"{'ILP64' if ob['ilp64'] else 'LP64'}"],
-            ["library", f"`{ob['library']}`"],
-            *([["build config", f"`{ob['config']}`"]] if ob["config"] else []),
+            ["provider", f"{blas['provider']} ({blas['flavour']})"],
+            ["BLAS", f"{blas['version']}, threading `{blas['threading_layer']}`, core `{blas['architecture']}`, "
+                         f"{'ILP64' if blas['ilp64'] else 'LP64'}"],
+            ["library", f"`{blas['library']}`"],
+            *([["build config", f"`{blas['config']}`"]] if blas["config"] else []),
             *([["compiled from", f"Debian {o['suite']}'s `{o['dsc']}`: `{o['orig']}` sha256 `{o['orig_sha256']}`, "
                                  f".dsc sha256 `{o['dsc_sha256']}`; make {' '.join(f'{k}={v}' for k, v in o['make'].items())}; "
                                  f"{o['compile_seconds'] / 60:.0f} min to compile"
-                                 + (f"; target: {o['target']}" if "target" in o else "")]] if (o := ob.get("origin")) else []),
+                                 + (f"; target: {o['target']}" if "target" in o else "")]] if (o := blas.get("origin")) else []),
             *[[f"meson options ({package})", " ".join(f"`{a}`" for a in args)]
               for package, args in result["meson_args"].items()],
             ["compilers", "; ".join(f"{k}: {v}" for k, v in inputs["toolchain"].items())],
@@ -87,7 +87,7 @@ def render_build(result: dict) -> str:
             ["extra flags", ", ".join(f"{k}={v}" for k, v in inputs["flags"].items()) or "none"],
         ]),
         "pkg-config file given to meson:",
-        "```\n" + ob["pc_text"].rstrip() + "\n```",
+        "```\n" + blas["pc_text"].rstrip() + "\n```",
     ]
     if "reproducibility" in result:
         parts += ["## Reproducible?", reproducibility_lines(result["reproducibility"]), KEY_PROMISE]

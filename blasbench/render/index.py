@@ -19,9 +19,9 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
     lines = []
     if build := results.build:
         probe = build["verification"].get("probe", {})
-        ob = build["openblas"]
-        lines.append(f"- [Build](build.md): NumPy and SciPy compiled against the {ob['provider']} provider's {blas_word(ob)} "
-                     f"{ob['version']} ({ob['threading_layer']}); verification "
+        blas = build["blas"]
+        lines.append(f"- [Build](build.md): NumPy and SciPy compiled against the {blas['provider']} provider's {blas_word(blas)} "
+                     f"{blas['version']} ({blas['threading_layer']}); verification "
                      f"**{verdict(build['verification'])}**"
                      + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else "."))
     if results.profile:

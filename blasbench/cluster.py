@@ -27,10 +27,8 @@ from pathlib import Path
 from . import UserError
 from .compare import compare_dirs
 from .facts import CHANGE_FACTOR
-from .provenance import identity
-from .render import render_compare
-from .render.format import table
-from .results import Results, describe
+from .render import render_all
+from .results import Results, task_directories
 from .store import atomic_write_text, read_result, write_result
 
 # The pipeline command a task runs -> the nox session that runs it (verify: build and verify).
@@ -211,12 +209,6 @@ def follow(job: ClusterJob, poll: float = 5.0) -> None:
                         f"`python3 -m nox -s cluster -- --resume {job.job} --results {job.results}`.") from None
 
 
-def task_directories(job: ClusterJob) -> dict[str, Path]:
-    directory = Path(job.results) / job.job
-    return {path.name.split("-", 1)[0]: path for path in sorted(directory.iterdir())
-            if path.is_dir() and path.name.split("-", 1)[0].isdigit()}
-
-
 def log_tail(job: ClusterJob, task: str, lines: int = 12) -> str:
     """The end of a task's log, once Slurm has finished writing it (it may lag the job's state)."""
     log = Path(job.results) / f"slurm-{job.job}_{task}.log"
@@ -230,45 +222,20 @@ def log_tail(job: ClusterJob, task: str, lines: int = 12) -> str:
 
 
 def merge(job: ClusterJob, factor: float = CHANGE_FACTOR) -> Path:
-    """compare over every task that left results, and an index naming each node, its CPU and
-    BLAS, and each failed task with its exit code and the tail of its log."""
+    """compare over every task that left results; each task's node, CPU and BLAS (as its results
+    recorded them) and, for a failed task, the tail of its log, kept in ``cluster.json``; then the
+    reports, rendered from those results as ``report`` renders them again."""
     directory = Path(job.results) / job.job
-    found = task_directories(job)
-    rows, measured = [], []
-    for number in sorted(job.tasks, key=int):
-        state = job.tasks[number]
-        path = found.get(number)
-        results = Results.load(path) if path and any(path.glob("*.json")) else None
-        envs = [env for _, env in results.environments()] if results else []
-        ident = identity(envs[0]) if envs else {}
-        rows.append([number, state.get("node") or "–", state["state"].lower()
-                     + (f" (exit {state['exit_code']})" if state.get("exit_code") else ""),
-                     ident.get("cpu", "–") + (f" ({ident['usable_cores']} cores)" if ident else ""),
-                     describe("blas", ident["blas"]) if ident else "–",
-                     f"[{path.name}]({path.name}/index.md)" if results else "no results"])
-        if results and envs:
-            measured.append(path)
-    parts = [f"# Cluster job {job.job}: `{job.command}` on {job.nodes} node(s)",
-             f"Each task ran `{job.command} {' '.join(job.arguments)}`".rstrip() + " on one node, into its own directory. "
-             "CPU and BLAS are as each task's results recorded them.",
-             table(["task", "node", "state", "CPU", "BLAS", "results"], rows)]
-    failed = [n for n in sorted(job.tasks, key=int) if job.tasks[n]["state"] != "COMPLETED"]
-    if failed:
-        parts.append("## Tasks that did not complete")
-        for number in failed:
-            state = job.tasks[number]
-            parts.append(f"Task {number} on {state.get('node') or 'no node'}: {state['state'].lower()}"
-                         + (f", exit code {state['exit_code']}" if "exit_code" in state else "")
-                         + f"; the end of its log:\n\n```\n{log_tail(job, number)}\n```")
+    found = task_directories(directory)
+    measured = [path for path in found.values() if Results.load(path).environments()]
+    for number, state in job.tasks.items():
+        if state["state"] != "COMPLETED":  # the log may live where a re-render cannot see it: kept with the job
+            state["log_tail"] = log_tail(job, number)
+    save(job)
     if len(measured) >= 2:
-        comparison = compare_dirs(measured, factor)
-        write_result(directory / "compare.json", comparison)
-        atomic_write_text(directory / "compare.md", render_compare(comparison))
-        parts.append("## Nodes side by side\n\n[compare.md](compare.md): every measure the nodes share, the first "
-                     "node as the baseline, differences beyond the runs' noise flagged.")
-    else:
-        parts.append("Fewer than two tasks left results: nothing to compare.")
-    atomic_write_text(directory / "index.md", "\n\n".join(parts) + "\n")
+        write_result(directory / "compare.json", compare_dirs(measured, factor))
+    for path in render_all(Results.load(directory)):
+        print(f"wrote {path}", flush=True)
     print(f"merged {len(measured)} of {job.nodes} task(s): {directory / 'index.md'}", flush=True)
     return directory
 

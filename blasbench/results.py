@@ -12,7 +12,7 @@ from .setups import VARIANTS
 from .store import read_result
 
 # The single-file results of a directory, by kind.
-SINGLE = ("build", "profile", "scaling", "why", "bench", "threadmap")
+SINGLE = ("build", "profile", "scaling", "why", "bench", "threadmap", "compare", "cluster")
 # What a reader must know differs between results before putting them side by side.
 IDENTITY_WORDS = {"commit": "commits", "workload_source": "workload sources", "host": "hosts", "cpu": "CPUs",
                   "blas": "BLAS libraries", "wheels": "builds"}
@@ -27,6 +27,8 @@ class Results:
     why: dict | None = None
     bench: dict | None = None
     threadmap: dict | None = None
+    compare: dict | None = None
+    cluster: dict | None = None
     variants: list[dict] = field(default_factory=list)
 
     @classmethod
@@ -77,6 +79,12 @@ def describe(name: str, value) -> str:
     if name == "workload_source":
         return str(value)[:12] if value else "not recorded"
     return str(value)
+
+
+def task_directories(job_directory: Path) -> dict[str, Path]:
+    """A Slurm job's task directories (``<task>-<node>``), by task number."""
+    return {path.name.split("-", 1)[0]: path for path in sorted(Path(job_directory).iterdir())
+            if path.is_dir() and path.name.split("-", 1)[0].isdigit()}
 
 
 def load_variants(results: Path) -> list[dict]:

@@ -188,3 +188,24 @@ def test_the_index_prints_the_command_that_renders_its_own_directory_again(tmp_p
     shutil.copy(DATA / "epyc2-a" / "bench.json", tmp_path)
     render_all(Results.load(tmp_path))
     assert f"`python3 -m nox -s report -- --results {tmp_path}` renders them again" in (tmp_path / "index.md").read_text()
+
+
+def test_report_on_a_cluster_job_renders_the_job_index_again(tmp_path):
+    """`report` on a Slurm job's directory once replaced its merged index (the nodes, their CPUs and
+    BLAS) with an empty "No results yet" page."""
+    job = tmp_path / "job"
+    shutil.copytree(Path(__file__).parent.parent / "reports" / "examples" / "cluster-2node-test", job)
+    committed = (job / "index.md").read_text()
+    (job / "index.md").unlink()
+    assert main(["report", "--results", str(job)]) == 0
+    assert (job / "index.md").read_text() == committed
+    assert "| 1 | node2 | completed | AMD EPYC (2 cores) |" in committed and "[compare.md](compare.md)" in committed
+
+
+def test_a_comparison_renders_the_same_from_memory_and_from_its_file(tmp_path):
+    from blasbench.render import render_compare
+    from blasbench.store import read_result
+
+    comparison = read_result(Path(__file__).parent.parent / "reports" / "examples" / "compare" / "compare.json", "compare")
+    shuffled = {**comparison, "tables": dict(reversed(list(comparison["tables"].items())))}
+    assert render_compare(shuffled) == render_compare(comparison)

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis import analyse_scaling, analyse_threadmap, analyse_variants
-from ..results import Results
+from ..results import Results, task_directories
 from ..store import atomic_write_text
 from .bench import render_bench
 from .build import render_build
+from .cluster import render_cluster
 from .compare import render_compare
 from .index import render_index
 from .plots import plot_scaling, plot_threadmap, plot_variants
@@ -30,6 +31,12 @@ def render_all(results: Results) -> list[Path]:
         atomic_write_text(directory / name, text)
         written.append(directory / name)
 
+    if results.compare:  # `compare`'s output, or a Slurm job's nodes side by side
+        write("compare.md", render_compare(results.compare))
+    if results.cluster:  # the job's own index; each task's directory has its own reports
+        tasks = {number: Results.load(path) for number, path in task_directories(directory).items()}
+        write("index.md", render_cluster(results.cluster, tasks, compared=results.compare is not None))
+        return written
     if results.build:
         write("build.md", render_build(results.build))
     if results.profile:

@@ -26,7 +26,8 @@ def render_compare(comparison: dict) -> str:
                      + ". Ratios then compare machines or builds, not only noise.")
     if not comparison["tables"]:
         parts.append("_No measure appears in both runs (different rungs, thread counts or workloads)._")
-    for name, rows in comparison["tables"].items():
+    # In one fixed order: a comparison read back from disk has its tables sorted by name.
+    for name, rows in sorted(comparison["tables"].items(), key=lambda item: list(TABLE_TITLES).index(item[0])):
         flagged = [r for r in rows if r["flag"] in ("slower", "faster")]
         cells = []
         for r in rows:

@@ -55,6 +55,10 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
         lines.append(f"- [Variant](variants.md) `{v['name']}`: {v['verdict']}.")
     if results.threadmap:
         lines.append(f"- [Threading map](threadmap.md): {threadmap_line(analyse_threadmap(results.threadmap))}")
+    if comparison := results.compare:
+        flagged = sum(r["flag"] in ("slower", "faster") for rows in comparison["tables"].values() for r in rows)
+        lines.append(f"- [Comparison](compare.md) of {len(comparison['runs'])} runs: {flagged} difference(s) beyond "
+                     "the runs' noise.")
     return lines
 
 

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from . import UserError, pins, provenance
 from .facts import REBUILDS
 from .host import ensure_build_dependencies, toolchain
-from .providers import BLASLibrary
+from .providers import PROVIDERS, BLASLibrary
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
 from .verify import verify_in_fresh_process
 from .wheels import compare_wheels, describe_difference, wheel_members
@@ -391,7 +391,7 @@ def ensure(blas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: st
     wheels = build_all(blas, numpy_version, scipy_version)
     install(wheels)
     with tempfile.TemporaryDirectory() as tmp:
-        verification = verify_in_fresh_process(blas, Path(tmp) / "verify.json", wait_quiet,
+        verification = verify_in_fresh_process(blas, PROVIDERS[blas.provider].api, Path(tmp) / "verify.json", wait_quiet,
                                                numpy_only=len(wheels) == 1)
     reproducibility = None
     if reproduce:

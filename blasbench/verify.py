@@ -315,11 +315,12 @@ def format_checks(result: dict) -> str:
     return "\n".join(lines)
 
 
-def verify_in_fresh_process(blas, output: Path, wait_quiet: float, numpy_only: bool = False) -> dict:
-    """The verification runs in a new interpreter of this environment, as a user's would."""
+def verify_in_fresh_process(blas, api: str | None, output: Path, wait_quiet: float, numpy_only: bool = False) -> dict:
+    """The verification runs in a new interpreter of this environment, as a user's would; ``api``
+    is what threadpoolctl calls ``blas`` (None when it cannot see it)."""
     command = [sys.executable, "-m", "blasbench.verify", "--library", blas.library,
                "--threading", blas.threading_layer, "--json", str(output), "--wait-quiet", str(wait_quiet)]
-    command += ["--api", blas.api] if blas.api else []
+    command += ["--api", api] if api else []
     command += [f"--companion={path}" for path in blas.companions]
     command += ["--numpy-only"] if numpy_only else []
     subprocess.run(command)

@@ -161,7 +161,7 @@ def test_blis_carries_its_own_libblas_for_the_reference_lapack():
     if not (provider.lib_dirs[0] / "libblis.so").exists():
         pytest.skip("libblis-pthread-dev is not installed (.ci/run installs it)")
     library = provider.ensure()
-    assert library.api == "blis" and library.threading_layer == "pthreads"
+    assert provider.api == "blis" and library.threading_layer == "pthreads"
     assert "-lblis -llapack -Wl,--no-as-needed -lblas -Wl,--as-needed" in library.pc_text
     assert f"-Wl,-rpath,{provider.lib_dirs[0]}" in library.pc_text
     assert library.companions == (os.path.realpath(provider.lib_dirs[0] / "libblas.so"),

@@ -57,13 +57,6 @@ class BLASLibrary:
     def label(self) -> str:
         return f"{self.provider}-{self.flavour}"
 
-    @property
-    def api(self) -> str | None:
-        """What threadpoolctl calls this library (``internal_api``); None when it cannot see it."""
-        from . import PROVIDERS  # the registry imports every family, each of which imports this module
-
-        return PROVIDERS[self.provider].api
-
     def meson_args(self, package: str = "numpy") -> list[str]:
         """The ``-Csetup-args`` that make NumPy/SciPy link this OpenBLAS and nothing else."""
         name = self.pkg_config_name

@@ -179,6 +179,19 @@ def verdict(variant: dict, fastest: dict) -> str:
     return words
 
 
+def limit_effect(row: dict, rows: list[dict]) -> str | None:
+    """What one way of asking for one thread did (``rows``: every way, measured alike): "honoured"
+    (the DGEMM kept at most HONOURED_CORES busy), "compute only" (it ran at the one-thread rate,
+    nearer that of an honoured limit than the free rate, while the library's idle threads kept
+    cores busy spinning), "ignored", or None where the library ran one thread without a limit."""
+    if row["honoured"] is not False:
+        return None if row["honoured"] is None else "honoured"
+    one = [r["dgemm"]["gflops"] for r in rows if r["honoured"]]
+    free = next(r for r in rows if r["setup"] == NO_LIMIT)["dgemm"]["gflops"]
+    rate = row["dgemm"]["gflops"]
+    return "compute only" if one and abs(rate - min(one, key=lambda g: abs(g - rate))) < abs(rate - free) else "ignored"
+
+
 def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
     """Per measured variant: DGEMM at one and all threads (share of nominal peak), training
     time at one and all threads, speedup and a verdict; and the variants that failed."""
@@ -202,7 +215,7 @@ def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
             "share_of_peak_all": everyone["dgemm"]["gflops"] / (peak * threads_all) if peak else None,
             "rows": rows, "one": rows[0], "all": rows[-1], "best_seconds": best["wall"]["median"],
             "training_speedup": rows[0]["wall"]["median"] / rows[-1]["wall"]["median"],
-            "ignored": [row["setup"] for row in record["limits"] if row["honoured"] is False],
+            "ignored": [row["setup"] for row in record["limits"] if limit_effect(row, record["limits"]) == "ignored"],
             "limits": record["limits"], "environment": record.get("environment"),
             "settings": record["scaling"]["settings"], "blas_sha256": record.get("blas_sha256", {}),
             "build_seconds": build_seconds(record["installed"]),

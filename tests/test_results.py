@@ -193,8 +193,9 @@ def test_the_index_prints_the_command_that_renders_its_own_directory_again(tmp_p
 def test_report_on_a_cluster_job_renders_the_job_index_again(tmp_path):
     """`report` on a Slurm job's directory once replaced its merged index (the nodes, their CPUs and
     BLAS) with an empty "No results yet" page."""
-    job = tmp_path / "job"
+    job = tmp_path / "reports" / "examples" / "job"  # as deep in a clone as the committed one, for the glossary's link
     shutil.copytree(Path(__file__).parent.parent / "reports" / "examples" / "cluster-2node-test", job)
+    shutil.copytree(Path(__file__).parent.parent / "docs", tmp_path / "docs")
     committed = (job / "index.md").read_text()
     (job / "index.md").unlink()
     assert main(["report", "--results", str(job)]) == 0
@@ -209,3 +210,58 @@ def test_a_comparison_renders_the_same_from_memory_and_from_its_file(tmp_path):
     comparison = read_result(Path(__file__).parent.parent / "reports" / "examples" / "compare" / "compare.json", "compare")
     shuffled = {**comparison, "tables": dict(reversed(list(comparison["tables"].items())))}
     assert render_compare(shuffled) == render_compare(comparison)
+
+
+def test_the_index_ends_in_one_bottom_line_a_user_can_act_on(tmp_path):
+    for name in ("scaling.json", "build.json"):
+        shutil.copy(DATA / "epyc2-a" / name, tmp_path)
+    render_all(Results.load(tmp_path))
+    index = (tmp_path / "index.md").read_text()
+    bottom = [line for line in index.splitlines() if line.startswith("**Bottom line**")]
+    assert len(bottom) == 1 and "on AMD EPYC (2 usable cores)" in bottom[0]
+    assert "at 2 thread(s) on openblas 0.3.21 (pthreads): nothing to set: by default it uses every usable core" in bottom[0]
+    assert "`python3 -m nox -s compare-variants` measures them side by side" in bottom[0]
+    result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
+    for point in result["points"]:  # one thread made it faster: the advice is to hold the BLAS to one
+        point["wall"] *= 1 if point["threads"] == 1 else 2
+    write_result(tmp_path / "scaling.json", result)
+    render_all(Results.load(tmp_path))
+    assert "set `OPENBLAS_NUM_THREADS=1`, or wrap the work in `threadpoolctl.threadpool_limits(1)`" in (
+        tmp_path / "index.md").read_text()
+
+
+def test_a_sweeps_provenance_names_the_thread_counts_swept_not_the_recording_process(tmp_path):
+    """The sweep's provenance once read "openblas (…, 1 threads)" and every thread variable `=1`:
+    the settings of the process that recorded it, read as if the sweep ran on one thread."""
+    text = render_scaling(read_result(DATA / "epyc2-a" / "scaling.json", "scaling"))
+    provenance = text.split("### Provenance of the sweep")[1]
+    assert "Thread counts measured: 1, 2, each in a fresh process" in provenance
+    assert "1 threads)" not in provenance and "`OPENBLAS_NUM_THREADS=1`" not in provenance
+
+
+def test_a_smoke_runs_accuracy_is_not_set_beside_the_posts_reference():
+    result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
+    assert "0.9076" in render_scaling(result)
+    result["settings"]["workload"].update(iterations=3, train_size=5000)
+    for point in result["points"]:
+        point["cv_accuracy"] = 0.2565
+    text = render_scaling(result)
+    assert "0.2565 in all" in text and "0.9076" not in text and "no reference is set beside it" in text
+
+
+def test_every_report_ends_pointing_to_the_glossary(tmp_path):
+    results = tmp_path / "reports"
+    shutil.copytree(DATA / "epyc2-a", results)
+    written = [p for p in render_all(Results.load(results)) if p.suffix == ".md"]
+    assert {p.name for p in written} >= {"index.md", "scaling.md", "build.md", "bench.md", "profile.md", "variants.md"}
+    for path in written:  # outside a clone the glossary is named, not linked
+        assert path.read_text().endswith("written in blasbench's docs/glossary.md._\n"), path
+    shutil.copytree(Path(__file__).parent.parent / "docs", tmp_path / "docs")
+    render_all(Results.load(results))
+    assert (results / "index.md").read_text().endswith("written in [docs/glossary.md](../docs/glossary.md)._\n")
+
+
+def test_profile_changes_within_the_change_factor_are_marked_as_noise():
+    from blasbench.render.profile import change_cell
+
+    assert change_cell(-0.05) == "-5% ~" and change_cell(0.42) == "+42%" and change_cell(None) == "–"

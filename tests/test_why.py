@@ -55,3 +55,27 @@ def test_temporaries_page_fault_and_reuse_or_a_kept_heap_avoids_it(tmp_path):
     section = "\n\n".join(render_why(results, []))
     for heading in ("Idle BLAS threads", "where threads start to pay", "mapped and unmapped"):
         assert heading in section
+
+
+def test_a_limit_whose_compute_took_effect_while_idle_threads_spun_says_exactly_that():
+    """threadpoolctl's limit with both cores busy but its DGEMM at the one-thread rate (seen on a
+    2-core Zen 4) was reported as "not honoured"; the compute was limited and idle threads spun."""
+    import copy
+    import json
+    from pathlib import Path
+
+    from blasbench.analysis import limit_effect
+
+    why = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "why.json").read_text())
+    rows = why["experiments"]["limits"]["rows"]
+    spinning = next(r for r in rows if r["setup"].startswith("threadpoolctl"))
+    spinning.update(honoured=False, dgemm={**spinning["dgemm"], "cpu_per_wall": 2.0, "gflops": 51.4})
+    ignored = copy.deepcopy(spinning)
+    ignored.update(setup="OMP_NUM_THREADS=1", dgemm={**ignored["dgemm"], "gflops": 99.0})
+    rows = [r for r in rows if r["setup"] != "OMP_NUM_THREADS=1"] + [ignored]
+    assert [limit_effect(r, rows) for r in (spinning, ignored)] == ["compute only", "ignored"]
+    assert limit_effect(rows[0], rows) is None and limit_effect(rows[1], rows) == "honoured"
+    why["experiments"] = {"limits": {**why["experiments"]["limits"], "rows": rows}}
+    text = "\n".join(render_why(why, []))
+    assert "the DGEMM ran at the one-thread rate, while idle threads kept the other cores busy spinning" in text
+    assert "| OMP_NUM_THREADS=1 | 1 | 2.00 | 99.0 | **no** |" in text

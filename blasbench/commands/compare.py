@@ -8,8 +8,9 @@ from pathlib import Path
 from .. import UserError
 from ..compare import compare_dirs
 from ..facts import CHANGE_FACTOR
-from ..render import render_compare
-from ..store import atomic_write_text, write_result
+from ..render import render_all
+from ..results import Results
+from ..store import write_result
 
 
 def command_compare(args: argparse.Namespace) -> int:
@@ -20,8 +21,9 @@ def command_compare(args: argparse.Namespace) -> int:
         raise UserError(f"{args.output} is inside the committed examples ({examples}): pass another --output DIR.")
     comparison = compare_dirs(args.directories, args.factor)
     write_result(args.output / "compare.json", comparison)
-    atomic_write_text(args.output / "compare.md", render_compare(comparison))
-    print(f"wrote {args.output / 'compare.json'} and {args.output / 'compare.md'}")
+    print(f"wrote {args.output / 'compare.json'}")
+    for path in render_all(Results.load(args.output)):
+        print(f"wrote {path}")
     return 0
 
 
@@ -31,5 +33,5 @@ def register(commands) -> None:
     compare.add_argument("--factor", type=float, default=CHANGE_FACTOR,
                          help=f"smallest ratio flagged as a change (default {CHANGE_FACTOR}, as asv's)")
     compare.add_argument("--output", type=Path, default=Path("reports") / "compare",
-                         help="where compare.json and compare.md go (default reports/compare)")
+                         help="where compare.json, compare.md and its index.md go (default reports/compare)")
     compare.set_defaults(run=command_compare)

@@ -12,6 +12,7 @@ from .bench import render_bench
 from .build import render_build
 from .cluster import render_cluster
 from .compare import render_compare
+from .format import glossary_footer
 from .index import render_index
 from .plots import plot_scaling, plot_threadmap, plot_variants
 from .profile import render_profile
@@ -19,7 +20,7 @@ from .scaling import render_scaling
 from .threadmap import render_threadmap
 from .variants import render_variants
 
-__all__ = ["render_all", "render_compare"]
+__all__ = ["render_all"]
 
 
 def render_all(results: Results) -> list[Path]:
@@ -27,8 +28,10 @@ def render_all(results: Results) -> list[Path]:
     returns the files written."""
     directory, written = results.directory, []
 
+    footer = glossary_footer(directory)
+
     def write(name: str, text: str) -> None:
-        atomic_write_text(directory / name, text)
+        atomic_write_text(directory / name, text + footer)
         written.append(directory / name)
 
     if results.compare:  # `compare`'s output, or a Slurm job's nodes side by side

@@ -30,7 +30,8 @@ def render_bench(result: dict) -> str:
         parts += [f"## {threads} thread(s): DGEMM {rows[0]['dgemm_gflops']:.1f} GFLOP/s",
                   table(["rung or peer", "s per evaluation", "GFLOP/s", "share of DGEMM", f"time / {REFERENCE_PEER}"],
                         cells)]
-    return "\n\n".join(parts + ["## Provenance", provenance_lines(result.get("environment"))]) + "\n"
+    threads = sorted({row["threads"] for row in result["rows"]})
+    return "\n\n".join(parts + ["## Provenance", provenance_lines(result.get("environment"), threads)]) + "\n"
 
 
 def peers_line(peers: dict) -> str:

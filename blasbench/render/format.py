@@ -2,6 +2,22 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+from ..facts import THREAD_VARIABLES
+
+GLOSSARY = Path("docs") / "glossary.md"  # in the clone that holds the results
+
+
+def glossary_footer(directory: Path) -> str:
+    """Every report ends pointing to the glossary: linked when the results lie inside a clone
+    (reports/ and its subdirectories), named otherwise."""
+    directory = Path(directory).resolve()
+    clone = next((d for d in (directory, *directory.parents) if (d / GLOSSARY).is_file()), None)
+    where = f"[{GLOSSARY}]({os.path.relpath(clone / GLOSSARY, directory)})" if clone else f"blasbench's {GLOSSARY}"
+    return f"\n---\n\n_Every word of this report means one thing, written in {where}._\n"
+
 
 def table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -42,25 +58,32 @@ def change(new: float, old: float) -> str:
     return signed_pct(new / old - 1) if old else "–"
 
 
-def provenance_lines(env: dict | None) -> str:
-    """Where one result was measured, as a list."""
+def provenance_lines(env: dict | None, threads: list[int] | None = None) -> str:
+    """Where one result was measured, as a list. ``threads``: the thread counts its measurements ran
+    at, each in a process of its own, when ``env`` was recorded by another process: its thread count
+    and thread variables are then that process's, not the measurements', and are not shown as theirs."""
     if not env:
         return "_no provenance recorded_"
     cpu = env.get("cpu", {})
     versions = ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items() if v)
-    variables = ", ".join(f"`{k}={v}`" for k, v in env.get("env", {}).items()) or "none set"
-    blas = "; ".join(f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer')}, "
-                     f"{i.get('architecture')}, {i['num_threads']} threads) `{i['filepath']}`"
+    shown = {k: v for k, v in env.get("env", {}).items() if threads is None or k not in THREAD_VARIABLES}
+    variables = ", ".join(f"`{k}={v}`" for k, v in shown.items()) or "none set"
+    blas = "; ".join(f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer')}, {i.get('architecture')}"
+                     + ("" if threads else f", {i['num_threads']} threads") + f") `{i['filepath']}`"
                      for i in env.get("threadpool_info", []) if i.get("user_api") == "blas")
-    return "\n".join([
+    lines = [
         f"- Date: {env.get('date')}; host `{env.get('host')}`; commit `{env.get('git_commit')}`; "
         f"workload source `{(env.get('workload_source') or 'not recorded')[:12]}`",
         f"- CPU: {cpu.get('model')}, {cpu.get('usable_cores')} usable of {cpu.get('logical_cpus')} logical CPUs; "
         f"SIMD: {' '.join(cpu.get('simd', [])) or 'unknown'}; load average {env.get('load_average')}",
         f"- Python {env.get('python')} on {env.get('platform')}; {versions}",
         f"- BLAS: {blas or 'none found'}",
-        f"- Environment variables: {variables}",
-    ])
+    ]
+    if threads:
+        lines.append(f"- Thread counts measured: {', '.join(map(str, threads))}, each in a fresh process with "
+                     + ", ".join(f"`{v}`" for v in THREAD_VARIABLES) + " set to it")
+    lines.append(f"- Environment variables{' otherwise' if threads else ''}: {variables}")
+    return "\n".join(lines)
 
 
 PEAK_NOTE = ("Peak is a nominal estimate: the clock the kernel reports × double FLOPs per cycle (16 with two "

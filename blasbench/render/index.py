@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..analysis import analyse_profile, analyse_scaling, analyse_threadmap, seed_figures, seed_scaling
-from ..facts import EXPERIMENTS
+from ..facts import PEERS
 from ..provenance import identity
 from ..results import Results, describe
 from .build import blas_word, verdict
 from .format import mixed_banner, pct, ratio_words
 from .profile import seed_profile_notes
-from .scaling import cv_accuracy_line
+from .scaling import cv_accuracy_line, why_headline
 
 
 def headline(results: Results, variants: list[dict]) -> list[str]:
@@ -48,9 +48,8 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
             lines.append(f"- [Accuracy](scaling.md#accuracy): {accuracy}")
     if bench := results.bench:
         lines.append(f"- [Bench](bench.md): {bench_line(bench)}")
-    if results.why:
-        done = ", ".join(e for e in EXPERIMENTS if e in results.why["experiments"])
-        lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): measured {done}.")
+    if results.why and results.why["experiments"]:
+        lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): {why_headline(results.why)}")
     for v in variants:
         lines.append(f"- [Variant](variants.md) `{v['name']}`: {v['verdict']}.")
     if results.threadmap:
@@ -60,6 +59,33 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
         lines.append(f"- [Comparison](compare.md) of {len(comparison['runs'])} runs: {flagged} difference(s) beyond "
                      "the runs' noise.")
     return lines
+
+
+def bottom_line(results: Results, variants: list[dict]) -> str | None:
+    """One sentence a user can act on: the fastest rung at its recommended thread count, what to
+    set for it, and where the answer to "which BLAS" is."""
+    parts = []
+    if results.scaling and (analysis := {r: a for r, a in analyse_scaling(results.scaling).items() if r not in PEERS}):
+        def time_at_advice(a: dict) -> float:
+            return next(r for r in a["rows"] if r["threads"] == a["recommendation"]["threads"])["wall"]["median"]
+
+        rung, a = min(analysis.items(), key=lambda item: time_at_advice(item[1]))
+        threads, env = a["recommendation"]["threads"], results.scaling.get("environment") or {}
+        blas = next((i for i in env.get("threadpool_info", []) if i.get("user_api") == "blas"), None)
+        cores = (env.get("cpu") or {}).get("usable_cores")
+        what = f"{blas['internal_api']} {blas['version']} ({blas['threading_layer']})" if blas else "this BLAS"
+        variable = f"{blas['internal_api'].upper()}_NUM_THREADS" if blas else "OMP_NUM_THREADS"
+        setting = ("nothing to set: by default it uses every usable core" if threads == cores else
+                   f"set `{variable}={threads}`, or wrap the work in `threadpoolctl.threadpool_limits({threads})`")
+        parts.append(f"for the post's network, `{rung}` at {threads} thread(s) on {what}: {setting}"
+                     + (" (provisional: " + ("a smoke run" if a["smoke"] else "a partial sweep") + ")"
+                        if a["recommendation"]["provisional"] else "") + ".")
+    if variants:
+        fastest = min(variants, key=lambda v: v["best_seconds"])
+        parts.append(f"Of the BLAS setups measured, [`{fastest['name']}`](variants.md) trained fastest.")
+    elif parts:
+        parts.append("Which BLAS is fastest here: `python3 -m nox -s compare-variants` measures them side by side.")
+    return ("**Bottom line** on " + (measured_machine(results) or "this machine") + ": " + " ".join(parts)) if parts else None
 
 
 def threadmap_line(analysis: dict) -> str:
@@ -91,15 +117,23 @@ def bench_line(bench: dict) -> str:
     return f"the fastest rung at {top} thread(s): " + "; ".join(parts) + "."
 
 
-def measured_on(results: Results) -> str:
-    """Where this directory's results were measured, each field once (the banner lists mixed ones)."""
+def measured_machine(results: Results) -> str | None:
+    """The CPU(s) and usable cores this directory's results were measured on."""
     envs = [env for _, env in results.environments()]
     if not envs:
-        return ""
-    fields = {name: sorted({describe(name, identity(env)[name]) for env in envs}) for name in ("cpu", "host", "commit")}
+        return None
+    cpus = sorted({describe("cpu", identity(env)["cpu"]) for env in envs})
     cores = sorted({str((env.get("cpu") or {}).get("usable_cores")) for env in envs})
-    return (f"Measured on {' / '.join(fields['cpu'])} ({' / '.join(cores)} usable cores), host "
-            f"`{' / '.join(fields['host'])}`, commit `{' / '.join(fields['commit'])}`. ")
+    return f"{' / '.join(cpus)} ({' / '.join(cores)} usable cores)"
+
+
+def measured_on(results: Results) -> str:
+    """Where this directory's results were measured, each field once (the banner lists mixed ones)."""
+    if (machine := measured_machine(results)) is None:
+        return ""
+    envs = [env for _, env in results.environments()]
+    fields = {name: sorted({describe(name, identity(env)[name]) for env in envs}) for name in ("host", "commit")}
+    return f"Measured on {machine}, host `{' / '.join(fields['host'])}`, commit `{' / '.join(fields['commit'])}`. "
 
 
 def rerender_command(directory) -> str:
@@ -117,4 +151,5 @@ def render_index(results: Results, variants: list[dict]) -> str:
         f"`{rerender_command(results.directory)}` renders them again without rerunning anything.",
         "\n".join(headline(results, variants)) or
         "_No results yet: run `python3 -m nox -s build-openblas` and `python3 -m nox -s scaling`._",
+        *([line] if (line := bottom_line(results, variants)) else []),
     ]) + "\n"

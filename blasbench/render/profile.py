@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from ..analysis import analyse_profile, seed_figures
+from ..facts import CHANGE_FACTOR
 from .format import pct, provenance_lines, signed_pct, table
+
+
+def change_cell(change: float | None) -> str:
+    """A change against the rung above; one profiled run per rung knows no noise, so a change
+    smaller than CHANGE_FACTOR's is marked as within it."""
+    return signed_pct(change) + (" ~" if change is not None and abs(change) < CHANGE_FACTOR - 1 else "")
 
 
 def seed_profile_notes() -> dict[str, str]:
@@ -41,8 +48,8 @@ def render_profile(result: dict) -> str:
         table_rows.append([
             f"`{row['rung']}`", switches(row["options"]), f"{row['seconds']:.1f}",
             f"{row['seconds_per_evaluation']:.3f}", pct(row["share"]["sigmoid"]), pct(row["share"]["products"]),
-            pct(row["share"]["elsewhere"]), signed_pct(change.get("overall")), signed_pct(change.get("sigmoid")),
-            signed_pct(change.get("products")), seed.get(row["rung"], ""),
+            pct(row["share"]["elsewhere"]), change_cell(change.get("overall")), change_cell(change.get("sigmoid")),
+            change_cell(change.get("products")), seed.get(row["rung"], ""),
         ])
     phase_rows = [[f"`{row['rung']}`", *(f"{row['phases'].get(p, 0.0):.2f}" for p in ("products", "sigmoid", "elementwise")),
                    f"[{row['prof']}]({row['prof']})"] for row in rows]
@@ -59,6 +66,9 @@ def render_profile(result: dict) -> str:
                "Δ overall", "Δ sigmoid", "Δ products", "seed post"], table_rows),
         "Shares are cumulative cProfile times of the sigmoid functions and of `product` (the BLAS calls) in "
         "`nn/network.py`, over the profiled total; changes are per evaluation against the rung above. "
+        f"Each rung is one profiled run, so its noise is unknown: a change within ±{100 * (CHANGE_FACTOR - 1):.0f}% "
+        "(the factor `compare` needs to call a difference) is marked ~ and is not a finding; the sweep in "
+        "[scaling.md](scaling.md) measures with repeats. "
         "The seed post's column is its published figure for the same step. cProfile follows the main thread "
         "only, so a data-parallel rung, whose work runs on worker threads, has no shares (–): read its phase timers, "
         "which add each phase's thread-seconds over the workers.",
@@ -68,5 +78,5 @@ def render_profile(result: dict) -> str:
         table(["rung", "products", "sigmoid", "elementwise", "profile"], phase_rows),
         "Open a profile in SnakeViz: `pip install snakeviz && snakeviz reports/profile/0-seed.prof`.",
         "## Provenance",
-        provenance_lines(result.get("environment")),
+        provenance_lines(result.get("environment"), [result["threads"]]),
     ]) + "\n"

@@ -9,6 +9,7 @@ from ..analysis import (
     PHASES,
     analyse_scaling,
     analyse_sizes,
+    limit_effect,
     reference_accuracy,
     seed_figures,
     seed_recommendation,
@@ -24,25 +25,33 @@ def render_scaling(result: dict | None, figure: str | None = None, why: dict | N
     names its own provenance."""
     parts = render_sweep(result, figure) if result and (result["points"] or result["refused"]) else ["# Thread scaling"]
     if result and result.get("environment"):
-        parts += ["### Provenance of the sweep", provenance_lines(result["environment"])]
+        parts += ["### Provenance of the sweep", provenance_lines(result["environment"], result["settings"]["threads"])]
     if why:
         parts += render_why(why, variants or [])
-        parts += ["### Provenance of the experiments", provenance_lines(why.get("environment"))]
+        parts += ["### Provenance of the experiments", provenance_lines(why.get("environment"), why_threads(why))]
     return "\n\n".join(parts) + "\n"
 
 
+def why_threads(why: dict) -> list[int] | None:
+    """The thread counts the experiments ran at (each row a process of its own)."""
+    return sorted({row["threads"] for e in why["experiments"].values() for row in e["rows"] if row.get("threads")}) or None
+
+
 def cv_accuracy_line(result: dict) -> str | None:
-    """The sweep's measured cross-validation accuracy beside the reference of the post's own code."""
+    """The sweep's measured cross-validation accuracy; beside the reference of the post's own code
+    only when the workload is the reference's (a shorter run is far from trained: no comparison)."""
     accuracies = [p["cv_accuracy"] for p in result["points"] if p.get("cv_accuracy") is not None]
     if not accuracies:
         return None
     w, reference = result["settings"]["workload"], reference_accuracy()
-    same = (w["iterations"], w["train_size"]) == (reference["iterations"], reference["train_size"])
-    return (f"cross-validation accuracy after {w['iterations']} CG iterations on {w['train_size']:,} examples: "
-            f"{min(accuracies):.4f}–{max(accuracies):.4f} over {len(accuracies)} runs. Reference (not published by the "
-            f"post; its own code, {reference['code']}, measured on this data): {reference['cv_accuracy']} after "
-            f"{reference['iterations']} iterations on {reference['train_size']:,}"
-            + ("." if same else " — another workload, so not comparable."))
+    spread = (f"{accuracies[0]:.4f} in all {len(accuracies)} runs" if min(accuracies) == max(accuracies)
+              else f"{min(accuracies):.4f}–{max(accuracies):.4f} over {len(accuracies)} runs")
+    line = f"cross-validation accuracy after {w['iterations']} CG iterations on {w['train_size']:,} examples: {spread}"
+    if (w["iterations"], w["train_size"]) != (reference["iterations"], reference["train_size"]):
+        return (line + f". Not the reference's workload ({reference['iterations']} iterations on "
+                f"{reference['train_size']:,}): a shorter run is not trained as far, so no reference is set beside it.")
+    return (line + f". Reference (not published by the post; its own code, {reference['code']}, measured on this data): "
+            f"{reference['cv_accuracy']}.")
 
 
 def render_sweep(result: dict, figure: str | None) -> list[str]:
@@ -137,9 +146,76 @@ LIMITS_HEADER = ["asking for one thread by", "threads threadpoolctl reports", "c
 
 
 def limits_rows(limits: list[dict]) -> list[list]:
-    honoured = {True: "yes", False: "**no**", None: "–"}
+    words = {"honoured": "yes", "ignored": "**no**", None: "–",
+             "compute only": "the compute, yes: the DGEMM ran at the one-thread rate, while idle threads kept the "
+                             "other cores busy spinning"}
     return [[r["setup"], fmt(r["reported_threads"]), f"{r['dgemm']['cpu_per_wall']:.2f}",
-             f"{r['dgemm']['gflops']:.1f}", honoured[r["honoured"]]] for r in limits]
+             f"{r['dgemm']['gflops']:.1f}", words[limit_effect(r, limits)]] for r in limits]
+
+
+def timeout_findings(rows: list[dict]) -> list[str]:
+    """What each way of letting idle threads sleep changed, against the defaults at all threads."""
+    default, *sleepers = rows[1:]
+    cpu_default = default["user"] + default["system"]
+    return [f"`{row['setup']}` changed the CPU time by {change(row['user'] + row['system'], cpu_default)} and the wall "
+            f"time by {change(row['wall']['median'], default['wall']['median'])} (the defaults' own spread: "
+            f"±{pct(default['wall']['iqr'] / 2 / default['wall']['median'])})." for row in sleepers]
+
+
+def sizes_finding(rows: list[dict]) -> str:
+    """In how many problem sizes threads pay, and where they do not."""
+    not_paying, losing = analyse_sizes(rows)
+    finding = (f"Threads pay (at least {PAYING_SPEEDUP}x) in {len(rows) - len(not_paying)} of {len(rows)} cells"
+               + ("; not in " + ", ".join(f"{r['hidden']} × {r['examples']:,} ({r['speedup']:.2f}x)" for r in not_paying)
+                  if not_paying else "") + ".")
+    if losing:
+        finding += f" In {len(losing)} cell(s) {rows[0]['threads']} threads were slower than one."
+    return finding
+
+
+def malloc_findings(rows: list[dict]) -> list[str]:
+    """Each allocator setting at the most threads, against glibc's defaults."""
+    by = {(r["setup"], r["threads"]): r for r in rows}
+    top = max(r["threads"] for r in rows)
+    base = by[rows[0]["setup"], top]
+    lines = []
+    for setup in dict.fromkeys(r["setup"] for r in rows):
+        row, one = by[setup, top], by.get((setup, 1))
+        scaling = f", {one['wall']['median'] / row['wall']['median']:.2f}x from 1 to {top} threads" if one and top > 1 else ""
+        lines.append(f"{setup}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
+                     f"({change(row['seconds_per_evaluation'], base['seconds_per_evaluation'])} against the "
+                     f"defaults), {row['minor_page_faults']:,.0f} page faults, {row['system']:.1f} s system time{scaling}.")
+    return lines
+
+
+def limits_finding(rows: list[dict]) -> str:
+    """Which ways of asking for one thread this BLAS honours."""
+    effects: dict[str, list[str]] = {}
+    for row in rows:
+        if (effect := limit_effect(row, rows)) is not None:
+            effects.setdefault(effect, []).append(f"`{row['setup']}`")
+    if not effects:
+        return "the BLAS ran one thread without a limit: nothing to honour."
+    return "; ".join(f"{effect}: {', '.join(setups)}" for effect, setups in effects.items()) + "."
+
+
+def why_headline(why: dict) -> str:
+    """One finding per experiment measured, for the index."""
+    experiments, found = why["experiments"], []
+    if timeout := experiments.get("timeout"):
+        found.append("idle threads: " + " ".join(timeout_findings(timeout["rows"])))
+    if sizes := experiments.get("sizes"):
+        finding = sizes_finding(sizes["rows"])
+        found.append(f"problem size: {finding[0].lower()}{finding[1:]}")
+    if malloc := experiments.get("malloc"):
+        top = max(r["threads"] for r in malloc["rows"])
+        at_top = [r for r in malloc["rows"] if r["threads"] == top]  # the defaults first
+        fastest = min(at_top, key=lambda r: r["seconds_per_evaluation"])
+        found.append(f"temporaries: fastest at {top} threads with {fastest['setup']} ("
+                     f"{change(fastest['seconds_per_evaluation'], at_top[0]['seconds_per_evaluation'])} against the defaults).")
+    if limits := experiments.get("limits"):
+        found.append("one-thread limits: " + limits_finding(limits["rows"]))
+    return " ".join(f"{text[0].upper()}{text[1:]}" for text in found)
 
 
 def render_why(why: dict, variants: list[dict]) -> list[str]:
@@ -155,20 +231,15 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
         return f"{w['iterations']} CG iterations on {w['train_size']:,} examples, {repeats} run(s) per row."
 
     if timeout := experiments.get("timeout"):
-        rows = timeout["rows"]
-        default, *sleepers = rows[1:]
-        lines = [f"With every thread on, the seed's code kept {default['cpu_per_wall']:.2f} cores busy "
-                 f"({default['user']:.1f} s user, {default['system']:.1f} s system) for {default['wall']['median']:.1f} s."]
-        for row in sleepers:
-            cpu_default, cpu_row = default["user"] + default["system"], row["user"] + row["system"]
-            lines.append(f"`{row['setup']}` changed the CPU time by {change(cpu_row, cpu_default)} and the wall time by "
-                         f"{change(row['wall']['median'], default['wall']['median'])} (the defaults' own spread: "
-                         f"±{pct(default['wall']['iqr'] / 2 / default['wall']['median'])}).")
+        default = timeout["rows"][1]
         parts += ["### Idle BLAS threads keep spinning",
                   "Between two BLAS calls (while the single-threaded NumPy sigmoid runs) OpenBLAS's idle threads "
                   "spin before they sleep, and the spinning is paid in user and system time (`sched_yield`). "
                   + runs(timeout),
-                  table(RUN_HEADER, run_rows(rows)), " ".join(lines)]
+                  table(RUN_HEADER, run_rows(timeout["rows"])),
+                  f"With every thread on, the seed's code kept {default['cpu_per_wall']:.2f} cores busy "
+                  f"({default['user']:.1f} s user, {default['system']:.1f} s system) for {default['wall']['median']:.1f} s. "
+                  + " ".join(timeout_findings(timeout["rows"]))]
     if sizes := experiments.get("sizes"):
         hidden = sorted({r["hidden"] for r in sizes["rows"]})
         examples = sorted({r["examples"] for r in sizes["rows"]})
@@ -176,30 +247,12 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
         threads = sizes["rows"][0]["threads"]
         grid = [[f"{h}", *(f"{cell[h, m]['speedup']:.2f}x ({milliseconds(cell[h, m]['one_thread']['median'])} → "
                            f"{milliseconds(cell[h, m]['all_threads']['median'])} ms)" for m in examples)] for h in hidden]
-        not_paying, losing = analyse_sizes(sizes["rows"])
-        finding = (f"Threads pay (at least {PAYING_SPEEDUP}x) in {len(sizes['rows']) - len(not_paying)} of "
-                   f"{len(sizes['rows'])} cells"
-                   + ("; not in " + ", ".join(f"{r['hidden']} × {r['examples']:,} ({r['speedup']:.2f}x)" for r in not_paying)
-                      if not_paying else "") + ".")
-        if losing:
-            finding += f" In {len(losing)} cell(s) {threads} threads were slower than one."
         parts += ["### Small problems: where threads start to pay",
                   f"One cost-and-gradient (`{sizes['rows'][0]['rung']}`), 1 → {threads} threads, over the hidden-layer "
                   "size (rows) and the number of examples (columns): speedup (median ms at 1 → all threads).",
-                  table(["hidden \\ examples", *(f"{m:,}" for m in examples)], grid), finding]
+                  table(["hidden \\ examples", *(f"{m:,}" for m in examples)], grid), sizes_finding(sizes["rows"])]
     if malloc := experiments.get("malloc"):
         rows = malloc["rows"]
-        by = {(r["setup"], r["threads"]): r for r in rows}
-        top = max(r["threads"] for r in rows)
-        base = by[rows[0]["setup"], top]
-        lines = []
-        for setup in dict.fromkeys(r["setup"] for r in rows):
-            row = by[setup, top]
-            one = by.get((setup, 1))
-            scaling = f", {one['wall']['median'] / row['wall']['median']:.2f}x from 1 to {top} threads" if one and top > 1 else ""
-            lines.append(f"- {setup}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
-                         f"({change(row['seconds_per_evaluation'], base['seconds_per_evaluation'])} against the "
-                         f"defaults), {row['minor_page_faults']:,.0f} page faults, {row['system']:.1f} s system time{scaling}.")
         w = malloc["settings"]["workload"]
         megabytes = int(w["layers"].split(",")[1]) * w["train_size"] * 8 / 2**20
         parts += ["### Large temporaries mapped and unmapped",
@@ -209,7 +262,7 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
                   "`free`, so each evaluation page-faults them in again: system time that does not shrink with "
                   f"threads. glibc will not raise the threshold above {GLIBC_MMAP_THRESHOLD_MAX // 2**20} MiB; "
                   "turning mmap off (`MALLOC_MMAP_MAX_=0`) keeps them in the heap. " + runs(malloc),
-                  table(RUN_HEADER, run_rows(rows)), "\n".join(lines)]
+                  table(RUN_HEADER, run_rows(rows)), "\n".join(f"- {line}" for line in malloc_findings(rows))]
     if limits := experiments.get("limits"):
         parts += ["### Runtime thread limits",
                   f"This environment's BLAS ({limits['threading_layer']}), one fresh process per row, DGEMM "
@@ -234,7 +287,9 @@ def limits_matrix(variants: list[dict]) -> str:
             row = next(r for r in variant["limits"] if r["setup"] == setup)
             baseline = next(r for r in variant["limits"] if r["setup"] == NO_LIMIT)
             serial = setup != NO_LIMIT and baseline["dgemm"]["cpu_per_wall"] < HONOURED_CORES
-            mark = " (one core without a limit too)" if serial else {True: "", False: " **ignored**", None: ""}[row["honoured"]]
+            mark = " (one core without a limit too)" if serial else {
+                "ignored": " **ignored**", "compute only": " (compute limited; idle threads spun)"}.get(
+                limit_effect(row, variant["limits"]), "")
             cells.append(f"{fmt(row['reported_threads'])} / {row['dgemm']['cpu_per_wall']:.2f}{mark}")
         rows.append([setup, *cells])
     return table(["threads reported / cores busy", *(v["name"] for v in variants)], rows)

@@ -61,5 +61,5 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
     if result.get("refused"):
         parts.append("Refused thread counts (their limit did not take effect): "
                      + "; ".join(f"{r['threads']}: {r['why']}" for r in result["refused"]) + ".")
-    parts += ["## Provenance", provenance_lines(result.get("environment"))]
+    parts += ["## Provenance", provenance_lines(result.get("environment"), sorted({1, *result["settings"]["threads"]}))]
     return "\n\n".join(parts) + "\n"

@@ -82,5 +82,6 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
         parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
                                                  for r in failed)]
     if measured:
-        parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"]) for v in measured)]
+        parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"], v["settings"]["threads"])
+                                       for v in measured)]
     return "\n\n".join(parts) + "\n"

@@ -27,8 +27,9 @@ def blasbench(session: nox.Session, command: str, *groups: str) -> None:
 
 @nox.session(name="build-openblas", reuse_venv=True)
 def build_openblas(session: nox.Session) -> None:
-    """Compile NumPy and SciPy from source against OpenBLAS (cached), install and verify them,
-    and write reports/build.md."""
+    """Compile NumPy and SciPy against a BLAS (cached), install and verify them: reports/build.md.
+
+    OpenBLAS from Debian by default; `-- --provider NAME` picks another (see docs/building.md)."""
     blasbench(session, "build")
 
 
@@ -40,37 +41,42 @@ def verify(session: nox.Session) -> None:
 
 @nox.session(reuse_venv=True)
 def scaling(session: nox.Session) -> None:
-    """On the build: the network's tests, the profiling and thread-scaling sweeps, and the
-    Markdown reports under reports/ (`-- --quick` for a smoke run; `-- --peers torch` installs
-    PyTorch and sweeps it beside the rungs)."""
+    """The network's tests, profiling and thread-scaling sweeps on the build: reports/index.md.
+
+    `-- --quick` for a smoke run; `-- --peers torch` installs PyTorch and sweeps it beside the rungs."""
     blasbench(session, "scaling", "network-tests")
 
 
 @nox.session(reuse_venv=True)
 def bench(session: nox.Session) -> None:
-    """One cost-and-gradient per rung at 1 and all threads, as a share of the DGEMM rate and against
-    PyTorch (`-- --peers torch` installs it: the peers dependency group)."""
+    """One cost-and-gradient per rung at 1 and all threads, against the DGEMM rate: reports/bench.md.
+
+    Against PyTorch too where it is installed; `-- --peers torch` installs it (the peers dependency group)."""
     blasbench(session, "bench")
 
 
 @nox.session(reuse_venv=True)
 def threadmap(session: nox.Session) -> None:
-    """NumPy's and SciPy's calls timed over sizes and thread counts on the build: where BLAS threads
-    pay, where they make a call slower, and what to set (reports/threadmap.md)."""
+    """Where BLAS threads pay and where they slow NumPy's and SciPy's calls: reports/threadmap.md.
+
+    Each call timed over sizes and thread counts on the build, and what to set where threads hurt."""
     blasbench(session, "threadmap")
 
 
 @nox.session(name="compare-variants", reuse_venv=True)
 def compare_variants(session: nox.Session) -> None:
-    """System OpenBLAS pthread/openmp/serial, PyPI's wheels and the reference BLAS (and a
-    site.cfg prefix with `-- --site-cfg FILE`) on the same workload: reports/variants.md."""
+    """Several BLAS setups built, verified and swept side by side: reports/variants.md.
+
+    Debian's OpenBLAS (pthread, openmp, serial), scipy-openblas, PyPI's wheels, BLIS, oneMKL and the
+    reference BLAS; `-- --variants NAME ...` picks, `-- --site-cfg FILE` adds a prefix of your own."""
     blasbench(session, "compare-variants", "plotting")
 
 
 @nox.session
 def compare(session: nox.Session) -> None:
-    """Merge result directories of several runs, machines or commits: `-- DIR_A DIR_B ...`
-    writes reports/compare/compare.md, flagging differences beyond the runs' noise."""
+    """Result directories of several runs or machines side by side: reports/compare/compare.md.
+
+    `-- DIR_A DIR_B ...`; differences beyond the runs' noise are flagged."""
     blasbench(session, "compare")
 
 
@@ -89,13 +95,17 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def cluster(session: nox.Session) -> None:
-    """Run a command (scaling, bench, compare-variants, verify) on every node of a Slurm cluster,
-    one job-array task per node, and merge the results: `-- --partition P --nodes N bench ...`."""
+    """Run a command on every node of a Slurm cluster and merge the results.
+
+    `-- --partition P --nodes N COMMAND ...`, COMMAND one of scaling, bench, compare-variants, verify;
+    one job-array task per node."""
     blasbench(session, "cluster", "cluster")
 
 
 @nox.session
 def container(session: nox.Session) -> None:
-    """Build the Docker/Podman image (reusing the host's wheelhouse) and run the pipeline in it;
-    `-- --local-base` makes the Debian base image with debootstrap where no registry is reachable."""
+    """Build the Docker or Podman image and run the pipeline in it.
+
+    The host's wheelhouse is reused; `-- --local-base` makes the Debian base image with debootstrap
+    where no registry is reachable."""
     blasbench(session, "container")

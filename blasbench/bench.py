@@ -25,6 +25,9 @@ def product_flops(layers: list[int], m: int) -> int:
     return forward_and_gradient + backward
 
 
+REPEATS = 5  # timed evaluations per cell, after a warm-up
+
+
 def timed(evaluate, repeats: int) -> dict:
     """Median and spread of ``repeats`` calls, after one warm-up call (buffers, page faults, threads)."""
     evaluate()
@@ -36,7 +39,7 @@ def timed(evaluate, repeats: int) -> dict:
     return summarize(seconds)
 
 
-def run_bench(rungs: list[str], train_size: int = TRAIN_SIZE, repeats: int = 5, dgemm_size: int = 3000,
+def run_bench(rungs: list[str], train_size: int = TRAIN_SIZE, repeats: int = REPEATS, dgemm_size: int = 3000,
               peers: list[str] = (), dtypes: list[str] = ("float64",)) -> dict:
     """Every rung in each of ``dtypes``, and every installed peer of ``peers``, at one and at all threads."""
     with provenance.load_around() as load:

@@ -17,7 +17,10 @@ from .store import one_writer
 
 
 def build_parser() -> Parser:
-    parser = Parser(prog="python -m blasbench")
+    parser = Parser(prog="python -m blasbench",
+                    epilog="Is the BLAS of any environment's NumPy parallel? `python -m blasbench.verify` checks it "
+                           "(exit 0 passed, 1 failed, 3 machine busy). `python -m blasbench COMMAND --help` lists a "
+                           "command's options with their defaults.")
     parser.set_defaults(numpy_only=False, check_reproducible=None)  # what the commands that build but cannot take these see
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:

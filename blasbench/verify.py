@@ -330,7 +330,7 @@ def verify_in_fresh_process(blas, api: str | None, output: Path, wait_quiet: flo
 
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m blasbench.verify", description=__doc__.split("\n\n")[0])
     parser.add_argument("--library", help="the BLAS file that must be the one loaded")
     from .providers import PROVIDERS  # the BLAS kinds the providers know, and only those
@@ -343,13 +343,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threading", help="expected threading layer as threadpoolctl names it "
                         "(pthreads, openmp, disabled; MKL: intel, gnu, sequential)")
     parser.add_argument("--threads", type=int, help="expected thread count (default: usable cores)")
-    parser.add_argument("--size", type=int, default=2048, help="DGEMM size of the timing probe")
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--size", type=int, default=2048, help="DGEMM size of the timing probe (default 2048)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed DGEMMs at each thread count (default 5)")
     parser.add_argument("--numpy-only", action="store_true", help="check NumPy's linkage alone (a build without SciPy)")
     parser.add_argument("--json", type=Path, help="write the full result here")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
-                        help="wait up to this long for other processes to leave the cores free before timing")
-    args = parser.parse_args(argv)
+                        help="wait up to this long for other processes to leave the cores free before timing (default 0)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     result = run_checks(args.library, args.threading, args.threads, args.size, args.repeats, args.wait_quiet,
                         args.api, tuple(args.companion), args.numpy_only)
     print(format_checks(result))

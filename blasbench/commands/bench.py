@@ -7,7 +7,7 @@ import argparse
 from nn.options import RUNGS, TRAIN_SIZE, positive
 
 from .. import UserError
-from ..bench import run_bench
+from ..bench import REPEATS, run_bench
 from ..facts import PEERS
 from ..render import render_all
 from ..results import Results
@@ -21,7 +21,7 @@ def command_bench(args: argparse.Namespace) -> int:
     elif ensure_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
     writable_results(args.results)
-    result = run_bench(args.rungs, args.train_size or TRAIN_SIZE, args.repeats or 5, peers=args.peers, dtypes=args.dtypes)
+    result = run_bench(args.rungs, args.train_size, args.repeats, peers=args.peers, dtypes=args.dtypes)
     write_result(args.results / "bench.json", result)
     render_all(Results.load(args.results))
     print(f"wrote {args.results / 'bench.json'} and {args.results / 'bench.md'}")
@@ -31,14 +31,17 @@ def command_bench(args: argparse.Namespace) -> int:
 def register(commands) -> None:
     bench = commands.add_parser("bench", help="time one cost-and-gradient per rung against DGEMM, at 1 and all threads")
     add_build_options(bench)
-    bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG")
-    bench.add_argument("--train-size", type=positive)
-    bench.add_argument("--repeats", type=positive)
+    bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
+                       help=f"the rungs measured (default all: {', '.join(RUNGS)})")
+    bench.add_argument("--train-size", type=positive, default=TRAIN_SIZE,
+                       help=f"examples in the evaluated batch (default {TRAIN_SIZE:,})")
+    bench.add_argument("--repeats", type=positive, default=REPEATS,
+                       help=f"timed evaluations per rung, dtype and thread count, after a warm-up (default {REPEATS})")
     bench.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), default=["float64", "float32"],
                        help="precisions of the rungs' cost and gradient (default both)")
     bench.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
                        help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
-                            "default all; none to skip)")
+                            "default all; `--peers` with no name measures none)")
     bench.set_defaults(run=command_bench)
     bench.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
     add_results_options(bench)

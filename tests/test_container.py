@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from dockerfile_parse import DockerfileParser
+from test_launch import debian_quickstart
 
 from blasbench import container, host, store
 
@@ -110,12 +111,6 @@ def test_image_builds_from_a_local_base_and_its_reports_reach_the_host(dockerd, 
     assert all(w["cached"] for w in build["wheels"]), "the image compiled although the host's wheelhouse had the keys"
     assert (reports / "scaling.md").exists() and (reports / "index.md").exists()
     assert (reports / "build.json").stat().st_uid == os.getuid()
-
-
-def debian_quickstart(readme: str) -> list[str]:
-    """The commands of README's Debian 12 quickstart block, comments dropped."""
-    block = re.search(r"### On Debian 12.*?```bash\n(.*?)```", readme, re.S).group(1)
-    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
 
 
 @pytest.mark.slow

@@ -5,8 +5,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,12 @@ def nox_invocations(text: str) -> list[str]:
 def quickstart(readme: str) -> list[str]:
     """The commands of README's quickstart block for other systems than Debian's, comments dropped."""
     block = re.search(r"### On other systems.*?```bash\n(.*?)```", readme, re.S).group(1)
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+
+
+def debian_quickstart(readme: str) -> list[str]:
+    """The commands of README's Debian 12 quickstart block, comments dropped."""
+    block = re.search(r"### On Debian 12.*?```bash\n(.*?)```", readme, re.S).group(1)
     return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
 
 
@@ -96,3 +104,57 @@ def test_the_command_line_starts_before_the_runtime_packages_are_installed():
     run = subprocess.run([sys.executable, "-c", f"import sys; {blocked}; import blasbench.cli"],
                          cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_readme_debian_quickstart_runs_as_an_ordinary_user(tmp_path):
+    """README's Debian 12 session line, as an ordinary user (no root, no sudo) on a machine whose
+    packages an administrator installed (README's first line; .ci/run installs them): nothing is
+    installed with apt-get, the builds come from a wheelhouse exported from root's cache and
+    imported into the user's own (a compile would take most of an hour), and the reports are the user's."""
+    import pwd
+
+    if os.geteuid() != 0:
+        pytest.skip("creating an ordinary user needs root")
+    if shutil.which("pipx") is None or not Path("/usr/include/python3.11/Python.h").exists():
+        pytest.fail("pipx or Python's headers are missing: .ci/run installs pipx, python3-dev and python3-venv")
+    from blasbench import wheelhouse
+
+    user = "blasbench-user"
+    if subprocess.run(["id", user], capture_output=True).returncode != 0:
+        subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", user], check=True)
+    home = Path(pwd.getpwnam(user).pw_dir)
+    work = home / f"quickstart-{tmp_path.name}"
+    subprocess.run(["rm", "-rf", str(work)], check=True)
+    clone, cache = work / "clone", work / "cache"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    archive = work / "builds.tar"
+    default = []  # the keys of the default provider's builds
+    for entry in wheelhouse.entries():
+        manifest = json.loads((entry / wheelhouse.MANIFEST).read_text())
+        blas = manifest["inputs"]["openblas"]  # key inputs keep their first spelling
+        if (blas["provider"], blas["variant"]) == ("system", "pthread"):
+            default.append(manifest["key"])
+    run = subprocess.run([sys.executable, "-m", "blasbench", "wheelhouse", "export", str(archive), "--keys", *default],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    imported = subprocess.run([sys.executable, "-m", "blasbench", "wheelhouse", "import", str(archive)],
+                              env={**os.environ, "BLASBENCH_CACHE": str(cache)}, capture_output=True, text=True)
+    assert imported.returncode == 0, imported.stderr
+    for shared in ("sdists", "mnist"):  # what a first run downloads: the same files, fetched once here
+        if (cache_dir() / shared).exists():
+            shutil.copytree(cache_dir() / shared, cache / shared)
+    subprocess.run(["chown", "-R", f"{user}:{user}", str(work)], check=True)
+    [command] = [line for line in debian_quickstart((ROOT / "README.md").read_text()) if "nox" in line]
+    env = {"HOME": str(home), "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "BLASBENCH_CACHE": str(cache),
+           **{k: v for k, v in os.environ.items() if k.startswith(("PIP_", "OPENBLAS_CORETYPE"))}}
+    started = time.monotonic()
+    run = subprocess.run(["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in env.items()),
+                          "bash", "-c", f"cd {clone} && {command} --allow-busy"],
+                         capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    print(f"$ {command} --allow-busy\n{run.stdout[-3000:]}{run.stderr[-3000:]}\n{time.monotonic() - started:.0f} s")
+    assert run.returncode == 0
+    assert "apt-get" not in run.stdout + run.stderr
+    build = json.loads((clone / "reports" / "build.json").read_text())
+    assert all(w["cached"] for w in build["wheels"]), "compiled although the imported wheelhouse had the keys"
+    assert (clone / "reports" / "index.md").stat().st_uid == pwd.getpwnam(user).pw_uid

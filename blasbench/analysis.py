@@ -38,6 +38,11 @@ def seed_scaling() -> dict:
     }
 
 
+def of_function(settings: dict) -> bool:
+    """Whether a sweep measured a user's function (``--workload FILE.py:FUNCTION``), not the post's network."""
+    return "function" in settings["workload"]
+
+
 def phases_with_rest(point: dict) -> dict:
     timed = {name: point["phases"].get(name, 0.0) for name in PHASES[:-1]}
     timed["rest"] = max(0.0, point["wall"] - sum(timed.values()))

@@ -36,6 +36,10 @@ CELL_SECONDS = 0.02
 # Other frameworks measured beside the rungs.
 PEERS = ("torch",)
 
+# Two answers of a function agree "within" this when their largest difference is at most this share
+# of the largest magnitude of the answer at the fewest threads.
+ANSWER_TOLERANCE = 1e-12
+
 # The smallest ratio of two timings called a change (asv's), when their ranges do not overlap either.
 CHANGE_FACTOR = 1.10
 

@@ -27,6 +27,7 @@ from nn.options import ITERATIONS, LAYERS, LMBDA, TRAIN_SIZE
 from . import UserError, last_line, provenance
 from .facts import PEERS, THREAD_VARIABLES
 from .store import digest, read_json, read_result, write_result
+from .workload import FunctionWorkload
 
 PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start
 
@@ -55,14 +56,25 @@ class Workload:
             command += ["--profile", str(Path(profile).resolve())]
         return command
 
+    def point(self, result: dict, rung: str, threads: int, repeat: int) -> dict:
+        """A point: the training's wall and CPU time, per iteration and per phase, and its accuracy."""
+        return {
+            "rung": rung, "threads": threads, "repeat": repeat,
+            "wall": result["seconds_total"], "user": result["cpu_seconds"]["user"],
+            "system": result["cpu_seconds"]["system"], "process_wall": result["process_seconds"],
+            "seconds_per_iteration": result["seconds_per_iteration"], "evaluations": result["evaluations"],
+            "phases": result["phase_seconds"], "cv_accuracy": result["final"]["cv_accuracy"],
+            "load": result["load"], "identity": provenance.identity(result["environment"]),
+        }
+
 
 @dataclass(frozen=True)
 class ScalingSettings:
-    rungs: tuple[str, ...]
+    rungs: tuple[str, ...]  # a function workload's one "rung" is the function's name
     threads: tuple[int, ...]
     repeats: int
-    workload: Workload = field(default_factory=Workload)
-    warmup: bool = True
+    workload: Workload | FunctionWorkload = field(default_factory=Workload)
+    warmup: bool = True  # a training run before a rung's points (a function warms up in each point)
 
 
 def thread_env(threads: int | None, extra: dict | None = None) -> dict:
@@ -82,19 +94,20 @@ def run_fresh(command: list[str], **kwargs) -> subprocess.CompletedProcess:
         return subprocess.run(command, cwd=empty, capture_output=True, text=True, **kwargs)
 
 
-def run_child(workload: Workload, rung: str, threads: int | None, profile: Path | None = None,
-              python: str = sys.executable, extra_env: dict | None = None) -> dict:
-    """One training run in a fresh process of ``python``; returns its JSON result, with the
+def run_child(workload: Workload | FunctionWorkload, rung: str, threads: int | None, profile: Path | None = None,
+              python: str = sys.executable, extra_env: dict | None = None, extra_args: tuple[str, ...] = ()) -> dict:
+    """One run of the workload in a fresh process of ``python``; returns its JSON result, with the
     process's own wall time and the load around it."""
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "result.json"
         with provenance.load_around(provenance.children_cpu_seconds) as load:
             started = time.perf_counter()
-            run = run_fresh(workload.command(rung, output, profile, python), env=thread_env(threads, extra_env))
+            run = run_fresh([*workload.command(rung, output, profile, python), *extra_args],
+                            env=thread_env(threads, extra_env))
             wall = time.perf_counter() - started
         if run.returncode != 0:
             last = last_line(run.stderr)
-            raise UserError(f"training run ({rung}, {threads} threads) failed: {last}")
+            raise UserError(f"{rung} at {threads} thread(s) failed: {last.removeprefix('error: ')}")
         result = read_json(output)
     result["process_seconds"] = wall
     result["load"] = load
@@ -111,17 +124,6 @@ def limit_problem(result: dict, threads: int) -> str | None:
     if env.get("numexpr_threads") not in (None, threads):
         return f"numexpr ran {env['numexpr_threads']} threads, not {threads}"
     return None
-
-
-def point_from(result: dict, rung: str, threads: int, repeat: int) -> dict:
-    return {
-        "rung": rung, "threads": threads, "repeat": repeat,
-        "wall": result["seconds_total"], "user": result["cpu_seconds"]["user"],
-        "system": result["cpu_seconds"]["system"], "process_wall": result["process_seconds"],
-        "seconds_per_iteration": result["seconds_per_iteration"], "evaluations": result["evaluations"],
-        "phases": result["phase_seconds"], "cv_accuracy": result["final"]["cv_accuracy"],
-        "load": result["load"], "identity": provenance.identity(result["environment"]),
-    }
 
 
 def current_identity(python: str = sys.executable) -> dict:
@@ -166,6 +168,8 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
         print(f"all {len(done)} points of this sweep are already measured in {path}")
         return results
     warmed = set()
+    # A function's answer at the fewest threads (repeat 0, measured first) is the one the others are compared with.
+    reference = path.with_name(f"{path.stem}-answer.npz")
     with tqdm(total=len(todo), desc="scaling sweep", unit="point", dynamic_ncols=True) as bar:
         for rung, threads, repeat in todo:
             bar.set_postfix(rung=rung, threads=threads, repeat=repeat)
@@ -173,14 +177,18 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
                 run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), rung, max(settings.threads),
                           python=python)
                 warmed.add(rung)
-            result = run_child(settings.workload, rung, threads, python=python)
+            answer = ()
+            if isinstance(settings.workload, FunctionWorkload):
+                first = (threads, repeat) == (min(settings.threads), 0)
+                answer = ("--answer", str(reference.resolve())) if first else ("--reference", str(reference.resolve()))
+            result = run_child(settings.workload, rung, threads, python=python, extra_args=answer)
             if results["environment"] is None:
                 results["environment"] = result["environment"]
             if problem := limit_problem(result, threads):
                 results["refused"].append({"rung": rung, "threads": threads, "repeat": repeat, "why": problem})
                 tqdm.write(f"refused ({rung}, {threads} threads): {problem}")
             else:
-                results["points"].append(point_from(result, rung, threads, repeat))
+                results["points"].append(settings.workload.point(result, rung, threads, repeat))
             write_result(path, results)
             bar.update()
     return results

@@ -9,6 +9,7 @@ library starts its pool.
   ``threadpool_limits``).
 - ``evaluations``: one cost-and-gradient of a rung over hidden sizes and numbers of examples.
 - ``threadmap``: NumPy's and SciPy's calls (:mod:`.calls`) timed over sizes at this thread count.
+- ``call``: a user's function (:mod:`.workload`) timed per call, its answer summarised.
 - ``provenance``: this environment's provenance, from which its identity is read.
 
 The parents (:mod:`.sweep`, :mod:`.why`, :mod:`.variants`) only start these and read their JSON.
@@ -20,11 +21,12 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 from nn.__main__ import main as train_main
 
 from . import provenance
-from .facts import CELL_SECONDS
+from .facts import ANSWER_TOLERANCE, CELL_SECONDS
 from .peers import trained_network
 from .stats import summarize
 
@@ -114,6 +116,106 @@ def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], repea
     return cells
 
 
+def load_function(workload: dict):
+    """The workload's function and its file's ``setup`` (or None), imported by path or module name."""
+    import importlib
+    import importlib.util
+
+    source = workload["source"]
+    if source.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(Path(source).stem, source)
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, str(Path(source).parent))  # the file's own imports of its neighbours
+        spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, workload["path"])
+        module = importlib.import_module(source)
+    function = getattr(module, workload["function"], None)
+    if not callable(function):
+        raise SystemExit(f"error: {workload['spec']}: {source} defines no function {workload['function']}")
+    return function, getattr(module, "setup", None)
+
+
+def summarise_answer(value) -> tuple[dict, list]:
+    """The answer's parts (an array, a scalar, or a tuple of them), each its shape, dtype and a hash
+    of its bytes; what cannot be summarised is named instead (its timing is still kept)."""
+    import hashlib
+
+    import numpy as np
+
+    parts = () if value is None else value if isinstance(value, tuple) else (value,)
+    arrays = []
+    for part in parts:
+        if not isinstance(part, (np.ndarray, np.generic, int, float, complex, bool)):
+            return {"unsummarised": type(part).__name__}, []
+        arrays.append(np.asarray(part))  # tobytes() is in C order whatever the layout
+    return {"parts": [{"shape": list(a.shape), "dtype": str(a.dtype),
+                       "sha256": hashlib.sha256(a.tobytes()).hexdigest()[:16]} for a in arrays]}, arrays
+
+
+def compare_answer(arrays: list, reference_file: str) -> dict:
+    """This answer against the one at the fewest threads: bit-identical, within ANSWER_TOLERANCE of its largest
+    magnitude, or how far it differs."""
+    import numpy as np
+
+    with np.load(reference_file) as saved:
+        reference = [saved[f"part{i}"] for i in range(len(saved.files))]
+    if [(a.shape, a.dtype) for a in arrays] != [(r.shape, r.dtype) for r in reference]:
+        return {"verdict": "differs", "max_relative_difference": None, "why": "another shape or dtype"}
+    if all(a.tobytes() == r.tobytes() for a, r in zip(arrays, reference)):
+        return {"verdict": "bit-identical", "max_relative_difference": 0.0}
+    worst = max(float(np.max(np.abs(a.astype(np.complex128) - r))) / (float(np.max(np.abs(r))) or 1.0)
+                for a, r in zip(arrays, reference) if a.size)
+    return {"verdict": f"within {ANSWER_TOLERANCE:g}" if worst <= ANSWER_TOLERANCE else "differs",
+            "max_relative_difference": worst}
+
+
+def child_call(workload: dict, answer_file: str | None, reference_file: str | None) -> dict:
+    """Run the file's setup once (untimed), one warm-up call, then ``number`` calls (auto-ranged like
+    timeit's when not given) timed together; the answer summarised and compared."""
+    import inspect
+    import resource
+    import timeit
+
+    import numpy as np
+
+    function, setup = load_function(workload)
+    kwargs = workload["args"]
+    if setup is not None:
+        accepted = inspect.signature(setup).parameters
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in accepted.values())
+        state = setup(**{k: v for k, v in kwargs.items() if takes_all or k in accepted})
+
+        def call():
+            return function(state, **kwargs)
+    else:
+        def call():
+            return function(**kwargs)
+    started = time.perf_counter()
+    value = call()  # the warm-up: imports, thread start, first touch
+    first = time.perf_counter() - started
+    if first > workload["max_seconds"]:
+        raise SystemExit(f"error: one call of {workload['spec']} took {first:.1f} s, over --max-seconds "
+                         f"{workload['max_seconds']:g}: make it smaller (--workload-args) or raise --max-seconds")
+    number = workload["number"] or timeit.Timer(call).autorange()[0]
+    before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    for _ in range(number):
+        value = call()
+    seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
+    if seconds / number < 1e-6:
+        raise SystemExit(f"error: {workload['spec']} takes under a microsecond per call ({seconds / number * 1e9:.0f} ns): "
+                         "threads cannot matter there; time a larger problem (--workload-args)")
+    summary, arrays = summarise_answer(value)
+    if arrays and answer_file:
+        np.savez(answer_file, **{f"part{i}": a for i, a in enumerate(arrays)})
+        summary.update(verdict="the reference", max_relative_difference=0.0)
+    elif arrays and reference_file and Path(reference_file).exists():
+        summary.update(compare_answer(arrays, reference_file))
+    return {"seconds_per_call": seconds / number, "number": number, "first_call_seconds": first,
+            "cpu_seconds": {"user": after.ru_utime - before.ru_utime, "system": after.ru_stime - before.ru_stime},
+            "answer": summary, "environment": provenance.collect()}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
@@ -139,8 +241,17 @@ def main(argv: list[str] | None = None) -> int:
     threadmap.add_argument("--repeats", type=int, default=5)
     threadmap.add_argument("--max-seconds", type=float, default=1.0)
     threadmap.add_argument("--only", help="JSON: call -> dtype -> the largest size to measure")
+    call = commands.add_parser("call", help="time a user's function per call and summarise its answer")
+    call.add_argument("--workload", required=True, help="JSON: the FunctionWorkload")
+    call.add_argument("--json", required=True, help="where the result goes")
+    call.add_argument("--answer", help="save the answer here: the reference of the other points")
+    call.add_argument("--reference", help="compare the answer with the one saved here")
     commands.add_parser("provenance", help="this environment's provenance (its identity's source)")
     args = parser.parse_args(argv)
+    if args.command == "call":
+        result = child_call(json.loads(args.workload), args.answer, args.reference)
+        Path(args.json).write_text(json.dumps(result))
+        return 0
     if args.command == "dgemm":
         result = child_dgemm(args.size, args.threadpoolctl)
     elif args.command == "threadmap":

@@ -174,6 +174,26 @@ def test_scaling_quick_end_to_end(built_env):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("example", ["small_solves.py:solve_many", "large_matmul.py:matmul"])
+def test_an_example_workload_sweeps_on_the_build(built_env, tmp_path, example):
+    """examples/ through `scaling --workload`, small, on the build: a recommendation, and whether
+    threads changed the answer."""
+    python, _ = built_env
+    run = subprocess.run([python, "-m", "blasbench", "scaling", "--workload", f"examples/{example}", "--quick",
+                          "--allow-busy", "--workload-args", '{"n": 400}' if "matmul" in example else '{"count": 50}',
+                          "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+    print(run.stdout[-2000:], run.stderr[-2000:])
+    assert run.returncode == 0
+    scaling = json.loads((tmp_path / "scaling.json").read_text())
+    assert [p["threads"] for p in scaling["points"]] == sorted({1, provenance.usable_cores()})
+    assert all("verdict" in p["answer"] for p in scaling["points"])
+    index = (tmp_path / "index.md").read_text()
+    assert f"for `examples/{example}` at" in index
+    assert "### Does threading change the answer?" in (tmp_path / "scaling.md").read_text()
+    print(index)
+
+
+@pytest.mark.slow
 def test_a_point_measured_by_one_build_is_not_reused_by_another(built_env, tmp_path):
     """The from-source build measures a sweep; the same command in the test session (PyPI's NumPy,
     `--installed`) finds those points of another identity, moves them aside and measures afresh."""

@@ -7,7 +7,7 @@ import argparse
 import importlib.util
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from nn.options import RUNGS, positive
@@ -20,6 +20,7 @@ from ..render import render_all
 from ..results import Results
 from ..sweep import ScalingSettings, Workload, run_scaling
 from ..why import WhySettings, run_why
+from ..workload import NETWORK, parse_workload
 from .build import command_build
 from .options import (
     INSTALLED_HELP,
@@ -76,7 +77,30 @@ def run_network_tests() -> None:
         raise UserError("the network's correctness tests failed on this build: its timings would not mean anything.")
 
 
+def command_function_scaling(args: argparse.Namespace) -> int:
+    """`--workload FILE.py:FUNCTION`: the build, then the function's thread sweep and its report."""
+    workload = parse_workload(args.workload, args.workload_args, args.number, args.max_seconds)
+    settings = scaling_settings(args, [workload.function])
+    settings = replace(settings, workload=workload, warmup=False)  # each point warms the function up itself
+    writable_results(args.results)
+    if args.installed:
+        check_installed()
+    else:
+        command_build(args)
+    ensure_quiet(args)
+    try:
+        sweep = run_scaling(settings, args.results / "scaling.json")
+    finally:
+        render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C or an error
+    print(f"reports: {args.results / 'index.md'}")
+    if not sweep["points"]:
+        raise UserError(f"every point of the sweep was refused ({'; '.join(sorted({r['why'] for r in sweep['refused']}))}).")
+    return 0
+
+
 def command_scaling(args: argparse.Namespace) -> int:
+    if args.workload != NETWORK:
+        return command_function_scaling(args)
     peers = [peer for peer in args.peers if peer_installed(peer)]
     if missing := sorted(set(args.peers) - set(peers)):
         raise UserError(f"--peers {' '.join(missing)}: not installed in this environment; "
@@ -113,6 +137,16 @@ def register(commands) -> None:
     add_build_options(scaling)
     group = scaling.add_argument_group("sweeps")
     group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
+    group.add_argument("--workload", default=NETWORK, metavar="FILE.py:FUNCTION",
+                       help=f"what to sweep: a function of yours (FILE.py:FUNCTION or module:FUNCTION; its file's "
+                            f"optional setup() runs once per process, untimed) or {NETWORK}, the post's network "
+                            f"(default {NETWORK})")
+    group.add_argument("--workload-args", metavar="JSON",
+                       help="keyword arguments of the function and its setup, e.g. '{\"n\": 23}' (default none)")
+    group.add_argument("--number", type=positive,
+                       help="calls per measurement of a function (default: auto-ranged like timeit's, 0.2 s or more)")
+    group.add_argument("--max-seconds", type=float, default=10.0,
+                       help="a function's single call taking longer is refused (default 10)")
     group.add_argument("--profile-iterations", type=positive,
                        help="CG iterations per profiled rung (default 20; with --quick, its 3)")
     group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..analysis import analyse_scaling, analyse_threadmap, analyse_variants
+from ..analysis import analyse_scaling, analyse_threadmap, analyse_variants, of_function
 from ..results import Results, task_directories
 from ..store import atomic_write_text
 from .bench import render_bench
@@ -51,7 +51,7 @@ def render_all(results: Results) -> list[Path]:
     if scaling or results.why:
         figure = None
         if scaling and scaling["points"]:
-            written.extend(plot_scaling(analyse_scaling(scaling), directory / "scaling"))
+            written.extend(plot_scaling(analyse_scaling(scaling), directory / "scaling", not of_function(scaling["settings"])))
             figure = "scaling.svg"
         write("scaling.md", render_scaling(results.scaling, figure, results.why, measured))
     if results.variants:

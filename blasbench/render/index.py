@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..analysis import analyse_profile, analyse_scaling, analyse_threadmap, seed_figures, seed_scaling
+from ..analysis import analyse_profile, analyse_scaling, analyse_threadmap, of_function, seed_figures, seed_scaling
 from ..facts import PEERS
 from ..provenance import identity
 from ..results import Results, describe
@@ -42,8 +42,9 @@ def headline(results: Results, variants: list[dict]) -> list[str]:
             advice = ("provisionally " if a["recommendation"]["provisional"] else "") + \
                 f"use {a['recommendation']['threads']} thread(s)"
             lines.append(f"- [Scaling](scaling.md) `{rung}`: {top['speedup']:.2f}x at {top['threads']} threads "
-                         f"({pct(top['efficiency'])} efficiency){partial}; {advice}. "
-                         f"Seed post: {seed_then}\"{seed_figures()['scaling']['conclusion']}\".")
+                         f"({pct(top['efficiency'])} efficiency){partial}; {advice}."
+                         + ("" if of_function(results.scaling["settings"]) else
+                            f" Seed post: {seed_then}\"{seed_figures()['scaling']['conclusion']}\"."))
         if accuracy := cv_accuracy_line(results.scaling):
             lines.append(f"- [Accuracy](scaling.md#accuracy): {accuracy}")
     if bench := results.bench:
@@ -77,7 +78,9 @@ def bottom_line(results: Results, variants: list[dict]) -> str | None:
         variable = f"{blas['internal_api'].upper()}_NUM_THREADS" if blas else "OMP_NUM_THREADS"
         setting = ("nothing to set: by default it uses every usable core" if threads == cores else
                    f"set `{variable}={threads}`, or wrap the work in `threadpoolctl.threadpool_limits({threads})`")
-        parts.append(f"for the post's network, `{rung}` at {threads} thread(s) on {what}: {setting}"
+        workload = (f"`{results.scaling['settings']['workload']['spec']}`" if of_function(results.scaling["settings"])
+                    else f"the post's network, `{rung}`")
+        parts.append(f"for {workload} at {threads} thread(s) on {what}: {setting}"
                      + (" (provisional: " + ("a smoke run" if a["smoke"] else "a partial sweep") + ")"
                         if a["recommendation"]["provisional"] else "") + ".")
     if variants:

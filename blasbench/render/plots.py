@@ -35,11 +35,11 @@ def _save(fig, stem: Path) -> list[Path]:
     return written
 
 
-def plot_scaling(analysis: dict, stem: Path) -> list[Path]:
-    """Time and speedup against threads for every rung (and peer), the ideal line, and the seed's
-    published curve (its speedup, and its times rescaled to each rung's 1-thread time)."""
+def plot_scaling(analysis: dict, stem: Path, network: bool = True) -> list[Path]:
+    """Time and speedup against threads for every rung (and peer), the ideal line, and for the
+    network the seed's published curve (its speedup, and its times rescaled to each rung's 1-thread time)."""
     plt = _pyplot()
-    seed = seed_scaling()
+    seed = seed_scaling() if network else {"threads": [1], "wall": {1: 1.0}, "speedup": {1: 1.0}}
     fig, (ax_time, ax_speed) = plt.subplots(1, 2, figsize=(11, 4.2))
     max_threads = 1
     for rung, result in analysis.items():
@@ -49,14 +49,16 @@ def plot_scaling(analysis: dict, stem: Path) -> list[Path]:
         medians = [r["wall"]["median"] for r in rows]
         errors = [[r["wall"]["median"] - r["wall"]["q1"] for r in rows], [r["wall"]["q3"] - r["wall"]["median"] for r in rows]]
         line = ax_time.errorbar(threads, medians, yerr=errors, marker="o", capsize=3, label=f"{rung} (median, IQR)")
-        ax_time.plot(seed["threads"], [medians[0] * seed["wall"][p] / seed["wall"][1] for p in seed["threads"]],
-                     ls=":", color=line[0].get_color(), alpha=0.6, label=f"seed's curve scaled to {rung}")
+        if network:
+            ax_time.plot(seed["threads"], [medians[0] * seed["wall"][p] / seed["wall"][1] for p in seed["threads"]],
+                         ls=":", color=line[0].get_color(), alpha=0.6, label=f"seed's curve scaled to {rung}")
         ax_speed.plot(threads, [r["speedup"] for r in rows], marker="o", color=line[0].get_color(), label=rung)
     span = list(range(1, max(max_threads, max(seed["threads"])) + 1))
     ax_speed.plot(span, span, color="grey", ls="--", label="ideal")
-    ax_speed.plot(seed["threads"], [seed["speedup"][p] for p in seed["threads"]], color="black", ls=":",
-                  marker="s", ms=3, label="seed post (12-core workstation)")
-    ax_time.set(xlabel="threads", ylabel="training wall time (s)", title="Time")
+    if network:
+        ax_speed.plot(seed["threads"], [seed["speedup"][p] for p in seed["threads"]], color="black", ls=":",
+                      marker="s", ms=3, label="seed post (12-core workstation)")
+    ax_time.set(xlabel="threads", ylabel="training wall time (s)" if network else "seconds per call", title="Time")
     ax_speed.set(xlabel="threads", ylabel="speedup over 1 thread", title="Speedup",
                  xlim=(0.5, max(max_threads, 10) + 0.5), ylim=(0, max(max_threads, 4) + 0.5))
     for ax in (ax_time, ax_speed):

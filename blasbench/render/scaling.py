@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from nn.options import ITERATIONS, TRAIN_SIZE
 
 from ..analysis import (
@@ -10,12 +12,21 @@ from ..analysis import (
     analyse_scaling,
     analyse_sizes,
     limit_effect,
+    of_function,
     reference_accuracy,
     seed_figures,
     seed_recommendation,
     seed_scaling,
 )
-from ..facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LOADED_POINT_CORES, NO_LIMIT, PEERS, THREAD_VARIABLES
+from ..facts import (
+    ANSWER_TOLERANCE,
+    GLIBC_MMAP_THRESHOLD_MAX,
+    HONOURED_CORES,
+    LOADED_POINT_CORES,
+    NO_LIMIT,
+    PEERS,
+    THREAD_VARIABLES,
+)
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 
 
@@ -59,13 +70,21 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
     settings = result["settings"]
     w = settings["workload"]
     seed = seed_scaling()
+    function = of_function(settings)
+    variables = f"{', '.join(f'`{v}`' for v in THREAD_VARIABLES[:-1])} and `{THREAD_VARIABLES[-1]}`"
+    what = (f"`{w['spec']}`" + (f" with `{json.dumps(w['args'])}`" if w["args"] else "")
+            + f" (source sha256 `{w['source_sha256'][:12]}`); each point a fresh process with {variables} set together, "
+            "the file's `setup()` run once, one warm-up call, then "
+            + (f"{w['number']} calls" if w["number"] else "calls auto-ranged like `timeit`'s (0.2 s or more)")
+            + f" timed together; {settings['repeats']} repeat(s) per point. Times are per call"
+            if function else
+            f"[{w['layers']}] on {w['train_size']:,} real MNIST examples, {w['iterations']} CG iterations, λ = {w['lmbda']}; "
+            f"each point a fresh process with {variables} set together; {settings['repeats']} repeat(s) per point"
+            + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
+            "(data loading excluded)")
     parts = [
         "# Thread scaling",
-        f"[{w['layers']}] on {w['train_size']:,} real MNIST examples, {w['iterations']} CG iterations, λ = {w['lmbda']}; "
-        f"each point a fresh process with {', '.join(f'`{v}`' for v in THREAD_VARIABLES[:-1])} and "
-        f"`{THREAD_VARIABLES[-1]}` set together; {settings['repeats']} repeat(s) per point"
-        + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
-        "(data loading excluded); medians with their interquartile range. The speedup is the medians'; in "
+        what + "; medians with their interquartile range. The speedup is the medians'; in "
         "brackets the lowest and highest of one repeat's (its run at the fewest threads against its run at "
         "these). A point is marked † when other "
         f"processes kept more than {LOADED_POINT_CORES} of a core busy while it ran.",
@@ -78,10 +97,12 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
         rows = []
         for r in a["rows"]:
             p = r["threads"]
-            rows.append([p, f"{r['runs']}" + (f" ({r['under_load']}†)" if r["under_load"] else ""),
-                         f"{r['wall']['median']:.2f}", f"{r['wall']['iqr']:.2f}", f"{r['user']:.1f}",
-                         f"{r['system']:.1f}", speedup_cell(r), pct(r["efficiency"]), fmt(r["karp_flatt"], 3),
-                         f"{seed['speedup'][p]:.2f}x" if p in seed["speedup"] else "–"])
+            seconds = ([f"{milliseconds(r['wall']['median'])}", f"{milliseconds(r['wall']['iqr'])}",
+                        f"{milliseconds(r['user'])}", f"{milliseconds(r['system'])}"] if function else
+                       [f"{r['wall']['median']:.2f}", f"{r['wall']['iqr']:.2f}", f"{r['user']:.1f}", f"{r['system']:.1f}"])
+            rows.append([p, f"{r['runs']}" + (f" ({r['under_load']}†)" if r["under_load"] else ""), *seconds,
+                         speedup_cell(r), pct(r["efficiency"]), fmt(r["karp_flatt"], 3),
+                         *([] if function else [f"{seed['speedup'][p]:.2f}x" if p in seed["speedup"] else "–"])])
         fit, advice = a["amdahl"], a["recommendation"]
         amdahl = (f"Amdahl fit: serial fraction {pct(fit['serial_fraction'])}"
                   + (f", so no thread count can exceed {fit['max_speedup']:.1f}x" if fit["max_speedup"] else "")
@@ -90,24 +111,32 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
         peer = rung in PEERS
         parts += [f"## `{rung}`" + (" (peer: the same network, data and start in PyTorch, float64, its gradient by "
                                     "autograd, trained by the same CG)" if peer else "")]
-        if a["smoke"]:
+        if a["smoke"] and function:
+            parts.append(f"**Smoke run:** {settings['repeats']} run per point, so no noise is known; its advice is provisional.")
+        elif a["smoke"]:
             parts.append(f"**Smoke run:** {w['iterations']} CG iterations on {w['train_size']:,} examples, "
                          f"{settings['repeats']} run(s) per point (the post: {ITERATIONS} iterations on {TRAIN_SIZE:,}): "
                          "it shows that the pipeline works, not how this machine scales; its advice is provisional.")
         if not a["complete"]:
             parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
                          "measured in full (interrupted or refused points); run the same command again to finish it.")
+        unit = "ms per call" if function else "s"
         parts += [
-            table(["threads", "runs", "median wall s", "IQR s", "user s", "system s", "speedup (by repeat)", "efficiency",
-                   "Karp–Flatt", "seed speedup"], rows),
+            table(["threads", "runs", f"median wall {unit}", f"IQR {unit}", f"user {unit}", f"system {unit}",
+                   "speedup (by repeat)", "efficiency", "Karp–Flatt", *([] if function else ["seed speedup"])], rows),
             amdahl + f" **Recommendation{' (provisional)' if advice['provisional'] else ''}: use {advice['threads']} "
-            f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads. The same rule on the seed "
-            f"post's timings gives {seed_recommendation()} (the post: \"{seed_figures()['scaling']['conclusion']}\").",
+            f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads."
+            + ("" if function else f" The same rule on the seed post's timings gives {seed_recommendation()} "
+               f"(the post: \"{seed_figures()['scaling']['conclusion']}\")."),
         ]
-        if not peer:  # a peer's own phases are not timed
+        if function:
+            parts += answer_section(result)
+        elif not peer:  # a peer's own phases are not timed
             parts += ["Per phase (median seconds, and speedup against the fewest threads):",
                       table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
                                                                     for ph in PHASES)] for r in a["rows"]])]
+    if function:
+        return parts + refused_section(result)
     if analysis and not set(PEERS) & set(result["settings"]["rungs"]):
         parts.append("PyTorch: not swept here (it is swept when asked for: "
                      "`python3 -m nox -s scaling -- --peers torch` installs it and sweeps it beside the rungs).")
@@ -119,11 +148,39 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
             f"{p}: {seed['wall'][p]:.1f} s" for p in seed["threads"]) + ". " + seed_figures()["scaling"]["note"]
         + f" Its conclusion: \"{seed_figures()['scaling']['conclusion']}\".",
     ]
-    if result.get("refused"):
-        parts += ["## Refused points (thread limit did not take effect)",
-                  table(["rung", "threads", "repeat", "why"],
-                        [[r["rung"], r["threads"], r["repeat"], r["why"]] for r in result["refused"]])]
-    return parts
+    return parts + refused_section(result)
+
+
+def refused_section(result: dict) -> list[str]:
+    if not result.get("refused"):
+        return []
+    return ["## Refused points (thread limit did not take effect)",
+            table(["rung", "threads", "repeat", "why"],
+                  [[r["rung"], r["threads"], r["repeat"], r["why"]] for r in result["refused"]])]
+
+
+def answer_section(result: dict) -> list[str]:
+    """Does threading change the function's answer? Each point's against the answer at the fewest
+    threads (repeat 0): bit-identical, within ANSWER_TOLERANCE of its largest magnitude, or by how much it differs."""
+    rows, verdicts = [], set()
+    for point in sorted(result["points"], key=lambda p: (p["threads"], p["repeat"])):
+        answer = point["answer"]
+        if "unsummarised" in answer:
+            rows.append([point["threads"], point["repeat"], f"not summarised: it returned a {answer['unsummarised']}", "–", "–"])
+            continue
+        parts = "; ".join(f"{part['dtype']} {tuple(part['shape'])} `{part['sha256']}`" for part in answer["parts"]) or "nothing"
+        verdict = answer.get("verdict", "not compared (no reference answer)")
+        verdicts.add(verdict)
+        difference = answer.get("max_relative_difference")
+        rows.append([point["threads"], point["repeat"], parts, verdict, "–" if difference is None else f"{difference:.1e}"])
+    differs = "differs" in verdicts
+    return ["### Does threading change the answer?",
+            "Each point's return value (shape, dtype, the first digits of its bytes' sha256) against the one at the "
+            f"fewest threads: bit-identical, within {ANSWER_TOLERANCE:g} (the largest difference over the largest "
+            "magnitude), or how far it differs. Threaded reductions may add in another order: "
+            + ("**here they changed the answer**, by the amounts shown." if differs else
+               "here no point's answer differed beyond that."),
+            table(["threads", "repeat", "answer", "against the fewest threads", "max relative difference"], rows)]
 
 
 RUN_HEADER = ["setup", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",

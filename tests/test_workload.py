@@ -1,0 +1,102 @@
+"""A user's function as the workload (`scaling --workload FILE.py:FUNCTION`): timed per call in a
+fresh process per point, its answer compared across thread counts, bad input one line."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from blasbench import UserError
+from blasbench.cli import main
+from blasbench.render.scaling import render_scaling
+from blasbench.store import read_result
+from blasbench.sweep import ScalingSettings, run_scaling
+from blasbench.workload import parse_workload
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def workload_file(tmp_path, body: str) -> Path:
+    path = tmp_path / "mine.py"
+    path.write_text("import numpy as np\n\n" + body)
+    return path
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--workload", "missing.py:f"], "no file"),
+    (["--workload", "examples/small_solves.py:nothing"], "defines no function nothing"),
+    (["--workload", "examples/small_solves.py"], "write FILE.py:FUNCTION or module:FUNCTION"),
+    (["--workload", "no_such_module:f"], "no module no_such_module importable"),
+    (["--workload", "examples/small_solves.py:solve_many", "--workload-args", "{n: 3}"], "is not JSON"),
+    (["--workload", "examples/small_solves.py:solve_many", "--workload-args", "[3]"], "must be a JSON object"),
+])
+def test_a_workload_that_cannot_be_found_is_one_line_naming_the_fix(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    assert main(["scaling", *argv, "--results", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not list((tmp_path / "r").glob("*"))  # refused before anything was built or written
+
+
+def sweep(tmp_path, body: str, threads=(1, 2), args: str | None = None) -> tuple[dict, Path]:
+    path = workload_file(tmp_path, body)
+    workload = parse_workload(f"{path}:work", args)
+    results = tmp_path / "scaling.json"
+    settings = ScalingSettings(rungs=("work",), threads=threads, repeats=1, workload=workload, warmup=False)
+    return run_scaling(settings, results), results
+
+
+def test_a_function_is_timed_per_call_and_its_answer_compared_across_threads(tmp_path):
+    result, path = sweep(tmp_path, "def setup(n=64):\n    return np.random.default_rng(0).standard_normal((n, n))\n\n"
+                                   "def work(a, n=64):\n    return a @ a, float(a.sum())\n", args='{"n": 80}')
+    assert [(p["threads"], p["answer"]["verdict"]) for p in result["points"]] == [(1, "the reference"), (2, "bit-identical")]
+    first = result["points"][0]
+    assert first["number"] >= 1 and 1e-6 < first["wall"] < 1 and [part["shape"] for part in first["answer"]["parts"]] == [
+        [80, 80], []]
+    assert result["settings"]["workload"]["args"] == {"n": 80} and len(result["settings"]["workload"]["source_sha256"]) == 64
+    text = render_scaling(read_result(path, "scaling"))
+    assert "### Does threading change the answer?" in text and "| 2 | 0 | float64 (80, 80)" in text
+
+
+def test_an_answer_that_changes_with_threads_is_shown_with_how_far(tmp_path):
+    """The answer here changes from call to call, as a threaded reduction's order may."""
+    result, path = sweep(tmp_path, "import os\n\ndef work():\n"
+                                   "    return np.full(3, 1.0 + 1e-9 * int(os.environ['OMP_NUM_THREADS']))\n")
+    second = result["points"][1]["answer"]
+    assert second["verdict"] == "differs" and second["max_relative_difference"] == pytest.approx(1e-9, rel=1e-3)
+    assert "**here they changed the answer**" in render_scaling(read_result(path, "scaling"))
+
+
+def test_a_function_that_raises_names_the_point_and_keeps_what_was_measured(tmp_path):
+    body = ("import os\n\ndef work():\n    if os.environ['OMP_NUM_THREADS'] == '2':\n"
+            "        raise ValueError('singular at 2')\n    return np.ones(4) * 2\n")
+    with pytest.raises(UserError, match=r"work at 2 thread\(s\) failed: ValueError: singular at 2"):
+        sweep(tmp_path, body)
+    kept = read_result(tmp_path / "scaling.json", "scaling")
+    assert [p["threads"] for p in kept["points"]] == [1]
+
+
+@pytest.mark.parametrize("body, message", [
+    ("def work():\n    return 1\n", "takes under a microsecond per call"),
+    ("import time\n\ndef work():\n    time.sleep(0.3)\n", "over --max-seconds 0.1"),
+])
+def test_a_function_too_fast_or_too_slow_to_time_is_refused_in_one_line(tmp_path, body, message):
+    path = workload_file(tmp_path, body)
+    workload = parse_workload(f"{path}:work", max_seconds=0.1)
+    settings = ScalingSettings(rungs=("work",), threads=(1,), repeats=1, workload=workload, warmup=False)
+    with pytest.raises(UserError, match=message):
+        run_scaling(settings, tmp_path / "scaling.json")
+
+
+def test_an_answer_that_cannot_be_summarised_is_named_and_its_timing_kept(tmp_path):
+    result, _ = sweep(tmp_path, "def work():\n    return {'x': np.ones(1000).sum()}\n", threads=(1,))
+    assert result["points"][0]["answer"] == {"unsummarised": "dict"} and result["points"][0]["wall"] > 0
+
+
+def test_an_edited_workload_is_measured_afresh_and_the_old_results_moved_aside(tmp_path, capsys):
+    body = "def work():\n    return np.ones(10_000).cumsum()\n"
+    sweep(tmp_path, body, threads=(1,))
+    result, _ = sweep(tmp_path, body + "# edited\n", threads=(1,))
+    assert len(result["points"]) == 1 and "moved to scaling-" in capsys.readouterr().err
+    assert len(list(tmp_path.glob("scaling-*.json"))) == 1
+    json.loads((tmp_path / "scaling.json").read_text())

@@ -280,8 +280,15 @@ def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:
     the size from which threads pay (faster there and at every larger size measured), and the cells
     where they hurt. The cells one thread skipped (a call over the time limit) are listed."""
     settings = result["settings"]
-    runs = {run["threads"]: {(c["call"], c["dtype"], c["n"]): c for c in run["cells"] if "seconds" in c}
-            for run in result["runs"]}
+    pooled: dict = defaultdict(lambda: defaultdict(list))  # threads -> cell -> its measurements in every round
+    for run in result["runs"]:
+        for c in run["cells"]:
+            if "seconds" in c:
+                pooled[run["threads"]][c["call"], c["dtype"], c["n"]].append(c["seconds"])
+    # one round's summary as it is; several rounds' measurements summarised together
+    runs = {threads: {key: {"seconds": found[0] if len(found) == 1 else
+                            summarize([v for s in found for v in s["values"]])} for key, found in cells.items()}
+            for threads, cells in pooled.items()}
     maps = []
     for threads in sorted(t for t in runs if t > 1 and 1 in runs):
         for dtype in settings["dtypes"]:

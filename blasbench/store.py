@@ -41,7 +41,9 @@ def read_json(path: Path) -> Any:
 # - 4: the kind "threadmap" (NumPy's and SciPy's calls timed over sizes and thread counts).
 # - 5: a build's BLAS is "blas" (it was "openblas", whichever BLAS it was), and the provider's
 #   option is its "flavour" (it was "variant", the word now kept for a BLAS setup of compare-variants).
-RESULT_VERSION = 5
+# - 6: a threading map measures each thread count in "rounds" (its runs say which), each cell with
+#   its measurements' "values".
+RESULT_VERSION = 6
 # What every result of a kind has, in every version, under the same name (checked before migrating).
 REQUIRED = {
     "build": ("wheels", "verification"), "profile": ("rungs",), "scaling": ("settings", "points"),
@@ -126,6 +128,15 @@ def _update_to_5(data: dict) -> dict:
         blas["flavour"] = blas.pop("variant")
         data["blas"] = blas
     return {**data, "version": 5}
+
+
+def _update_to_6(data: dict) -> dict:
+    """Version 5's threading map measured each thread count in one process: round 0 of 1."""
+    if data["kind"] == "threadmap":
+        data["settings"].setdefault("rounds", 1)
+        for entry in data["runs"] + data.get("refused", []):
+            entry.setdefault("round", 0)
+    return {**data, "version": 6}
 
 
 # version N -> the function that brings a version N-1 result to it

@@ -2,10 +2,13 @@
 
 NumPy's and SciPy's calls (:mod:`.calls`) are timed over sizes at each thread count, each thread
 count in a fresh process of :mod:`.worker` with every thread variable set (its limit checked with
-threadpoolctl, as a sweep's points are). One thread goes first; a call's sizes stop growing where a
-single call takes longer than ``max_seconds`` there, and the other thread counts time the same
-cells. Each thread count is saved once measured; a rerun of the same settings on the same identity
-measures only what is missing, and results of another identity are moved aside.
+threadpoolctl, as a sweep's points are). Every thread count is measured in ``rounds`` processes,
+the rounds outermost (1, 2, 4, 1, 2, 4, ...), so that a process that happens to run slower on a
+shared machine widens its cells' ranges instead of reading as a thread effect. One thread goes
+first; a call's sizes stop growing where a single call takes longer than ``max_seconds`` there,
+and the other processes time the same cells. Each process is saved once measured; a rerun of the
+same settings on the same identity measures only what is missing, and results of another identity
+are moved aside.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ class MapSettings:
     dtypes: tuple[str, ...] = ("float64",)
     sizes: tuple[int, ...] = DEFAULT_SIZES
     threads: tuple[int, ...] = (1,)
-    repeats: int = 5
+    repeats: int = 3  # measurements per cell in each process
+    rounds: int = 2  # processes per thread count, interleaved: a slow process reads as noise, not as a thread effect
     max_seconds: float = 1.0
 
 
@@ -73,13 +77,14 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
     wanted = {"settings": asdict(settings), "identity": current_identity(python)}
     results = resume(path, "threadmap", wanted) or {"kind": "threadmap", **wanted, "runs": [], "environment": None}
     results["refused"] = []  # refused thread counts are tried again
-    done = {run["threads"]: run for run in results["runs"]}
-    only = largest_measured(done[1]["cells"]) if 1 in done else None
+    done = {(run["round"], run["threads"]): run for run in results["runs"]}
+    only = largest_measured(done[0, 1]["cells"]) if (0, 1) in done else None
     counts = sorted(set(settings.threads) | {1})  # one thread is every cell's baseline
-    for position, threads in enumerate(counts, 1):
-        if threads in done:
+    todo = [(r, threads) for r in range(settings.rounds) for threads in counts]
+    for position, (round_, threads) in enumerate(todo, 1):
+        if (round_, threads) in done:
             continue
-        print(f"threading map: {threads} thread(s) ({position} of {len(counts)}): "
+        print(f"threading map: {threads} thread(s), round {round_ + 1} of {settings.rounds} ({position} of {len(todo)}): "
               f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
         command = [python, "-m", "blasbench.worker", "threadmap", "--calls", "|".join(settings.calls),
                    "--dtypes", ",".join(settings.dtypes), "--sizes", ",".join(map(str, settings.sizes)),
@@ -92,13 +97,13 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
             raise UserError(f"the threading map at {threads} thread(s) failed: {last_line(run.stderr)}")
         result = json.loads(run.stdout)
         if problem := limit_problem(result, threads):
-            results["refused"].append({"threads": threads, "why": problem})
+            results["refused"].append({"round": round_, "threads": threads, "why": problem})
             print(f"refused ({threads} threads): {problem}", file=sys.stderr)
         else:
-            results["runs"].append({"threads": threads, "cells": result["cells"], "load": load,
+            results["runs"].append({"round": round_, "threads": threads, "cells": result["cells"], "load": load,
                                     "identity": provenance.identity(result["environment"])})
             results["environment"] = results["environment"] or result["environment"]
-            if threads == 1:
+            if (round_, threads) == (0, 1):
                 only = largest_measured(result["cells"])
         write_result(path, results)
     return results

@@ -86,7 +86,8 @@ def time_call(run, operands, repeats: int) -> tuple[int, dict]:
     for number in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000):
         if timer.timeit(number) >= CELL_SECONDS:
             break
-    return number, summarize([seconds / number for seconds in timer.repeat(repeats, number)])
+    values = [seconds / number for seconds in timer.repeat(repeats, number)]
+    return number, {**summarize(values), "values": values}
 
 
 def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], repeats: int, max_seconds: float,

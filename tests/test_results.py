@@ -95,7 +95,7 @@ def test_a_version_1_sweep_is_migrated_to_rungs():
 
 @pytest.mark.parametrize("text, message", [
     ('{"kind": "scaling", "version": 99, "settings": {}, "points": []}',
-     "has result version 99, newer than this blasbench reads (5): update blasbench"),
+     f"has result version 99, newer than this blasbench reads ({RESULT_VERSION}): update blasbench"),
     ('{"kind": "scaling", "settings": {}, "poi', "is not valid JSON (line 1: cut short or edited): move it away"),
     ("", "is empty: move it away"),
     ("{}", "is not a scaling result (kind: None)"),

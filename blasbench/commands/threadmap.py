@@ -33,7 +33,7 @@ def default_thread_counts(cores: int) -> tuple[int, ...]:
 def command_threadmap(args: argparse.Namespace) -> int:
     threads = args.threads or default_thread_counts(provenance.usable_cores())
     settings = MapSettings(calls=tuple(args.calls), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
-                           threads=threads, repeats=args.repeats, max_seconds=args.max_seconds)
+                           threads=threads, repeats=args.repeats, rounds=args.rounds, max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
     if args.installed:
@@ -63,7 +63,11 @@ def register(commands) -> None:
     group.add_argument("--threads", type=thread_list,
                        help="thread counts, e.g. 1,2,4 (default: 1, the powers of two below the usable cores, and the cores)")
     group.add_argument("--repeats", type=positive, default=MapSettings.repeats,
-                       help=f"measurements per cell, each at least {CELL_SECONDS * 1000:g} ms (default {MapSettings.repeats})")
+                       help=f"measurements per cell in each round, each at least {CELL_SECONDS * 1000:g} ms "
+                            f"(default {MapSettings.repeats})")
+    group.add_argument("--rounds", type=positive, default=MapSettings.rounds,
+                       help="processes per thread count, interleaved (1, 2, 4, 1, 2, 4, ...): a process that happens to "
+                            f"run slower widens the ranges instead of reading as a thread effect (default {MapSettings.rounds})")
     group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
                        help="a call's sizes stop growing where one call at one thread takes longer than this "
                             f"(default {MapSettings.max_seconds:g})")

@@ -25,11 +25,12 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
         "# Threading map: where BLAS threads pay, and where they hurt",
         f"{len(settings['calls'])} NumPy and SciPy calls over sizes n = {', '.join(f'{n:,}' for n in settings['sizes'])} "
         f"({', '.join(settings['dtypes'])}), at {', '.join(map(str, sorted({1, *settings['threads']})))} thread(s), each "
-        "thread count a fresh process with every thread variable set and its limit checked with threadpoolctl. "
-        f"Each cell is the median of {settings['repeats']} measurements, each timing the call as often as it takes to "
-        f"last {CELL_SECONDS * 1000:g} ms. A cell is **slower** (↓) or faster (↑) only when the times differ by "
-        f"{CHANGE_FACTOR:.2f}x or "
-        "more *and* their ranges over the repeats do not overlap; otherwise it is no change. Threads **pay from** "
+        f"thread count measured in {settings['rounds']} fresh process(es), interleaved (the thread counts one after "
+        "another, then again), each with every thread variable set and its limit checked with threadpoolctl. "
+        f"Each cell is the median of {settings['repeats'] * settings['rounds']} measurements ({settings['repeats']} per "
+        f"process), each timing the call as often as it takes to last {CELL_SECONDS * 1000:g} ms. A cell is **slower** "
+        f"(↓) or faster (↑) only when the times differ by {CHANGE_FACTOR:.2f}x or "
+        "more *and* their ranges over all its measurements do not overlap; otherwise it is no change. Threads **pay from** "
         "the smallest size at which they are faster there and at every larger size measured.",
     ]
     if analysis["missing"]:

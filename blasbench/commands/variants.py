@@ -12,8 +12,9 @@ from ..render import render_all
 from ..results import Results
 from ..setups import DEFAULT_VARIANTS, VARIANTS
 from ..variants import compare_variants
-from .options import add_results_options, add_sweep_options, ensure_quiet, writable_results
-from .scaling import scaling_settings
+from ..workload import NETWORK
+from .options import add_results_options, add_sweep_options, add_workload_options, ensure_quiet, writable_results
+from .scaling import scaling_settings, with_function
 
 # compare-variants trains the post's end: all its parallelism is the BLAS's, which is what is compared.
 VARIANTS_RUNG = "4-contiguous"
@@ -25,6 +26,8 @@ VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
 
 def command_compare_variants(args: argparse.Namespace) -> int:
     settings = scaling_settings(args, [args.rung], VARIANTS_WORKLOAD)
+    if args.workload != NETWORK:
+        settings = with_function(args, settings)
     names = list(dict.fromkeys(args.blas_variants + (["site-cfg"] if args.site_cfg else [])))
     writable_results(args.results)
     try:
@@ -48,6 +51,7 @@ def register(commands) -> None:
     group.add_argument("--rung", choices=RUNGS, default=VARIANTS_RUNG,
                        help=f"the training rung every variant runs (default {VARIANTS_RUNG})")
     add_sweep_options(group, VARIANTS_WORKLOAD)
+    add_workload_options(group)
     group.add_argument("--wait-quiet", type=float, default=60.0, metavar="SECONDS",
                        help="before each variant's timings, wait up to this long for other processes to leave the "
                             "cores free (default 60), then stop unless --allow-busy")

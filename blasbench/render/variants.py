@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ..analysis import DEFAULT_BUILD, variants_findings
+import json
+
+from ..analysis import DEFAULT_BUILD, of_function, variants_findings
 from ..facts import HONOURED_CORES
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .scaling import limits_matrix
@@ -14,12 +16,12 @@ def build_time(seconds: float | str | None) -> str:
     return seconds if isinstance(seconds, str) else f"{seconds / 60:.0f} min"
 
 
-def findings_lines(findings: dict) -> str:
+def findings_lines(findings: dict, digits: int = 2) -> str:
     """The headline: fastest here at one and at all threads, by how much, and identical binaries."""
     lines = []
     for end in ("one", "all"):
         f = findings[end]
-        line = f"- **Fastest here at {f['threads']} thread(s): `{f['fastest']}`**, {f['seconds']:.2f} s"
+        line = f"- **Fastest here at {f['threads']} thread(s): `{f['fastest']}`**, {f['seconds']:.{digits}f} s"
         if f["next"]:
             line += (f"; the next, `{f['next']}`, is within noise of it ({f['ratio']:.2f}x its time)"
                      if f["within_noise"] else f"; the next, `{f['next']}`, takes {f['ratio']:.2f}x as long")
@@ -37,14 +39,19 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
         settings = measured[0]["settings"]
         w = settings["workload"]
         threads = ", ".join(map(str, settings["threads"]))
+        function = of_function(settings)
+        what = (f"The same function (`{w['spec']}`" + (f" with `{json.dumps(w['args'])}`" if w["args"] else "")
+                + f", source sha256 `{w['source_sha256'][:12]}`; times per call)" if function else
+                f"The same training (`{settings['rungs'][0]}`, [{w['layers']}], {w['iterations']} CG iterations on "
+                f"{w['train_size']:,} MNIST examples)")
         parts.append(
-            f"The same training (`{settings['rungs'][0]}`, [{w['layers']}], {w['iterations']} CG iterations on "
-            f"{w['train_size']:,} MNIST examples) in each variant's own environment, at {threads} thread(s), "
+            f"{what} in each variant's own environment, at {threads} thread(s), "
             f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
             "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
             + f" On the CPU of this run: {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.")
+        digits = 5 if function else 2  # a call takes milliseconds, a training seconds
         findings = variants_findings(measured)
-        parts.append(findings_lines(findings))
+        parts.append(findings_lines(findings, digits))
         if figure:
             parts.append(f"![variants]({figure})")
         rows = []
@@ -57,16 +64,17 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
             rows.append([f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
                          f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
                          f"{v['dgemm_all']['gflops']:.1f} on {v['threads_all']} ({pct(v['share_of_peak_all'])})",
-                         median_iqr(v["one"]["wall"]), median_iqr(v["all"]["wall"]),
+                         median_iqr(v["one"]["wall"], digits), median_iqr(v["all"]["wall"], digits),
                          f"{v['training_speedup']:.2f}x",
                          *([" / ".join(f"{r:.2f}x" for r in findings["against_default"][v["name"]].values())]
                            if findings["against_default"] else []),
                          build_time(v["build_seconds"]),
                          v["verdict"]])
         top = measured[0]["all"]["threads"]
+        seconds = "s per call" if function else "training s"
         parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
                          "DGEMM, no thread variable set: GFLOP/s on threads (of peak)",
-                         "training s, 1 thread", f"training s, {top} threads",
+                         f"{seconds}, 1 thread", f"{seconds}, {top} threads",
                          "speedup", *([f"time vs `{DEFAULT_BUILD}` (1 / {top} threads)"] if findings["against_default"] else []),
                          "NumPy + SciPy build", "verdict"], rows),
                   "## Runtime thread limits",
@@ -75,9 +83,11 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                   f"{HONOURED_CORES} cores were busy.",
                   limits_matrix(measured),
                   "## Per thread count",
-                  table(["variant", "threads", "training s (median ± IQR/2)", "speedup", "s per CG iteration"],
-                        [[v["name"], r["threads"], median_iqr(r["wall"]), f"{r['speedup']:.2f}x",
-                          f"{r['seconds_per_iteration']:.3f}"] for v in measured for r in v["rows"]])]
+                  table(["variant", "threads", f"{seconds} (median ± IQR/2)", "speedup",
+                         "s per call" if function else "s per CG iteration"],
+                        [[v["name"], r["threads"], median_iqr(r["wall"], digits), f"{r['speedup']:.2f}x",
+                          f"{r['seconds_per_iteration']:.3g}" if function else f"{r['seconds_per_iteration']:.3f}"]
+                         for v in measured for r in v["rows"]])]
     if failed:
         parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
                                                  for r in failed)]

@@ -174,13 +174,15 @@ def test_scaling_quick_end_to_end(built_env):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("example", ["small_solves.py:solve_many", "large_matmul.py:matmul"])
-def test_an_example_workload_sweeps_on_the_build(built_env, tmp_path, example):
+@pytest.mark.parametrize("example, arguments", [
+    ("small_solves.py:solve_many", '{"count": 50}'), ("small_svds.py:svd_many", '{"count": 100}'),
+    ("lbfgsb_fit.py:fit", '{"parameters": 50, "observations": 500}'), ("large_matmul.py:matmul", '{"n": 400}')])
+def test_an_example_workload_sweeps_on_the_build(built_env, tmp_path, example, arguments):
     """examples/ through `scaling --workload`, small, on the build: a recommendation, and whether
     threads changed the answer."""
     python, _ = built_env
     run = subprocess.run([python, "-m", "blasbench", "scaling", "--workload", f"examples/{example}", "--quick",
-                          "--allow-busy", "--workload-args", '{"n": 400}' if "matmul" in example else '{"count": 50}',
+                          "--allow-busy", "--workload-args", arguments,
                           "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     print(run.stdout[-2000:], run.stderr[-2000:])
     assert run.returncode == 0

@@ -75,6 +75,26 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     assert render_variants(*analyse_variants(load_variants(results))) == report.replace("![variants](variants.svg)\n\n", "")
 
 
+@pytest.mark.slow
+def test_compare_variants_sweeps_a_users_function_in_each_environment(tmp_path, monkeypatch):
+    """`compare-variants --workload`: the small-solves example (OpenBLAS issue 4387) in the
+    system OpenBLAS's and PyPI's environments, reported per call, its answers compared."""
+    monkeypatch.chdir(ROOT)
+    results = tmp_path / "reports"
+    assert main(["compare-variants", "--quick", "--variants", "system-pthread", "pypi", "--allow-busy",
+                 "--workload", "examples/small_solves.py:solve_many", "--workload-args", '{"count": 50}',
+                 "--results", str(results)]) == 0
+    measured, failed = analyse_variants(load_variants(results))
+    assert not failed and {v["name"] for v in measured} == {"system-pthread", "pypi"}
+    for variant in measured:
+        assert variant["settings"]["workload"]["spec"] == "examples/small_solves.py:solve_many"
+        assert all(r["wall"]["median"] < 1 for r in variant["rows"])  # seconds per call, not a training
+    report = (results / "variants.md").read_text()
+    assert "The same function (`examples/small_solves.py:solve_many` with `{\"count\": 50}`" in report
+    assert "s per call, 1 thread" in report and ", the function " in report
+    print(report)
+
+
 def test_findings_name_the_fastest_and_say_when_rows_are_noise_or_one_binary():
     from blasbench.analysis import variants_findings
 

@@ -173,26 +173,46 @@ def test_scaling_quick_end_to_end(built_env):
     assert blas[0]["filepath"].startswith("/usr/lib/")  # the system OpenBLAS, not a bundled copy
 
 
+EXAMPLES = {"small_solves.py:solve_many": '{"count": 50}', "small_svds.py:svd_many": '{"count": 100}',
+            "lbfgsb_fit.py:fit": '{"parameters": 50, "observations": 500}', "large_matmul.py:matmul": '{"n": 400}'}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("example, arguments", [
-    ("small_solves.py:solve_many", '{"count": 50}'), ("small_svds.py:svd_many", '{"count": 100}'),
-    ("lbfgsb_fit.py:fit", '{"parameters": 50, "observations": 500}'), ("large_matmul.py:matmul", '{"n": 400}')])
-def test_an_example_workload_sweeps_on_the_build(built_env, tmp_path, example, arguments):
-    """examples/ through `scaling --workload`, small, on the build: a recommendation, and whether
-    threads changed the answer."""
+def test_an_example_workload_sweeps_on_the_build_from_the_command_line(built_env, tmp_path):
+    """`scaling --workload examples/small_solves.py:solve_many --quick` on the build: a
+    recommendation, and whether threads changed the answer."""
     python, _ = built_env
+    example = "small_solves.py:solve_many"
     run = subprocess.run([python, "-m", "blasbench", "scaling", "--workload", f"examples/{example}", "--quick",
-                          "--allow-busy", "--workload-args", arguments,
-                          "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
+                          "--allow-busy", "--workload-args", EXAMPLES[example], "--results", str(tmp_path)],
+                         capture_output=True, text=True, cwd=ROOT)
     print(run.stdout[-2000:], run.stderr[-2000:])
     assert run.returncode == 0
     scaling = json.loads((tmp_path / "scaling.json").read_text())
     assert [p["threads"] for p in scaling["points"]] == sorted({1, provenance.usable_cores()})
     assert all("verdict" in p["answer"] for p in scaling["points"])
-    index = (tmp_path / "index.md").read_text()
-    assert f"for `examples/{example}` at" in index
+    assert f"for `examples/{example}` at" in (tmp_path / "index.md").read_text()
     assert "### Does threading change the answer?" in (tmp_path / "scaling.md").read_text()
-    print(index)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", [name for name in EXAMPLES if name != "small_solves.py:solve_many"])
+def test_every_other_example_sweeps_on_the_build(built_env, tmp_path, example, monkeypatch):
+    """The other examples' sweeps in the built environment (its build verified once, above)."""
+    from blasbench.render import render_all
+    from blasbench.results import Results
+    from blasbench.sweep import ScalingSettings, run_scaling
+    from blasbench.workload import parse_workload
+
+    python, _ = built_env
+    monkeypatch.chdir(ROOT)
+    workload = parse_workload(f"examples/{example}", EXAMPLES[example])
+    settings = ScalingSettings(rungs=(workload.function,), threads=tuple(sorted({1, provenance.usable_cores()})),
+                               repeats=1, workload=workload, warmup=False)
+    result = run_scaling(settings, tmp_path / "scaling.json", python=python)
+    assert not result["refused"] and all("verdict" in p["answer"] for p in result["points"])
+    render_all(Results.load(tmp_path))
+    print((tmp_path / "index.md").read_text())
 
 
 @pytest.mark.slow

@@ -97,8 +97,8 @@ def tests(session: nox.Session) -> None:
 def cluster(session: nox.Session) -> None:
     """Run a command on every node of a Slurm cluster and merge the results.
 
-    `-- --partition P --nodes N COMMAND ...`, COMMAND one of scaling, bench, compare-variants, verify;
-    one job-array task per node."""
+    `-- --partition P --nodes N COMMAND ...`, COMMAND one of scaling, bench, compare-variants,
+    threadmap, verify; one job-array task per node."""
     blasbench(session, "cluster", "cluster")
 
 

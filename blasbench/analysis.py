@@ -275,21 +275,26 @@ def variants_findings(measured: list[dict]) -> dict:
     return findings
 
 
+def threadmap_cells(result: dict) -> dict[int, dict[tuple, dict]]:
+    """threads -> (call, dtype, n) -> the summary of a cell's seconds per call over every round:
+    one round's summary as it is, several rounds' measurements summarised together."""
+    pooled: dict = defaultdict(lambda: defaultdict(list))
+    for run in result["runs"]:
+        for c in run["cells"]:
+            if "seconds" in c:
+                pooled[run["threads"]][c["call"], c["dtype"], c["n"]].append(c["seconds"])
+    return {threads: {key: found[0] if len(found) == 1 else summarize([v for s in found for v in s["values"]])
+                      for key, found in cells.items()} for threads, cells in pooled.items()}
+
+
 def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:
     """Per thread count above one and dtype: each call's cells (size, seconds at one thread and at
     these, speedup, verdict: slower or faster only past ``factor`` with the repeats' ranges apart),
     the size from which threads pay (faster there and at every larger size measured), and the cells
     where they hurt. The cells one thread skipped (a call over the time limit) are listed."""
     settings = result["settings"]
-    pooled: dict = defaultdict(lambda: defaultdict(list))  # threads -> cell -> its measurements in every round
-    for run in result["runs"]:
-        for c in run["cells"]:
-            if "seconds" in c:
-                pooled[run["threads"]][c["call"], c["dtype"], c["n"]].append(c["seconds"])
-    # one round's summary as it is; several rounds' measurements summarised together
-    runs = {threads: {key: {"seconds": found[0] if len(found) == 1 else
-                            summarize([v for s in found for v in s["values"]])} for key, found in cells.items()}
-            for threads, cells in pooled.items()}
+    runs = {threads: {key: {"seconds": seconds} for key, seconds in cells.items()}
+            for threads, cells in threadmap_cells(result).items()}
     maps = []
     for threads in sorted(t for t in runs if t > 1 and 1 in runs):
         for dtype in settings["dtypes"]:

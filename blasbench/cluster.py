@@ -32,7 +32,8 @@ from .results import Results, task_directories
 from .store import atomic_write_text, read_result, write_result
 
 # The pipeline command a task runs -> the nox session that runs it (verify: build and verify).
-COMMANDS = {"scaling": "scaling", "bench": "bench", "compare-variants": "compare-variants", "verify": "build-openblas"}
+COMMANDS = {"scaling": "scaling", "bench": "bench", "compare-variants": "compare-variants", "threadmap": "threadmap",
+            "verify": "build-openblas"}
 FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
             "DEADLINE"}
 SLURM_PACKAGES = "slurm-client (Debian/Ubuntu: `sudo apt-get install slurm-client`)"

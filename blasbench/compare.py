@@ -13,12 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import UserError
+from .analysis import threadmap_cells
 from .facts import CHANGE_FACTOR
 from .results import Results, bench_label
 from .stats import compare_summaries, summarize
 
 
 def workload_label(workload: dict) -> str:
+    if "function" in workload:  # a user's function: its file's hash tells two versions apart
+        return f"`{workload['spec']}` {workload['source_sha256'][:12]}"
     return f"[{workload['layers']}], {workload['train_size']:,} examples"
 
 
@@ -36,6 +39,10 @@ def measures(results: Results) -> dict[str, dict[tuple, dict]]:
             samples.setdefault((prefix + point["rung"], workload, point["threads"]), []).append(
                 point["seconds_per_iteration"])
         found.setdefault(table, {}).update({key: summarize(values) for key, values in samples.items()})
+    if results.threadmap:
+        found["threadmap"] = {(f"`{call}` {dtype} n = {n}", "threading map", threads): seconds
+                              for threads, cells in threadmap_cells(results.threadmap).items()
+                              for (call, dtype, n), seconds in cells.items()}
     if bench := results.bench:
         label = workload_label({"layers": ",".join(map(str, bench["layers"])), "train_size": bench["train_size"]})
         found["bench"] = {(bench_label(row), label, row["threads"]): row["seconds"] for row in bench["rows"]}

@@ -170,6 +170,7 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
     warmed = set()
     # A function's answer at the fewest threads (repeat 0, measured first) is the one the others are compared with.
     reference = path.with_name(f"{path.stem}-answer.npz")
+    path.parent.mkdir(parents=True, exist_ok=True)  # the child saves that answer before the first result is written
     with tqdm(total=len(todo), desc="scaling sweep", unit="point", dynamic_ncols=True) as bar:
         for rung, threads, repeat in todo:
             bar.set_postfix(rung=rung, threads=threads, repeat=repeat)

@@ -70,3 +70,24 @@ def test_the_command_writes_data_and_report(tmp_path, capsys):
     assert main(["compare", str(RUN_A)]) == 2
     assert "needs two or more result directories" in capsys.readouterr().err
 
+
+
+def test_compare_puts_threading_maps_side_by_side(tmp_path):
+    """Two machines' maps (one map run twice here): every cell both measured, per thread count."""
+    import json
+
+    from blasbench.compare import compare_dirs
+    from blasbench.store import write_result
+
+    environment = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "scaling.json").read_text())["environment"]
+    settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2], "threads": [1, 2], "repeats": 3, "rounds": 1,
+                "max_seconds": 1.0}
+    for name, seconds in (("a", 1.0), ("b", 3.0)):
+        cells = [{"call": "solve", "dtype": "float64", "n": 2, "number": 1,
+                  "seconds": {**summarize([seconds, seconds * 1.01, seconds * 0.99]), "values": [seconds] * 3}}]
+        write_result(tmp_path / name / "threadmap.json", {"kind": "threadmap", "settings": settings, "refused": [],
+                                                          "environment": environment,
+                                                          "runs": [{"round": 0, "threads": 1, "cells": cells}]})
+    comparison = compare_dirs([tmp_path / "a", tmp_path / "b"])
+    [row] = comparison["tables"]["threadmap"]
+    assert row["key"] == ["`solve` float64 n = 2", "threading map", 1] and row["flag"] == "slower"

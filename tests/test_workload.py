@@ -100,3 +100,16 @@ def test_an_edited_workload_is_measured_afresh_and_the_old_results_moved_aside(t
     assert len(result["points"]) == 1 and "moved to scaling-" in capsys.readouterr().err
     assert len(list(tmp_path.glob("scaling-*.json"))) == 1
     json.loads((tmp_path / "scaling.json").read_text())
+
+
+def test_two_sweeps_of_a_function_compare_side_by_side(tmp_path):
+    from blasbench.compare import compare_dirs
+
+    path = workload_file(tmp_path, "def work():\n    return np.ones(20_000).cumsum()\n")
+    workload = parse_workload(f"{path}:work")
+    for name in ("a", "b"):  # the same function, measured twice: two runs of one machine
+        settings = ScalingSettings(rungs=("work",), threads=(1,), repeats=1, workload=workload, warmup=False)
+        run_scaling(settings, tmp_path / name / "scaling.json")
+    comparison = compare_dirs([tmp_path / "a", tmp_path / "b"])
+    [row] = comparison["tables"]["scaling"]
+    assert row["key"][0] == "work" and row["key"][1].startswith("`") and "mine.py:work`" in row["key"][1]

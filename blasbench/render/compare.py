@@ -5,7 +5,7 @@ from __future__ import annotations
 from .format import fmt, table
 
 TABLE_TITLES = {"scaling": "Thread scaling (seconds per CG iteration)", "variants": "BLAS variants (seconds per CG iteration)",
-                "bench": "Benchmark (seconds per cost-and-gradient)"}
+                "bench": "Benchmark (seconds per cost-and-gradient)", "threadmap": "Threading map (seconds per call)"}
 
 
 def render_compare(comparison: dict) -> str:

@@ -225,6 +225,7 @@ def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
             "limits": record["limits"], "environment": record.get("environment"),
             "settings": record["scaling"]["settings"], "blas_sha256": record.get("blas_sha256", {}),
             "build_seconds": build_seconds(record["installed"]),
+            "threadmap": analyse_threadmap(record["threadmap"]) if record.get("threadmap") else None,
         })
     if measured:
         fastest = min(measured, key=lambda v: v["best_seconds"])

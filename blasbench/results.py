@@ -88,7 +88,8 @@ def task_directories(job_directory: Path) -> dict[str, Path]:
 
 
 def load_variants(results: Path) -> list[dict]:
-    """Every variant measured under ``results``, each with its sweep when there is one."""
+    """Every variant measured under ``results``, each with its sweep and its threading map when
+    there are."""
     records = []
     order = list(VARIANTS)
     paths = (results / "variants").glob("*/variant.json")
@@ -96,6 +97,8 @@ def load_variants(results: Path) -> list[dict]:
         record = read_result(path, "variant")
         sweep = path.with_name("scaling.json")
         record["scaling"] = read_result(sweep, "scaling") if sweep.exists() else None
+        threadmap = path.with_name("threadmap.json")
+        record["threadmap"] = read_result(threadmap, "threadmap") if threadmap.exists() else None
         records.append(record)
     return records
 

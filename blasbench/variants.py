@@ -22,6 +22,7 @@ from .build import build_all, install
 from .setups import VARIANTS, Variant
 from .store import cache_dir, file_sha256, write_result
 from .sweep import ScalingSettings, current_identity, resume, run_scaling
+from .threadmap import MapSettings, run_threadmap
 from .why import runtime_limits
 
 
@@ -67,9 +68,11 @@ def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
 
 
 def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, site_cfg: Path | None,
-                project: Path, dgemm_size: int, quiet: Callable[[], None] = lambda: None) -> None:
-    """Install, probe the runtime limits and sweep one variant into ``directory``; ``quiet()``
-    runs between the build and the first timing (it waits for free cores, or stops)."""
+                project: Path, dgemm_size: int, quiet: Callable[[], None] = lambda: None,
+                map_settings: MapSettings | None = None) -> None:
+    """Install, probe the runtime limits, sweep one variant into ``directory``, and map its calls
+    when ``map_settings`` ask for it; ``quiet()`` runs between the build and the first timing (it
+    waits for free cores, or stops)."""
     directory.mkdir(parents=True, exist_ok=True)
     record_path = directory / "variant.json"
     started = time.monotonic()
@@ -90,10 +93,13 @@ def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, si
                              if lib.get("user_api") == "blas"}
     record["seconds_this_run"] = round(time.monotonic() - started, 1)
     write_result(record_path, record)
+    if map_settings:
+        run_threadmap(map_settings, directory / "threadmap.json", installed["python"])
 
 
 def compare_variants(names: list[str], settings: ScalingSettings, results: Path, site_cfg: Path | None,
-                     dgemm_size: int = 1024, quiet: Callable[[], None] = lambda: None) -> list[str]:
+                     dgemm_size: int = 1024, quiet: Callable[[], None] = lambda: None,
+                     map_settings: MapSettings | None = None) -> list[str]:
     """Every variant in turn; a variant that cannot be set up here is reported and skipped."""
     project = project_root()
     failed = []
@@ -101,7 +107,7 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
         print(f"== {name}: {VARIANTS[name].description}", flush=True)
         directory = results / "variants" / name
         try:
-            run_variant(VARIANTS[name], settings, directory, site_cfg, project, dgemm_size, quiet)
+            run_variant(VARIANTS[name], settings, directory, site_cfg, project, dgemm_size, quiet, map_settings)
         except MachineBusy:
             raise  # the next variant would wait for the same cores: stop, keeping what is measured
         except UserError as e:

@@ -76,12 +76,13 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
 
 
 @pytest.mark.slow
-def test_compare_variants_sweeps_a_users_function_in_each_environment(tmp_path, monkeypatch):
-    """`compare-variants --workload`: the small-solves example (OpenBLAS issue 4387) in the
-    system OpenBLAS's and PyPI's environments, reported per call, its answers compared."""
+def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_path, monkeypatch):
+    """`compare-variants --workload ... --threadmap`: the small-solves example (OpenBLAS issue 4387)
+    in the system OpenBLAS's and PyPI's environments, reported per call, its answers compared, and
+    each environment's calls mapped."""
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
-    assert main(["compare-variants", "--quick", "--variants", "system-pthread", "pypi", "--allow-busy",
+    assert main(["compare-variants", "--quick", "--threadmap", "--variants", "system-pthread", "pypi", "--allow-busy",
                  "--workload", "examples/small_solves.py:solve_many", "--workload-args", '{"count": 50}',
                  "--results", str(results)]) == 0
     measured, failed = analyse_variants(load_variants(results))
@@ -92,6 +93,8 @@ def test_compare_variants_sweeps_a_users_function_in_each_environment(tmp_path, 
     report = (results / "variants.md").read_text()
     assert "The same function (`examples/small_solves.py:solve_many` with `{\"count\": 50}`" in report
     assert "s per call, 1 thread" in report and ", the function " in report
+    assert "## Threading map per variant" in report
+    assert all(f"- `{name}`: float64 on " in report for name in ("system-pthread", "pypi"))
     print(report)
 
 

@@ -11,6 +11,7 @@ from .. import UserError
 from ..render import render_all
 from ..results import Results
 from ..setups import DEFAULT_VARIANTS, VARIANTS
+from ..threadmap import DEFAULT_SIZES, MapSettings
 from ..variants import compare_variants
 from ..workload import NETWORK
 from .options import add_results_options, add_sweep_options, add_workload_options, ensure_quiet, writable_results
@@ -18,6 +19,9 @@ from .scaling import scaling_settings, with_function
 
 # compare-variants trains the post's end: all its parallelism is the BLAS's, which is what is compared.
 VARIANTS_RUNG = "4-contiguous"
+
+# compare-variants --threadmap --quick: a few sizes, from where threads hurt to where they pay.
+QUICK_SIZES = (2, 16, 128, 512)
 
 # compare-variants: short runs, since the reference BLAS is an order of magnitude slower.
 VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 3}
@@ -31,8 +35,10 @@ def command_compare_variants(args: argparse.Namespace) -> int:
     names = list(dict.fromkeys(args.blas_variants + (["site-cfg"] if args.site_cfg else [])))
     writable_results(args.results)
     try:
+        maps = (MapSettings(threads=settings.threads, sizes=QUICK_SIZES if args.quick else DEFAULT_SIZES)
+                if args.threadmap else None)
         failed = compare_variants(names, settings, args.results, args.site_cfg,
-                                  dgemm_size=256 if args.quick else 1024, quiet=lambda: ensure_quiet(args))
+                                  dgemm_size=256 if args.quick else 1024, quiet=lambda: ensure_quiet(args), map_settings=maps)
     finally:
         render_all(Results.load(args.results))
     print(f"report: {args.results / 'variants.md'}")
@@ -47,6 +53,9 @@ def register(commands) -> None:
                           metavar="VARIANT", help=f"from {', '.join(VARIANTS)} (default: {', '.join(DEFAULT_VARIANTS)})")
     variants.add_argument("--site-cfg", type=Path, help="also measure the OpenBLAS prefix this site.cfg describes")
     variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
+    variants.add_argument("--threadmap", action="store_true",
+                          help="also map each variant's NumPy and SciPy calls over sizes and thread counts (as `threadmap`; "
+                               f"with --quick, sizes {' '.join(map(str, QUICK_SIZES))}): which BLAS threads hurt, and where")
     group = variants.add_argument_group("sweeps")
     group.add_argument("--rung", choices=RUNGS, default=VARIANTS_RUNG,
                        help=f"the training rung every variant runs (default {VARIANTS_RUNG})")

@@ -12,6 +12,7 @@ from .build import blas_word, verdict
 from .format import mixed_banner, pct, ratio_words
 from .profile import seed_profile_notes
 from .scaling import cv_accuracy_line, why_headline
+from .threadmap import threadmap_line
 
 
 def headline(results: Results, variants: list[dict]) -> list[str]:
@@ -89,19 +90,6 @@ def bottom_line(results: Results, variants: list[dict]) -> str | None:
     elif parts:
         parts.append("Which BLAS is fastest here: `python3 -m nox -s compare-variants` measures them side by side.")
     return ("**Bottom line** on " + (measured_machine(results) or "this machine") + ": " + " ".join(parts)) if parts else None
-
-
-def threadmap_line(analysis: dict) -> str:
-    """Which calls threads made slower, and from which size they pay, at the most threads."""
-    if not analysis["maps"]:
-        return "not enough thread counts measured to compare."
-    top = max(m["threads"] for m in analysis["maps"])
-    words = []
-    for m in (m for m in analysis["maps"] if m["threads"] == top):
-        hurt = [f"`{row['call']}` up to n = {max(c['n'] for c in row['hurts']):,}" for row in m["rows"] if row["hurts"]]
-        words.append(f"{m['dtype']} on {top} threads: " + (f"slower than one thread for {', '.join(hurt)}" if hurt
-                                                          else "never slower than one thread beyond noise"))
-    return "; ".join(words) + "."
 
 
 def bench_line(bench: dict) -> str:

@@ -64,3 +64,16 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
                      + "; ".join(f"{r['threads']}: {r['why']}" for r in result["refused"]) + ".")
     parts += ["## Provenance", provenance_lines(result.get("environment"), sorted({1, *result["settings"]["threads"]}))]
     return "\n\n".join(parts) + "\n"
+
+
+def threadmap_line(analysis: dict) -> str:
+    """Which calls threads made slower, and from which size they pay, at the most threads."""
+    if not analysis["maps"]:
+        return "not enough thread counts measured to compare."
+    top = max(m["threads"] for m in analysis["maps"])
+    words = []
+    for m in (m for m in analysis["maps"] if m["threads"] == top):
+        hurt = [f"`{row['call']}` up to n = {max(c['n'] for c in row['hurts']):,}" for row in m["rows"] if row["hurts"]]
+        words.append(f"{m['dtype']} on {top} threads: " + (f"slower than one thread for {', '.join(hurt)}" if hurt
+                                                          else "never slower than one thread beyond noise"))
+    return "; ".join(words) + "."

@@ -8,6 +8,7 @@ from ..analysis import DEFAULT_BUILD, of_function, variants_findings
 from ..facts import HONOURED_CORES
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .scaling import limits_matrix
+from .threadmap import threadmap_line
 
 
 def build_time(seconds: float | str | None) -> str:
@@ -88,6 +89,11 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                         [[v["name"], r["threads"], median_iqr(r["wall"], digits), f"{r['speedup']:.2f}x",
                           f"{r['seconds_per_iteration']:.3g}" if function else f"{r['seconds_per_iteration']:.3f}"]
                          for v in measured for r in v["rows"]])]
+    if mapped := [v for v in measured if v["threadmap"]]:
+        parts += ["## Threading map per variant",
+                  "Each variant's NumPy and SciPy calls over sizes and thread counts (as `threadmap` measures them, in "
+                  "its own environment), at its most threads: which BLAS makes which calls slower, up to which size.",
+                  "\n".join(f"- `{v['name']}`: {threadmap_line(v['threadmap'])}" for v in mapped)]
     if failed:
         parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
                                                  for r in failed)]

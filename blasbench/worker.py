@@ -18,6 +18,7 @@ The parents (:mod:`.sweep`, :mod:`.why`, :mod:`.variants`) only start these and 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import sys
 import time
@@ -171,9 +172,11 @@ def compare_answer(arrays: list, reference_file: str) -> dict:
             "max_relative_difference": worst}
 
 
-def child_call(workload: dict, answer_file: str | None, reference_file: str | None) -> dict:
+def child_call(workload: dict, answer_file: str | None, reference_file: str | None, profile: str | None = None) -> dict:
     """Run the file's setup once (untimed), one warm-up call, then ``number`` calls (auto-ranged like
-    timeit's when not given) timed together; the answer summarised and compared."""
+    timeit's when not given) timed together; the answer summarised and compared. With ``profile``,
+    the timed calls run under cProfile (a profiling run, not a point) and its .prof is written there
+    with the functions that took the most cumulative time."""
     import inspect
     import resource
     import timeit
@@ -199,9 +202,14 @@ def child_call(workload: dict, answer_file: str | None, reference_file: str | No
         raise SystemExit(f"error: one call of {workload['spec']} took {first:.1f} s, over --max-seconds "
                          f"{workload['max_seconds']:g}: make it smaller (--workload-args) or raise --max-seconds")
     number = workload["number"] or timeit.Timer(call).autorange()[0]
+    profiler = cProfile.Profile() if profile else None
     before, started = resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    if profiler:
+        profiler.enable()
     for _ in range(number):
         value = call()
+    if profiler:
+        profiler.disable()
     seconds, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
     if seconds / number < 1e-6:
         raise SystemExit(f"error: {workload['spec']} takes under a microsecond per call ({seconds / number * 1e9:.0f} ns): "
@@ -212,9 +220,25 @@ def child_call(workload: dict, answer_file: str | None, reference_file: str | No
         summary.update(verdict="the reference", max_relative_difference=0.0)
     elif arrays and reference_file and Path(reference_file).exists():
         summary.update(compare_answer(arrays, reference_file))
-    return {"seconds_per_call": seconds / number, "number": number, "first_call_seconds": first,
-            "cpu_seconds": {"user": after.ru_utime - before.ru_utime, "system": after.ru_stime - before.ru_stime},
-            "answer": summary, "environment": provenance.collect()}
+    result = {"seconds_per_call": seconds / number, "number": number, "first_call_seconds": first,
+              "cpu_seconds": {"user": after.ru_utime - before.ru_utime, "system": after.ru_stime - before.ru_stime},
+              "answer": summary, "environment": provenance.collect()}
+    if profiler:
+        Path(profile).parent.mkdir(parents=True, exist_ok=True)
+        profiler.dump_stats(profile)
+        result["profile"] = top_functions(profile, seconds)
+    return result
+
+
+def top_functions(prof: str, total: float, count: int = 12) -> list[dict]:
+    """The functions with the most cumulative time in a .prof, each as a share of the profiled time."""
+    import pstats
+
+    stats = pstats.Stats(prof).stats
+    rows = sorted(((cumulative, calls, f"{Path(file).name}:{line}({name})")
+                   for (file, line, name), (_, calls, _, cumulative, _) in stats.items()), reverse=True)
+    return [{"function": where, "calls": calls, "cumulative_seconds": cumulative, "share": cumulative / total}
+            for cumulative, calls, where in rows[:count]]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,10 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     call.add_argument("--json", required=True, help="where the result goes")
     call.add_argument("--answer", help="save the answer here: the reference of the other points")
     call.add_argument("--reference", help="compare the answer with the one saved here")
+    call.add_argument("--profile", help="run the timed calls under cProfile and write its .prof here")
     commands.add_parser("provenance", help="this environment's provenance (its identity's source)")
     args = parser.parse_args(argv)
     if args.command == "call":
-        result = child_call(json.loads(args.workload), args.answer, args.reference)
+        result = child_call(json.loads(args.workload), args.answer, args.reference, args.profile)
         Path(args.json).write_text(json.dumps(result))
         return 0
     if args.command == "dgemm":

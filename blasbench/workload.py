@@ -37,7 +37,8 @@ class FunctionWorkload:
     path: str = ""  # the directory a module is imported from (none for a file)
 
     def command(self, rung: str, output: Path, profile: Path | None = None, python: str = sys.executable) -> list[str]:
-        return [python, "-m", "blasbench.worker", "call", "--workload", json.dumps(asdict(self)), "--json", str(output)]
+        command = [python, "-m", "blasbench.worker", "call", "--workload", json.dumps(asdict(self)), "--json", str(output)]
+        return command + (["--profile", str(Path(profile).resolve())] if profile else [])
 
     def point(self, result: dict, rung: str, threads: int, repeat: int) -> dict:
         """A point: seconds per call (wall, user and system CPU), and the answer's summary."""

@@ -113,3 +113,20 @@ def test_two_sweeps_of_a_function_compare_side_by_side(tmp_path):
     comparison = compare_dirs([tmp_path / "a", tmp_path / "b"])
     [row] = comparison["tables"]["scaling"]
     assert row["key"][0] == "work" and row["key"][1].startswith("`") and "mine.py:work`" in row["key"][1]
+
+
+def test_a_functions_profile_names_where_its_time_goes(tmp_path):
+    from blasbench.commands.scaling import profile_function
+
+    body = ("def setup(n=200):\n    return np.random.default_rng(0).standard_normal((n, n))\n\n"
+            "def inner(a):\n    return np.linalg.inv(a)\n\ndef work(a, n=200):\n    return inner(a)\n")
+    path = workload_file(tmp_path, body)
+    workload = parse_workload(f"{path}:work")
+    settings = ScalingSettings(rungs=("work",), threads=(1,), repeats=1, workload=workload, warmup=False)
+    run_scaling(settings, tmp_path / "scaling.json")
+    profile_function(settings, tmp_path / "scaling.json")
+    result = read_result(tmp_path / "scaling.json", "scaling")
+    names = [f["function"] for f in result["profile"]["functions"]]
+    assert any(name.startswith("mine.py:") and name.endswith("(inner)") for name in names), names
+    assert (tmp_path / "profile" / "work.prof").exists()
+    assert "### Where the time goes (cProfile)" in render_scaling(result)

@@ -130,7 +130,7 @@ def render_sweep(result: dict, figure: str | None) -> list[str]:
                f"(the post: \"{seed_figures()['scaling']['conclusion']}\")."),
         ]
         if function:
-            parts += answer_section(result)
+            parts += answer_section(result) + profile_section(result)
         elif not peer:  # a peer's own phases are not timed
             parts += ["Per phase (median seconds, and speedup against the fewest threads):",
                       table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
@@ -157,6 +157,19 @@ def refused_section(result: dict) -> list[str]:
     return ["## Refused points (thread limit did not take effect)",
             table(["rung", "threads", "repeat", "why"],
                   [[r["rung"], r["threads"], r["repeat"], r["why"]] for r in result["refused"]])]
+
+
+def profile_section(result: dict) -> list[str]:
+    """Where a function's time goes, as cProfile saw one more process of it."""
+    if not (profile := result.get("profile")):
+        return []
+    return ["### Where the time goes (cProfile)",
+            f"The timed calls once more under cProfile, at {profile['threads']} thread(s), in a process of its own "
+            f"(`{profile['prof']}`; `snakeviz {profile['prof']}` draws it). cProfile sees Python calls in the main "
+            "thread, not inside the BLAS: a NumPy or SciPy call's time is the caller's wait for it.",
+            table(["function", "calls", "cumulative s", "share of the calls' time"],
+                  [[f"`{f['function']}`", f"{f['calls']:,}", f"{f['cumulative_seconds']:.3f}", pct(f["share"])]
+                   for f in profile["functions"]])]
 
 
 def answer_section(result: dict) -> list[str]:

@@ -148,9 +148,10 @@ def summarise_answer(value) -> tuple[dict, list]:
     parts = () if value is None else value if isinstance(value, tuple) else (value,)
     arrays = []
     for part in parts:
-        if not isinstance(part, (np.ndarray, np.generic, int, float, complex, bool)):
-            return {"unsummarised": type(part).__name__}, []
-        arrays.append(np.asarray(part))  # tobytes() is in C order whatever the layout
+        array = np.asarray(part) if isinstance(part, (np.ndarray, np.generic, int, float, complex, bool)) else None
+        if array is None or array.dtype == object:  # an object array's bytes are pointers
+            return {"unsummarised": type(part).__name__ if array is None else "object array"}, []
+        arrays.append(array)  # tobytes() is in C order whatever the layout
     return {"parts": [{"shape": list(a.shape), "dtype": str(a.dtype),
                        "sha256": hashlib.sha256(a.tobytes()).hexdigest()[:16]} for a in arrays]}, arrays
 

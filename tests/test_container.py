@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from dockerfile_parse import DockerfileParser
-from test_launch import debian_quickstart
+from test_launch import README_RUN, debian_quickstart
 
 from blasbench import container, host, store
 
@@ -128,7 +128,7 @@ def test_readme_debian_quickstart_runs_in_a_fresh_debian_container(dockerd, tmp_
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     commands = debian_quickstart((ROOT / "README.md").read_text())
     assert len(commands) == 2 and commands[1].startswith("pipx run nox -s ") and commands[1].endswith("-- --quick"), commands
-    script = " && ".join(commands[:1] + [commands[1] + " --allow-busy"])
+    script = " && ".join(commands[:1] + [commands[1] + README_RUN])
     cache = store.cache_dir()
     passed = [arg for name in ("OPENBLAS_CORETYPE",) if name in os.environ for arg in ("-e", name)]
     started = time.monotonic()

@@ -57,10 +57,36 @@ def cpu_flags() -> list[str]:
     return []
 
 
+# The commit a parent found, handed to its children: they run the package installed into an
+# environment (nox's, a variant's), outside any clone, in an empty directory.
+COMMIT_VARIABLE = "BLASBENCH_COMMIT"
+
+
+def source_tree() -> Path | None:
+    """The clone this code comes from: the package's own parent when it runs from there, else the
+    current directory when it is a clone of this project (nox installs the package into a session
+    environment and runs it from the clone)."""
+    for candidate in (Path(__file__).resolve().parent.parent, Path.cwd()):
+        if (candidate / "blasbench" / "__init__.py").is_file() and (candidate / ".git").exists():
+            return candidate
+    return None
+
+
+def child_environment(env: dict | None = None) -> dict:
+    """``env`` (this process's by default) with the commit this process measures handed on."""
+    env = dict(os.environ if env is None else env)
+    if COMMIT_VARIABLE not in env and (commit := git_commit()):
+        env[COMMIT_VARIABLE] = commit
+    return env
+
+
 def git_commit() -> str | None:
     """The clone's commit; for a tree with uncommitted changes ``<commit>-dirty.<hash of the diff>``,
-    so that code edited again is another identity, not the same "dirty"."""
-    here = Path(__file__).resolve().parent.parent
+    so that code edited again is another identity, not the same "dirty". A child takes its parent's."""
+    if given := os.environ.get(COMMIT_VARIABLE):
+        return given
+    if (here := source_tree()) is None:
+        return None
     # results and reports are data, not code: writing them does not make the code dirty
     code = ["--", ".", ":(exclude)reports"]
     try:

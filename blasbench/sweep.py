@@ -89,7 +89,9 @@ def thread_env(threads: int | None, extra: dict | None = None) -> dict:
 def run_fresh(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     """``command`` (a ``python -m ...``) in a fresh process started in an empty directory: ``-m`` puts
     the current directory first on ``sys.path``, and a clone's sources there would be imported instead
-    of the package installed in that python's environment."""
+    of the package installed in that python's environment. The commit this process measures is
+    handed on (the child, outside the clone, cannot find it)."""
+    kwargs["env"] = provenance.child_environment(kwargs.get("env"))
     with tempfile.TemporaryDirectory(prefix="blasbench-child-") as empty:
         return subprocess.run(command, cwd=empty, capture_output=True, text=True, **kwargs)
 

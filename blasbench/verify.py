@@ -323,7 +323,7 @@ def verify_in_fresh_process(blas, api: str | None, output: Path, wait_quiet: flo
     command += ["--api", api] if api else []
     command += [f"--companion={path}" for path in blas.companions]
     command += ["--numpy-only"] if numpy_only else []
-    subprocess.run(command)
+    subprocess.run(command, env=provenance.child_environment())
     if not output.exists():
         raise UserError("the verification process crashed before writing its result (see its output above).")
     return read_json(output)

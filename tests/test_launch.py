@@ -98,6 +98,10 @@ def test_readme_quickstart_runs_verbatim_in_a_fresh_clone_and_home(tmp_path):
     assert build["verification"]["status"] in ("passed", "inconclusive") and all(w["cached"] for w in build["wheels"])
     scaling = json.loads((clone / "reports" / "scaling.json").read_text())
     assert scaling["points"] and scaling["identity"]["wheels"]["numpy"].startswith("2.4.6 from numpy-2.4.6-")
+    # nox runs the package installed into its session, its children in empty directories: the
+    # clone's commit still reaches every point
+    head = subprocess.run(["git", "-C", str(clone), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    assert {p["identity"]["commit"] for p in scaling["points"]} == {scaling["identity"]["commit"]} == {head}
     assert subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True).stdout == ""
 
 

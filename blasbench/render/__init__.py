@@ -28,10 +28,8 @@ def render_all(results: Results) -> list[Path]:
     returns the files written."""
     directory, written = results.directory, []
 
-    footer = glossary_footer(directory)
-
     def write(name: str, text: str) -> None:
-        atomic_write_text(directory / name, text + footer)
+        atomic_write_text(directory / name, text + glossary_footer((directory / name).parent))
         written.append(directory / name)
 
     if results.compare:  # `compare`'s output, or a Slurm job's nodes side by side
@@ -60,12 +58,14 @@ def render_all(results: Results) -> list[Path]:
             written.extend(plot_variants(measured, directory / "variants"))
             figure = "variants.svg"
         write("variants.md", render_variants(measured, failed, figure))
-    if results.threadmap:
-        analysis = analyse_threadmap(results.threadmap)
+    maps = [("", results.threadmap)] if results.threadmap else []
+    maps += [(f"variants/{r['variant']['name']}/", r["threadmap"]) for r in results.variants if r.get("threadmap")]
+    for where, threadmap in maps:  # this directory's map, and each variant's beside its sweep
+        analysis = analyse_threadmap(threadmap)
         figure = None
         if analysis["maps"]:
-            written.extend(plot_threadmap(analysis, directory / "threadmap"))
+            written.extend(plot_threadmap(analysis, directory / where / "threadmap"))
             figure = "threadmap.svg"
-        write("threadmap.md", render_threadmap(results.threadmap, analysis, figure))
+        write(f"{where}threadmap.md", render_threadmap(threadmap, analysis, figure))
     write("index.md", render_index(results, measured))
     return written

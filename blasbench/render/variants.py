@@ -93,7 +93,8 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
         parts += ["## Threading map per variant",
                   "Each variant's NumPy and SciPy calls over sizes and thread counts (as `threadmap` measures them, in "
                   "its own environment), at its most threads: which BLAS makes which calls slower, up to which size.",
-                  "\n".join(f"- `{v['name']}`: {threadmap_line(v['threadmap'])}" for v in mapped)]
+                  "\n".join(f"- [`{v['name']}`](variants/{v['name']}/threadmap.md): {threadmap_line(v['threadmap'])}"
+                            for v in mapped)]
     if failed:
         parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
                                                  for r in failed)]

@@ -97,7 +97,7 @@ def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_
     report = (results / "variants.md").read_text()
     assert "The same function (`examples/small_solves.py:solve_many` with `{\"count\": 50}`" in report
     assert "s per call, 1 thread" in report and ", the function " in report
-    assert "## Threading map per variant" in report
+    assert "## Threading map per variant" in report and "## Does threading change the answer, per variant?" in report
     assert all(f"- [`{name}`](variants/{name}/threadmap.md): float64 on " in report for name in VARIANTS_HERE)
     assert all((results / "variants" / name / "threadmap.md").exists() for name in VARIANTS_HERE)
     print(report)

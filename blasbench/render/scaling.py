@@ -172,11 +172,10 @@ def profile_section(result: dict) -> list[str]:
                    for f in profile["functions"]])]
 
 
-def answer_section(result: dict) -> list[str]:
-    """Does threading change the function's answer? Each point's against the answer at the fewest
-    threads (repeat 0): bit-identical, within ANSWER_TOLERANCE of its largest magnitude, or by how much it differs."""
+def answer_table(points: list[dict]) -> tuple[str, bool]:
+    """Each point's answer against the one at the fewest threads (repeat 0), and whether any differed."""
     rows, verdicts = [], set()
-    for point in sorted(result["points"], key=lambda p: (p["threads"], p["repeat"])):
+    for point in sorted(points, key=lambda p: (p["threads"], p["repeat"])):
         answer = point["answer"]
         if "unsummarised" in answer:
             rows.append([point["threads"], point["repeat"], f"not summarised: it returned a {answer['unsummarised']}", "–", "–"])
@@ -186,14 +185,21 @@ def answer_section(result: dict) -> list[str]:
         verdicts.add(verdict)
         difference = answer.get("max_relative_difference")
         rows.append([point["threads"], point["repeat"], parts, verdict, "–" if difference is None else f"{difference:.1e}"])
-    differs = "differs" in verdicts
+    return (table(["threads", "repeat", "answer", "against the fewest threads", "max relative difference"], rows),
+            "differs" in verdicts)
+
+
+ANSWER_WORDS = ("Each point's return value (shape, dtype, the first digits of its bytes' sha256) against the one at the "
+                f"fewest threads: bit-identical, within {ANSWER_TOLERANCE:g} (the largest difference over the largest "
+                "magnitude), or how far it differs. Threaded reductions may add in another order: ")
+
+
+def answer_section(result: dict) -> list[str]:
+    """Does threading change the function's answer?"""
+    rows, differs = answer_table(result["points"])
     return ["### Does threading change the answer?",
-            "Each point's return value (shape, dtype, the first digits of its bytes' sha256) against the one at the "
-            f"fewest threads: bit-identical, within {ANSWER_TOLERANCE:g} (the largest difference over the largest "
-            "magnitude), or how far it differs. Threaded reductions may add in another order: "
-            + ("**here they changed the answer**, by the amounts shown." if differs else
-               "here no point's answer differed beyond that."),
-            table(["threads", "repeat", "answer", "against the fewest threads", "max relative difference"], rows)]
+            ANSWER_WORDS + ("**here they changed the answer**, by the amounts shown." if differs else
+                            "here no point's answer differed beyond that."), rows]
 
 
 RUN_HEADER = ["setup", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",

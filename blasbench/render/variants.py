@@ -7,7 +7,7 @@ import json
 from ..analysis import DEFAULT_BUILD, of_function, variants_findings
 from ..facts import HONOURED_CORES
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
-from .scaling import limits_matrix
+from .scaling import ANSWER_WORDS, answer_table, limits_matrix
 from .threadmap import threadmap_line
 
 
@@ -89,6 +89,14 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                         [[v["name"], r["threads"], median_iqr(r["wall"], digits), f"{r['speedup']:.2f}x",
                           f"{r['seconds_per_iteration']:.3g}" if function else f"{r['seconds_per_iteration']:.3f}"]
                          for v in measured for r in v["rows"]])]
+    if measured and function:
+        tables = [(v["name"], *answer_table(v["points"])) for v in measured]
+        differing = [name for name, _, differs in tables if differs]
+        parts += ["## Does threading change the answer, per variant?",
+                  ANSWER_WORDS + (f"**in {', '.join(f'`{n}`' for n in differing)} they changed the answer**, by the "
+                                  "amounts shown." if differing else "in no variant did an answer differ beyond that.")]
+        for name, rows, _ in tables:
+            parts += [f"### `{name}`", rows]
     if mapped := [v for v in measured if v["threadmap"]]:
         parts += ["## Threading map per variant",
                   "Each variant's NumPy and SciPy calls over sizes and thread counts (as `threadmap` measures them, in "

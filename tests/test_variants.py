@@ -8,6 +8,7 @@ import pytest
 from blasbench import UserError
 from blasbench.analysis import analyse_variants
 from blasbench.cli import main
+from blasbench.render.format import glossary_footer
 from blasbench.render.variants import render_variants
 from blasbench.results import load_variants
 from blasbench.variants import project_root
@@ -72,7 +73,8 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     assert (results / "variants.svg").exists()
     # rerunning measures nothing new: every point is already there
     assert main(["compare-variants", "--quick", "--variants", names[-1], "--results", str(results)]) == 0
-    assert render_variants(*analyse_variants(load_variants(results))) == report.replace("![variants](variants.svg)\n\n", "")
+    rendered = render_variants(*analyse_variants(load_variants(results))) + glossary_footer(results)
+    assert rendered == report.replace("![variants](variants.svg)\n\n", "")
 
 
 # Side by side is the network test's above; here the function and the map in one environment (CI time).

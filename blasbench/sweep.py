@@ -56,6 +56,10 @@ class Workload:
             command += ["--profile", str(Path(profile).resolve())]
         return command
 
+    def answer_args(self, reference: Path, first: bool) -> tuple[str, ...]:
+        """None: a training's answer is its accuracy, recorded with each point."""
+        return ()
+
     def point(self, result: dict, rung: str, threads: int, repeat: int) -> dict:
         """A point: the training's wall and CPU time, per iteration and per phase, and its accuracy."""
         return {
@@ -180,10 +184,7 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
                 run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), rung, max(settings.threads),
                           python=python)
                 warmed.add(rung)
-            answer = ()
-            if isinstance(settings.workload, FunctionWorkload):
-                first = (threads, repeat) == (min(settings.threads), 0)
-                answer = ("--answer", str(reference.resolve())) if first else ("--reference", str(reference.resolve()))
+            answer = settings.workload.answer_args(reference, (threads, repeat) == (min(settings.threads), 0))
             result = run_child(settings.workload, rung, threads, python=python, extra_args=answer)
             if results["environment"] is None:
                 results["environment"] = result["environment"]

@@ -40,6 +40,10 @@ class FunctionWorkload:
         command = [python, "-m", "blasbench.worker", "call", "--workload", json.dumps(asdict(self)), "--json", str(output)]
         return command + (["--profile", str(Path(profile).resolve())] if profile else [])
 
+    def answer_args(self, reference: Path, first: bool) -> tuple[str, ...]:
+        """The child's arguments: the first point saves its answer at ``reference``, the others compare theirs with it."""
+        return ("--answer" if first else "--reference", str(reference.resolve()))
+
     def point(self, result: dict, rung: str, threads: int, repeat: int) -> dict:
         """A point: seconds per call (wall, user and system CPU), and the answer's summary."""
         per_call = result["seconds_per_call"]

@@ -123,8 +123,8 @@ def test_a_functions_profile_names_where_its_time_goes(tmp_path):
     path = workload_file(tmp_path, body)
     workload = parse_workload(f"{path}:work")
     settings = ScalingSettings(rungs=("work",), threads=(1,), repeats=1, workload=workload, warmup=False)
-    run_scaling(settings, tmp_path / "scaling.json")
-    profile_function(settings, tmp_path / "scaling.json")
+    sweep = run_scaling(settings, tmp_path / "scaling.json")
+    profile_function(settings, sweep, tmp_path / "scaling.json")
     result = read_result(tmp_path / "scaling.json", "scaling")
     names = [f["function"] for f in result["profile"]["functions"]]
     assert any(name.startswith("mine.py:") and name.endswith("(inner)") for name in names), names

@@ -18,7 +18,7 @@ from ..peers import peer_installed
 from ..profiles import run_profiles
 from ..render import render_all
 from ..results import Results
-from ..store import read_result, write_result
+from ..store import write_result
 from ..sweep import ScalingSettings, Workload, run_child, run_scaling
 from ..why import WhySettings, run_why
 from ..workload import NETWORK, parse_workload
@@ -85,14 +85,13 @@ def with_function(args: argparse.Namespace, settings: ScalingSettings) -> Scalin
     return replace(settings, rungs=(workload.function,), workload=workload, warmup=False)
 
 
-def profile_function(settings: ScalingSettings, path: Path) -> None:
+def profile_function(settings: ScalingSettings, sweep: dict, path: Path) -> None:
     """The function under cProfile in one more process, at the most threads swept; its .prof beside
-    the sweep and its busiest functions in the sweep's result."""
+    the sweep (``sweep``, as saved at ``path``) and its busiest functions in the sweep's result."""
     threads = max(settings.threads)
     prof = path.parent / "profile" / f"{settings.workload.function}.prof"
     print(f"profiling {settings.workload.spec} at {threads} thread(s) ...", flush=True)
     result = run_child(settings.workload, settings.workload.function, threads, profile=prof)
-    sweep = read_result(path, "scaling")
     sweep["profile"] = {"threads": threads, "prof": str(prof.relative_to(path.parent)), "functions": result["profile"]}
     write_result(path, sweep)
 
@@ -109,7 +108,7 @@ def command_function_scaling(args: argparse.Namespace) -> int:
     try:
         sweep = run_scaling(settings, args.results / "scaling.json")
         if args.profile_rungs:  # `--profile-rungs` with no name skips it, as for the network
-            profile_function(settings, args.results / "scaling.json")
+            profile_function(settings, sweep, args.results / "scaling.json")
     finally:
         render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C or an error
     print(f"reports: {args.results / 'index.md'}")

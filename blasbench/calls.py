@@ -20,12 +20,14 @@ SKINNY = 8
 @dataclass(frozen=True)
 class Call:
     """``setup(n, dtype, rng)`` returns the operands, ``run(*operands)`` is what is timed; ``matrices``
-    is how many n-by-n arrays setup and run hold at once (for the memory estimate)."""
+    is how many n-by-n arrays setup and run hold at once (for the memory estimate); ``package`` is
+    the one whose build the call goes through (a NumPy-only build maps NumPy's calls alone)."""
 
     name: str
     setup: Callable
     run: Callable
     matrices: int
+    package: str = "numpy"
 
 
 def _square(n, dtype, rng, count=1):
@@ -93,8 +95,15 @@ CALLS: dict[str, Call] = {call.name: call for call in (
     Call("cholesky", lambda n, d, r: [_hermitian_positive(n, d, r)], _np("cholesky"), 2),
     Call("svd", lambda n, d, r: [_well_conditioned(n, d, r)], _np("svd"), 4),
     Call("eigh", lambda n, d, r: [_hermitian_positive(n, d, r)], _np("eigh"), 3),
-    Call("lu_factor", lambda n, d, r: [_well_conditioned(n, d, r)], _lu_factor, 2),
+    Call("lu_factor", lambda n, d, r: [_well_conditioned(n, d, r)], _lu_factor, 2, "scipy"),
 )}
+
+
+def calls_of(packages: tuple[str, ...]) -> list[str]:
+    """The calls that go through ``packages`` alone (NumPy's, for a NumPy-only build)."""
+    return [name for name, call in CALLS.items() if call.package in packages]
+
+
 DTYPES = ("float64", "float32", "complex128", "complex64")
 ITEMSIZE = {"float64": 8, "float32": 4, "complex128": 16, "complex64": 8}
 

@@ -24,8 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-from nn.__main__ import main as train_main
-
 from . import provenance
 from .facts import ANSWER_TOLERANCE, CELL_SECONDS
 from .peers import trained_network
@@ -245,6 +243,8 @@ def top_functions(prof: str, total: float, count: int = 12) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["train"]:
+        from nn.__main__ import main as train_main  # the network needs SciPy; a map of a NumPy-only build does not
+
         if argv[1:2] == ["--peer"]:
             return train_main([argv[0], *argv[3:]], environment=provenance.collect,
                               network_class=trained_network(argv[2]))
@@ -282,9 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "dgemm":
         result = child_dgemm(args.size, args.threadpoolctl)
     elif args.command == "threadmap":
-        import scipy.linalg  # noqa: F401  (loaded before the provenance: every BLAS the calls use is seen)
+        from .calls import CALLS
 
-        cells = child_threadmap(args.calls.split("|"), args.dtypes.split(","), [int(n) for n in args.sizes.split(",")],
+        calls = args.calls.split("|")
+        if any(CALLS[call].package == "scipy" for call in calls):
+            import scipy.linalg  # noqa: F401  (loaded before the provenance: every BLAS the calls use is seen)
+        cells = child_threadmap(calls, args.dtypes.split(","), [int(n) for n in args.sizes.split(",")],
                                 args.repeats, args.max_seconds, json.loads(args.only) if args.only else None)
         result = {"cells": cells, "environment": provenance.collect()}
     elif args.command == "evaluations":
@@ -292,7 +295,10 @@ def main(argv: list[str] | None = None) -> int:
                                    [int(n) for n in args.examples.split(",")], args.repeats)
     else:
         import numpy  # noqa: F401  (provenance records the NumPy configuration)
-        import scipy.linalg  # noqa: F401  (and every BLAS a training run loads: PyPI's SciPy brings its own)
+        try:
+            import scipy.linalg  # noqa: F401  (and every BLAS a training run loads: PyPI's SciPy brings its own)
+        except ModuleNotFoundError:
+            pass  # a NumPy-only build (threadmap --numpy-only): its identity has no SciPy
 
         result = provenance.collect()
     print(json.dumps(result))

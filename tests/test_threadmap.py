@@ -67,6 +67,10 @@ def test_threads_pay_from_the_size_where_they_stay_faster_and_hurt_where_slower_
     report = render_threadmap(result, analyse_threadmap(result))
     assert "`solve` (float64) up to n = 2 is up to 3.0x slower on 2 threads than on one" in report
     assert "threadpool_limits(1)" in report and "| `solve` | 0.33x **↓** | 0.95x | 1.67x ↑ | 1.92x ↑ | 128 | 2 |" in report
+    assert "`OMP_NUM_THREADS=1`" in report  # no BLAS known: the variable every library reads
+    result["environment"] = {"threadpool_info": [{"user_api": "blas", "internal_api": "blis", "num_threads": 2, "version": "0.9.0",
+                                                  "threading_layer": "pthreads", "filepath": "/usr/lib/libblis.so.4"}]}
+    assert "run a program made of them with `BLIS_NUM_THREADS=1`" in render_threadmap(result, analyse_threadmap(result))
 
 
 def test_a_process_that_happened_to_run_slower_widens_the_range_instead_of_reading_as_a_thread_effect():
@@ -95,4 +99,17 @@ def test_bad_sizes_are_one_line_before_anything_runs(sizes, message, tmp_path, c
     assert main(["threadmap", "--installed", "--sizes", *sizes, "--results", str(tmp_path / "r")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "r" / "threadmap.json").exists()
+
+
+def test_a_numpy_only_map_leaves_out_scipys_calls_and_refuses_one_asked_for(tmp_path, capsys):
+    from blasbench.cli import build_parser
+    from blasbench.commands.threadmap import chosen_calls
+
+    args = build_parser().parse_args(["threadmap", "--numpy-only"])
+    assert chosen_calls(args) == tuple(name for name, call in CALLS.items() if call.package == "numpy")
+    assert "lu_factor" not in chosen_calls(args) and "solve" in chosen_calls(args)
+    assert main(["threadmap", "--numpy-only", "--calls", "solve", "lu_factor", "--results", str(tmp_path / "r")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == ["error: --numpy-only builds no SciPy, which lu_factor needs: drop --numpy-only or those calls."]
     assert not (tmp_path / "r" / "threadmap.json").exists()

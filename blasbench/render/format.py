@@ -58,6 +58,18 @@ def change(new: float, old: float) -> str:
     return signed_pct(new / old - 1) if old else "–"
 
 
+def blas_of(env: dict | None) -> dict | None:
+    """threadpoolctl's record of the BLAS ``env`` loaded (None when it knows none)."""
+    return next((i for i in (env or {}).get("threadpool_info", []) if i.get("user_api") == "blas"), None)
+
+
+def thread_variable(env: dict | None) -> str:
+    """The variable that sets the thread count of the BLAS ``env`` loaded, from threadpoolctl's name
+    for it (OPENBLAS_NUM_THREADS, BLIS_NUM_THREADS, MKL_NUM_THREADS); OMP_NUM_THREADS when it knows none."""
+    blas = blas_of(env)
+    return f"{blas['internal_api'].upper()}_NUM_THREADS" if blas else "OMP_NUM_THREADS"
+
+
 def provenance_lines(env: dict | None, threads: list[int] | None = None) -> str:
     """Where one result was measured, as a list. ``threads``: the thread counts its measurements ran
     at, each in a process of its own, when ``env`` was recorded by another process: its thread count

@@ -9,7 +9,7 @@ from ..facts import PEERS
 from ..provenance import identity
 from ..results import Results, describe
 from .build import blas_word, verdict
-from .format import mixed_banner, pct, ratio_words
+from .format import blas_of, mixed_banner, pct, ratio_words, thread_variable
 from .profile import seed_profile_notes
 from .scaling import cv_accuracy_line, why_headline
 from .threadmap import threadmap_line
@@ -73,10 +73,9 @@ def bottom_line(results: Results, variants: list[dict]) -> str | None:
 
         rung, a = min(analysis.items(), key=lambda item: time_at_advice(item[1]))
         threads, env = a["recommendation"]["threads"], results.scaling.get("environment") or {}
-        blas = next((i for i in env.get("threadpool_info", []) if i.get("user_api") == "blas"), None)
+        blas, variable = blas_of(env), thread_variable(env)
         cores = (env.get("cpu") or {}).get("usable_cores")
         what = f"{blas['internal_api']} {blas['version']} ({blas['threading_layer']})" if blas else "this BLAS"
-        variable = f"{blas['internal_api'].upper()}_NUM_THREADS" if blas else "OMP_NUM_THREADS"
         setting = ("nothing to set: by default it uses every usable core" if threads == cores else
                    f"set `{variable}={threads}`, or wrap the work in `threadpoolctl.threadpool_limits({threads})`")
         workload = (f"`{results.scaling['settings']['workload']['spec']}`" if of_function(results.scaling["settings"])

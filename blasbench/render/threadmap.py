@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from ..facts import CELL_SECONDS, CHANGE_FACTOR
-from .format import provenance_lines, table, times
+from .format import provenance_lines, table, thread_variable, times
 
 ARROW = {"faster": " ↑", "slower": " **↓**"}
 
 
-def advice(row: dict, threads: int, dtype: str) -> str | None:
+def advice(row: dict, threads: int, dtype: str, variable: str) -> str | None:
     """What to set, in code, for a call that threads made slower (None when they never did)."""
     if not row["hurts"]:
         return None
@@ -16,14 +16,15 @@ def advice(row: dict, threads: int, dtype: str) -> str | None:
     return (f"`{row['call']}` ({dtype}) up to n = {largest:,} is up to {1 / worst['speedup']:.1f}x slower on {threads} "
             f"threads than on one (n = {worst['n']:,}: {worst['one']['median'] * 1e6:,.1f} µs against "
             f"{worst['many']['median'] * 1e6:,.1f} µs): wrap such calls in `with threadpoolctl.threadpool_limits(1):`, "
-            "or run a program made of them with `OPENBLAS_NUM_THREADS=1`.")
+            f"or run a program made of them with `{variable}=1`.")
 
 
 def render_threadmap(result: dict, analysis: dict, figure: str | None = None) -> str:
     settings = result["settings"]
     parts = [
         "# Threading map: where BLAS threads pay, and where they hurt",
-        f"{len(settings['calls'])} NumPy and SciPy calls over sizes n = {', '.join(f'{n:,}' for n in settings['sizes'])} "
+        f"{len(settings['calls'])} calls ({', '.join(f'`{call}`' for call in settings['calls'])}) "
+        f"over sizes n = {', '.join(f'{n:,}' for n in settings['sizes'])} "
         f"({', '.join(settings['dtypes'])}), at {', '.join(map(str, sorted({1, *settings['threads']})))} thread(s), each "
         f"thread count measured in {settings['rounds']} fresh process(es), interleaved (the thread counts one after "
         "another, then again), each with every thread variable set and its limit checked with threadpoolctl. "
@@ -38,7 +39,9 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
                      "(refused or interrupted); run the same command again to measure them.")
     if not analysis["maps"]:
         parts.append("_Nothing to compare: a map needs one thread and at least one more thread count measured._")
-    lines = [line for m in analysis["maps"] for row in m["rows"] if (line := advice(row, m["threads"], m["dtype"]))]
+    variable = thread_variable(result.get("environment"))
+    lines = [line for m in analysis["maps"] for row in m["rows"]
+             if (line := advice(row, m["threads"], m["dtype"], variable))]
     parts += ["## Where threads hurt", "\n".join(f"- {line}" for line in lines) if lines else
               "Nowhere beyond noise: no call was slower on more threads than on one."]
     if figure:

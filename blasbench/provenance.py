@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import importlib.util
@@ -80,9 +81,12 @@ def child_environment(env: dict | None = None) -> dict:
     return env
 
 
+@functools.cache
 def git_commit() -> str | None:
     """The clone's commit; for a tree with uncommitted changes ``<commit>-dirty.<hash of the diff>``,
-    so that code edited again is another identity, not the same "dirty". A child takes its parent's."""
+    so that code edited again is another identity, not the same "dirty". A child takes its parent's.
+    Read once per process: a run measures the code installed when it started, so an edit to the clone
+    while it runs (which the installed package does not see) does not split its results in two."""
     if given := os.environ.get(COMMIT_VARIABLE):
         return given
     if (here := source_tree()) is None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import group
+from small_examples import EXAMPLES
 from test_providers import example_openblas
 
 from blasbench import build, pins, provenance, store
@@ -173,8 +174,6 @@ def test_scaling_quick_end_to_end(built_env):
     assert blas[0]["filepath"].startswith("/usr/lib/")  # the system OpenBLAS, not a bundled copy
 
 
-EXAMPLES = {"small_solves.py:solve_many": '{"count": 50}', "small_svds.py:svd_many": '{"count": 100}',
-            "lbfgsb_fit.py:fit": '{"parameters": 50, "observations": 500}', "large_matmul.py:matmul": '{"n": 400}'}
 
 
 @pytest.mark.slow

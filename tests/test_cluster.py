@@ -1,5 +1,6 @@
 """Many machines through Slurm: the script, the errors, and (slow) a real two-node cluster."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -11,9 +12,12 @@ from blasbench.cli import main
 from blasbench.cluster import ClusterJob, expand, script
 
 ROOT = Path(__file__).resolve().parent.parent
-# A small real workload for each node: one rung, one dtype, one repeat, no peers.
-BENCH = ["bench", "--train-size", "2000", "--repeats", "1", "--rungs", "5-fused-buffers", "--dtypes", "float64",
-         "--peers"]
+# Small real work for each node (the two nodes share this machine's cores, hence --allow-busy): a map of
+# two calls at two sizes, and a function of the user's swept at one and two threads.
+THREADMAP = ["threadmap", "--calls", "solve", "a @ b", "--sizes", "4", "256", "--threads", "1,2", "--rounds", "1",
+             "--allow-busy"]
+FUNCTION = ["scaling", "--workload", "examples/small_solves.py:solve_many", "--workload-args", '{"count": 50}',
+            "--quick", "--allow-busy"]
 
 
 def test_the_script_is_a_readable_array_of_one_exclusive_node_per_task(tmp_path):
@@ -63,7 +67,7 @@ def on_cluster(slurm_cluster, monkeypatch):
 @pytest.mark.slow
 def test_a_job_on_two_nodes_is_merged_and_resumed_without_resubmitting(on_cluster, tmp_path, capsys):
     started = time.monotonic()
-    assert main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), *BENCH]) == 0
+    assert main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), *THREADMAP]) == 0
     elapsed = time.monotonic() - started
     out = capsys.readouterr().out
     [job] = [p.name for p in tmp_path.iterdir() if p.is_dir()]
@@ -71,7 +75,10 @@ def test_a_job_on_two_nodes_is_merged_and_resumed_without_resubmitting(on_cluste
     directory = tmp_path / job
     index = (directory / "index.md").read_text()
     assert "| 0 | node" in index and "| 1 | node" in index and {"node1", "node2"} <= set(index.replace("|", " ").split())
-    assert (directory / "compare.md").exists() and (directory / "job.sbatch").exists()
+    assert (directory / "job.sbatch").exists()
+    assert len([p for p in directory.iterdir() if (p / "threadmap.md").exists()]) == 2  # every node mapped
+    merged = (directory / "compare.md").read_text()
+    assert "Threading map (seconds per call)" in merged and "`solve` float64 n = 256" in merged
     assert "task 0: running on node" in out and "task 1: completed" in out
     script_written = (directory / "job.sbatch").stat().st_mtime_ns
     assert main(["cluster", "--resume", job, "--results", str(tmp_path)]) == 0
@@ -84,7 +91,7 @@ def test_a_job_on_two_nodes_is_merged_and_resumed_without_resubmitting(on_cluste
 def test_a_node_without_compilers_fails_its_task_and_the_other_is_kept(on_cluster, tmp_path, capsys):
     (on_cluster.root / "break-node2").touch()
     try:
-        code = main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), *BENCH])
+        code = main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), *FUNCTION])
     finally:
         (on_cluster.root / "break-node2").unlink()
     assert code == 1
@@ -92,8 +99,11 @@ def test_a_node_without_compilers_fails_its_task_and_the_other_is_kept(on_cluste
     [job] = [p for p in tmp_path.iterdir() if p.is_dir()]
     index = (job / "index.md").read_text()
     assert "failed (exit 1)" in index and "CC=/nonexistent/cc: no such compiler on this machine" in index
-    completed = [p for p in job.iterdir() if p.is_dir() and (p / "bench.json").exists()]
+    completed = [p for p in job.iterdir() if p.is_dir() and (p / "scaling.json").exists()]
     assert len(completed) == 1 and completed[0].name.endswith("-node1")
+    sweep = json.loads((completed[0] / "scaling.json").read_text())
+    assert sweep["settings"]["workload"]["spec"] == "examples/small_solves.py:solve_many"
+    assert all("verdict" in point["answer"] for point in sweep["points"])
 
 
 @pytest.mark.slow

@@ -16,9 +16,10 @@ import pytest
 from blasbench.store import cache_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-# What the README runs add to README's command: a shared CI machine may be busy, and one rung swept
-# without the profiling sweep and the experiments (test_scaling_quick_end_to_end runs the whole quick
-# sweep on the build): what these runs test is the way in, not the sweep again (CI time).
+# What the runs of a way in (README's commands, the container image's run) add to its command: a shared
+# CI machine may be busy, and one rung swept without the profiling sweep and the experiments
+# (test_scaling_quick_end_to_end runs the whole quick sweep on the build): what these runs test is the
+# way in, not the sweep again (CI time).
 README_RUN = " --allow-busy --rungs 6-data-parallel --profile-rungs --experiments"
 
 

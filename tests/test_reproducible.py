@@ -212,3 +212,18 @@ def test_build_md_shows_each_wheels_second_build_verdict():
     text = render_build(result)
     assert "## Reproducible?" in text and "| numpy | **identical** |" in text
     assert "`scipy/_lib/_ccallback_c.so`: 100 bytes both, first differing byte at 42 (in .rodata)" in text
+
+
+@pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="needs the git clone")
+def test_an_edit_during_a_run_does_not_change_the_runs_commit(tmp_path):
+    """A run measures the package installed when it started: its commit is read once, so editing
+    the clone while a map or sweep runs does not split its results between two identities."""
+    clone = clone_with_edit(tmp_path, "")
+    query = ("import json, pathlib; from blasbench import provenance; before = provenance.git_commit(); "
+             "path = pathlib.Path('nn/network.py'); path.write_text(path.read_text() + '# edited\\n'); "
+             "print(json.dumps([before, provenance.git_commit()]))")
+    out = subprocess.run([sys.executable, "-c", query], cwd=clone, env={**os.environ, "PYTHONPATH": str(clone)},
+                         capture_output=True, text=True, check=True).stdout
+    before, after = json.loads(out)
+    assert before == after and "-dirty" not in before
+    assert "-dirty." in identity_in(clone)["commit"]  # the next run sees the edit

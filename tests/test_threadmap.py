@@ -68,8 +68,9 @@ def test_threads_pay_from_the_size_where_they_stay_faster_and_hurt_where_slower_
     assert "`solve` (float64) up to n = 2 is up to 3.0x slower on 2 threads than on one" in report
     assert "threadpool_limits(1)" in report and "| `solve` | 0.33x **↓** | 0.95x | 1.67x ↑ | 1.92x ↑ | 128 | 2 |" in report
     assert "`OMP_NUM_THREADS=1`" in report  # no BLAS known: the variable every library reads
-    result["environment"] = {"threadpool_info": [{"user_api": "blas", "internal_api": "blis", "num_threads": 2, "version": "0.9.0",
-                                                  "threading_layer": "pthreads", "filepath": "/usr/lib/libblis.so.4"}]}
+    blis = {"user_api": "blas", "internal_api": "blis", "num_threads": 2, "version": "0.9.0", "threading_layer": "pthreads",
+            "filepath": "/usr/lib/libblis.so.4"}
+    result["environment"] = {"threadpool_info": [blis]}
     assert "run a program made of them with `BLIS_NUM_THREADS=1`" in render_threadmap(result, analyse_threadmap(result))
 
 

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pytest
+from small_examples import EXAMPLES
 
 from blasbench import UserError
 from blasbench.analysis import analyse_variants
@@ -102,6 +103,24 @@ def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_
     assert "## Threading map per variant" in report and "## Does threading change the answer, per variant?" in report
     assert all(f"- [`{name}`](variants/{name}/threadmap.md): float64 on " in report for name in VARIANTS_HERE)
     assert all((results / "variants" / name / "threadmap.md").exists() for name in VARIANTS_HERE)
+    print(report)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", [name for name in EXAMPLES if name != "small_solves.py:solve_many"])
+def test_compare_variants_sweeps_every_other_example(example, tmp_path, monkeypatch):
+    """The other examples through `compare-variants --workload` (small size, one variant: the
+    side-by-side and the map are tested above): answers compared, seconds per call reported."""
+    monkeypatch.chdir(ROOT)
+    results = tmp_path / "reports"
+    assert main(["compare-variants", "--quick", "--variants", *VARIANTS_HERE, "--allow-busy",
+                 "--workload", f"examples/{example}", "--workload-args", EXAMPLES[example],
+                 "--results", str(results)]) == 0
+    [variant], failed = analyse_variants(load_variants(results))
+    assert not failed and variant["settings"]["workload"]["spec"] == f"examples/{example}"
+    report = (results / "variants.md").read_text()
+    assert f"The same function (`examples/{example}` with `{EXAMPLES[example]}`" in report
+    assert "## Does threading change the answer, per variant?" in report
     print(report)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import UserError
-from .analysis import threadmap_cells
+from .analysis import analyse_threadmap, threadmap_cells
 from .facts import CHANGE_FACTOR
 from .results import Results, bench_label
 from .stats import compare_summaries, summarize
@@ -47,6 +47,19 @@ def measures(results: Results) -> dict[str, dict[tuple, dict]]:
         label = workload_label({"layers": ",".join(map(str, bench["layers"])), "train_size": bench["train_size"]})
         found["bench"] = {(bench_label(row), label, row["threads"]): row["seconds"] for row in bench["rows"]}
     return found
+
+
+def thread_effects(results: Results) -> list[dict]:
+    """What the directory's own threading map says at its most threads, per dtype: each call's sizes
+    where threads made it slower (and the worst ratio) and the size from which they pay; empty
+    without a map. Side by side, these say which BLAS has the pathology, and where."""
+    maps = analyse_threadmap(results.threadmap)["maps"] if results.threadmap else []
+    top = max((m["threads"] for m in maps), default=None)
+    return [{"threads": top, "dtype": m["dtype"],
+             "calls": [{"call": row["call"], "hurts": [cell["n"] for cell in row["hurts"]],
+                        "worst": row["worst"]["speedup"] if row["worst"] else None, "pays_from": row["pays_from"]}
+                       for row in m["rows"]]}
+            for m in maps if m["threads"] == top]
 
 
 def provenances(results: Results) -> list[dict]:
@@ -93,7 +106,7 @@ def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict
         raise UserError("the same directory is given twice: compare different runs (e.g. reports reports/examples/NAME).")
     loaded = [Results.load(d) for d in directories]
     runs = [{"label": chr(ord("A") + i), "directory": str(r.directory), "description": merged_description(provenances(r)),
-             "measures": measures(r)} for i, r in enumerate(loaded)]
+             "measures": measures(r), "thread_effects": thread_effects(r)} for i, r in enumerate(loaded)]
     base = runs[0]
     tables = {}
     for run in runs[1:]:
@@ -106,6 +119,6 @@ def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict
                     **compare_summaries(summary, other, factor)})
     differing = sorted({field for run in runs[1:] for field, value in run["description"].items()
                         if value != base["description"][field] and field not in ("date",)})
-    return {"kind": "compare", "factor": factor, "runs": [{k: r[k] for k in ("label", "directory", "description")}
-                                                          for r in runs],
+    return {"kind": "compare", "factor": factor,
+            "runs": [{k: r[k] for k in ("label", "directory", "description", "thread_effects")} for r in runs],
             "differs_in": differing, "tables": tables}

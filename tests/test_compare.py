@@ -91,3 +91,19 @@ def test_compare_puts_threading_maps_side_by_side(tmp_path):
     comparison = compare_dirs([tmp_path / "a", tmp_path / "b"])
     [row] = comparison["tables"]["threadmap"]
     assert row["key"] == ["`solve` float64 n = 2", "threading map", 1] and row["flag"] == "slower"
+
+
+def test_compare_says_per_run_where_threads_hurt_so_a_row_names_the_blas_with_the_pathology(tmp_path):
+    """Two BLAS setups' recorded maps (Debian's OpenBLAS and PyPI's wheels, epyc2-zen3-maps-d): each
+    run's own verdict per call beside the other's, as its threadmap.md says it."""
+    variants = Path(__file__).resolve().parent.parent / "reports" / "examples" / "epyc2-zen3-maps-d" / "variants"
+    comparison = compare_dirs([variants / "system-pthread", variants / "pypi"])
+    effects = {run["label"]: run["thread_effects"] for run in comparison["runs"]}
+    [pypi] = effects["B"]
+    assert pypi["threads"] == 2 and pypi["dtype"] == "float64"
+    matmul = next(effect for effect in pypi["calls"] if effect["call"] == "a @ b")
+    assert matmul["hurts"] and max(matmul["hurts"]) == 64  # as its threadmap.md says
+    report = render_compare(comparison)
+    assert "## Where threads hurt, per run" in report
+    [row] = [line for line in report.splitlines() if line.startswith("| `a @ b` float64 |")]
+    assert row.count("slower** at n = ") + row.count("never slower") == 2 and "64 (worst 0.7" in row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .format import fmt, table
+from .format import duration, fmt, table
 
 TABLE_TITLES = {"scaling": "Thread scaling (seconds per CG iteration)", "variants": "BLAS variants (seconds per CG iteration)",
                 "bench": "Benchmark (seconds per cost-and-gradient)", "threadmap": "Threading map (seconds per call)"}
@@ -24,19 +24,48 @@ def render_compare(comparison: dict) -> str:
     if comparison["differs_in"]:
         parts.append("The runs differ in: " + ", ".join(comparison["differs_in"])
                      + ". Ratios then compare machines or builds, not only noise.")
+    parts += thread_effects_section(runs)
     if not comparison["tables"]:
         parts.append("_No measure appears in both runs (different rungs, thread counts or workloads)._")
     # In one fixed order: a comparison read back from disk has its tables sorted by name.
     for name, rows in sorted(comparison["tables"].items(), key=lambda item: list(TABLE_TITLES).index(item[0])):
         flagged = [r for r in rows if r["flag"] in ("slower", "faster")]
+        # a map's calls take microseconds to seconds; the other tables' measures, tenths of a second
+        seconds, unit = (duration, "") if name == "threadmap" else ((lambda value: f"{value:.4f}"), " s")
         cells = []
         for r in rows:
             flag = f"**{r['flag']}**" if r in flagged else r["flag"]
-            cells.append([*(str(k) for k in r["key"]), f"{r['base']['median']:.4f} (n={r['base']['n']})",
-                          f"{r['other_label']}: {r['other']['median']:.4f} (n={r['other']['n']})",
+            cells.append([*(str(k) for k in r["key"]), f"{seconds(r['base']['median'])} (n={r['base']['n']})",
+                          f"{r['other_label']}: {seconds(r['other']['median'])} (n={r['other']['n']})",
                           f"{r['ratio']:.2f} [{r['ratio_range'][0]:.2f}, {r['ratio_range'][1]:.2f}]", flag])
         parts += [f"## {TABLE_TITLES.get(name, name)}",
                   f"{len(flagged)} of {len(rows)} differences are beyond the noise.",
-                  table(["measure", "workload", "threads", f"{runs[0]['label']} median s", "other median s",
+                  table(["measure", "workload", "threads", f"{runs[0]['label']} median{unit}", f"other median{unit}",
                          "ratio [range]", "verdict"], cells)]
     return "\n\n".join(parts) + "\n"
+
+
+def effect_words(effect: dict | None) -> str:
+    if effect is None:
+        return "–"
+    hurt = (f"**slower** at n = {', '.join(f'{n:,}' for n in effect['hurts'])} (worst {effect['worst']:.2f}x)"
+            if effect["hurts"] else "never slower")
+    return hurt + (f"; pays from n = {effect['pays_from']:,}" if effect["pays_from"] else "; never pays")
+
+
+def thread_effects_section(runs: list[dict]) -> list[str]:
+    """Which BLAS has the pathology, and where: each run's own map at its most threads against one."""
+    mapped = [r for r in runs if r.get("thread_effects")]
+    if not mapped:
+        return []
+    keys = list(dict.fromkeys((e["call"], m["dtype"]) for r in mapped for m in r["thread_effects"] for e in m["calls"]))
+    effects = {r["label"]: {(e["call"], m["dtype"]): e for m in r["thread_effects"] for e in m["calls"]} for r in mapped}
+    threads = sorted({m["threads"] for r in mapped for m in r["thread_effects"]})
+    rows = [[f"`{call}` {dtype}", *(effect_words(effects[r["label"]].get((call, dtype))) for r in mapped)]
+            for call, dtype in keys]
+    return ["## Where threads hurt, per run",
+            f"Each run's own threading map, at its most threads ({', '.join(map(str, threads))}) against one, as its "
+            "threadmap.md says: the sizes where the call was slower beyond noise (the worst ratio, one thread's time "
+            "over the threads'), and the size from which threads pay. Read across a row for which BLAS has the "
+            "pathology, and where.",
+            table(["call", *(f"{r['label']}: {r['description']['blas']}" for r in mapped)], rows)]

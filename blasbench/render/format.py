@@ -50,6 +50,14 @@ def milliseconds(seconds: float) -> str:
     return f"{seconds * 1e3:.0f}" if seconds >= 0.01 else f"{seconds * 1e3:.2f}"
 
 
+def duration(seconds: float) -> str:
+    """A time with the unit that keeps four digits: a threading map's cells run from microseconds to seconds."""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3)):
+        if seconds >= scale:
+            return f"{seconds / scale:.4g} {unit}"
+    return f"{seconds * 1e6:.4g} µs"
+
+
 def median_iqr(summary: dict, digits: int = 2) -> str:
     return f"{summary['median']:.{digits}f} ± {summary['iqr'] / 2:.{digits}f}"
 

@@ -14,6 +14,7 @@ from small_examples import EXAMPLES
 from test_providers import example_openblas
 
 from blasbench import build, pins, provenance, store
+from blasbench.facts import EXPERIMENTS
 from blasbench.wheels import wheel_members
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -172,6 +173,10 @@ def test_scaling_quick_end_to_end(built_env):
     assert not scaling["refused"]
     blas = [lib for lib in scaling["environment"]["threadpool_info"] if lib["user_api"] == "blas"]
     assert blas[0]["filepath"].startswith("/usr/lib/")  # the system OpenBLAS, not a bundled copy
+    why = json.loads((results / "why.json").read_text())  # why scaling stops: every experiment, at quick sizes
+    assert set(why["experiments"]) == set(EXPERIMENTS) and all(e["rows"] for e in why["experiments"].values())
+    report = (results / "scaling.md").read_text()
+    assert all(heading in report for heading in ("Idle BLAS threads", "where threads start to pay", "mapped and unmapped"))
 
 
 

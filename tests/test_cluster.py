@@ -76,7 +76,8 @@ def test_a_job_on_two_nodes_is_merged_and_resumed_without_resubmitting(on_cluste
     index = (directory / "index.md").read_text()
     assert "| 0 | node" in index and "| 1 | node" in index and {"node1", "node2"} <= set(index.replace("|", " ").split())
     assert (directory / "job.sbatch").exists()
-    assert len([p for p in directory.iterdir() if (p / "threadmap.md").exists()]) == 2  # every node mapped
+    mapped = [p for p in directory.iterdir() if (p / "threadmap.md").exists()]
+    assert len(mapped) == 2 and all((p / "build.md").exists() for p in mapped)  # every node mapped, its build named
     merged = (directory / "compare.md").read_text()
     assert "Threading map (seconds per call)" in merged and "`solve` float64 n = 256" in merged
     assert "task 0: running on node" in out and "task 1: completed" in out

@@ -45,13 +45,14 @@ def test_at_50_cg_iterations_the_network_is_at_least_as_accurate_as_the_posts_ow
     """The post publishes no accuracy. Its own code (seed_figures.json: acroz/neuralnetwork at
     99f69b1), on this project's 50,000/10,000 split, reaches 0.9076 cross-validation accuracy after
     50 CG iterations; this implementation (seed 0) reached 0.9146 here. The test holds it to the
-    reference at 50 iterations, and states how it goes on to 70."""
+    reference at 50 iterations, and checks it was still learning there (better than at 40)."""
     reference = analysis.reference_accuracy()
-    result, _ = train_cli(tmp_path, "--layers", "784,300,10", "--lmbda", "5", "--iterations", "70",
+    iterations = reference["iterations"]
+    result, _ = train_cli(tmp_path, "--layers", "784,300,10", "--lmbda", "5", "--iterations", str(iterations),
                           "--train-size", str(reference["train_size"]), "--rung", "5-fused-buffers", "--seed", "0")
     accuracy = {step["iteration"]: step["cv_accuracy"] for step in result["history"]}
-    print(f"cv accuracy at 50: {accuracy[50]:.4f} (the post's code: {reference['cv_accuracy']}), at 70: "
-          f"{accuracy[70]:.4f}; {result['seconds_per_iteration']:.2f} s/iteration")
-    assert result["final"]["iterations"] == 70
-    assert accuracy[reference["iterations"]] >= reference["cv_accuracy"]
-    assert accuracy[70] > accuracy[50]
+    print(f"cv accuracy at {iterations}: {accuracy[iterations]:.4f} (the post's code: {reference['cv_accuracy']}), "
+          f"at {iterations - 10}: {accuracy[iterations - 10]:.4f}; {result['seconds_per_iteration']:.2f} s/iteration")
+    assert result["final"]["iterations"] == iterations
+    assert accuracy[iterations] >= reference["cv_accuracy"]
+    assert accuracy[iterations] > accuracy[iterations - 10]

@@ -38,10 +38,10 @@ def test_an_experiment_is_measured_again_only_when_its_own_settings_change(tmp_p
 @pytest.mark.slow
 def test_temporaries_page_fault_and_reuse_or_a_kept_heap_avoids_it(tmp_path):
     """2 CG iterations on the seed's 50,000 examples: its 117 MB temporaries are above any
-    mmap threshold glibc accepts, so every evaluation faults them in again."""
-    settings = WhySettings(threads=provenance.usable_cores(), repeats=1, hidden_sizes=(25, 300),
-                           example_counts=(1000, 50000), workload=Workload(iterations=2))
-    results = run_why(settings, ["malloc", "sizes", "timeout"], tmp_path / "why.json")
+    mmap threshold glibc accepts, so every evaluation faults them in again. (The other experiments
+    run at the quick sweep's sizes in test_scaling_quick_end_to_end.)"""
+    settings = WhySettings(threads=provenance.usable_cores(), repeats=1, workload=Workload(iterations=2))
+    results = run_why(settings, ["malloc"], tmp_path / "why.json")
     rows = {(r["setup"], r["threads"]): r for r in results["experiments"]["malloc"]["rows"]}
     threads = settings.threads
     defaults = rows["glibc defaults", threads]["minor_page_faults"]
@@ -49,12 +49,7 @@ def test_temporaries_page_fault_and_reuse_or_a_kept_heap_avoids_it(tmp_path):
     reuse = rows[f"buffer reuse ({BUFFER_RUNG})", threads]
     assert kept_heap["minor_page_faults"] < defaults / 2
     assert reuse["minor_page_faults"] < defaults / 2
-    cells = {(r["hidden"], r["examples"]): r for r in results["experiments"]["sizes"]["rows"]}
-    assert set(cells) == {(25, 1000), (25, 50000), (300, 1000), (300, 50000)}
-    assert all(c["one_thread"]["median"] > 0 and c["all_threads"]["median"] > 0 for c in cells.values())
-    section = "\n\n".join(render_why(results, []))
-    for heading in ("Idle BLAS threads", "where threads start to pay", "mapped and unmapped"):
-        assert heading in section
+    assert "mapped and unmapped" in "\n\n".join(render_why(results, []))
 
 
 def test_a_limit_whose_compute_took_effect_while_idle_threads_spun_says_exactly_that():

@@ -12,15 +12,15 @@ from ..facts import PEERS
 from ..render import render_all
 from ..results import Results
 from ..store import write_result
-from .options import INSTALLED_HELP, add_build_options, add_results_options, check_installed, ensure_build, writable_results
+from .options import INSTALLED_HELP, add_build_options, add_results_options, check_installed, recorded_build, writable_results
 
 
 def command_bench(args: argparse.Namespace) -> int:
+    writable_results(args.results)
     if args.installed:
         check_installed()
-    elif ensure_build(args)["verification"]["status"] == "failed":
+    elif recorded_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
-    writable_results(args.results)
     result = run_bench(args.rungs, args.train_size, args.repeats, peers=args.peers, dtypes=args.dtypes)
     write_result(args.results / "bench.json", result)
     render_all(Results.load(args.results))

@@ -15,6 +15,7 @@ from .. import MachineBusy, UserError, pins, provenance
 from ..build import ensure
 from ..facts import BUSY_CORES
 from ..providers import PROVIDERS, get_provider, providers_help
+from ..store import write_result
 from ..workload import NETWORK
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
@@ -91,6 +92,14 @@ def ensure_build(args: argparse.Namespace) -> dict:
     """The build the options ask for, installed into this environment and verified (see :func:`build.ensure`)."""
     blas = get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure()
     return ensure(blas, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
+
+
+def recorded_build(args: argparse.Namespace) -> dict:
+    """:func:`ensure_build`, its result written to the results directory as ``build.json``: the report
+    of what is measured there names the build it ran on (provider, options, keys, verification)."""
+    result = ensure_build(args)
+    write_result(args.results / "build.json", result)
+    return result
 
 
 def ensure_quiet(args: argparse.Namespace) -> None:

@@ -20,8 +20,8 @@ from .options import (
     add_build_options,
     add_results_options,
     check_installed,
-    ensure_build,
     ensure_quiet,
+    recorded_build,
     thread_list,
     writable_results,
 )
@@ -52,7 +52,7 @@ def command_threadmap(args: argparse.Namespace) -> int:
     if args.installed:
         check_installed()
     else:
-        verification = ensure_build(args)["verification"]
+        verification = recorded_build(args)["verification"]
         failed = failed_checks(verification) if verification["status"] == "failed" else []
         if failed == [THREAD_COUNT]:
             print(f"note: the map sets and checks every process's thread count, so the library's default "

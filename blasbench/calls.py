@@ -99,9 +99,9 @@ CALLS: dict[str, Call] = {call.name: call for call in (
 )}
 
 
-def calls_of(packages: tuple[str, ...]) -> list[str]:
-    """The calls that go through ``packages`` alone (NumPy's, for a NumPy-only build)."""
-    return [name for name, call in CALLS.items() if call.package in packages]
+def calls_of(package: str) -> list[str]:
+    """The calls that go through ``package`` (NumPy's: what a NumPy-only build can map)."""
+    return [name for name, call in CALLS.items() if call.package == package]
 
 
 DTYPES = ("float64", "float32", "complex128", "complex64")

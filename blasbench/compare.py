@@ -15,6 +15,7 @@ from pathlib import Path
 from . import UserError
 from .analysis import analyse_threadmap, threadmap_cells
 from .facts import CHANGE_FACTOR
+from .provenance import blas_of
 from .results import Results, bench_label
 from .stats import compare_summaries, summarize
 
@@ -84,8 +85,7 @@ def merged_description(envs: list[dict]) -> dict:
 def description(env: dict) -> dict:
     """How a run is shown beside others: what makes two results comparable or not, as recorded
     (coarser than :func:`blasbench.provenance.identity`, which decides whether a result is reused)."""
-    blas = [i for i in env.get("threadpool_info", []) if i.get("user_api") == "blas"]
-    lib = blas[0] if blas else {}
+    lib = blas_of(env) or {}
     cpu = env.get("cpu", {})
     return {
         "cpu": f"{cpu.get('model')} ({cpu.get('usable_cores')} usable cores)",

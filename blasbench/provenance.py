@@ -141,6 +141,11 @@ def wheel_sources() -> dict[str, str | None]:
     return found
 
 
+def blas_of(env: dict | None) -> dict | None:
+    """threadpoolctl's record of the (first) BLAS ``env`` loaded; None when it knows none."""
+    return next((i for i in (env or {}).get("threadpool_info", []) if i.get("user_api") == "blas"), None)
+
+
 def identity(env: dict) -> dict:
     """What measured a result, from its recorded provenance: two results compare, and a sweep
     resumes, only when this is equal."""

@@ -9,15 +9,13 @@ from .. import UserError
 from ..facts import REBUILDS
 from ..render import render_all
 from ..results import Results
-from ..store import write_result
 from ..verify import EXIT_STATUS
-from .options import add_build_options, add_results_options, ensure_build, writable_results
+from .options import add_build_options, add_results_options, ensure_build, recorded_build, writable_results
 
 
 def command_build(args: argparse.Namespace) -> int:
     writable_results(args.results)
-    result = ensure_build(args)
-    write_result(args.results / "build.json", result)
+    result = recorded_build(args)
     render_all(Results.load(args.results))
     print(f"wrote {args.results / 'build.json'} and {args.results / 'build.md'}")
     status = result["verification"]["status"]

@@ -36,7 +36,7 @@ def chosen_calls(args: argparse.Namespace) -> tuple[str, ...]:
     """The calls asked for (default all); a NumPy-only build has no SciPy to call."""
     if not args.numpy_only:
         return tuple(args.calls or CALLS)
-    numpy_calls = calls_of(("numpy",))
+    numpy_calls = calls_of("numpy")
     if scipy_calls := [call for call in args.calls or () if call not in numpy_calls]:
         raise UserError(f"--numpy-only builds no SciPy, which {', '.join(scipy_calls)} needs: drop --numpy-only "
                         "or those calls.")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..facts import THREAD_VARIABLES
+from ..provenance import blas_of
 
 GLOSSARY = Path("docs") / "glossary.md"  # in the clone that holds the results
 
@@ -64,11 +65,6 @@ def median_iqr(summary: dict, digits: int = 2) -> str:
 
 def change(new: float, old: float) -> str:
     return signed_pct(new / old - 1) if old else "–"
-
-
-def blas_of(env: dict | None) -> dict | None:
-    """threadpoolctl's record of the BLAS ``env`` loaded (None when it knows none)."""
-    return next((i for i in (env or {}).get("threadpool_info", []) if i.get("user_api") == "blas"), None)
 
 
 def thread_variable(env: dict | None) -> str:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from ..analysis import analyse_profile, analyse_scaling, analyse_threadmap, of_function, seed_figures, seed_scaling
 from ..facts import PEERS
-from ..provenance import identity
+from ..provenance import blas_of, identity
 from ..results import Results, describe
 from .build import blas_word, verdict
-from .format import blas_of, mixed_banner, pct, ratio_words, thread_variable
+from .format import mixed_banner, pct, ratio_words, thread_variable
 from .profile import seed_profile_notes
 from .scaling import cv_accuracy_line, why_headline
 from .threadmap import threadmap_line

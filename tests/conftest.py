@@ -1,3 +1,7 @@
+import os
+import signal
+import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -27,8 +31,10 @@ STARTED = pytest.StashKey[float]()
 
 
 def pytest_collection_modifyitems(config, items):
-    # the build budget's check runs after every test that may compile (a stable sort keeps the rest's order)
-    items.sort(key=lambda item: item.get_closest_marker("after_builds") is not None)
+    # the quick tests first, while the default build compiles beside them (see pytest_collection_finish); the
+    # build budget's check after every test that may compile (a stable sort keeps the rest's order)
+    items.sort(key=lambda item: (item.get_closest_marker("after_builds") is not None,
+                                 item.get_closest_marker("slow") is not None))
     if not config.getoption("--slow"):
         skip = pytest.mark.skip(reason="slow: run with --slow")
         for item in items:
@@ -39,6 +45,43 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "all_providers" in item.keywords:
                 item.add_marker(skip)
+
+
+# The default build's wheels (NumPy and SciPy: 25-30 minutes on 2 cores with an empty cache), compiled by
+# the product's own code into the wheelhouse; a test that needs them finds them there, or waits on the
+# build's lock, saying so. The quick tests (sorted first) run beside the compile: they take a core from it
+# for their 3 minutes, and the single-threaded setup before the compile starts overlaps with them too;
+# nothing is timed on the build before the build is there.
+PREBUILD = """
+from blasbench.build import build_all
+from blasbench.cli import build_parser
+from blasbench.providers import get_provider
+args = build_parser().parse_args(["build"])
+build_all(get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure(), args.numpy, args.scipy)
+"""
+BUILDING = pytest.StashKey[subprocess.Popen]()
+
+
+def pytest_collection_finish(session):
+    """With slow tests to run, start the default build at once (a no-op where the wheelhouse has it)."""
+    if session.config.option.collectonly:
+        return
+    if any("slow" in item.keywords and not item.get_closest_marker("skip") for item in session.items):
+        from blasbench.store import cache_dir
+
+        log = cache_dir() / "logs" / "tests-prebuild.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w") as out:
+            session.config.stash[BUILDING] = subprocess.Popen([sys.executable, "-c", PREBUILD], stdout=out, stderr=out,
+                                                               stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def pytest_sessionfinish(session):
+    """A build no test waited for (a few tests selected, or a stop) is not left compiling."""
+    building = session.config.stash.get(BUILDING, None)
+    if building is not None and building.poll() is None:
+        os.killpg(building.pid, signal.SIGTERM)
+        building.wait()
 
 
 @pytest.fixture(autouse=True)

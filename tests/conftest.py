@@ -33,8 +33,7 @@ STARTED = pytest.StashKey[float]()
 def pytest_collection_modifyitems(config, items):
     # the quick tests first, while the default build compiles beside them (see pytest_collection_finish); the
     # build budget's check after every test that may compile (a stable sort keeps the rest's order)
-    items.sort(key=lambda item: (item.get_closest_marker("after_builds") is not None,
-                                 item.get_closest_marker("slow") is not None))
+    items.sort(key=lambda item: (item.get_closest_marker("after_builds") is not None, "slow" in item.keywords))
     if not config.getoption("--slow"):
         skip = pytest.mark.skip(reason="slow: run with --slow")
         for item in items:
@@ -55,9 +54,9 @@ def pytest_collection_modifyitems(config, items):
 PREBUILD = """
 from blasbench.build import build_all
 from blasbench.cli import build_parser
-from blasbench.providers import get_provider
+from blasbench.commands.options import chosen_blas
 args = build_parser().parse_args(["build"])
-build_all(get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure(), args.numpy, args.scipy)
+build_all(chosen_blas(args), args.numpy, args.scipy)
 """
 BUILDING = pytest.StashKey[subprocess.Popen]()
 

@@ -113,8 +113,7 @@ def test_unknown_version_is_a_clear_error():
 
 
 def new_virtualenv(directory: Path) -> str:
-    """A new environment with pip; its python. By virtualenv (nox's dependency): about 1 s, where venv's
-    ensurepip takes 5-7."""
+    """A new environment with pip; its python. By virtualenv, as nox's sessions are (noxfile.py says why)."""
     subprocess.run([sys.executable, "-m", "virtualenv", "-q", str(directory)], check=True)
     return str(directory / "bin" / "python")
 

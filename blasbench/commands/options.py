@@ -14,7 +14,7 @@ from nn.options import ITERATIONS, TRAIN_SIZE, positive
 from .. import MachineBusy, UserError, pins, provenance
 from ..build import ensure
 from ..facts import BUSY_CORES
-from ..providers import PROVIDERS, get_provider, providers_help
+from ..providers import PROVIDERS, BLASLibrary, get_provider, providers_help
 from ..store import write_result
 from ..workload import NETWORK
 
@@ -88,10 +88,15 @@ def thread_list(text: str) -> tuple[int, ...]:
     return values
 
 
+def chosen_blas(args: argparse.Namespace) -> BLASLibrary:
+    """The BLAS the build options name: its provider checked, the library present (installed where it can be)."""
+    return get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure()
+
+
 def ensure_build(args: argparse.Namespace) -> dict:
     """The build the options ask for, installed into this environment and verified (see :func:`build.ensure`)."""
-    blas = get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure()
-    return ensure(blas, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
+    return ensure(chosen_blas(args), args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet,
+                  args.check_reproducible)
 
 
 def recorded_build(args: argparse.Namespace) -> dict:

@@ -3,20 +3,33 @@ and the seed post's published figures to put beside them."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import defaultdict
 from importlib.resources import files
 
 from nn.options import ITERATIONS, TRAIN_SIZE
 
-from .facts import ALL_LIMITED, CHANGE_FACTOR, HONOURED_CORES, LOADED_POINT_CORES, NO_LIMIT
+from .facts import (
+    ALL_LIMITED,
+    CHANGE_FACTOR,
+    HONOURED_CORES,
+    LOADED_POINT_CORES,
+    NO_LIMIT,
+    PARALLEL_SPEEDUP,
+    PEERS,
+    SERIAL_LAYERS,
+)
+from .setups import DEFAULT_VARIANT
 from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, compare_summaries, karp_flatt, recommend, summarize
 
 PHASES = ("products", "sigmoid", "elementwise", "rest")
 
 
+@functools.cache
 def seed_figures() -> dict:
-    """The figures published with the seed post (copied into the package from the project's seed)."""
+    """The figures published with the seed post (copied into the package from the project's seed),
+    read once per process."""
     return json.loads(files("blasbench").joinpath("seed_figures.json").read_text())
 
 
@@ -117,10 +130,13 @@ def analyse_scaling(results: dict) -> dict:
 PAYING_SPEEDUP = 1.2  # below this, threads do not pay for themselves
 
 
-def analyse_sizes(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    """The problem-size cells where threads do not pay, and those where they lose."""
-    not_paying = [r for r in rows if r["speedup"] < PAYING_SPEEDUP]
-    return not_paying, [r for r in not_paying if r["speedup"] < 1.0]
+def analyse_why(why: dict) -> dict:
+    """The experiments' findings: the problem-size cells where threads do not pay, and those where they lose."""
+    found = {}
+    if sizes := why["experiments"].get("sizes"):
+        not_paying = [r for r in sizes["rows"] if r["speedup"] < PAYING_SPEEDUP]
+        found["sizes"] = {"not_paying": not_paying, "losing": [r for r in not_paying if r["speedup"] < 1.0]}
+    return found
 
 
 def seed_recommendation() -> int:
@@ -159,30 +175,15 @@ def _per_eval(seconds: float, rung: dict) -> float:
     return seconds / rung["evaluations"]
 
 
-def verdict(variant: dict, fastest: dict) -> str:
-    """One line: does this variant run BLAS in parallel, does the workload gain, what is ignored."""
-    speedup = variant["dgemm_all"]["gflops"] / variant["dgemm_one"]["gflops"]
-    threads, cores = variant["threads_all"], variant["blas"]["usable_cores"]
-    serial = variant["blas"]["threading_layer"] in ("disabled", "sequential") or not variant["blas"]["reported_threads"]
-    if variant["dgemm_all"]["cpu_per_wall"] < HONOURED_CORES and serial:
-        words = f"single-threaded BLAS (DGEMM {speedup:.2f}x, {cores} usable cores)"
-    elif variant["dgemm_all"]["cpu_per_wall"] < HONOURED_CORES:
-        # the probe's "all threads" sets no thread variable: a BLAS that starts on one thread runs one
-        # there, while the sweep's points set every thread variable
-        words = f"one BLAS thread unless told (DGEMM {speedup:.2f}x with no thread variable set, {cores} usable cores)"
-    elif speedup >= 1.5:
-        words = f"parallel BLAS (DGEMM {speedup:.2f}x on {threads} threads)"
-    else:
-        words = f"threads run but do not pay (DGEMM {speedup:.2f}x on {threads} threads)"
-    measured = "the function" if of_function(variant["settings"]) else "training"
-    words += f", {measured} {variant['training_speedup']:.2f}x on {variant['all']['threads']} threads"
-    if variant is fastest:
-        words += "; the fastest of these variants"
-    else:
-        words += f"; {variant['best_seconds'] / fastest['best_seconds']:.2f}x the fastest's time"
-    if variant["ignored"]:
-        words += "; **ignores** " + ", ".join(variant["ignored"])
-    return words
+def threading(variant: dict) -> str:
+    """How a variant's BLAS ran the probe's DGEMM on every thread: "serial" (a single-threaded
+    BLAS), "one unless told" (one thread with no thread variable set: the probe sets none, while a
+    sweep's points set every one), "parallel" (at least PARALLEL_SPEEDUP faster than on one), or
+    "no gain" (threads ran but did not pay)."""
+    serial = variant["blas"]["threading_layer"] in SERIAL_LAYERS or not variant["blas"]["reported_threads"]
+    if variant["dgemm_all"]["cpu_per_wall"] < HONOURED_CORES:
+        return "serial" if serial else "one unless told"
+    return "parallel" if variant["dgemm_speedup"] >= PARALLEL_SPEEDUP else "no gain"
 
 
 def limit_effect(row: dict, rows: list[dict]) -> str | None:
@@ -198,9 +199,10 @@ def limit_effect(row: dict, rows: list[dict]) -> str | None:
     return "compute only" if one and abs(rate - min(one, key=lambda g: abs(g - rate))) < abs(rate - free) else "ignored"
 
 
-def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
+def analyse_variants(records: list[dict], maps: dict[str, dict]) -> tuple[list[dict], list[dict]]:
     """Per measured variant: DGEMM at one and all threads (share of nominal peak), training
-    time at one and all threads, speedup and a verdict; and the variants that failed."""
+    time at one and all threads, speedup, how its BLAS threads, and its threading map's analysis
+    (``maps``, by variant); and the variants that failed."""
     measured, failed = [], []
     for record in records:
         if "error" in record or not (record.get("scaling") or {}).get("points"):
@@ -213,7 +215,7 @@ def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
         threads_all = everyone["reported_threads"] or 1
         rows = sweep["rows"]
         best = min(rows, key=lambda r: r["wall"]["median"])
-        measured.append({
+        measured.append(variant := {
             "name": record["variant"]["name"], "description": record["variant"]["description"],
             "blas": everyone, "library": record["installed"]["library"],
             "dgemm_one": one["dgemm"], "dgemm_all": everyone["dgemm"], "threads_all": threads_all,
@@ -226,12 +228,15 @@ def analyse_variants(records: list[dict]) -> tuple[list[dict], list[dict]]:
             "limits": record["limits"], "environment": record.get("environment"),
             "settings": record["scaling"]["settings"], "blas_sha256": record.get("blas_sha256", {}),
             "build_seconds": build_seconds(record["installed"]),
-            "threadmap": analyse_threadmap(record["threadmap"]) if record.get("threadmap") else None,
+            "threadmap": maps.get(record["variant"]["name"]),
+            "dgemm_speedup": everyone["dgemm"]["gflops"] / one["dgemm"]["gflops"],
         })
+        variant["threading"] = threading(variant)
     if measured:
         fastest = min(measured, key=lambda v: v["best_seconds"])
         for variant in measured:
-            variant["verdict"] = verdict(variant, fastest)
+            variant["against_fastest"] = variant["best_seconds"] / fastest["best_seconds"]
+            variant["fastest"] = variant is fastest
     return measured, failed
 
 
@@ -244,12 +249,14 @@ def build_seconds(installed: dict) -> float | str | None:
     return sum(seconds) if None not in seconds else None
 
 
+def serial_without_limit(limits: list[dict]) -> bool:
+    """Whether the BLAS ran one core with no limit set, so that no limit had anything to honour."""
+    return next(r for r in limits if r["setup"] == NO_LIMIT)["dgemm"]["cpu_per_wall"] < HONOURED_CORES
+
+
 def within_noise(a: dict, b: dict) -> bool:
     """Two timing summaries whose medians differ by less than the larger half-IQR."""
     return abs(a["median"] - b["median"]) <= max(a["iqr"], b["iqr"]) / 2
-
-
-DEFAULT_BUILD = "system-pthread"  # what `build-openblas` builds when not told otherwise
 
 
 def variants_findings(measured: list[dict]) -> dict:
@@ -266,7 +273,7 @@ def variants_findings(measured: list[dict]) -> dict:
             "ratio": second and second[end]["wall"]["median"] / first[end]["wall"]["median"],
             "within_noise": bool(second) and within_noise(first[end]["wall"], second[end]["wall"]),
         }
-    baseline = next((v for v in measured if v["name"] == DEFAULT_BUILD), None)
+    baseline = next((v for v in measured if v["name"] == DEFAULT_VARIANT), None)
     findings["against_default"] = {v["name"]: {end: v[end]["wall"]["median"] / baseline[end]["wall"]["median"]
                                                for end in ("one", "all")} for v in measured} if baseline else {}
     by_digest: dict[str, list[str]] = {}
@@ -321,3 +328,42 @@ def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:
     skipped = [cell for run in result["runs"] if run["threads"] == 1 for cell in run["cells"] if "skipped" in cell]
     measured = {run["threads"] for run in result["runs"]}
     return {"maps": maps, "skipped": skipped, "missing": sorted(set(settings["threads"]) - measured)}
+
+
+def bench_label(row: dict) -> str:
+    """A bench row's name: the rung and its dtype, or the peer."""
+    return f"{row['rung']} {row['dtype']}" if row.get("rung") else row["peer"]
+
+
+def workload_label(workload: dict) -> str:
+    """A workload as ``compare`` keys its measures: a function with its file's hash, or the network's size."""
+    if "function" in workload:  # a user's function: its file's hash tells two versions apart
+        return f"`{workload['spec']}` {workload['source_sha256'][:12]}"
+    return f"[{workload['layers']}], {workload['train_size']:,} examples"
+
+
+def sweep_measures(sweep: dict, prefix: str = "") -> dict[tuple, dict]:
+    """A sweep's comparable measures: (rung, workload, threads) -> the summary of its seconds per CG
+    iteration (per call, for a function), so that runs of different lengths on one workload compare."""
+    workload = workload_label(sweep["settings"]["workload"])
+    samples: dict[tuple, list[float]] = {}
+    for point in sweep["points"]:
+        samples.setdefault((prefix + point["rung"], workload, point["threads"]), []).append(point["seconds_per_iteration"])
+    return {key: summarize(values) for key, values in samples.items()}
+
+
+def bottom_line(scaling: dict | None, rungs: dict | None, variants: list[dict]) -> dict | None:
+    """What a user can act on: the fastest rung (not a peer) at its recommended thread count, and the
+    variant that trained fastest; None when neither was measured."""
+    found: dict = {}
+    if scaling and (analysed := {r: a for r, a in (rungs or {}).items() if r not in PEERS}):
+        def time_at_advice(a: dict) -> float:
+            return next(r for r in a["rows"] if r["threads"] == a["recommendation"]["threads"])["wall"]["median"]
+
+        rung, a = min(analysed.items(), key=lambda item: time_at_advice(item[1]))
+        cores = ((scaling.get("environment") or {}).get("cpu") or {}).get("usable_cores")
+        found.update(rung=rung, analysis=a, threads=a["recommendation"]["threads"],
+                     all_cores=a["recommendation"]["threads"] == cores)
+    if variants:
+        found["fastest_variant"] = min(variants, key=lambda v: v["best_seconds"])["name"]
+    return found or None

@@ -8,8 +8,9 @@ import time
 from nn.options import LAYERS, LMBDA, TRAIN_SIZE
 
 from . import provenance
+from .analysis import bench_label
+from .identity import identity
 from .peers import TorchNetwork, torch_description, torch_installed
-from .results import bench_label
 from .stats import summarize
 from .verify import time_dgemm
 
@@ -49,7 +50,7 @@ def run_bench(rungs: list[str], train_size: int = TRAIN_SIZE, repeats: int = REP
             "dtypes": list(dtypes), "repeats": repeats, "dgemm_size": dgemm_size, "dgemm_repeats": DGEMM_REPEATS,
             "rows": rows, "environment": environment,
             "peers": {"torch": torch_description() if torch_installed() else None} if "torch" in peers else {},
-            "identity": provenance.identity(environment), "load": load}
+            "identity": identity(environment), "load": load}
 
 
 def measure(rungs, train_size, repeats, dgemm_size, peers, dtypes) -> list[dict]:

@@ -26,19 +26,24 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError, pins, provenance
-from .facts import REBUILDS
+from . import UserError, pins
+from .facts import REBUILDS, WAIT_QUIET_SECONDS
 from .host import ensure_build_dependencies, toolchain
+from .identity import identity
 from .providers import PROVIDERS, BLASLibrary
+from .render.format import describe_difference
 from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
 from .verify import verify_in_fresh_process
-from .wheels import compare_wheels, describe_difference, wheel_members
+from .wheels import compare_wheels, wheel_members
 
 KEY_SCHEMA = 1
 NINJA_STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]")
 BUILD_WHEEL_HOOK = "import json, sys, mesonpy; print(mesonpy.build_wheel(sys.argv[1], json.loads(sys.argv[2])))"
 # Flags that change the binary when a user sets them.
 FLAG_VARIABLES = ("CC", "CXX", "FC", "CFLAGS", "CXXFLAGS", "FFLAGS", "LDFLAGS", "CPPFLAGS")
+
+# Each build's record in the wheelhouse, beside its wheels.
+MANIFEST = "build.json"
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,7 @@ def entry_dir(package: str, version: str, key: str) -> Path:
 
 def find_cached(package: str, version: str, key: str) -> BuiltWheel | None:
     directory = entry_dir(package, version, key)
-    manifest_path = directory / "build.json"
+    manifest_path = directory / MANIFEST
     if not manifest_path.exists():
         return None
     manifest = read_json(manifest_path)
@@ -303,7 +308,7 @@ def build_wheel(package: str, version: str, blas: BLASLibrary, depends_on: Built
             "blas_sha256": file_sha256(Path(blas.library)),
             **compiled,
         }
-        write_json(staging / "build.json", manifest)
+        write_json(staging / MANIFEST, manifest)
         final = entry_dir(package, version, key)
         shutil.rmtree(final, ignore_errors=True)
         os.replace(staging, final)
@@ -382,7 +387,7 @@ def install(wheels: list[BuiltWheel], python: str = sys.executable, extra: tuple
 
 
 def ensure(blas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: str | None = pins.SCIPY,
-           wait_quiet: float = 60.0, reproduce: str | None = None) -> dict:
+           wait_quiet: float = WAIT_QUIET_SECONDS, reproduce: str | None = None) -> dict:
     """Build (or reuse) the wheels, install them into this environment, verify them in a fresh
     process (and with ``reproduce``, a key of :data:`REBUILDS`, build each again to compare) and
     return the build result."""
@@ -411,6 +416,6 @@ def ensure(blas: BLASLibrary, numpy_version: str = pins.NUMPY, scipy_version: st
         "seconds_this_run": round(time.monotonic() - started, 1),
         "verification": verification,
         "environment": verification.get("environment"),
-        "identity": provenance.identity(verification.get("environment") or {}),
+        "identity": identity(verification.get("environment") or {}),
         **({"reproducibility": reproducibility} if reproducibility is not None else {}),
     }

@@ -27,13 +27,13 @@ from pathlib import Path
 from . import UserError
 from .compare import compare_dirs
 from .facts import CHANGE_FACTOR
+from .kinds import KINDS, read_result, write_result
 from .render import render_all
 from .results import Results, task_directories
-from .store import atomic_write_text, read_result, write_result
+from .store import atomic_write_text
 
-# The pipeline command a task runs -> the nox session that runs it (verify: build and verify).
-COMMANDS = {"scaling": "scaling", "bench": "bench", "compare-variants": "compare-variants", "threadmap": "threadmap",
-            "verify": "build-openblas"}
+# The pipeline command a task runs -> the nox session that runs it, from the result kinds that say so.
+COMMANDS = {kind.command: kind.session for kind in KINDS if kind.command}
 FINISHED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "PREEMPTED", "BOOT_FAIL",
             "DEADLINE"}
 SLURM_PACKAGES = "slurm-client (Debian/Ubuntu: `sudo apt-get install slurm-client`)"

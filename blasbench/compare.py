@@ -13,48 +13,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import UserError
-from .analysis import analyse_threadmap, threadmap_cells
 from .facts import CHANGE_FACTOR
-from .provenance import blas_of
-from .results import Results, bench_label
-from .stats import compare_summaries, summarize
-
-
-def workload_label(workload: dict) -> str:
-    if "function" in workload:  # a user's function: its file's hash tells two versions apart
-        return f"`{workload['spec']}` {workload['source_sha256'][:12]}"
-    return f"[{workload['layers']}], {workload['train_size']:,} examples"
+from .identity import blas_of
+from .kinds import KINDS
+from .results import Results
+from .stats import compare_summaries
 
 
 def measures(results: Results) -> dict[str, dict[tuple, dict]]:
-    """The comparable measures of one result directory, by table and key; each a summary
-    (n, median, q1, q3, min, max) of seconds. Training runs are compared per CG iteration,
-    so runs of different lengths on the same workload still compare."""
-    found: dict[str, dict[tuple, dict]] = {}
-    sweeps = [("scaling", results.scaling, "")] if results.scaling else []
-    sweeps += [("variants", v["scaling"], v["variant"]["name"] + " ") for v in results.variants if v.get("scaling")]
-    for table, sweep, prefix in sweeps:
-        workload = workload_label(sweep["settings"]["workload"])
-        samples: dict[tuple, list[float]] = {}
-        for point in sweep["points"]:
-            samples.setdefault((prefix + point["rung"], workload, point["threads"]), []).append(
-                point["seconds_per_iteration"])
-        found.setdefault(table, {}).update({key: summarize(values) for key, values in samples.items()})
-    if results.threadmap:
-        found["threadmap"] = {(f"`{call}` {dtype} n = {n}", "threading map", threads): seconds
-                              for threads, cells in threadmap_cells(results.threadmap).items()
-                              for (call, dtype, n), seconds in cells.items()}
-    if bench := results.bench:
-        label = workload_label({"layers": ",".join(map(str, bench["layers"])), "train_size": bench["train_size"]})
-        found["bench"] = {(bench_label(row), label, row["threads"]): row["seconds"] for row in bench["rows"]}
-    return found
+    """The comparable measures of one result directory, by table and key, as each kind gives them."""
+    return {kind.table: found for kind in KINDS if results[kind.name] is not None
+            and (found := kind.measures(results[kind.name], results.findings[kind.name]))}
 
 
 def thread_effects(results: Results) -> list[dict]:
     """What the directory's own threading map says at its most threads, per dtype: each call's sizes
     where threads made it slower (and the worst ratio) and the size from which they pay; empty
     without a map. Side by side, these say which BLAS has the pathology, and where."""
-    maps = analyse_threadmap(results.threadmap)["maps"] if results.threadmap else []
+    maps = results.findings["threadmap"]["maps"] if results["threadmap"] else []
     top = max((m["threads"] for m in maps), default=None)
     return [{"threads": top, "dtype": m["dtype"],
              "calls": [{"call": row["call"], "hurts": [cell["n"] for cell in row["hurts"]],
@@ -84,7 +60,7 @@ def merged_description(envs: list[dict]) -> dict:
 
 def description(env: dict) -> dict:
     """How a run is shown beside others: what makes two results comparable or not, as recorded
-    (coarser than :func:`blasbench.provenance.identity`, which decides whether a result is reused)."""
+    (coarser than :func:`blasbench.identity.identity`, which decides whether a result is reused)."""
     lib = blas_of(env) or {}
     cpu = env.get("cpu", {})
     return {

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from . import UserError, last_line
-from .build import wheelhouse
+from .build import MANIFEST, wheelhouse
 from .facts import THREAD_VARIABLES
 from .host import host_debian_mirror
 from .store import cache_dir
@@ -85,7 +85,7 @@ def stage_cache(context: Path) -> int:
     image reuses what was built here under the same keys; returns the number of wheels staged."""
     staged = context / ".container" / "cache"
     shutil.rmtree(staged, ignore_errors=True)
-    entries = [d for d in wheelhouse().glob("[!.]*") if (d / "build.json").exists()] if wheelhouse().exists() else []
+    entries = [d for d in wheelhouse().glob("[!.]*") if (d / MANIFEST).exists()] if wheelhouse().exists() else []
     for entry in entries:
         shutil.copytree(entry, staged / "wheelhouse" / entry.name)
     sdists = cache_dir() / "sdists"

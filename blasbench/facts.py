@@ -40,6 +40,15 @@ PEERS = ("torch",)
 # of the largest magnitude of the answer at the fewest threads.
 ANSWER_TOLERANCE = 1e-12
 
+# A BLAS is parallel when a DGEMM on every thread runs at least this much faster than on one (on 2 or more cores).
+PARALLEL_SPEEDUP = 1.5
+# The threading layers threadpoolctl reports for a serial BLAS: OpenBLAS and BLIS say disabled, MKL sequential.
+SERIAL_LAYERS = ("disabled", "sequential")
+# The DGEMM size (n x n) the verification's timing probe and the runtime-limits experiment multiply.
+DGEMM_SIZE = 1024
+# How long a command waits for the machine to be quiet before it measures (--wait-quiet).
+WAIT_QUIET_SECONDS = 60.0
+
 # The smallest ratio of two timings called a change (asv's), when their ranges do not overlap either.
 CHANGE_FACTOR = 1.10
 

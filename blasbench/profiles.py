@@ -10,7 +10,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import provenance
-from .store import write_result
+from .identity import identity
+from .kinds import write_result
 from .sweep import Workload, current_identity, resume, run_child
 
 # Functions of nn/network.py that compute the sigmoid (or sigma' fused into delta), and the
@@ -51,7 +52,7 @@ def run_profiles(rungs: list[str], workload: Workload, threads: int | None, path
             "evaluations": result["evaluations"], "phases": result["phase_seconds"],
             "cprofile": summarize_profile(prof), "prof": str(prof.relative_to(path.parent)),
             "cv_accuracy": result["final"]["cv_accuracy"], "load": result["load"],
-            "identity": provenance.identity(result["environment"]),
+            "identity": identity(result["environment"]),
         })
         write_result(path, results)
     return results

@@ -141,27 +141,6 @@ def wheel_sources() -> dict[str, str | None]:
     return found
 
 
-def blas_of(env: dict | None) -> dict | None:
-    """threadpoolctl's record of the (first) BLAS ``env`` loaded; None when it knows none."""
-    return next((i for i in (env or {}).get("threadpool_info", []) if i.get("user_api") == "blas"), None)
-
-
-def identity(env: dict) -> dict:
-    """What measured a result, from its recorded provenance: two results compare, and a sweep
-    resumes, only when this is equal."""
-    cpu = env.get("cpu") or {}
-    return {
-        "blas": [{k: lib.get(k) for k in ("internal_api", "filepath", "version", "threading_layer", "architecture")}
-                 for lib in env.get("threadpool_info") or [] if lib.get("user_api") == "blas"],
-        "wheels": env.get("wheels"),
-        "commit": env.get("git_commit"),
-        "workload_source": env.get("workload_source"),
-        "host": env.get("host"),
-        "cpu": cpu.get("model"),
-        "usable_cores": cpu.get("usable_cores"),
-    }
-
-
 def busy_cpu_seconds() -> float:
     """CPU seconds all processors have spent busy since boot (/proc/stat), to tell how much CPU
     other processes took while something was measured."""

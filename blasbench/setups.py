@@ -41,5 +41,7 @@ VARIANTS = {
     "source": Variant("source", "OpenBLAS compiled here from Debian bookworm's source package (the provider's default TARGET)",
                       "source", "bookworm"),
 }
+# What `build-openblas` builds when not told otherwise: the default provider in its first flavour.
+DEFAULT_VARIANT = "system-pthread"
 DEFAULT_VARIANTS = ("system-pthread", "system-openmp", "system-serial", "scipy-openblas", "pypi", "blis", "mkl",
                     "reference")

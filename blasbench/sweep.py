@@ -25,8 +25,10 @@ from tqdm import tqdm
 from nn.options import ITERATIONS, LAYERS, LMBDA, TRAIN_SIZE
 
 from . import UserError, last_line, provenance
-from .facts import PEERS, THREAD_VARIABLES
-from .store import digest, read_json, read_result, write_result
+from .facts import PEERS, SERIAL_LAYERS, THREAD_VARIABLES
+from .identity import identity
+from .kinds import read_result, write_result
+from .store import digest, read_json
 from .workload import FunctionWorkload
 
 PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start
@@ -68,7 +70,7 @@ class Workload:
             "system": result["cpu_seconds"]["system"], "process_wall": result["process_seconds"],
             "seconds_per_iteration": result["seconds_per_iteration"], "evaluations": result["evaluations"],
             "phases": result["phase_seconds"], "cv_accuracy": result["final"]["cv_accuracy"],
-            "load": result["load"], "identity": provenance.identity(result["environment"]),
+            "load": result["load"], "identity": identity(result["environment"]),
         }
 
 
@@ -124,7 +126,7 @@ def limit_problem(result: dict, threads: int) -> str | None:
     """Why a point's thread limit did not take effect, or None when it did."""
     env = result["environment"]
     for lib in env["threadpool_info"]:
-        serial_by_design = lib.get("threading_layer") in ("disabled", "sequential") and lib["num_threads"] == 1
+        serial_by_design = lib.get("threading_layer") in SERIAL_LAYERS and lib["num_threads"] == 1
         if lib["num_threads"] != threads and not serial_by_design:
             return f"{lib['internal_api']} ran {lib['num_threads']} threads, not {threads} ({lib['filepath']})"
     if env.get("numexpr_threads") not in (None, threads):
@@ -138,7 +140,7 @@ def current_identity(python: str = sys.executable) -> dict:
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"{python} could not report its NumPy and BLAS ({last}): is numpy installed there?")
-    return provenance.identity(json.loads(run.stdout))
+    return identity(json.loads(run.stdout))
 
 
 def resume(path: Path, kind: str, wanted: dict) -> dict | None:

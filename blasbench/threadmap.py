@@ -21,7 +21,8 @@ from pathlib import Path
 
 from . import UserError, last_line, provenance
 from .calls import CALLS, bytes_needed
-from .store import write_result
+from .identity import identity
+from .kinds import write_result
 from .sweep import current_identity, limit_problem, resume, run_fresh, thread_env
 
 # log-spaced from 2 to 4,096: the small sizes are where threads hurt, the large where they pay
@@ -101,7 +102,7 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
             print(f"refused ({threads} threads): {problem}", file=sys.stderr)
         else:
             results["runs"].append({"round": round_, "threads": threads, "cells": result["cells"], "load": load,
-                                    "identity": provenance.identity(result["environment"])})
+                                    "identity": identity(result["environment"])})
             results["environment"] = results["environment"] or result["environment"]
             if (round_, threads) == (0, 1):
                 only = largest_measured(result["cells"])

@@ -19,8 +19,10 @@ from pathlib import Path
 
 from . import MachineBusy, UserError, pins
 from .build import build_all, install
+from .facts import DGEMM_SIZE
+from .kinds import write_result
 from .setups import VARIANTS, Variant
-from .store import cache_dir, file_sha256, write_result
+from .store import cache_dir, file_sha256
 from .sweep import ScalingSettings, current_identity, resume, run_scaling
 from .threadmap import MapSettings, run_threadmap
 from .why import runtime_limits
@@ -98,7 +100,7 @@ def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, si
 
 
 def compare_variants(names: list[str], settings: ScalingSettings, results: Path, site_cfg: Path | None,
-                     dgemm_size: int = 1024, quiet: Callable[[], None] = lambda: None,
+                     dgemm_size: int = DGEMM_SIZE, quiet: Callable[[], None] = lambda: None,
                      map_settings: MapSettings | None = None) -> list[str]:
     """Every variant in turn; a variant that cannot be set up here is reported and skipped."""
     project = project_root()

@@ -19,14 +19,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import UserError, provenance
-from .facts import BUSY_CORES, VERDICT
+from .facts import BUSY_CORES, PARALLEL_SPEEDUP, SERIAL_LAYERS, VERDICT
 from .store import read_json, write_json
 
-MIN_SPEEDUP = 1.5  # all threads vs one, on 2 or more cores
 SERIAL_MAX_SPEEDUP = 1.2
 PROBE_ATTEMPTS = 3
 BLAS_FILE = re.compile(r"(blas|lapack|blis|mkl_rt)", re.IGNORECASE)
-SERIAL_LAYERS = ("disabled", "sequential")  # OpenBLAS and BLIS say disabled, MKL sequential
 
 
 @dataclass
@@ -242,14 +240,14 @@ def check_probe(one: dict, everyone: dict, layer: str, threads: int, cores: int)
                      "does the work." if serial else "the one-thread limit did not take effect.")
     if cores < 2:
         return Check("timing probe: one usable core, no parallel speedup to show", True, timings)
-    ok = speedup >= MIN_SPEEDUP and everyone["cpu_per_wall"] >= MIN_SPEEDUP
+    ok = speedup >= PARALLEL_SPEEDUP and everyone["cpu_per_wall"] >= PARALLEL_SPEEDUP
     if ok:
         hint = ""
-    elif one["cpu_per_wall"] >= MIN_SPEEDUP:
+    elif one["cpu_per_wall"] >= PARALLEL_SPEEDUP:
         hint = "the one-thread limit did not take effect (an OpenMP build ignoring the runtime limit)."
     else:
         hint = "the threads do not run in parallel: another process is using the cores, or the build is serial."
-    return Check("timing probe: threads really run", ok, f"{timings} (need {MIN_SPEEDUP}x)", hint)
+    return Check("timing probe: threads really run", ok, f"{timings} (need {PARALLEL_SPEEDUP}x)", hint)
 
 
 def run_checks(library: str | None = None, threading: str | None = None, threads: int | None = None,

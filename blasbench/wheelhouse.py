@@ -18,11 +18,10 @@ import tempfile
 from pathlib import Path
 
 from . import UserError
-from .build import machine_inputs, wheelhouse
+from .build import MANIFEST, machine_inputs, wheelhouse
 from .store import digest, file_sha256, read_json
 from .wheels import wheel_members
 
-MANIFEST = "build.json"
 CONTENTS = "blasbench-export.json"  # written last: an archive cut short lacks it
 
 

@@ -62,15 +62,3 @@ def compare_wheels(a: Path, b: Path) -> list[dict]:
             differences.append({"member": name, "sizes": [len(x), len(y)], "first_difference": offset,
                                 "elf_section": elf_section_at(x, offset)})
     return differences
-
-
-def describe_difference(difference: dict) -> str:
-    """One member's difference in words."""
-    if "only_in" in difference:
-        return f"`{difference['member']}` only in the {difference['only_in']} build"
-    sizes = difference["sizes"]
-    where = f"first differing byte at {difference['first_difference']:,}"
-    if difference.get("elf_section"):
-        where += f" (in {difference['elf_section']})"
-    size = f"{sizes[0]:,} bytes both" if sizes[0] == sizes[1] else f"{sizes[0]:,} vs {sizes[1]:,} bytes"
-    return f"`{difference['member']}`: {size}, {where}"

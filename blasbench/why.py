@@ -28,9 +28,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from . import UserError, last_line
-from .facts import GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, NO_LIMIT, THREAD_VARIABLES
+from .facts import DGEMM_SIZE, GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, NO_LIMIT, THREAD_VARIABLES
+from .kinds import write_result
 from .stats import summarize
-from .store import write_result
 from .sweep import Workload, current_identity, resume, run_child, run_fresh
 
 SEED_RUNG = "0-seed"  # the code whose temporaries and single-threaded sigmoid the seed measured
@@ -64,7 +64,7 @@ class WhySettings:
     repeats: int = 3
     hidden_sizes: tuple[int, ...] = (10, 25, 100, 300, 1000)
     example_counts: tuple[int, ...] = (100, 1000, 10000, 50000)
-    dgemm_size: int = 1024
+    dgemm_size: int = DGEMM_SIZE
 
     def of(self, experiment: str) -> dict:
         """The settings ``experiment`` depends on, as they read back from JSON."""
@@ -149,7 +149,7 @@ def experiment_sizes(settings: WhySettings, python: str) -> list[dict]:
     return rows
 
 
-def runtime_limits(python: str, size: int = 1024) -> list[dict]:
+def runtime_limits(python: str, size: int = DGEMM_SIZE) -> list[dict]:
     """Each way of asking for one BLAS thread, with what threadpoolctl reports and how many
     cores the DGEMM actually kept busy (CPU time over wall time). A limit is honoured or not only
     where the DGEMM without one kept more than one core busy: a library that runs one thread

@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from . import provenance
-from .facts import ANSWER_TOLERANCE, CELL_SECONDS
+from .facts import ANSWER_TOLERANCE, CELL_SECONDS, DGEMM_SIZE
 from .peers import trained_network
 from .stats import summarize
 
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("train", help="the workload's `python -m nn train`, with provenance")
     dgemm = commands.add_parser("dgemm", help="the DGEMM rate and the threads threadpoolctl reports")
-    dgemm.add_argument("--size", type=int, default=1024)
+    dgemm.add_argument("--size", type=int, default=DGEMM_SIZE)
     dgemm.add_argument("--threadpoolctl", type=int, help="limit with threadpoolctl at run time")
     evaluations = commands.add_parser("evaluations", help="one cost-and-gradient per (hidden size, examples) cell")
     evaluations.add_argument("--rung", required=True)
@@ -264,8 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     threadmap.add_argument("--calls", required=True, help="call names, separated by |")
     threadmap.add_argument("--dtypes", required=True)
     threadmap.add_argument("--sizes", required=True)
-    threadmap.add_argument("--repeats", type=int, default=5)
-    threadmap.add_argument("--max-seconds", type=float, default=1.0)
+    threadmap.add_argument("--repeats", type=int, required=True)
+    threadmap.add_argument("--max-seconds", type=float, required=True)
     threadmap.add_argument("--only", help="JSON: call -> dtype -> the largest size to measure")
     call = commands.add_parser("call", help="time a user's function per call and summarise its answer")
     call.add_argument("--workload", required=True, help="JSON: the FunctionWorkload")

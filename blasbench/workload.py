@@ -17,7 +17,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import UserError, provenance
+from . import UserError
+from .identity import identity
 
 NETWORK = "nn"  # --workload's default: the post's network
 
@@ -52,7 +53,7 @@ class FunctionWorkload:
                 "system": result["cpu_seconds"]["system"] / result["number"],
                 "number": result["number"], "process_wall": result["process_seconds"], "phases": {},
                 "answer": result["answer"], "load": result["load"],
-                "identity": provenance.identity(result["environment"])}
+                "identity": identity(result["environment"])}
 
 
 def parse_workload(spec: str, args: str | None = None, number: int | None = None,

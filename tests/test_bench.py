@@ -8,11 +8,11 @@ import pytest
 from conftest import group
 
 from blasbench.bench import run_bench
+from blasbench.kinds import write_result
 from blasbench.peers import TorchNetwork, torch_installed
 from blasbench.render import render_all
 from blasbench.render.bench import render_bench
 from blasbench.results import Results
-from blasbench.store import write_result
 from nn.network import Network, one_hot
 from nn.options import RUNGS
 

@@ -12,7 +12,7 @@ from conftest import group
 from small_examples import EXAMPLES
 from test_providers import example_openblas
 
-from blasbench import build, pins, provenance, store
+from blasbench import build, kinds, pins, provenance, store
 from blasbench.facts import EXPERIMENTS
 from blasbench.wheels import wheel_members
 
@@ -50,7 +50,7 @@ def test_a_recorded_build_recomputes_to_its_recorded_key():
     (its "variant" is now "flavour"), hashes to the very inputs and key its manifest recorded."""
     from blasbench.providers import BLASLibrary
 
-    result = store.read_result(Path(ROOT) / "reports" / "examples" / "epyc2-zen3-c" / "build.json", "build")
+    result = kinds.read_result(Path(ROOT) / "reports" / "examples" / "epyc2-zen3-c" / "build.json", "build")
     blas = BLASLibrary(**{**result["blas"], "companions": tuple(result["blas"]["companions"])})
     numpy = result["wheels"][0]["manifest"]
     assert blas.key_material() == numpy["inputs"]["openblas"]

@@ -8,7 +8,7 @@ import pytest
 from blasbench import UserError
 from blasbench.cli import main
 from blasbench.compare import compare_dirs, measures
-from blasbench.render import render_compare
+from blasbench.render.compare import render_compare
 from blasbench.results import Results
 from blasbench.stats import compare_summaries, summarize
 
@@ -77,7 +77,7 @@ def test_compare_puts_threading_maps_side_by_side(tmp_path):
     import json
 
     from blasbench.compare import compare_dirs
-    from blasbench.store import write_result
+    from blasbench.kinds import write_result
 
     environment = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "scaling.json").read_text())["environment"]
     settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2], "threads": [1, 2], "repeats": 3, "rounds": 1,

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from blasbench import UserError, build, store, wheelhouse
+from blasbench import UserError, build, kinds, store, wheelhouse
 from blasbench.cli import main
-from blasbench.wheels import compare_wheels, describe_difference, elf_section_at, wheel_members
+from blasbench.render.format import describe_difference
+from blasbench.wheels import compare_wheels, elf_section_at, wheel_members
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBM = Path("/usr/lib/x86_64-linux-gnu/libm.so.6")
@@ -203,7 +204,7 @@ def test_a_blas_replaced_on_disk_since_the_build_is_said_so_not_called_a_differe
 def test_build_md_shows_each_wheels_second_build_verdict():
     from blasbench.render.build import render_build
 
-    result = store.read_result(ROOT / "tests" / "data" / "epyc2-a" / "build.json", "build")
+    result = kinds.read_result(ROOT / "tests" / "data" / "epyc2-a" / "build.json", "build")
     result["reproducibility"] = [
         {"package": "numpy", "verdict": "identical", "sha256": ["ab" * 32] * 2, "differences": [], "seconds": 190.0},
         {"package": "scipy", "verdict": "differs", "sha256": ["ab" * 32, "cd" * 32], "seconds": 800.0, "differences": [

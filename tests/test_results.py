@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from blasbench import UserError, analysis
+from blasbench.analysis import analyse_scaling
 from blasbench.cli import main
+from blasbench.kinds import RESULT_VERSION, read_result, write_result
 from blasbench.render import render_all
 from blasbench.render.bench import render_bench
 from blasbench.render.scaling import render_scaling
 from blasbench.results import Results
 from blasbench.stats import RECOMMENDATION_RULE, amdahl_fit
-from blasbench.store import RESULT_VERSION, read_result, write_result
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -149,9 +150,9 @@ def test_every_result_records_its_version_when_written(tmp_path):
 def test_every_version_has_its_migration_and_older_results_reach_the_current_shape():
     """Readers see the current version only: a version-1 bench's rows get their dtype and an empty
     peers list, a version-1 build's verification its status (no reader falls back on its own)."""
-    from blasbench import store
+    from blasbench.kinds import KINDS
 
-    assert sorted(store.MIGRATIONS) == list(range(2, RESULT_VERSION + 1))
+    assert all(2 <= version <= RESULT_VERSION for kind in KINDS for version in kind.migrations)
     bench = read_result(DATA / "xeon16-pypi-a" / "bench.json", "bench")
     assert bench["peers"] == {} and {row["dtype"] for row in bench["rows"]} == {"float64"}
     build = read_result(DATA / "epyc2-a" / "build.json", "build")
@@ -172,9 +173,9 @@ def test_a_smoke_run_says_so_and_its_advice_is_provisional(tmp_path):
     as if it were a measurement of this machine's scaling."""
     result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
     result["settings"]["workload"].update(iterations=3, train_size=5000)
-    text = render_scaling(result)
+    text = scaling_page(result)
     assert "**Smoke run:** 3 CG iterations on 5,000 examples" in text and "**Recommendation (provisional)" in text
-    assert "Smoke run" not in render_scaling(read_result(DATA / "epyc2-a" / "scaling.json", "scaling"))
+    assert "Smoke run" not in scaling_page(read_result(DATA / "epyc2-a" / "scaling.json", "scaling"))
 
 
 def test_equal_times_are_about_as_fast_never_one_point_zero_zero_x_slower():
@@ -204,8 +205,8 @@ def test_report_on_a_cluster_job_renders_the_job_index_again(tmp_path):
 
 
 def test_a_comparison_renders_the_same_from_memory_and_from_its_file(tmp_path):
-    from blasbench.render import render_compare
-    from blasbench.store import read_result
+    from blasbench.kinds import read_result
+    from blasbench.render.compare import render_compare
 
     comparison = read_result(Path(__file__).parent.parent / "reports" / "examples" / "compare" / "compare.json", "compare")
     shuffled = {**comparison, "tables": dict(reversed(list(comparison["tables"].items())))}
@@ -233,7 +234,7 @@ def test_the_index_ends_in_one_bottom_line_a_user_can_act_on(tmp_path):
 def test_a_sweeps_provenance_names_the_thread_counts_swept_not_the_recording_process(tmp_path):
     """The sweep's provenance once read "openblas (…, 1 threads)" and every thread variable `=1`:
     the settings of the process that recorded it, read as if the sweep ran on one thread."""
-    text = render_scaling(read_result(DATA / "epyc2-a" / "scaling.json", "scaling"))
+    text = scaling_page(read_result(DATA / "epyc2-a" / "scaling.json", "scaling"))
     provenance = text.split("### Provenance of the sweep")[1]
     assert "Thread counts measured: 1, 2, each in a fresh process" in provenance
     assert "1 threads)" not in provenance and "`OPENBLAS_NUM_THREADS=1`" not in provenance
@@ -241,11 +242,11 @@ def test_a_sweeps_provenance_names_the_thread_counts_swept_not_the_recording_pro
 
 def test_a_smoke_runs_accuracy_is_not_set_beside_the_posts_reference():
     result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
-    assert "0.9076" in render_scaling(result)
+    assert "0.9076" in scaling_page(result)
     result["settings"]["workload"].update(iterations=3, train_size=5000)
     for point in result["points"]:
         point["cv_accuracy"] = 0.2565
-    text = render_scaling(result)
+    text = scaling_page(result)
     assert "0.2565 in all" in text and "0.9076" not in text and "no reference is set beside it" in text
 
 
@@ -265,3 +266,8 @@ def test_profile_changes_within_the_change_factor_are_marked_as_noise():
     from blasbench.render.profile import change_cell
 
     assert change_cell(-0.05) == "-5% ~" and change_cell(0.42) == "+42%" and change_cell(None) == "–"
+
+
+def scaling_page(result: dict) -> str:
+    """scaling.md of one sweep, as its kind's analysis found it."""
+    return render_scaling(result, analyse_scaling(result))

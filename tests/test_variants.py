@@ -8,12 +8,18 @@ import pytest
 from small_examples import EXAMPLES
 
 from blasbench import UserError
-from blasbench.analysis import analyse_variants
 from blasbench.cli import main
 from blasbench.render.format import glossary_footer
-from blasbench.render.variants import render_variants
-from blasbench.results import load_variants
+from blasbench.render.variants import render_variants, verdict
+from blasbench.results import Results
 from blasbench.variants import project_root
+
+
+def variants_of(directory: Path) -> tuple[list[dict], list[dict]]:
+    """The variants measured and failed under ``directory``, as its reading analysed them."""
+    found = Results.load(directory).findings["variant"]
+    return found["measured"], found["failed"]
+
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,16 +39,16 @@ def test_an_unknown_variant_is_refused_by_the_command_line(capsys):
 def test_the_recorded_variants_render_with_their_findings():
     """variants/ as measured on this project's machine (frozen in tests/data): the report is rebuilt from the
     data alone, and says what the data show."""
-    measured, failed = analyse_variants(load_variants(Path(__file__).resolve().parent / "data" / "epyc2-a"))
+    measured, failed = variants_of(Path(__file__).resolve().parent / "data" / "epyc2-a")
     by_name = {v["name"]: v for v in measured}
     assert not failed and set(by_name) == {"system-pthread", "system-openmp", "system-serial", "pypi", "reference",
                                            "site-cfg"}
     # the OpenMP build follows OMP_NUM_THREADS and ignores OPENBLAS_NUM_THREADS; pthreads honours both
     assert by_name["system-openmp"]["ignored"] == ["OPENBLAS_NUM_THREADS=1"]
     assert by_name["system-pthread"]["ignored"] == []
-    assert by_name["system-serial"]["verdict"].startswith("single-threaded BLAS")
-    assert by_name["reference"]["verdict"].startswith("single-threaded BLAS")
-    report = render_variants(measured, failed)
+    assert verdict(by_name["system-serial"]).startswith("single-threaded BLAS")
+    assert verdict(by_name["reference"]).startswith("single-threaded BLAS")
+    report = render_variants(Results.load(Path(__file__).resolve().parent / "data" / "epyc2-a").findings["variant"])
     assert report.count("| **") == 6 and "**ignores** OPENBLAS_NUM_THREADS=1" in report
 
 
@@ -57,14 +63,14 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
     assert main(["compare-variants", "--quick", "--variants", *names, "--results", str(results)]) == 0
-    measured, failed = analyse_variants(load_variants(results))
+    measured, failed = variants_of(results)
     assert not failed
     by_name = {v["name"]: v for v in measured}
     assert set(by_name) == set(names)
     if "reference" in names:
         reference = by_name["reference"]
         assert reference["blas"]["reported_threads"] is None  # threadpoolctl knows no netlib BLAS
-        assert reference["verdict"].startswith("single-threaded BLAS")
+        assert verdict(reference).startswith("single-threaded BLAS")
         assert reference["library"]["library"].endswith(os.path.join("blas", "libblas.so.3.11.0"))
         # the floor really is the floor: optimised DGEMM is several times faster on one thread
         for name in ("system-pthread", "pypi"):
@@ -75,7 +81,7 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     assert (results / "variants.svg").exists()
     # rerunning measures nothing new: every point is already there
     assert main(["compare-variants", "--quick", "--variants", names[-1], "--results", str(results)]) == 0
-    rendered = render_variants(*analyse_variants(load_variants(results))) + glossary_footer(results)
+    rendered = render_variants(Results.load(results).findings["variant"]) + glossary_footer(results)
     assert rendered == report.replace("![variants](variants.svg)\n\n", "")
 
 
@@ -93,7 +99,7 @@ def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_
     assert main(["compare-variants", "--quick", "--threadmap", "--variants", *VARIANTS_HERE, "--allow-busy",
                  "--workload", "examples/small_solves.py:solve_many", "--workload-args", '{"count": 50}',
                  "--results", str(results)]) == 0
-    measured, failed = analyse_variants(load_variants(results))
+    measured, failed = variants_of(results)
     assert not failed and {v["name"] for v in measured} == set(VARIANTS_HERE)
     for variant in measured:
         assert variant["settings"]["workload"]["spec"] == "examples/small_solves.py:solve_many"
@@ -117,7 +123,7 @@ def test_compare_variants_sweeps_every_other_example(example, tmp_path, monkeypa
     assert main(["compare-variants", "--quick", "--variants", *VARIANTS_HERE, "--allow-busy",
                  "--workload", f"examples/{example}", "--workload-args", EXAMPLES[example],
                  "--results", str(results)]) == 0
-    [variant], failed = analyse_variants(load_variants(results))
+    [variant], failed = variants_of(results)
     assert not failed and variant["settings"]["workload"]["spec"] == f"examples/{example}"
     report = (results / "variants.md").read_text()
     arguments = json.dumps(json.loads(EXAMPLES[example]), sort_keys=True)  # as the report writes them
@@ -165,21 +171,22 @@ def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_
     DGEMM column says on how many threads it ran, and its limits are not called honoured: nothing to limit."""
     from blasbench.render.scaling import limits_matrix
 
-    measured, _ = analyse_variants(load_variants(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c"))
+    measured, _ = variants_of(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c")
     blis = next(v for v in measured if v["name"] == "blis")
-    assert blis["verdict"].startswith("one BLAS thread unless told (DGEMM") and "cores free" not in blis["verdict"]
-    assert f"| {blis['dgemm_all']['gflops']:.1f} on 1 (" in render_variants(measured, [])
+    assert verdict(blis).startswith("one BLAS thread unless told (DGEMM") and "cores free" not in verdict(blis)
+    found = Results.load(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c").findings["variant"]
+    assert f"| {blis['dgemm_all']['gflops']:.1f} on 1 (" in render_variants(found)
     blis_column = [line.split("|")[1 + [v["name"] for v in measured].index("blis") + 1]
                    for line in limits_matrix(measured).splitlines()[2:]]
     assert all("(one core without a limit too)" in cell for cell in blis_column[1:]), blis_column
     pthread = next(v for v in measured if v["name"] == "system-pthread")
-    assert pthread["verdict"].startswith("parallel BLAS")
+    assert verdict(pthread).startswith("parallel BLAS")
 
 
 def test_the_verdict_says_how_far_from_the_fastest_to_two_digits_as_the_table_does():
     """5.51 s against the fastest's 5.25 s was '1.0x the fastest's time', which reads as a tie."""
-    measured, _ = analyse_variants(load_variants(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c"))
+    measured, _ = variants_of(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c")
     pthread = next(v for v in measured if v["name"] == "system-pthread")
     fastest = min(measured, key=lambda v: v["best_seconds"])
-    assert f"; {pthread['best_seconds'] / fastest['best_seconds']:.2f}x the fastest's time" in pthread["verdict"]
-    assert "1.05x the fastest's time" in pthread["verdict"]
+    assert f"; {pthread['best_seconds'] / fastest['best_seconds']:.2f}x the fastest's time" in verdict(pthread)
+    assert "1.05x the fastest's time" in verdict(pthread)

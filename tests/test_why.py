@@ -5,6 +5,7 @@ import sys
 import pytest
 
 from blasbench import provenance
+from blasbench.analysis import analyse_why
 from blasbench.facts import LIMIT_SETUPS
 from blasbench.render.scaling import render_why
 from blasbench.sweep import Workload
@@ -49,7 +50,7 @@ def test_temporaries_page_fault_and_reuse_or_a_kept_heap_avoids_it(tmp_path):
     reuse = rows[f"buffer reuse ({BUFFER_RUNG})", threads]
     assert kept_heap["minor_page_faults"] < defaults / 2
     assert reuse["minor_page_faults"] < defaults / 2
-    assert "mapped and unmapped" in "\n\n".join(render_why(results, []))
+    assert "mapped and unmapped" in "\n\n".join(render_why(results, analyse_why(results), []))
 
 
 def test_a_limit_whose_compute_took_effect_while_idle_threads_spun_says_exactly_that():
@@ -71,6 +72,6 @@ def test_a_limit_whose_compute_took_effect_while_idle_threads_spun_says_exactly_
     assert [limit_effect(r, rows) for r in (spinning, ignored)] == ["compute only", "ignored"]
     assert limit_effect(rows[0], rows) is None and limit_effect(rows[1], rows) == "honoured"
     why["experiments"] = {"limits": {**why["experiments"]["limits"], "rows": rows}}
-    text = "\n".join(render_why(why, []))
+    text = "\n".join(render_why(why, analyse_why(why), []))
     assert "the DGEMM ran at the one-thread rate, while idle threads kept the other cores busy spinning" in text
     assert "| OMP_NUM_THREADS=1 | 1 | 2.00 | 99.0 | **no** |" in text

@@ -9,9 +9,9 @@ from nn.options import RUNGS, TRAIN_SIZE, positive
 from .. import UserError
 from ..bench import REPEATS, run_bench
 from ..facts import PEERS
+from ..kinds import write_result
 from ..render import render_all
 from ..results import Results
-from ..store import write_result
 from .options import INSTALLED_HELP, add_build_options, add_results_options, check_installed, recorded_build, writable_results
 
 

@@ -7,6 +7,7 @@ import sys
 
 from .. import UserError
 from ..facts import REBUILDS
+from ..kinds.build import KIND as BUILD
 from ..render import render_all
 from ..results import Results
 from ..verify import EXIT_STATUS
@@ -17,7 +18,7 @@ def command_build(args: argparse.Namespace) -> int:
     writable_results(args.results)
     result = recorded_build(args)
     render_all(Results.load(args.results))
-    print(f"wrote {args.results / 'build.json'} and {args.results / 'build.md'}")
+    print(f"wrote {args.results / BUILD.file} and {args.results / 'build.md'}")
     status = result["verification"]["status"]
     if status == "inconclusive":
         print("note: the build is installed; its timing probe was inconclusive because the machine is busy "

@@ -8,9 +8,9 @@ from pathlib import Path
 from .. import UserError
 from ..compare import compare_dirs
 from ..facts import CHANGE_FACTOR
+from ..kinds import write_result
 from ..render import render_all
 from ..results import Results
-from ..store import write_result
 
 
 def command_compare(args: argparse.Namespace) -> int:

@@ -13,9 +13,11 @@ from nn.options import ITERATIONS, TRAIN_SIZE, positive
 
 from .. import MachineBusy, UserError, pins, provenance
 from ..build import ensure
-from ..facts import BUSY_CORES
+from ..facts import BUSY_CORES, WAIT_QUIET_SECONDS
+from ..kinds import write_result
+from ..kinds.build import KIND as BUILD
 from ..providers import PROVIDERS, BLASLibrary, get_provider, providers_help
-from ..store import write_result
+from ..setups import DEFAULT_VARIANT, VARIANTS
 from ..workload import NETWORK
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
@@ -25,7 +27,7 @@ QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 
 def add_build_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("build")
-    group.add_argument("--provider", choices=list(PROVIDERS), default="system", help=providers_help())
+    group.add_argument("--provider", choices=list(PROVIDERS), default=VARIANTS[DEFAULT_VARIANT].provider, help=providers_help())
     group.add_argument("--flavour", help="the provider's flavour (see --provider; default: its first)")
     group.add_argument("--site-cfg", type=Path, help="with --provider site-cfg: the site.cfg to read (default ./site.cfg)")
     group.add_argument("--make", nargs="+", default=[], metavar="KEY=VALUE",
@@ -35,7 +37,7 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
     group.add_argument("--allow-unverified", action="store_true",
                        help="record a failed verification and go on (e.g. an image build on a busy builder)")
-    group.add_argument("--wait-quiet", type=float, default=60.0, metavar="SECONDS",
+    group.add_argument("--wait-quiet", type=float, default=WAIT_QUIET_SECONDS, metavar="SECONDS",
                        help="wait up to this long for other processes to leave the cores free before timing "
                             "(default 60; a probe still spoilt by load is inconclusive, not failed)")
 
@@ -103,7 +105,7 @@ def recorded_build(args: argparse.Namespace) -> dict:
     """:func:`ensure_build`, its result written to the results directory as ``build.json``: the report
     of what is measured there names the build it ran on (provider, options, keys, verification)."""
     result = ensure_build(args)
-    write_result(args.results / "build.json", result)
+    write_result(args.results / BUILD.file, result)
     return result
 
 

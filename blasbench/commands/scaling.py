@@ -14,11 +14,11 @@ from nn.options import RUNGS, positive
 
 from .. import UserError, provenance
 from ..facts import EXPERIMENTS, PEERS
+from ..kinds import write_result
 from ..peers import peer_installed
 from ..profiles import run_profiles
 from ..render import render_all
 from ..results import Results
-from ..store import write_result
 from ..sweep import ScalingSettings, Workload, run_child, run_scaling
 from ..why import WhySettings, run_why
 from ..workload import NETWORK, parse_workload

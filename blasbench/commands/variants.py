@@ -8,6 +8,7 @@ from pathlib import Path
 from nn.options import RUNGS
 
 from .. import UserError
+from ..facts import DGEMM_SIZE, WAIT_QUIET_SECONDS
 from ..render import render_all
 from ..results import Results
 from ..setups import DEFAULT_VARIANTS, VARIANTS
@@ -38,7 +39,8 @@ def command_compare_variants(args: argparse.Namespace) -> int:
         maps = (MapSettings(threads=settings.threads, sizes=QUICK_SIZES if args.quick else DEFAULT_SIZES)
                 if args.threadmap else None)
         failed = compare_variants(names, settings, args.results, args.site_cfg,
-                                  dgemm_size=256 if args.quick else 1024, quiet=lambda: ensure_quiet(args), map_settings=maps)
+                                  dgemm_size=256 if args.quick else DGEMM_SIZE, quiet=lambda: ensure_quiet(args),
+                                  map_settings=maps)
     finally:
         render_all(Results.load(args.results))
     print(f"report: {args.results / 'variants.md'}")
@@ -61,7 +63,7 @@ def register(commands) -> None:
                        help=f"the training rung every variant runs (default {VARIANTS_RUNG})")
     add_sweep_options(group, VARIANTS_WORKLOAD)
     add_workload_options(group)
-    group.add_argument("--wait-quiet", type=float, default=60.0, metavar="SECONDS",
+    group.add_argument("--wait-quiet", type=float, default=WAIT_QUIET_SECONDS, metavar="SECONDS",
                        help="before each variant's timings, wait up to this long for other processes to leave the "
                             "cores free (default 60), then stop unless --allow-busy")
     variants.set_defaults(run=command_compare_variants)

@@ -46,7 +46,7 @@ class BLASLibrary:
     pc_text: str
     library: str  # real path of the shared library the built modules must load
     version: str
-    threading_layer: str  # as OpenBLAS reports it: pthreads, openmp or disabled
+    threading_layer: str  # as threadpoolctl reports it: pthreads, openmp, disabled (OpenBLAS, BLIS); intel, gnu, sequential (MKL)
     config: str  # openblas_get_config()
     architecture: str  # the core type the library picked on this CPU
     ilp64: bool  # 64-bit integers; every provider here is LP64, recorded because it changes the binary

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from ..results import bench_label
-from .format import median_iqr, pct, provenance_lines, table
+from ..analysis import bench_label
+from ..results import Results
+from .format import median_iqr, pct, provenance_lines, ratio_words, table
+
+KINDS = ("bench",)
 
 REFERENCE_PEER = "PyTorch float64"
 
@@ -32,6 +35,30 @@ def render_bench(result: dict) -> str:
                         cells)]
     threads = sorted({row["threads"] for row in result["rows"]})
     return "\n\n".join(parts + ["## Provenance", provenance_lines(result.get("environment"), threads)]) + "\n"
+
+
+def pages(results: Results, out) -> None:
+    out.page("bench.md", render_bench(results["bench"]))
+
+
+def headline(results: Results) -> list[str]:
+    return [f"- [Bench](bench.md): {bench_line(results['bench'])}"]
+
+
+def bench_line(bench: dict) -> str:
+    """At the most threads, per dtype: the fastest rung, and how it stands against PyTorch in the same dtype."""
+    top = max(row["threads"] for row in bench["rows"])
+    rows = [row for row in bench["rows"] if row["threads"] == top]
+    parts = []
+    for dtype in dict.fromkeys(row["dtype"] for row in rows if row.get("rung")):
+        fastest = min((row for row in rows if row.get("rung") and row["dtype"] == dtype),
+                      key=lambda row: row["seconds"]["median"])
+        part = (f"in {dtype} `{fastest['rung']}`, {fastest['seconds']['median']:.3f} s per evaluation "
+                f"({pct(fastest['share_of_dgemm'])} of the float64 DGEMM rate)")
+        if torch := next((row for row in rows if row.get("peer") == f"PyTorch {dtype}"), None):
+            part += f", {ratio_words(torch['seconds']['median'], fastest['seconds']['median'])} than PyTorch {dtype}"
+        parts.append(part)
+    return f"the fastest rung at {top} thread(s): " + "; ".join(parts) + "."
 
 
 def peers_line(peers: dict) -> str:

@@ -5,8 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..facts import REBUILDS, VERDICT
-from ..wheels import describe_difference
-from .format import PEAK_NOTE, fmt, provenance_lines, table
+from ..results import Results
+from .format import PEAK_NOTE, describe_difference, fmt, provenance_lines, table
+
+KINDS = ("build",)
+
+
+def pages(results: Results, out) -> None:
+    out.page("build.md", render_build(results["build"]))
+
+
+def headline(results: Results) -> list[str]:
+    build = results["build"]
+    probe, blas = build["verification"].get("probe", {}), build["blas"]
+    return [f"- [Build](build.md): NumPy and SciPy compiled against the {blas['provider']} provider's {blas_word(blas)} "
+            f"{blas['version']} ({blas['threading_layer']}); verification **{verdict(build['verification'])}**"
+            + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else ".")]
 
 
 def blas_word(library: dict) -> str:
@@ -28,7 +42,7 @@ KEY_PROMISE = ("A key promises the same inputs: the sdist, the BLAS as described
 
 
 def reproducibility_lines(checks: list[dict]) -> str:
-    """Each wheel's second build, ccache off: identical, or where it differs."""
+    """Each wheel's second build (compiled again, or packaged again from ccache's objects): identical, or where it differs."""
     rows = []
     for check in checks:
         if check["verdict"] == "library-changed":

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from ..provenance import identity
-from ..results import Results, describe
+from ..identity import describe, identity
+from ..results import Results, task_directories
 from .format import table
+
+KINDS = ("cluster",)
+
+
+def pages(results: Results, out) -> None:
+    """The job's own index (each task's directory has its own reports)."""
+    tasks = {number: Results.load(path) for number, path in task_directories(results.directory).items()}
+    out.page("index.md", render_cluster(results["cluster"], tasks, compared=results["compare"] is not None))
+
+
+def headline(results: Results) -> list[str]:
+    return []
 
 
 def task_cells(results: Results | None) -> list[str]:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from ..kinds import KINDS as RESULT_KINDS
+from ..results import Results
 from .format import duration, fmt, table
 
-TABLE_TITLES = {"scaling": "Thread scaling (seconds per CG iteration)", "variants": "BLAS variants (seconds per CG iteration)",
-                "bench": "Benchmark (seconds per cost-and-gradient)", "threadmap": "Threading map (seconds per call)"}
+KINDS = ("compare",)
+# compare's tables, titled and ordered as the result kinds whose measures they hold
+TABLE_TITLES = {kind.table: kind.measure_title for kind in RESULT_KINDS if kind.measure_title}
+
+
+def pages(results: Results, out) -> None:
+    out.page("compare.md", render_compare(results["compare"]))
+
+
+def headline(results: Results) -> list[str]:
+    comparison = results["compare"]
+    flagged = sum(r["flag"] in ("slower", "faster") for rows in comparison["tables"].values() for r in rows)
+    return [f"- [Comparison](compare.md) of {len(comparison['runs'])} runs: {flagged} difference(s) beyond the runs' noise."]
 
 
 def render_compare(comparison: dict) -> str:

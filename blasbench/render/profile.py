@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
-from ..analysis import analyse_profile, seed_figures
+from ..analysis import seed_figures
 from ..facts import CHANGE_FACTOR
-from .format import pct, provenance_lines, signed_pct, table
+from ..results import Results
+from .format import pct, provenance_lines, ratio_words, signed_pct, table
+
+KINDS = ("profile",)
+
+
+def pages(results: Results, out) -> None:
+    out.page("profile.md", render_profile(results["profile"], results.findings["profile"]))
+
+
+def headline(results: Results) -> list[str]:
+    rows = results.findings["profile"]
+    first, last = rows[0], rows[-1]
+    return [f"- [Profile](profile.md): at the seed's start the sigmoid takes {pct(first['share']['sigmoid'])} "
+            f"and the products {pct(first['share']['products'])} of the time (seed post: "
+            f"{seed_profile_notes()['0-seed']}); an evaluation at the ladder's last rung (`{last['rung']}`) is "
+            + ratio_words(first["seconds_per_evaluation"], last["seconds_per_evaluation"]) + "."]
 
 
 def change_cell(change: float | None) -> str:
@@ -38,8 +54,8 @@ def switches(options: dict) -> str:
     return ", ".join(parts)
 
 
-def render_profile(result: dict) -> str:
-    rows = analyse_profile(result)
+def render_profile(result: dict, rows: list[dict]) -> str:
+    """The ladder's profile, its rows as :func:`blasbench.analysis.analyse_profile` found them."""
     seed = seed_profile_notes()
     w = result["workload"]
     table_rows = []

@@ -9,14 +9,13 @@ from nn.options import ITERATIONS, TRAIN_SIZE
 from ..analysis import (
     PAYING_SPEEDUP,
     PHASES,
-    analyse_scaling,
-    analyse_sizes,
     limit_effect,
     of_function,
     reference_accuracy,
     seed_figures,
     seed_recommendation,
     seed_scaling,
+    serial_without_limit,
 )
 from ..facts import (
     ANSWER_TOLERANCE,
@@ -27,18 +26,59 @@ from ..facts import (
     PEERS,
     THREAD_VARIABLES,
 )
+from ..results import Results
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
+from .plots import plot_scaling
+
+KINDS = ("scaling", "why")
 
 
-def render_scaling(result: dict | None, figure: str | None = None, why: dict | None = None,
-                   variants: list[dict] | None = None) -> str:
-    """The sweep, and the why-scaling-stops section beside the analysed ``variants``; each part
-    names its own provenance."""
-    parts = render_sweep(result, figure) if result and (result["points"] or result["refused"]) else ["# Thread scaling"]
+def pages(results: Results, out) -> None:
+    """scaling.md: the sweep (where it measured or refused a point) and the why-scaling-stops experiments."""
+    scaling, analysis = results["scaling"], results.findings.get("scaling")
+    if not ((scaling and (scaling["points"] or scaling["refused"])) or results["why"]):
+        return
+    figure = (out.figure(plot_scaling, analysis, "scaling", not of_function(scaling["settings"]))
+              if scaling and scaling["points"] else None)
+    variants = (results.findings.get("variant") or {}).get("measured")
+    out.page("scaling.md", render_scaling(scaling, analysis, figure, results["why"], results.findings.get("why"), variants))
+
+
+def headline(results: Results) -> list[str]:
+    """Each rung's speedup and advice beside the seed post's, the accuracy, and why scaling stops."""
+    lines = []
+    if scaling := results["scaling"]:
+        seed = seed_scaling()
+        for rung, a in results.findings["scaling"].items():
+            top = a["rows"][-1]
+            seed_then = (f"{seed['speedup'][top['threads']]:.2f}x at {top['threads']} threads, "
+                         if top["threads"] in seed["speedup"] else "")
+            partial = ("" if a["complete"] else
+                       f" (partial: {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts measured in full)")
+            advice = ("provisionally " if a["recommendation"]["provisional"] else "") + \
+                f"use {a['recommendation']['threads']} thread(s)"
+            lines.append(f"- [Scaling](scaling.md) `{rung}`: {top['speedup']:.2f}x at {top['threads']} threads "
+                         f"({pct(top['efficiency'])} efficiency){partial}; {advice}."
+                         + ("" if of_function(scaling["settings"]) else
+                            f" Seed post: {seed_then}\"{seed_figures()['scaling']['conclusion']}\"."))
+        if accuracy := cv_accuracy_line(scaling):
+            lines.append(f"- [Accuracy](scaling.md#accuracy): {accuracy}")
+    if results["why"] and results["why"]["experiments"]:
+        why = why_headline(results["why"], results.findings["why"])
+        lines.append(f"- [Why scaling stops](scaling.md#why-scaling-stops): {why}")
+    return lines
+
+
+def render_scaling(result: dict | None, analysis: dict | None, figure: str | None = None, why: dict | None = None,
+                   why_found: dict | None = None, variants: list[dict] | None = None) -> str:
+    """The sweep (``analysis``: its rungs as analysed), and the why-scaling-stops section (``why_found``:
+    its findings) beside the analysed ``variants``; each part names its own provenance."""
+    parts = (render_sweep(result, analysis, figure) if result and (result["points"] or result["refused"])
+             else ["# Thread scaling"])
     if result and result.get("environment"):
         parts += ["### Provenance of the sweep", provenance_lines(result["environment"], result["settings"]["threads"])]
     if why:
-        parts += render_why(why, variants or [])
+        parts += render_why(why, why_found, variants or [])
         parts += ["### Provenance of the experiments", provenance_lines(why.get("environment"), why_threads(why))]
     return "\n\n".join(parts) + "\n"
 
@@ -65,8 +105,7 @@ def cv_accuracy_line(result: dict) -> str | None:
             f"{reference['cv_accuracy']}.")
 
 
-def render_sweep(result: dict, figure: str | None) -> list[str]:
-    analysis = analyse_scaling(result)
+def render_sweep(result: dict, analysis: dict, figure: str | None) -> list[str]:
     settings = result["settings"]
     w = settings["workload"]
     seed = seed_scaling()
@@ -238,9 +277,9 @@ def timeout_findings(rows: list[dict]) -> list[str]:
             f"±{pct(default['wall']['iqr'] / 2 / default['wall']['median'])})." for row in sleepers]
 
 
-def sizes_finding(rows: list[dict]) -> str:
-    """In how many problem sizes threads pay, and where they do not."""
-    not_paying, losing = analyse_sizes(rows)
+def sizes_finding(rows: list[dict], sizes: dict) -> str:
+    """In how many problem sizes threads pay, and where they do not (``sizes``: the experiment's findings)."""
+    not_paying, losing = sizes["not_paying"], sizes["losing"]
     finding = (f"Threads pay (at least {PAYING_SPEEDUP}x) in {len(rows) - len(not_paying)} of {len(rows)} cells"
                + ("; not in " + ", ".join(f"{r['hidden']} × {r['examples']:,} ({r['speedup']:.2f}x)" for r in not_paying)
                   if not_paying else "") + ".")
@@ -275,13 +314,13 @@ def limits_finding(rows: list[dict]) -> str:
     return "; ".join(f"{effect}: {', '.join(setups)}" for effect, setups in effects.items()) + "."
 
 
-def why_headline(why: dict) -> str:
-    """One finding per experiment measured, for the index."""
+def why_headline(why: dict, findings: dict) -> str:
+    """One finding per experiment measured, for the index (``findings``: the experiments' analysis)."""
     experiments, found = why["experiments"], []
     if timeout := experiments.get("timeout"):
         found.append("idle threads: " + " ".join(timeout_findings(timeout["rows"])))
     if sizes := experiments.get("sizes"):
-        finding = sizes_finding(sizes["rows"])
+        finding = sizes_finding(sizes["rows"], findings["sizes"])
         found.append(f"problem size: {finding[0].lower()}{finding[1:]}")
     if malloc := experiments.get("malloc"):
         top = max(r["threads"] for r in malloc["rows"])
@@ -294,7 +333,7 @@ def why_headline(why: dict) -> str:
     return " ".join(f"{text[0].upper()}{text[1:]}" for text in found)
 
 
-def render_why(why: dict, variants: list[dict]) -> list[str]:
+def render_why(why: dict, found: dict, variants: list[dict]) -> list[str]:
     """The "why scaling stops" section: one measured table per experiment, and what it shows;
     ``variants`` (analysed) add every variant's runtime limits."""
     experiments = why["experiments"]
@@ -326,7 +365,8 @@ def render_why(why: dict, variants: list[dict]) -> list[str]:
         parts += ["### Small problems: where threads start to pay",
                   f"One cost-and-gradient (`{sizes['rows'][0]['rung']}`), 1 → {threads} threads, over the hidden-layer "
                   "size (rows) and the number of examples (columns): speedup (median ms at 1 → all threads).",
-                  table(["hidden \\ examples", *(f"{m:,}" for m in examples)], grid), sizes_finding(sizes["rows"])]
+                  table(["hidden \\ examples", *(f"{m:,}" for m in examples)], grid),
+                  sizes_finding(sizes["rows"], found["sizes"])]
     if malloc := experiments.get("malloc"):
         rows = malloc["rows"]
         w = malloc["settings"]["workload"]
@@ -361,8 +401,7 @@ def limits_matrix(variants: list[dict]) -> str:
         cells = []
         for variant in variants:
             row = next(r for r in variant["limits"] if r["setup"] == setup)
-            baseline = next(r for r in variant["limits"] if r["setup"] == NO_LIMIT)
-            serial = setup != NO_LIMIT and baseline["dgemm"]["cpu_per_wall"] < HONOURED_CORES
+            serial = setup != NO_LIMIT and serial_without_limit(variant["limits"])
             mark = " (one core without a limit too)" if serial else {
                 "ignored": " **ignored**", "compute only": " (compute limited; idle threads spun)"}.get(
                 limit_effect(row, variant["limits"]), "")

@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 from ..facts import CELL_SECONDS, CHANGE_FACTOR
+from ..results import Results
 from .format import provenance_lines, table, thread_variable, times
+from .plots import plot_threadmap
 
+KINDS = ("threadmap",)
 ARROW = {"faster": " ↑", "slower": " **↓**"}
+
+
+def pages(results: Results, out) -> None:
+    map_page(out, "", results["threadmap"], results.findings["threadmap"])
+
+
+def map_page(out, where: str, result: dict, analysis: dict) -> None:
+    """A map's page and heatmap, under ``where`` (a variant's directory, or this one)."""
+    figure = out.figure(plot_threadmap, analysis, f"{where}threadmap") if analysis["maps"] else None
+    out.page(f"{where}threadmap.md", render_threadmap(result, analysis, figure))
+
+
+def headline(results: Results) -> list[str]:
+    return [f"- [Threading map](threadmap.md): {threadmap_line(results.findings['threadmap'])}"]
 
 
 def advice(row: dict, threads: int, dtype: str, variable: str) -> str | None:

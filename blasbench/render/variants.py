@@ -4,11 +4,52 @@ from __future__ import annotations
 
 import json
 
-from ..analysis import DEFAULT_BUILD, of_function, variants_findings
+from ..analysis import of_function
 from ..facts import HONOURED_CORES
+from ..results import Results
+from ..setups import DEFAULT_VARIANT
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
+from .plots import plot_variants
 from .scaling import ANSWER_WORDS, answer_table, limits_matrix
-from .threadmap import threadmap_line
+from .threadmap import map_page, threadmap_line
+
+KINDS = ("variant",)
+
+
+def pages(results: Results, out) -> None:
+    """variants.md, and each variant's threading map beside its sweep (variants/<name>/threadmap.md)."""
+    found = results.findings["variant"]
+    figure = out.figure(plot_variants, found["measured"], "variants") if found["measured"] else None
+    out.page("variants.md", render_variants(found, figure))
+    for record in results["variant"]:
+        if record.get("threadmap"):
+            name = record["variant"]["name"]
+            map_page(out, f"variants/{name}/", record["threadmap"], found["maps"][name])
+
+
+def headline(results: Results) -> list[str]:
+    return [f"- [Variant](variants.md) `{v['name']}`: {verdict(v)}." for v in results.findings["variant"]["measured"]]
+
+
+THREADING = {
+    "serial": "single-threaded BLAS (DGEMM {speedup:.2f}x, {cores} usable cores)",
+    "one unless told": "one BLAS thread unless told (DGEMM {speedup:.2f}x with no thread variable set, {cores} usable cores)",
+    "parallel": "parallel BLAS (DGEMM {speedup:.2f}x on {threads} threads)",
+    "no gain": "threads run but do not pay (DGEMM {speedup:.2f}x on {threads} threads)",
+}
+
+
+def verdict(variant: dict) -> str:
+    """One line: does this variant run BLAS in parallel, does the workload gain, what is ignored."""
+    words = THREADING[variant["threading"]].format(speedup=variant["dgemm_speedup"], threads=variant["threads_all"],
+                                                   cores=variant["blas"]["usable_cores"])
+    measured = "the function" if of_function(variant["settings"]) else "training"
+    words += f", {measured} {variant['training_speedup']:.2f}x on {variant['all']['threads']} threads"
+    words += ("; the fastest of these variants" if variant["fastest"] else
+              f"; {variant['against_fastest']:.2f}x the fastest's time")
+    if variant["ignored"]:
+        words += "; **ignores** " + ", ".join(variant["ignored"])
+    return words
 
 
 def build_time(seconds: float | str | None) -> str:
@@ -33,8 +74,9 @@ def findings_lines(findings: dict, digits: int = 2) -> str:
     return "\n".join(lines)
 
 
-def render_variants(measured: list[dict], failed: list[dict], figure: str | None = None) -> str:
-    """The variants as :func:`analyse_variants` returns them, measured and failed."""
+def render_variants(found: dict, figure: str | None = None) -> str:
+    """The variants as the variant kind's analysis found them: measured, failed, and compared."""
+    measured, failed, findings = found["measured"], found["failed"], found["comparison"]
     parts = ["# BLAS variants side by side"]
     if measured:
         settings = measured[0]["settings"]
@@ -51,7 +93,6 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
             "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
             + f" On the CPU of this run: {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.")
         digits = 5 if function else 2  # a call takes milliseconds, a training seconds
-        findings = variants_findings(measured)
         parts.append(findings_lines(findings, digits))
         if figure:
             parts.append(f"![variants]({figure})")
@@ -70,13 +111,14 @@ def render_variants(measured: list[dict], failed: list[dict], figure: str | None
                          *([" / ".join(f"{r:.2f}x" for r in findings["against_default"][v["name"]].values())]
                            if findings["against_default"] else []),
                          build_time(v["build_seconds"]),
-                         v["verdict"]])
+                         verdict(v)])
         top = measured[0]["all"]["threads"]
         seconds = "s per call" if function else "training s"
         parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
                          "DGEMM, no thread variable set: GFLOP/s on threads (of peak)",
                          f"{seconds}, 1 thread", f"{seconds}, {top} threads",
-                         "speedup", *([f"time vs `{DEFAULT_BUILD}` (1 / {top} threads)"] if findings["against_default"] else []),
+                         "speedup",
+                         *([f"time vs `{DEFAULT_VARIANT}` (1 / {top} threads)"] if findings["against_default"] else []),
                          "NumPy + SciPy build", "verdict"], rows),
                   "## Runtime thread limits",
                   "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "

@@ -1,0 +1,48 @@
+"""``variants/<name>/variant.json``: one BLAS setup of ``compare-variants``, with the sweep
+(``scaling.json``) and threading map (``threadmap.json``) measured in its environment beside it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..analysis import analyse_threadmap, analyse_variants, sweep_measures, variants_findings
+from ..setups import VARIANTS
+from . import Kind, read_result
+
+
+class Variant(Kind):
+    name, file = "variant", "variant.json"
+    required = ("variant",)
+    command, session = "compare-variants", "compare-variants"
+    table, measure_title = "variants", "BLAS variants (seconds per CG iteration)"
+
+    def load(self, directory: Path) -> list[dict] | None:
+        """Every variant measured under ``directory``, in the setups' order, each with its sweep
+        and threading map where there are; None where there is none."""
+        order = list(VARIANTS)
+        paths = sorted((Path(directory) / "variants").glob(f"*/{self.file}"),
+                       key=lambda p: (order.index(p.parent.name) if p.parent.name in order else len(order), p))
+        records = []
+        for path in paths:
+            record = read_result(path, self.name)
+            for beside in ("scaling", "threadmap"):
+                found = path.with_name(f"{beside}.json")
+                record[beside] = read_result(found, beside) if found.exists() else None
+            records.append(record)
+        return records or None
+
+    def analyse(self, records: list[dict]) -> dict:
+        maps = {r["variant"]["name"]: analyse_threadmap(r["threadmap"]) for r in records if r.get("threadmap")}
+        measured, failed = analyse_variants(records, maps)
+        return {"measured": measured, "failed": failed, "maps": maps,
+                "comparison": variants_findings(measured) if measured else None}
+
+    def measures(self, records: list[dict], findings: dict) -> dict[tuple, dict]:
+        found: dict[tuple, dict] = {}
+        for record in records:
+            if record.get("scaling"):
+                found.update(sweep_measures(record["scaling"], prefix=record["variant"]["name"] + " "))
+        return found
+
+
+KIND = Variant()

@@ -1,0 +1,115 @@
+"""The layers of the package: data flows one way (build -> verify -> measure -> results -> analysis ->
+render), every kind of result is read, analysed and rendered through one registry each, and each
+analysis runs once per directory read."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import shutil
+from pathlib import Path
+
+from blasbench import analysis, render
+from blasbench.kinds import KINDS
+from blasbench.render import RENDERERS, render_all
+from blasbench.results import Results
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "blasbench"
+DATA = Path(__file__).parent / "data"
+
+# What reads results: none of these may import a module that builds or measures.
+READERS = ("results", "identity", "stats", "analysis", "compare", "facts", "setups", "kinds", "render")
+RUNNERS = ("build", "verify", "host", "providers", "wheels", "wheelhouse", "container", "worker", "sweep", "threadmap",
+           "profiles", "why", "bench", "variants", "peers", "workload", "calls", "cluster", "provenance")
+
+
+def module_imports() -> dict[str, set[str]]:
+    """blasbench's modules (dotted, without the package) -> the blasbench modules they import at module level."""
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+        is_package = parts[-1] == "__init__"
+        name = ".".join(parts[:-1] if is_package else parts)
+        here = parts[:-1] if is_package else parts[:-1]
+        imported = set()
+        for node in ast.parse(path.read_text()).body:  # module level only: a function's import is deliberate and late
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = here[:len(here) - node.level + 1] if node.level > 1 else here
+                target = [*base, *(node.module.split(".") if node.module else [])]
+                for alias in node.names:
+                    candidate = ".".join([*target, alias.name])
+                    imported.add(candidate if (PACKAGE / Path(*candidate.split("."))).with_suffix(".py").exists()
+                                 or (PACKAGE / Path(*candidate.split("."))).is_dir() else ".".join(target))
+        found[name] = {i for i in imported if i}
+    return found
+
+
+def layer(module: str) -> str:
+    return module.split(".")[0]
+
+
+def test_no_reader_of_results_imports_a_module_that_builds_or_measures():
+    offenders = [(module, imported) for module, imports in module_imports().items() if layer(module) in READERS
+                 for imported in imports if layer(imported) in RUNNERS]
+    assert not offenders, offenders
+
+
+def test_the_package_has_no_import_circle():
+    graph = module_imports()
+    state: dict[str, int] = {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = 1
+        for imported in graph.get(module, ()):
+            if imported == module or imported not in graph:
+                continue
+            assert state.get(imported) != 1, " -> ".join([*trail, module, imported])
+            if imported not in state:
+                visit(imported, [*trail, module])
+        state[module] = 2
+
+    for module in graph:
+        if module not in state:
+            visit(module, [])
+
+
+def test_every_kind_of_result_has_one_renderer_and_every_renderer_a_registered_kind():
+    rendered = [kind for renderer in RENDERERS for kind in renderer.KINDS]
+    assert sorted(rendered) == sorted(kind.name for kind in KINDS)
+
+
+def test_a_render_analyses_each_result_once(tmp_path, monkeypatch):
+    """One `report` of a directory with a build, a profile, a sweep, the experiments, a bench and six
+    variants, each with its sweep: each analysis runs once per result (the directory's sweep was
+    analysed four times, its profile twice)."""
+    calls: dict[str, list[int]] = {}
+    for name in ("analyse_scaling", "analyse_profile", "analyse_threadmap", "analyse_variants", "analyse_why"):
+        original = getattr(analysis, name)
+
+        def counted(*args, _name=name, _original=original, **kwargs):
+            calls.setdefault(_name, []).append(id(args[0]))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(analysis, name, counted)
+        for kind in KINDS:  # the kinds call them through their own module's names
+            module = __import__(type(kind).__module__, fromlist=["_"])
+            if hasattr(module, name):
+                monkeypatch.setattr(module, name, counted)
+    shutil.copytree(DATA / "epyc2-a", tmp_path / "reports")
+    render_all(Results.load(tmp_path / "reports"))
+    assert {name: len(ids) for name, ids in calls.items()} == {
+        "analyse_scaling": 1 + 6, "analyse_profile": 1, "analyse_variants": 1, "analyse_why": 1}
+    assert all(len(set(ids)) == len(ids) for ids in calls.values())  # no result analysed twice
+
+
+def test_results_measured_on_different_core_counts_are_flagged_as_mixed(tmp_path):
+    """identity() records the usable cores, and a directory whose results differ in them says so (the
+    list of identity fields compared had left them out)."""
+    shutil.copytree(DATA / "epyc2-a", tmp_path / "reports")
+    results = Results.load(tmp_path / "reports")
+    assert "usable_cores" not in results.mixed()
+    results.found["bench"] = bench = copy.deepcopy(results["bench"])
+    bench["environment"]["cpu"]["usable_cores"] = 16
+    assert results.mixed()["usable_cores"] == ["2", "16"]
+    assert "usable core counts (2, 16)" in "".join(render.format.mixed_banner(results.mixed()))

@@ -1,5 +1,5 @@
 """The harness's overhead on a user's function: the seconds per call of a function of about 10 ms
-as a sweep's point measures it (`python -m blasbench.worker call`: setup, warm-up, auto-ranged
+as a sweep's point measures it (`python -m blasbench.measuring.worker call`: setup, warm-up, auto-ranged
 calls) against `timeit` by hand (autorange, then the median of 5 repeats), each in a fresh process
 at one thread, interleaved, ROUNDS of each. Prints both medians, their spreads and the ratio.
 
@@ -15,9 +15,9 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from blasbench import provenance
 from blasbench.facts import THREAD_VARIABLES
-from blasbench.workload import parse_workload
+from blasbench.measuring import provenance
+from blasbench.measuring.workload import parse_workload
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = f"{ROOT / 'examples' / 'large_matmul.py'}:matmul"
@@ -47,7 +47,7 @@ def by_hand() -> float:
 def harness(workload) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         output = Path(tmp) / "point.json"
-        subprocess.run([sys.executable, "-m", "blasbench.worker", "call", "--workload", json.dumps(asdict(workload)),
+        subprocess.run([sys.executable, "-m", "blasbench.measuring.worker", "call", "--workload", json.dumps(asdict(workload)),
                         "--json", str(output)], env=one_thread(), check=True, cwd=tmp)
         return json.loads(output.read_text())["seconds_per_call"]
 

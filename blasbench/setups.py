@@ -22,7 +22,7 @@ class Variant:
 
     def library(self, site_cfg: Path | None):
         """Its provider's library, made available (None for PyPI's wheels)."""
-        from .providers import get_provider  # the registry is data; only setting a variant up needs the providers
+        from .building.providers import get_provider
 
         return get_provider(self.provider, self.flavour, site_cfg).ensure() if self.provider else None
 

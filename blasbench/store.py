@@ -1,6 +1,6 @@
 """Where things live outside the clone, how they are written safely, and the locks that keep two
 processes from writing one thing (the workload's own file helpers, :mod:`nn.files`, serve the harness too).
-The result format lives with the result kinds, :mod:`blasbench.kinds`."""
+The result format lives with the result kinds, :mod:`blasbench.results.kinds`."""
 
 from __future__ import annotations
 

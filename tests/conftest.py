@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(config, items):
 # for their 3 minutes, and the single-threaded setup before the compile starts overlaps with them too;
 # nothing is timed on the build before the build is there.
 PREBUILD = """
-from blasbench.build import build_all
+from blasbench.building.build import build_all
 from blasbench.cli import build_parser
 from blasbench.commands.options import chosen_blas
 args = build_parser().parse_args(["build"])
@@ -91,8 +91,8 @@ def no_apt_get_in_quick_tests(request, monkeypatch):
         return
     import os
 
-    from blasbench import host
-    from blasbench.providers import debian, source
+    from blasbench.building import host
+    from blasbench.building.providers import debian, source
 
     real = host.apt_install
 

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from conftest import group
 
-from blasbench.bench import run_bench
-from blasbench.kinds import write_result
-from blasbench.peers import TorchNetwork, torch_installed
+from blasbench.measuring.bench import run_bench
+from blasbench.measuring.peers import TorchNetwork, torch_installed
 from blasbench.render import render_all
 from blasbench.render.bench import render_bench
-from blasbench.results import Results
+from blasbench.results.directory import Results
+from blasbench.results.kinds import write_result
 from nn.network import Network, one_hot
 from nn.options import RUNGS
 
@@ -76,7 +76,7 @@ def test_bench_measures_pytorch_beside_the_rungs(torch_peer, tmp_path):
 @pytest.mark.slow
 def test_torch_trained_network_follows_the_same_cg_path(torch_peer, mnist_small):
     """The sweep's peer: SciPy's CG on PyTorch's cost and gradient takes the same steps as on the rung's."""
-    from blasbench.peers import trained_network
+    from blasbench.measuring.peers import trained_network
     from nn.train import train
 
     train_set, cv_set = mnist_small
@@ -89,7 +89,7 @@ def test_torch_trained_network_follows_the_same_cg_path(torch_peer, mnist_small)
 
 @pytest.mark.slow
 def test_scaling_sweeps_pytorch_beside_the_rungs(torch_peer, tmp_path):
-    from blasbench.sweep import ScalingSettings, Workload, run_scaling
+    from blasbench.measuring.sweep import ScalingSettings, Workload, run_scaling
 
     settings = ScalingSettings(rungs=("5-fused-buffers", "torch"), threads=(1,), repeats=1,
                                workload=Workload(iterations=2, train_size=2000), warmup=False)

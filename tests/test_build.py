@@ -12,9 +12,12 @@ from conftest import group
 from small_examples import EXAMPLES
 from test_providers import example_openblas
 
-from blasbench import build, kinds, pins, provenance, store
+from blasbench import pins, store
+from blasbench.building import build
+from blasbench.building.wheels import wheel_members
 from blasbench.facts import EXPERIMENTS
-from blasbench.wheels import wheel_members
+from blasbench.measuring import provenance
+from blasbench.results import kinds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -48,7 +51,7 @@ def test_key_changes_with_every_input_that_changes_the_binary(sdist, monkeypatch
 def test_a_recorded_build_recomputes_to_its_recorded_key():
     """Build keys survive renames: the example's BLAS description, read through the migrations
     (its "variant" is now "flavour"), hashes to the very inputs and key its manifest recorded."""
-    from blasbench.providers import BLASLibrary
+    from blasbench.building.providers import BLASLibrary
 
     result = kinds.read_result(Path(ROOT) / "reports" / "examples" / "epyc2-zen3-c" / "build.json", "build")
     blas = BLASLibrary(**{**result["blas"], "companions": tuple(result["blas"]["companions"])})
@@ -207,10 +210,10 @@ def test_an_example_workload_sweeps_on_the_build_from_the_command_line(built_env
 @pytest.mark.parametrize("example", [name for name in EXAMPLES if name != "small_solves.py:solve_many"])
 def test_every_other_example_sweeps_on_the_build(built_env, tmp_path, example, monkeypatch):
     """The other examples' sweeps in the built environment (its build verified once, above)."""
+    from blasbench.measuring.sweep import ScalingSettings, run_scaling
+    from blasbench.measuring.workload import parse_workload
     from blasbench.render import render_all
-    from blasbench.results import Results
-    from blasbench.sweep import ScalingSettings, run_scaling
-    from blasbench.workload import parse_workload
+    from blasbench.results.directory import Results
 
     python, _ = built_env
     monkeypatch.chdir(ROOT)

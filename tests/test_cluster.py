@@ -9,7 +9,7 @@ import pytest
 from slurm import Cluster
 
 from blasbench.cli import main
-from blasbench.cluster import ClusterJob, expand, script
+from blasbench.measuring.cluster import ClusterJob, expand, script
 
 ROOT = Path(__file__).resolve().parent.parent
 # Small real work for each node (the two nodes share this machine's cores, hence --allow-busy): a map of

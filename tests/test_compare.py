@@ -7,10 +7,10 @@ import pytest
 
 from blasbench import UserError
 from blasbench.cli import main
-from blasbench.compare import compare_dirs, measures
 from blasbench.render.compare import render_compare
-from blasbench.results import Results
-from blasbench.stats import compare_summaries, summarize
+from blasbench.results.compare import compare_dirs, measures
+from blasbench.results.directory import Results
+from blasbench.results.stats import compare_summaries, summarize
 
 DATA = Path(__file__).resolve().parent / "data"
 RUN_A, RUN_B = DATA / "xeon16-pypi-a", DATA / "xeon16-pypi-b"
@@ -76,8 +76,8 @@ def test_compare_puts_threading_maps_side_by_side(tmp_path):
     """Two machines' maps (one map run twice here): every cell both measured, per thread count."""
     import json
 
-    from blasbench.compare import compare_dirs
-    from blasbench.kinds import write_result
+    from blasbench.results.compare import compare_dirs
+    from blasbench.results.kinds import write_result
 
     environment = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "scaling.json").read_text())["environment"]
     settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2], "threads": [1, 2], "repeats": 3, "rounds": 1,

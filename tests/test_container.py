@@ -14,7 +14,8 @@ import pytest
 from dockerfile_parse import DockerfileParser
 from test_launch import README_RUN, debian_quickstart
 
-from blasbench import container, host, store
+from blasbench import store
+from blasbench.building import container, host
 
 ROOT = Path(__file__).resolve().parent.parent
 

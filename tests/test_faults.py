@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from blasbench.cli import main
-from blasbench.kinds import RESULT_VERSION
+from blasbench.results.kinds import RESULT_VERSION
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parent.parent

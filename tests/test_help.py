@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from blasbench import verify
+from blasbench.building import verify
 from blasbench.cli import build_parser
-from blasbench.cluster import COMMANDS as CLUSTER_COMMANDS
+from blasbench.measuring.cluster import COMMANDS as CLUSTER_COMMANDS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]

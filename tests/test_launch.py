@@ -127,7 +127,7 @@ def test_readme_debian_quickstart_runs_as_an_ordinary_user(tmp_path):
         pytest.skip("creating an ordinary user needs root")
     if shutil.which("pipx") is None or not Path("/usr/include/python3.11/Python.h").exists():
         pytest.fail("pipx or Python's headers are missing: .ci/run installs pipx, python3-dev and python3-venv")
-    from blasbench import wheelhouse
+    from blasbench.building import wheelhouse
 
     user = "blasbench-user"
     if subprocess.run(["id", user], capture_output=True).returncode != 0:

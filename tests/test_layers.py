@@ -9,19 +9,19 @@ import copy
 import shutil
 from pathlib import Path
 
-from blasbench import analysis, render
-from blasbench.kinds import KINDS
+from blasbench import render
 from blasbench.render import RENDERERS, render_all
-from blasbench.results import Results
+from blasbench.results import analysis
+from blasbench.results.directory import Results
+from blasbench.results.kinds import KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "blasbench"
 DATA = Path(__file__).parent / "data"
 
-# What reads results: none of these may import a module that builds or measures.
-READERS = ("results", "identity", "stats", "analysis", "compare", "facts", "setups", "kinds", "render")
-RUNNERS = ("build", "verify", "host", "providers", "wheels", "wheelhouse", "container", "worker", "sweep", "threadmap",
-           "profiles", "why", "bench", "variants", "peers", "workload", "calls", "cluster", "provenance")
+# The layers that read results, and those that build or measure: no reader imports a runner.
+READERS = ("results", "render", "facts", "setups", "store")
+RUNNERS = ("building", "measuring")
 
 
 def module_imports() -> dict[str, set[str]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from blasbench import UserError
-from blasbench.host import debian_source_lists
-from blasbench.providers import (
+from blasbench.building.host import debian_source_lists
+from blasbench.building.providers import (
     BLASLibrary,
     BLISProvider,
     ReferenceProvider,
@@ -197,7 +197,7 @@ def test_ld_preload_of_another_openblas_does_not_change_the_build_key(monkeypatc
 
 
 def test_verification_names_ld_preload_when_it_loads_another_library(monkeypatch):
-    from blasbench.verify import check_library
+    from blasbench.building.verify import check_library
 
     monkeypatch.setenv("LD_PRELOAD", "/opt/other/libopenblas.so")
     check = check_library("/opt/other/libopenblas.so", "/usr/lib/libopenblas.so")

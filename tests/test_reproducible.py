@@ -14,10 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from blasbench import UserError, build, kinds, store, wheelhouse
+from blasbench import UserError, store
+from blasbench.building import build, wheelhouse
+from blasbench.building.wheels import compare_wheels, elf_section_at, wheel_members
 from blasbench.cli import main
 from blasbench.render.format import describe_difference
-from blasbench.wheels import compare_wheels, elf_section_at, wheel_members
+from blasbench.results import kinds
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBM = Path("/usr/lib/x86_64-linux-gnu/libm.so.6")
@@ -135,7 +137,7 @@ def clone_with_edit(tmp_path: Path, text: str) -> Path:
 
 
 def identity_in(clone: Path) -> dict:
-    query = "import json; from blasbench import provenance; print(json.dumps([provenance.git_commit(), " \
+    query = "import json; from blasbench.measuring import provenance; print(json.dumps([provenance.git_commit(), " \
             "provenance.workload_source()]))"
     out = subprocess.run([sys.executable, "-c", query], cwd=clone, env={**os.environ, "PYTHONPATH": str(clone)},
                          capture_output=True, text=True, check=True).stdout
@@ -173,7 +175,7 @@ def test_a_results_directory_that_cannot_hold_the_lock_is_one_line(tmp_path, cap
 
 
 def test_the_source_provider_names_a_target_every_avx2_cpu_runs_unless_told():
-    from blasbench.providers import compile_hint, parse_make_options
+    from blasbench.building.providers import compile_hint, parse_make_options
 
     assert parse_make_options([], ["avx", "avx2", "avx512f"])["TARGET"] == "HASWELL"
     assert parse_make_options([], ["avx2"])["TARGET"] == "HASWELL"
@@ -220,7 +222,7 @@ def test_an_edit_during_a_run_does_not_change_the_runs_commit(tmp_path):
     """A run measures the package installed when it started: its commit is read once, so editing
     the clone while a map or sweep runs does not split its results between two identities."""
     clone = clone_with_edit(tmp_path, "")
-    query = ("import json, pathlib; from blasbench import provenance; before = provenance.git_commit(); "
+    query = ("import json, pathlib; from blasbench.measuring import provenance; before = provenance.git_commit(); "
              "path = pathlib.Path('nn/network.py'); path.write_text(path.read_text() + '# edited\\n'); "
              "print(json.dumps([before, provenance.git_commit()]))")
     out = subprocess.run([sys.executable, "-c", query], cwd=clone, env={**os.environ, "PYTHONPATH": str(clone)},

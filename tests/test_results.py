@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from blasbench import UserError, analysis
-from blasbench.analysis import analyse_scaling
+from blasbench import UserError
 from blasbench.cli import main
-from blasbench.kinds import RESULT_VERSION, read_result, write_result
 from blasbench.render import render_all
 from blasbench.render.bench import render_bench
 from blasbench.render.scaling import render_scaling
-from blasbench.results import Results
-from blasbench.stats import RECOMMENDATION_RULE, amdahl_fit
+from blasbench.results import analysis
+from blasbench.results.analysis import analyse_scaling
+from blasbench.results.directory import Results
+from blasbench.results.kinds import RESULT_VERSION, read_result, write_result
+from blasbench.results.stats import RECOMMENDATION_RULE, amdahl_fit
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -150,7 +151,7 @@ def test_every_result_records_its_version_when_written(tmp_path):
 def test_every_version_has_its_migration_and_older_results_reach_the_current_shape():
     """Readers see the current version only: a version-1 bench's rows get their dtype and an empty
     peers list, a version-1 build's verification its status (no reader falls back on its own)."""
-    from blasbench.kinds import KINDS
+    from blasbench.results.kinds import KINDS
 
     assert all(2 <= version <= RESULT_VERSION for kind in KINDS for version in kind.migrations)
     bench = read_result(DATA / "xeon16-pypi-a" / "bench.json", "bench")
@@ -205,8 +206,8 @@ def test_report_on_a_cluster_job_renders_the_job_index_again(tmp_path):
 
 
 def test_a_comparison_renders_the_same_from_memory_and_from_its_file(tmp_path):
-    from blasbench.kinds import read_result
     from blasbench.render.compare import render_compare
+    from blasbench.results.kinds import read_result
 
     comparison = read_result(Path(__file__).parent.parent / "reports" / "examples" / "compare" / "compare.json", "compare")
     shuffled = {**comparison, "tables": dict(reversed(list(comparison["tables"].items())))}

@@ -9,9 +9,10 @@ import time
 
 import pytest
 
-from blasbench import analysis, stats, sweep
+from blasbench.measuring import sweep
 from blasbench.render import render_all
-from blasbench.results import Results
+from blasbench.results import analysis, stats
+from blasbench.results.directory import Results
 from blasbench.store import read_json
 
 TINY = sweep.Workload(iterations=2, train_size=1000)
@@ -77,7 +78,7 @@ def test_ctrl_c_keeps_finished_points_and_a_rerun_continues(tmp_path):
         # The child sets the disposition this test relies on: a shell without job control (nohup, a
         # scheduler, a CI runner) starts it with SIGINT ignored, and the product rightly keeps that.
         "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-        "from pathlib import Path; from blasbench import sweep\n"
+        "from pathlib import Path; from blasbench.measuring import sweep\n"
         f"settings = sweep.ScalingSettings(rungs=('3-numexpr',), threads=(1, 2), repeats=3, "
         f"workload=sweep.Workload(iterations=2, train_size=1000), warmup=False)\n"
         f"sweep.run_scaling(settings, Path({str(path)!r}))\n"
@@ -96,7 +97,7 @@ def test_ctrl_c_keeps_finished_points_and_a_rerun_continues(tmp_path):
 
 
 def test_profile_sweep_finds_sigmoid_and_products(tmp_path):
-    from blasbench.profiles import run_profiles
+    from blasbench.measuring.profiles import run_profiles
 
     results = run_profiles(["0-seed", "5-fused-buffers"], TINY, None, tmp_path / "profile.json")
     for rung in results["rungs"]:
@@ -154,7 +155,7 @@ def test_a_child_imports_its_environments_package_not_the_callers_directory(tmp_
     """`python -m` puts the current directory first on sys.path: a child started from a directory that
     holds a `blasbench/` (a clone, when compare-variants runs another environment's python) imported
     those sources instead of the package installed in its own environment."""
-    from blasbench.sweep import current_identity
+    from blasbench.measuring.sweep import current_identity
 
     shadow = tmp_path / "blasbench"
     shadow.mkdir()

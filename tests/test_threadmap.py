@@ -6,11 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from blasbench.analysis import analyse_threadmap
-from blasbench.calls import CALLS, DTYPES
 from blasbench.cli import main
+from blasbench.measuring.calls import CALLS, DTYPES
 from blasbench.render.threadmap import render_threadmap
-from blasbench.stats import summarize
+from blasbench.results.analysis import analyse_threadmap
+from blasbench.results.stats import summarize
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

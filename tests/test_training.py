@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from blasbench import analysis
+from blasbench.results import analysis
 
 
 def train_cli(tmp_path, *options):

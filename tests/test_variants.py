@@ -9,10 +9,10 @@ from small_examples import EXAMPLES
 
 from blasbench import UserError
 from blasbench.cli import main
+from blasbench.measuring.variants import project_root
 from blasbench.render.format import glossary_footer
 from blasbench.render.variants import render_variants, verdict
-from blasbench.results import Results
-from blasbench.variants import project_root
+from blasbench.results.directory import Results
 
 
 def variants_of(directory: Path) -> tuple[list[dict], list[dict]]:
@@ -133,7 +133,7 @@ def test_compare_variants_sweeps_every_other_example(example, tmp_path, monkeypa
 
 
 def test_findings_name_the_fastest_and_say_when_rows_are_noise_or_one_binary():
-    from blasbench.analysis import variants_findings
+    from blasbench.results.analysis import variants_findings
 
     def variant(name, one, all_, spread=0.02, sha="a"):
         timing = lambda s: {"threads": None, "wall": {"median": s, "iqr": spread}}  # noqa: E731
@@ -151,7 +151,8 @@ def test_findings_name_the_fastest_and_say_when_rows_are_noise_or_one_binary():
 def test_a_busy_machine_stops_compare_variants_before_any_timing(tmp_path, monkeypatch):
     """Each variant waits for quiet cores after its build; when they stay busy the whole comparison
     stops with one message (the next variant would wait for the same cores), nothing timed."""
-    from blasbench import MachineBusy, variants
+    from blasbench import MachineBusy
+    from blasbench.measuring import variants
 
     prepared = []
     monkeypatch.chdir(ROOT)

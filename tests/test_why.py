@@ -4,12 +4,12 @@ import sys
 
 import pytest
 
-from blasbench import provenance
-from blasbench.analysis import analyse_why
 from blasbench.facts import LIMIT_SETUPS
+from blasbench.measuring import provenance
+from blasbench.measuring.sweep import Workload
+from blasbench.measuring.why import BUFFER_RUNG, WhySettings, run_why, runtime_limits
 from blasbench.render.scaling import render_why
-from blasbench.sweep import Workload
-from blasbench.why import BUFFER_RUNG, WhySettings, run_why, runtime_limits
+from blasbench.results.analysis import analyse_why
 
 
 def test_every_way_of_asking_for_one_thread_is_probed_in_a_fresh_process():
@@ -60,7 +60,7 @@ def test_a_limit_whose_compute_took_effect_while_idle_threads_spun_says_exactly_
     import json
     from pathlib import Path
 
-    from blasbench.analysis import limit_effect
+    from blasbench.results.analysis import limit_effect
 
     why = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "why.json").read_text())
     rows = why["experiments"]["limits"]["rows"]

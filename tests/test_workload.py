@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from blasbench import UserError
-from blasbench.analysis import analyse_scaling
 from blasbench.cli import main
-from blasbench.kinds import read_result
+from blasbench.measuring.sweep import ScalingSettings, run_scaling
+from blasbench.measuring.workload import parse_workload
 from blasbench.render.scaling import render_scaling
-from blasbench.sweep import ScalingSettings, run_scaling
-from blasbench.workload import parse_workload
+from blasbench.results.analysis import analyse_scaling
+from blasbench.results.kinds import read_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,7 +105,7 @@ def test_an_edited_workload_is_measured_afresh_and_the_old_results_moved_aside(t
 
 
 def test_two_sweeps_of_a_function_compare_side_by_side(tmp_path):
-    from blasbench.compare import compare_dirs
+    from blasbench.results.compare import compare_dirs
 
     path = workload_file(tmp_path, "def work():\n    return np.ones(20_000).cumsum()\n")
     workload = parse_workload(f"{path}:work")

@@ -7,11 +7,11 @@ import argparse
 from nn.options import RUNGS, TRAIN_SIZE, positive
 
 from .. import UserError
-from ..bench import REPEATS, run_bench
 from ..facts import PEERS
-from ..kinds import write_result
+from ..measuring.bench import REPEATS, run_bench
 from ..render import render_all
-from ..results import Results
+from ..results.directory import Results
+from ..results.kinds import write_result
 from .options import INSTALLED_HELP, add_build_options, add_results_options, check_installed, recorded_build, writable_results
 
 

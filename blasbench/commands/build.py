@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from .. import UserError
+from ..building.verify import EXIT_STATUS
 from ..facts import REBUILDS
-from ..kinds.build import KIND as BUILD
 from ..render import render_all
-from ..results import Results
-from ..verify import EXIT_STATUS
+from ..results.directory import Results
+from ..results.kinds.build import KIND as BUILD
 from .options import add_build_options, add_results_options, ensure_build, recorded_build, writable_results
 
 

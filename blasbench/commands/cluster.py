@@ -9,7 +9,7 @@ from pathlib import Path
 from nn.options import positive
 
 from .. import UserError
-from ..cluster import COMMANDS, ClusterJob, run_cluster
+from ..measuring.cluster import COMMANDS, ClusterJob, run_cluster
 
 
 def command_cluster(args: argparse.Namespace) -> int:

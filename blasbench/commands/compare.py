@@ -6,11 +6,11 @@ import argparse
 from pathlib import Path
 
 from .. import UserError
-from ..compare import compare_dirs
 from ..facts import CHANGE_FACTOR
-from ..kinds import write_result
 from ..render import render_all
-from ..results import Results
+from ..results.compare import compare_dirs
+from ..results.directory import Results
+from ..results.kinds import write_result
 
 
 def command_compare(args: argparse.Namespace) -> int:

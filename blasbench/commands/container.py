@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..container import BASE_TAG, main_container
-from ..providers import SYSTEM_FLAVOURS
+from ..building.container import BASE_TAG, main_container
+from ..building.providers import SYSTEM_FLAVOURS
 
 
 def register(commands) -> None:

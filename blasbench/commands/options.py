@@ -11,14 +11,15 @@ from pathlib import Path
 
 from nn.options import ITERATIONS, TRAIN_SIZE, positive
 
-from .. import MachineBusy, UserError, pins, provenance
-from ..build import ensure
+from .. import MachineBusy, UserError, pins
+from ..building.build import ensure
+from ..building.providers import PROVIDERS, BLASLibrary, get_provider, providers_help
 from ..facts import BUSY_CORES, WAIT_QUIET_SECONDS
-from ..kinds import write_result
-from ..kinds.build import KIND as BUILD
-from ..providers import PROVIDERS, BLASLibrary, get_provider, providers_help
+from ..measuring import provenance
+from ..measuring.workload import NETWORK
+from ..results.kinds import write_result
+from ..results.kinds.build import KIND as BUILD
 from ..setups import DEFAULT_VARIANT, VARIANTS
-from ..workload import NETWORK
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
 SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats": 3}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..render import render_all
-from ..results import Results
+from ..results.directory import Results
 from .options import add_results_options
 
 

@@ -12,16 +12,17 @@ from pathlib import Path
 
 from nn.options import RUNGS, positive
 
-from .. import UserError, provenance
+from .. import UserError
 from ..facts import EXPERIMENTS, PEERS
-from ..kinds import write_result
-from ..peers import peer_installed
-from ..profiles import run_profiles
+from ..measuring import provenance
+from ..measuring.peers import peer_installed
+from ..measuring.profiles import run_profiles
+from ..measuring.sweep import ScalingSettings, Workload, run_child, run_scaling
+from ..measuring.why import WhySettings, run_why
+from ..measuring.workload import NETWORK, parse_workload
 from ..render import render_all
-from ..results import Results
-from ..sweep import ScalingSettings, Workload, run_child, run_scaling
-from ..why import WhySettings, run_why
-from ..workload import NETWORK, parse_workload
+from ..results.directory import Results
+from ..results.kinds import write_result
 from .build import command_build
 from .options import (
     INSTALLED_HELP,

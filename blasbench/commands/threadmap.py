@@ -8,13 +8,14 @@ import sys
 
 from nn.options import positive
 
-from .. import UserError, provenance
-from ..calls import CALLS, DTYPES, calls_of
+from .. import UserError
+from ..building.verify import THREAD_COUNT, failed_checks
 from ..facts import CELL_SECONDS
+from ..measuring import provenance
+from ..measuring.calls import CALLS, DTYPES, calls_of
+from ..measuring.threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
 from ..render import render_all
-from ..results import Results
-from ..threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
-from ..verify import THREAD_COUNT, failed_checks
+from ..results.directory import Results
 from .options import (
     INSTALLED_HELP,
     add_build_options,

@@ -9,12 +9,12 @@ from nn.options import RUNGS
 
 from .. import UserError
 from ..facts import DGEMM_SIZE, WAIT_QUIET_SECONDS
+from ..measuring.threadmap import DEFAULT_SIZES, MapSettings
+from ..measuring.variants import compare_variants
+from ..measuring.workload import NETWORK
 from ..render import render_all
-from ..results import Results
+from ..results.directory import Results
 from ..setups import DEFAULT_VARIANTS, VARIANTS
-from ..threadmap import DEFAULT_SIZES, MapSettings
-from ..variants import compare_variants
-from ..workload import NETWORK
 from .options import add_results_options, add_sweep_options, add_workload_options, ensure_quiet, writable_results
 from .scaling import scaling_settings, with_function
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from .. import UserError
-from ..build import wheelhouse
-from ..wheelhouse import export, import_, listing
+from ..building.build import wheelhouse
+from ..building.wheelhouse import export, import_, listing
 
 
 def command_wheelhouse(args) -> int:

@@ -1,5 +1,5 @@
 """Markdown reports rendered from a results directory read and analysed once
-(:class:`blasbench.results.Results`): one module per kind of result, formatting what its analysis
+(:class:`blasbench.results.directory.Results`): one module per kind of result, formatting what its analysis
 found and deciding nothing. Each renderer module declares:
 
 - ``KINDS``: the result kinds it renders (it is called when the directory has one of them);
@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ..results import Results
+from ..results.directory import Results
 from ..store import atomic_write_text
 from . import bench, build, cluster, compare, profile, scaling, threadmap, variants
 from .format import glossary_footer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..facts import REBUILDS, VERDICT
-from ..results import Results
+from ..results.directory import Results
 from .format import PEAK_NOTE, describe_difference, fmt, provenance_lines, table
 
 KINDS = ("build",)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..identity import describe, identity
-from ..results import Results, task_directories
+from ..results.directory import Results, task_directories
+from ..results.identity import describe, identity
 from .format import table
 
 KINDS = ("cluster",)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..kinds import KINDS as RESULT_KINDS
-from ..results import Results
+from ..results.directory import Results
+from ..results.kinds import KINDS as RESULT_KINDS
 from .format import duration, fmt, table
 
 KINDS = ("compare",)

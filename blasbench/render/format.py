@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..facts import THREAD_VARIABLES
-from ..identity import blas_of
+from ..results.identity import blas_of
 
 GLOSSARY = Path("docs") / "glossary.md"  # in the clone that holds the results
 
@@ -110,7 +110,7 @@ def mixed_banner(mixed: dict[str, list[str]]) -> list[str]:
     """A warning, at the top of a report, that its results were not all measured by the same thing."""
     if not mixed:
         return []
-    from ..results import IDENTITY_WORDS
+    from ..results.directory import IDENTITY_WORDS
 
     return ["> **Mixed provenance:** these results come from several " + "; several ".join(
         f"{IDENTITY_WORDS[name]} ({', '.join(values)})" for name, values in mixed.items())

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..analysis import bottom_line as bottom_line_of
-from ..analysis import of_function
-from ..identity import blas_of, describe, identity
-from ..results import Results
+from ..results.analysis import bottom_line as bottom_line_of
+from ..results.analysis import of_function
+from ..results.directory import Results
+from ..results.identity import blas_of, describe, identity
 from .format import mixed_banner, thread_variable
 
 
 def bottom_line(results: Results) -> str | None:
-    """One sentence a user can act on, from :func:`blasbench.analysis.bottom_line`: the fastest rung
+    """One sentence a user can act on, from :func:`blasbench.results.analysis.bottom_line`: the fastest rung
     at its recommended thread count, what to set for it, and where the answer to "which BLAS" is."""
     variants = (results.findings.get("variant") or {}).get("measured") or []
     if not (found := bottom_line_of(results["scaling"], results.findings.get("scaling"), variants)):

@@ -6,7 +6,16 @@ import json
 
 from nn.options import ITERATIONS, TRAIN_SIZE
 
-from ..analysis import (
+from ..facts import (
+    ANSWER_TOLERANCE,
+    GLIBC_MMAP_THRESHOLD_MAX,
+    HONOURED_CORES,
+    LOADED_POINT_CORES,
+    NO_LIMIT,
+    PEERS,
+    THREAD_VARIABLES,
+)
+from ..results.analysis import (
     PAYING_SPEEDUP,
     PHASES,
     limit_effect,
@@ -17,16 +26,7 @@ from ..analysis import (
     seed_scaling,
     serial_without_limit,
 )
-from ..facts import (
-    ANSWER_TOLERANCE,
-    GLIBC_MMAP_THRESHOLD_MAX,
-    HONOURED_CORES,
-    LOADED_POINT_CORES,
-    NO_LIMIT,
-    PEERS,
-    THREAD_VARIABLES,
-)
-from ..results import Results
+from ..results.directory import Results
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 from .plots import plot_scaling
 

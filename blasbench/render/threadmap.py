@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import CELL_SECONDS, CHANGE_FACTOR
-from ..results import Results
+from ..results.directory import Results
 from .format import provenance_lines, table, thread_variable, times
 from .plots import plot_threadmap
 

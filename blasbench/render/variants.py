@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ..analysis import of_function
 from ..facts import HONOURED_CORES
-from ..results import Results
+from ..results.analysis import of_function
+from ..results.directory import Results
 from ..setups import DEFAULT_VARIANT
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .plots import plot_variants

@@ -1,5 +1,5 @@
 """A results directory, read once: every kind's result in it (checked and migrated by
-:func:`blasbench.kinds.read_result`) and each kind's findings, analysed once, in one object that
+:func:`blasbench.results.kinds.read_result`) and each kind's findings, analysed once, in one object that
 the reports, ``compare`` and ``cluster`` take."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import UserError
+from .. import UserError
 from .identity import IDENTITY_WORDS, describe, identity
 from .kinds import KINDS
 

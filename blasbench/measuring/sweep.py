@@ -1,5 +1,5 @@
 """The thread-scaling sweep and the profiling sweep, both as fresh child processes of
-``python -m blasbench.worker train`` (the workload's ``python -m nn train`` with provenance).
+``python -m blasbench.measuring.worker train`` (the workload's ``python -m nn train`` with provenance).
 
 Each scaling point (rung, threads, repeat) runs in a new process with every thread variable
 set together, so the limit takes effect before any library starts its pool; the child records
@@ -24,11 +24,12 @@ from tqdm import tqdm
 
 from nn.options import ITERATIONS, LAYERS, LMBDA, TRAIN_SIZE
 
-from . import UserError, last_line, provenance
-from .facts import PEERS, SERIAL_LAYERS, THREAD_VARIABLES
-from .identity import identity
-from .kinds import read_result, write_result
-from .store import digest, read_json
+from .. import UserError, last_line
+from ..facts import PEERS, SERIAL_LAYERS, THREAD_VARIABLES
+from ..results.identity import identity
+from ..results.kinds import read_result, write_result
+from ..store import digest, read_json
+from . import provenance
 from .workload import FunctionWorkload
 
 PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start
@@ -48,7 +49,7 @@ class Workload:
     def command(self, rung: str, output: Path, profile: Path | None = None, python: str = sys.executable) -> list[str]:
         """The child's command line; a peer's name (``torch``) in place of a rung trains with that peer."""
         peer = ["--peer", rung] if rung in PEERS else []
-        command = [python, "-m", "blasbench.worker", "train", *peer, "--quiet", "--rung",
+        command = [python, "-m", "blasbench.measuring.worker", "train", *peer, "--quiet", "--rung",
                    PEER_START if peer else rung, "--cv-every", "0",
                    "--layers", self.layers, "--lmbda", str(self.lmbda), "--iterations", str(self.iterations),
                    "--train-size", str(self.train_size), "--seed", str(self.seed), "--json", str(output)]
@@ -136,7 +137,7 @@ def limit_problem(result: dict, threads: int) -> str | None:
 
 def current_identity(python: str = sys.executable) -> dict:
     """The identity of what ``python``'s environment would measure, read in a fresh child."""
-    run = run_fresh([python, "-m", "blasbench.worker", "provenance"])
+    run = run_fresh([python, "-m", "blasbench.measuring.worker", "provenance"])
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"{python} could not report its NumPy and BLAS ({last}): is numpy installed there?")

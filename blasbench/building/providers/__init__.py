@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import UserError
+from ... import UserError
 from .base import BLASLibrary, Provider, describe_library, render_pc
 from .debian import SYSTEM_FLAVOURS, BLISProvider, ReferenceProvider, SystemProvider
 from .pypi import MKLProvider, ScipyOpenBLASProvider

@@ -12,8 +12,8 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import UserError, last_line
-from ..store import atomic_write_text, cache_dir
+from ... import UserError, last_line
+from ...store import atomic_write_text, cache_dir
 
 # Runs in a fresh interpreter so that describing a library never loads it into the caller.
 _PROBE = r"""

@@ -7,8 +7,8 @@ import configparser
 import os
 from pathlib import Path
 
-from .. import UserError
-from ..store import digest
+from ... import UserError
+from ...store import digest
 from .base import BLASLibrary, Provider, describe_library, render_pc
 
 SITE_CFG_KEYS = ("libraries", "library_dirs", "include_dirs", "runtime_library_dirs")

@@ -4,7 +4,7 @@ A kind (:class:`Kind`) knows its file in a results directory, the fields every v
 the migrations that bring an older file of it to the current version, the analysis run once when
 a directory is read, and the measures ``compare`` puts side by side; nothing else does. Every
 other list of kinds is derived from :data:`KINDS` (threadpoolctl's ``_ALL_CONTROLLERS``): the
-directory reader (:mod:`blasbench.results`), ``compare``, ``cluster`` and the reports iterate it.
+directory reader (:mod:`blasbench.results.directory`), ``compare``, ``cluster`` and the reports iterate it.
 Adding a kind is a module here and its renderer in :mod:`blasbench.render`.
 """
 
@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import UserError
-from ..store import write_json
+from ... import UserError
+from ...store import write_json
 
 # The version of the result files this package writes (pyperf's _JSON_VERSION, asv's api_version).
 # History (each kind's migrations say what changed for it):

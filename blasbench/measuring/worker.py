@@ -1,5 +1,5 @@
 """Every child the measurements start, in one module (pyperf's ``_worker``): ``python -m
-blasbench.worker COMMAND`` in a fresh process, so that the thread variables take effect before any
+blasbench.measuring.worker COMMAND`` in a fresh process, so that the thread variables take effect before any
 library starts its pool.
 
 - ``train ...``: the workload's own command line (``python -m nn train``) with the harness's full
@@ -24,10 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from ..facts import ANSWER_TOLERANCE, CELL_SECONDS, DGEMM_SIZE
+from ..results.stats import summarize
 from . import provenance
-from .facts import ANSWER_TOLERANCE, CELL_SECONDS, DGEMM_SIZE
 from .peers import trained_network
-from .stats import summarize
 
 
 def _blas_info() -> tuple[int | None, str]:
@@ -40,7 +40,7 @@ def _blas_info() -> tuple[int | None, str]:
 
 
 def child_dgemm(size: int, threadpoolctl_limit: int | None) -> dict:
-    from .verify import peak_gflops_per_core, time_dgemm
+    from ..building.verify import peak_gflops_per_core, time_dgemm
 
     threads, layer = _blas_info()
     dgemm = time_dgemm(size, 3, threadpoolctl_limit)
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
             return train_main([argv[0], *argv[3:]], environment=provenance.collect,
                               network_class=trained_network(argv[2]))
         return train_main(argv, environment=provenance.collect)
-    parser = argparse.ArgumentParser(prog="python -m blasbench.worker", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m blasbench.measuring.worker", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("train", help="the workload's `python -m nn train`, with provenance")
     dgemm = commands.add_parser("dgemm", help="the DGEMM rate and the threads threadpoolctl reports")

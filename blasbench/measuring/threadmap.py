@@ -19,10 +19,11 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import UserError, last_line, provenance
+from .. import UserError, last_line
+from ..results.identity import identity
+from ..results.kinds import write_result
+from . import provenance
 from .calls import CALLS, bytes_needed
-from .identity import identity
-from .kinds import write_result
 from .sweep import current_identity, limit_problem, resume, run_fresh, thread_env
 
 # log-spaced from 2 to 4,096: the small sizes are where threads hurt, the large where they pay
@@ -87,7 +88,7 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
             continue
         print(f"threading map: {threads} thread(s), round {round_ + 1} of {settings.rounds} ({position} of {len(todo)}): "
               f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
-        command = [python, "-m", "blasbench.worker", "threadmap", "--calls", "|".join(settings.calls),
+        command = [python, "-m", "blasbench.measuring.worker", "threadmap", "--calls", "|".join(settings.calls),
                    "--dtypes", ",".join(settings.dtypes), "--sizes", ",".join(map(str, settings.sizes)),
                    "--repeats", str(settings.repeats), "--max-seconds", str(settings.max_seconds)]
         if only is not None:

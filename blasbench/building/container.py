@@ -16,11 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import UserError, last_line
+from .. import UserError, last_line
+from ..facts import THREAD_VARIABLES
+from ..store import cache_dir
 from .build import MANIFEST, wheelhouse
-from .facts import THREAD_VARIABLES
 from .host import host_debian_mirror
-from .store import cache_dir
 
 BASE_TAG = "debian:bookworm-slim"
 EXTRA_CA_DIR = Path("/usr/local/share/ca-certificates")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...setups import VARIANTS
 from ..analysis import analyse_threadmap, analyse_variants, sweep_measures, variants_findings
-from ..setups import VARIANTS
 from . import Kind, read_result
 
 

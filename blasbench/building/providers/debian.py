@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .. import UserError
+from ... import UserError
 from ..host import apt_install, triplet
 from .base import BLASLibrary, Provider, describe_library, render_pc
 

@@ -10,10 +10,10 @@ import subprocess
 import time
 from pathlib import Path
 
-from .. import UserError, last_line
+from ... import UserError, last_line
+from ...measuring.provenance import cpu_flags
+from ...store import cache_dir, digest, file_sha256, locked, read_json
 from ..host import apt_install, debian_source_lists, host_debian_mirror, toolchain, triplet
-from ..provenance import cpu_flags
-from ..store import cache_dir, digest, file_sha256, locked, read_json
 from .base import BLASLibrary, Provider, describe_library, render_pc
 
 # OpenBLAS's own make variables a user may set for --provider source (Makefile.rule documents them).

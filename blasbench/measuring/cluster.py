@@ -1,6 +1,6 @@
 """Across the nodes of a Slurm cluster: one job-array task per node, each running the ordinary
 pipeline (ensure the build through the shared cache, verify, then the command) into its own
-result directory, followed with ``squeue``/``scontrol`` and merged with :mod:`blasbench.compare`.
+result directory, followed with ``squeue``/``scontrol`` and merged with :mod:`blasbench.results.compare`.
 
 Nothing is distributed by this project: Slurm places the tasks. The clone and the cache are
 expected on a filesystem every node sees (the common HPC setup); the wheelhouse's keys include
@@ -24,13 +24,13 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from . import UserError
-from .compare import compare_dirs
-from .facts import CHANGE_FACTOR
-from .kinds import KINDS, read_result, write_result
-from .render import render_all
-from .results import Results, task_directories
-from .store import atomic_write_text
+from .. import UserError
+from ..facts import CHANGE_FACTOR
+from ..render import render_all
+from ..results.compare import compare_dirs
+from ..results.directory import Results, task_directories
+from ..results.kinds import KINDS, read_result, write_result
+from ..store import atomic_write_text
 
 # The pipeline command a task runs -> the nox session that runs it, from the result kinds that say so.
 COMMANDS = {kind.command: kind.session for kind in KINDS if kind.command}

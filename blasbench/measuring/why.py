@@ -27,10 +27,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError, last_line
-from .facts import DGEMM_SIZE, GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, NO_LIMIT, THREAD_VARIABLES
-from .kinds import write_result
-from .stats import summarize
+from .. import UserError, last_line
+from ..facts import DGEMM_SIZE, GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, NO_LIMIT, THREAD_VARIABLES
+from ..results.kinds import write_result
+from ..results.stats import summarize
 from .sweep import Workload, current_identity, resume, run_child, run_fresh
 
 SEED_RUNG = "0-seed"  # the code whose temporaries and single-threaded sigmoid the seed measured
@@ -121,13 +121,13 @@ def experiment_malloc(settings: WhySettings, python: str) -> list[dict]:
 
 
 def run_probe(python: str, arguments: list[str], threads: int | None = None, variables: dict | None = None) -> dict:
-    """``python -m blasbench.worker ARGUMENTS`` in a fresh process with only ``variables`` among
+    """``python -m blasbench.measuring.worker ARGUMENTS`` in a fresh process with only ``variables`` among
     the thread variables (or all of them set to ``threads``)."""
     env = {k: v for k, v in os.environ.items() if k not in THREAD_VARIABLES}
     if threads is not None:
         env.update({name: str(threads) for name in THREAD_VARIABLES})
     env.update(variables or {})
-    run = run_fresh([python, "-m", "blasbench.worker", *arguments], env=env)
+    run = run_fresh([python, "-m", "blasbench.measuring.worker", *arguments], env=env)
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"probe `{' '.join(arguments)}` failed with {python}: {last}")

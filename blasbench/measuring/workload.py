@@ -17,8 +17,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import UserError
-from .identity import identity
+from .. import UserError
+from ..results.identity import identity
 
 NETWORK = "nn"  # --workload's default: the post's network
 
@@ -38,7 +38,8 @@ class FunctionWorkload:
     path: str = ""  # the directory a module is imported from (none for a file)
 
     def command(self, rung: str, output: Path, profile: Path | None = None, python: str = sys.executable) -> list[str]:
-        command = [python, "-m", "blasbench.worker", "call", "--workload", json.dumps(asdict(self)), "--json", str(output)]
+        command = [python, "-m", "blasbench.measuring.worker", "call", "--workload", json.dumps(asdict(self)),
+                   "--json", str(output)]
         return command + (["--profile", str(Path(profile).resolve())] if profile else [])
 
     def answer_args(self, reference: Path, first: bool) -> tuple[str, ...]:

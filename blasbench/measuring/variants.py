@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from . import MachineBusy, UserError, pins
-from .build import build_all, install
-from .facts import DGEMM_SIZE
-from .kinds import write_result
-from .setups import VARIANTS, Variant
-from .store import cache_dir, file_sha256
+from .. import MachineBusy, UserError, pins
+from ..building.build import build_all, install
+from ..facts import DGEMM_SIZE
+from ..results.kinds import write_result
+from ..setups import VARIANTS, Variant
+from ..store import cache_dir, file_sha256
 from .sweep import ScalingSettings, current_identity, resume, run_scaling
 from .threadmap import MapSettings, run_threadmap
 from .why import runtime_limits

@@ -26,13 +26,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from . import UserError, pins
-from .facts import REBUILDS, WAIT_QUIET_SECONDS
+from .. import UserError, pins
+from ..facts import REBUILDS, WAIT_QUIET_SECONDS
+from ..render.format import describe_difference
+from ..results.identity import identity
+from ..store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
 from .host import ensure_build_dependencies, toolchain
-from .identity import identity
 from .providers import PROVIDERS, BLASLibrary
-from .render.format import describe_difference
-from .store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
 from .verify import verify_in_fresh_process
 from .wheels import compare_wheels, wheel_members
 

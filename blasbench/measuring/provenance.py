@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from .facts import BUSY_CORES, THREAD_VARIABLES
+from ..facts import BUSY_CORES, THREAD_VARIABLES
 
 # Variables that change what BLAS, numexpr or malloc do; recorded whenever set.
 RELEVANT_ENV = (

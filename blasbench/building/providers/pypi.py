@@ -12,8 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import UserError, pins
-from ..store import cache_dir
+from ... import UserError, pins
+from ...store import cache_dir
 from .base import BLASLibrary, Provider, describe_library, render_pc
 
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import UserError
-from .facts import CHANGE_FACTOR
+from .. import UserError
+from ..facts import CHANGE_FACTOR
+from .directory import Results
 from .identity import blas_of
 from .kinds import KINDS
-from .results import Results
 from .stats import compare_summaries
 
 
@@ -60,7 +60,7 @@ def merged_description(envs: list[dict]) -> dict:
 
 def description(env: dict) -> dict:
     """How a run is shown beside others: what makes two results comparable or not, as recorded
-    (coarser than :func:`blasbench.identity.identity`, which decides whether a result is reused)."""
+    (coarser than :func:`blasbench.results.identity.identity`, which decides whether a result is reused)."""
     lib = blas_of(env) or {}
     cpu = env.get("cpu", {})
     return {

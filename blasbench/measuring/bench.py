@@ -7,12 +7,12 @@ import time
 
 from nn.options import LAYERS, LMBDA, TRAIN_SIZE
 
+from ..building.verify import time_dgemm
+from ..results.analysis import bench_label
+from ..results.identity import identity
+from ..results.stats import summarize
 from . import provenance
-from .analysis import bench_label
-from .identity import identity
 from .peers import TorchNetwork, torch_description, torch_installed
-from .stats import summarize
-from .verify import time_dgemm
 
 DGEMM_REPEATS = 3  # the DGEMM rate is the best of these: what the BLAS can reach
 

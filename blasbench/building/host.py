@@ -13,7 +13,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
-from . import UserError
+from .. import UserError
 
 
 def triplet() -> str:

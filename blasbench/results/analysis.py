@@ -10,7 +10,7 @@ from importlib.resources import files
 
 from nn.options import ITERATIONS, TRAIN_SIZE
 
-from .facts import (
+from ..facts import (
     ALL_LIMITED,
     CHANGE_FACTOR,
     HONOURED_CORES,
@@ -20,7 +20,7 @@ from .facts import (
     PEERS,
     SERIAL_LAYERS,
 )
-from .setups import DEFAULT_VARIANT
+from ..setups import DEFAULT_VARIANT
 from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, compare_summaries, karp_flatt, recommend, summarize
 
 PHASES = ("products", "sigmoid", "elementwise", "rest")

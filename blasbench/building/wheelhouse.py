@@ -17,9 +17,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from . import UserError
+from .. import UserError
+from ..store import digest, file_sha256, read_json
 from .build import MANIFEST, machine_inputs, wheelhouse
-from .store import digest, file_sha256, read_json
 from .wheels import wheel_members
 
 CONTENTS = "blasbench-export.json"  # written last: an archive cut short lacks it

@@ -1,5 +1,5 @@
 """One place for each fact that runners, analysis and reports share: thresholds, the variables that
-set thread counts, the names of experiments, peers and runtime limits, the verdict words. Importing
+set thread counts, the names of experiments, peers and runtime limits, the verification's status words. Importing
 it loads nothing, so a reader of results can use them without importing what measured them.
 """
 
@@ -56,5 +56,6 @@ CHANGE_FACTOR = 1.10
 # objects from ccache (a check of the link and packaging, timestamps and recorded paths, in minutes).
 REBUILDS = {"compile": "compiled again, ccache off", "package": "linked and packaged again from ccache's objects"}
 
-# A verification's outcome, as the verifier prints it and build.md shows it.
-VERDICT = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}
+# A verification's status (its outcome; a verdict is what the rule for "changed" says), as the verifier
+# prints it and build.md shows it.
+STATUS_WORDS = {"passed": "passed", "failed": "FAILED", "inconclusive": "inconclusive: machine busy"}

@@ -140,3 +140,20 @@ def test_nox_list_shows_a_whole_sentence_for_every_session():
     assert {name.strip() for name in listed.replace("\n", " ").split(",")} == \
         {d.keywords[0].value.value if isinstance(d, ast.Call) and d.keywords and d.keywords[0].arg == "name" else f.name
          for f in sessions for d in f.decorator_list[:1]}
+
+
+def test_every_list_option_takes_spaces_and_commas_alike():
+    """`--threads 1,2,4` but `--sizes 2 16 128` (and `--sizes 8,64,512` refused) was two spellings in
+    one command: every list option takes either, or a mix."""
+    from blasbench.commands.options import Listed
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    lists = [(name, action) for name, sub in commands.choices.items() for action in sub._actions if isinstance(action, Listed)]
+    assert {name for name, _ in lists} >= {"scaling", "threadmap", "bench", "compare-variants"}
+    spaced = parser.parse_args(["threadmap", "--sizes", "8", "64", "512", "--threads", "1", "2", "--calls", "solve", "inv"])
+    commas = parser.parse_args(["threadmap", "--sizes", "8,64,512", "--threads", "1,2", "--calls", "solve,inv"])
+    mixed = parser.parse_args(["threadmap", "--sizes", "8,64", "512", "--threads", "2,1", "--calls", "solve", "inv"])
+    for args in (spaced, commas, mixed):
+        assert (args.sizes, args.threads, args.calls) == ([8, 64, 512], (1, 2), ["solve", "inv"])
+    assert parser.parse_args(["scaling", "--rungs", "0-seed,4-contiguous"]).rungs == ["0-seed", "4-contiguous"]

@@ -167,3 +167,44 @@ def test_readme_debian_quickstart_runs_as_an_ordinary_user(tmp_path):
     build = json.loads((clone / "reports" / "build.json").read_text())
     assert all(w["cached"] for w in build["wheels"]), "compiled although the imported wheelhouse had the keys"
     assert (clone / "reports" / "index.md").stat().st_uid == pwd.getpwnam(user).pw_uid
+
+
+def installed_block(readme: str) -> list[str]:
+    """The commands of README's "Check the NumPy you already have" block, comments dropped."""
+    block = re.search(r"## Check the NumPy you already have.*?```bash\n(.*?)```", readme, re.S).group(1)
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.split("#", 1)[0].strip()]
+
+
+# What the README block's measuring commands add here: small, and measured on a machine CI shares.
+INSTALLED_RUN = {"threadmap": " --calls solve --sizes 2,64 --rounds 2 --allow-busy",
+                 "scaling": " --allow-busy --rungs 4-contiguous --profile-rungs --experiments"}
+
+
+@pytest.mark.slow
+def test_readme_check_the_numpy_you_already_have_in_a_bare_environment(tmp_path):
+    """README's block verbatim in a new virtual environment holding PyPI's NumPy and SciPy and nothing
+    else: `pip install .` brings what every command needs (the map's report was lost to a missing
+    matplotlib after 166 s of measuring), verify names the wheels' two bundled OpenBLAS for what they
+    are, and the map and the smoke sweep write their reports."""
+    from test_build import new_virtualenv
+
+    from blasbench import pins
+
+    python = new_virtualenv(tmp_path / "venv")
+    subprocess.run([python, "-m", "pip", "install", "-q", f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}"], check=True)
+    clone = tmp_path / "clone"
+    shutil.copytree(ROOT, clone, ignore=shutil.ignore_patterns(".nox", ".git", "reports", "*.egg-info", "build"))
+    env = {**os.environ, "PATH": f"{Path(python).parent}:{os.environ['PATH']}"}
+    outputs = []
+    for command in installed_block((ROOT / "README.md").read_text()):
+        words = command.split()
+        command += INSTALLED_RUN.get(words[3] if len(words) > 3 else "", "")
+        run = subprocess.run(command, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=900)
+        outputs.append((command, run))
+        expected = 1 if "blasbench.verify" in command else 0  # PyPI's two OpenBLAS are not one BLAS: verify says so
+        assert run.returncode == expected, (command, run.stdout[-2000:], run.stderr[-2000:])
+    verify_out = outputs[1][1].stdout
+    assert "each bundle their own OpenBLAS: two libraries, two thread pools" in verify_out
+    assert "shadows the build" not in verify_out
+    reports = clone / "reports"
+    assert (reports / "threadmap.md").exists() and (reports / "scaling.md").exists() and (reports / "index.md").exists()

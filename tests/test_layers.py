@@ -113,3 +113,12 @@ def test_results_measured_on_different_core_counts_are_flagged_as_mixed(tmp_path
     bench["environment"]["cpu"]["usable_cores"] = 16
     assert results.mixed()["usable_cores"] == ["2", "16"]
     assert "usable core counts (2, 16)" in "".join(render.format.mixed_banner(results.mixed()))
+
+
+def test_the_glossary_defines_every_verdict_and_word_of_the_rule_the_reports_print():
+    from blasbench.results.change import VERDICTS
+
+    glossary = " ".join((ROOT / "docs" / "glossary.md").read_text().lower().split())
+    for word in (*VERDICTS, "beyond noise", "within noise", "change factor", "verdict", "round", "measurement",
+                 "reference answer", "threads unused", "release axis", "gate"):
+        assert f"**{word}**" in glossary, word

@@ -135,10 +135,13 @@ def test_compare_variants_sweeps_every_other_example(example, tmp_path, monkeypa
 def test_findings_name_the_fastest_and_say_when_rows_are_noise_or_one_binary():
     from blasbench.results.analysis import variants_findings
 
-    def variant(name, one, all_, spread=0.02, sha="a"):
-        timing = lambda s: {"threads": None, "wall": {"median": s, "iqr": spread}}  # noqa: E731
+    def variant(name, one, all_, sha="a"):
+        """Five points at each end, 0.5% apart: the rule's test can tell a 1.25x from noise."""
+        timing = lambda s: {"threads": None, "wall": {"median": s}}  # noqa: E731
+        points = [{"threads": threads, "wall": s * (1 + 0.005 * k)} for threads, s in ((1, one), (2, all_))
+                  for k in range(-2, 3)]
         return {"name": name, "one": {**timing(one), "threads": 1}, "all": {**timing(all_), "threads": 2},
-                "blas_sha256": {f"/lib/{name}.so": sha}}
+                "points": points, "blas_sha256": {f"/lib/{name}.so": sha}}
 
     findings = variants_findings([variant("blis", 5.0, 3.0, sha="b"), variant("mkl", 4.0, 2.99, sha="m"),
                                   variant("pypi", 6.0, 4.0), variant("copy", 6.0, 4.0)])

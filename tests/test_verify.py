@@ -95,6 +95,18 @@ def test_a_one_thread_limit_on_several_cores_is_checked_not_passed_as_threads_ru
     assert not leaked.ok and "did not take effect" in leaked.hint
 
 
+def test_pypi_wheels_verified_as_installed_are_two_bundled_pools_not_a_shadowed_build():
+    """With no build expected (`--installed`, `python -m blasbench.verify` alone), NumPy's and SciPy's
+    PyPI wheels each bringing their own OpenBLAS are named for what they are and what that means for
+    the numbers; there is no build to reinstall."""
+    numpy_libs = "/venv/lib/python3.11/site-packages/numpy.libs/libscipy_openblas64_-ff651d7f.so"
+    scipy_libs = "/venv/lib/python3.11/site-packages/scipy.libs/libscipy_openblas-68440149.so"
+    check = verify.check_single_blas([blas(numpy_libs), blas(scipy_libs)], built=False)
+    assert not check.ok and "each bundle their own OpenBLAS: two libraries, two thread pools" in check.hint
+    assert "shadows the build" not in check.hint
+    assert "shadows the build" in verify.check_single_blas([blas(numpy_libs), blas(scipy_libs)]).hint
+
+
 def test_verify_module_fails_on_a_pypi_numpy():
     """The test environment's numpy is PyPI's, with its own bundled OpenBLAS: not our build."""
     run = subprocess.run([sys.executable, "-m", "blasbench.verify", "--library", SYSTEM, "--size", "256"],

@@ -39,12 +39,18 @@ def test_a_workload_that_cannot_be_found_is_one_line_naming_the_fix(argv, messag
     assert not list((tmp_path / "r").glob("*"))  # refused before anything was built or written
 
 
-def sweep(tmp_path, body: str, threads=(1, 2), args: str | None = None) -> tuple[dict, Path]:
-    path = workload_file(tmp_path, body)
+def sweep(tmp_path, body: str, threads=(1, 2), args: str | None = None, repeats: int = 1) -> tuple[dict, Path]:
+    return sweep_file(tmp_path, workload_file(tmp_path, body), threads, args, repeats)
+
+
+def sweep_file(tmp_path, path: Path, threads=(1, 2), args: str | None = None, repeats: int = 1) -> tuple[dict, Path]:
     workload = parse_workload(f"{path}:work", args)
     results = tmp_path / "scaling.json"
-    settings = ScalingSettings(rungs=("work",), threads=threads, repeats=1, workload=workload, warmup=False)
+    settings = ScalingSettings(rungs=("work",), threads=threads, repeats=repeats, workload=workload, warmup=False)
     return run_scaling(settings, results), results
+
+
+FAULTS = Path(__file__).parent / "faults"
 
 
 def test_a_function_is_timed_per_call_and_its_answer_compared_across_threads(tmp_path):
@@ -63,10 +69,56 @@ def test_an_answer_that_changes_with_threads_is_shown_with_how_far(tmp_path):
     """The answer here changes with the thread count, as a threaded reduction's order may (large enough
     to take microseconds per call on a fast CPU: 3 elements took 954 ns on a Sapphire Rapids, refused as untimeable)."""
     result, path = sweep(tmp_path, "import os\n\ndef work():\n"
-                                   "    return np.full(100_000, 1.0 + 1e-9 * int(os.environ['OMP_NUM_THREADS']))\n")
-    second = result["points"][1]["answer"]
-    assert second["verdict"] == "differs" and second["max_relative_difference"] == pytest.approx(1e-9, rel=1e-3)
-    assert "**here they changed the answer**" in scaling_page(read_result(path, "scaling"))
+                                   "    return np.full(100_000, 1.0 + 1e-9 * int(os.environ['OMP_NUM_THREADS']))\n",
+                         repeats=2)
+    at_two = [p["answer"] for p in result["points"] if p["threads"] == 2]
+    assert all(a["verdict"] == "differs" and a["max_relative_difference"] == pytest.approx(1e-9, rel=1e-3) for a in at_two)
+    assert "**Here they changed the answer** (at 2 threads, by up to 1.0e-09), while the repeats at 1 thread(s) agree" \
+        in scaling_page(read_result(path, "scaling"))
+
+
+def test_an_answer_that_changes_on_every_call_is_not_blamed_on_threads(tmp_path):
+    """Fresh random numbers each call: the repeats at one thread already differ, so the difference at
+    two threads is not the threads' (it read "here they changed the answer")."""
+    result, path = sweep_file(tmp_path, FAULTS / "random_answer.py", repeats=2)
+    text = scaling_page(read_result(path, "scaling"))
+    assert "the answer is **not deterministic**: it differs between repeats at 1 thread(s)" in text
+    assert "they changed the answer" not in text
+
+
+def test_with_one_repeat_a_difference_at_more_threads_is_not_pinned_on_them(tmp_path):
+    result, path = sweep_file(tmp_path, FAULTS / "random_answer.py")
+    text = scaling_page(read_result(path, "scaling"))
+    assert "with one repeat per thread count nothing tells the threads from a function whose answer changes" in text
+
+
+def test_a_function_that_limits_its_own_threads_says_the_threads_went_unused(tmp_path):
+    result, path = sweep_file(tmp_path, FAULTS / "limits_itself.py")
+    text = scaling_page(read_result(path, "scaling"))
+    assert "**Threads unused at 2:** the process kept 1.0" in text and "not a measure of threading" in text
+
+
+def test_a_function_that_spends_its_time_printing_says_the_time_is_not_the_blas(tmp_path):
+    result, path = sweep_file(tmp_path, FAULTS / "prints.py")
+    assert "**Not the BLAS's time at 1 thread(s):** the system time" in scaling_page(read_result(path, "scaling"))
+
+
+def test_a_helper_mapped_over_a_process_pool_pickles_as_in_the_users_own_run(tmp_path):
+    """The file is imported under its own module name: a helper it maps over multiprocessing.Pool is
+    pickled by that name (it failed with PicklingError: not the same object as mine._row_norm)."""
+    result, _ = sweep_file(tmp_path, FAULTS / "pool.py", threads=(1,))
+    assert [p["answer"]["verdict"] for p in result["points"]] == ["the reference"]
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("exits", "work at 1 thread(s) failed: the process exited (code 3) without a result: the function, or a library "
+              "it calls, ended it"),
+    ("crashes", "work at 1 thread(s) failed: the process was killed by SIGSEGV"),
+])
+def test_a_function_that_ends_or_crashes_its_process_is_named_in_one_line(fault, message, tmp_path):
+    with pytest.raises(UserError) as error:
+        sweep_file(tmp_path, FAULTS / f"{fault}.py")
+    assert str(error.value).startswith(message) and "\n" not in str(error.value)
 
 
 def test_a_function_that_raises_names_the_point_and_keeps_what_was_measured(tmp_path):

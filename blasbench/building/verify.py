@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import UserError
-from ..facts import BUSY_CORES, PARALLEL_SPEEDUP, SERIAL_LAYERS, VERDICT
+from ..facts import BUSY_CORES, PARALLEL_SPEEDUP, SERIAL_LAYERS, STATUS_WORDS
 from ..measuring import provenance
 from ..store import read_json, write_json
 
@@ -64,10 +64,24 @@ def linked_blas(module_file: str) -> list[str]:
     return resolved
 
 
+PYPI_BUNDLES = ("numpy.libs", "scipy.libs", "scipy_openblas")
+
+
 def shadow_hint(path: str) -> str:
-    if "numpy.libs" in path or "scipy.libs" in path or "scipy_openblas" in path:
+    if any(bundle in path for bundle in PYPI_BUNDLES):
         return ("a PyPI wheel's bundled OpenBLAS is loaded: a prebuilt numpy/scipy shadows the build; "
                 "reinstall the built wheels (`python3 -m nox -s build-openblas`).")
+    return ""
+
+
+def bundled_pools(blas: list[dict]) -> str:
+    """Where no build is expected (``--installed``) and NumPy's and SciPy's PyPI wheels each brought their
+    own OpenBLAS: what that means for the numbers, and the way to one library."""
+    if len(blas) > 1 and all(any(bundle in lib["filepath"] for bundle in PYPI_BUNDLES) for lib in blas):
+        return ("NumPy's and SciPy's PyPI wheels each bundle their own OpenBLAS: two libraries, two thread pools in one "
+                "process (the setting of SciPy #22438's slowdowns). Thread variables and threadpool_limits reach both, "
+                "so the measurements stand, but they are of the two together; for one BLAS, build NumPy and SciPy "
+                "against one (`python3 -m nox -s build-openblas`) or take both from a distribution that shares one.")
     return ""
 
 
@@ -155,12 +169,15 @@ def peak_gflops_per_core() -> float | None:
     return max(mhz) * 1e-3 * flops_per_cycle(cpuinfo) if mhz else None
 
 
-def check_single_blas(blas: list[dict], api: str = "openblas") -> Check:
-    """threadpoolctl sees exactly one BLAS, of the kind expected (``internal_api``)."""
+def check_single_blas(blas: list[dict], api: str = "openblas", built: bool = True) -> Check:
+    """threadpoolctl sees exactly one BLAS, of the kind expected (``internal_api``); ``built``: a build
+    is expected (not the environment as it is, ``--installed``)."""
     names = ", ".join(f"{lib['internal_api']} {lib['filepath']}" for lib in blas) or "none"
     ok = len(blas) == 1 and blas[0]["internal_api"] == api
     hint = ""
-    if len(blas) > 1:
+    if len(blas) > 1 and not built and (bundled := bundled_pools(blas)):
+        hint = bundled
+    elif len(blas) > 1:
         hint = "a second BLAS is loaded beside the build: " + (
             shadow_hint(names) or preload_hint()
             or "uninstall the other numpy/scipy or library, then reinstall the built wheels.")
@@ -178,15 +195,17 @@ def check_library(loaded: str, expected: str) -> Check:
 
 
 def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[str],
-                     companions: tuple[str, ...] = ()) -> Check:
+                     companions: tuple[str, ...] = (), built: bool = True) -> Check:
     """Every extension module links ``loaded`` (and at most its provider's ``companions``, such as
     the LAPACK a BLIS needs) and no other BLAS or LAPACK is mapped."""
     allowed = {loaded, *map(os.path.realpath, companions)}
     ok = loaded in mapped and set(mapped) <= allowed and all(
         loaded in paths and set(paths) <= allowed for paths in resolved.values())
     detail = "; ".join(f"{name} -> {', '.join(paths) or 'nothing found by ldd'}" for name, paths in resolved.items())
+    bundles = not built and all(any(bundle in path for bundle in PYPI_BUNDLES) for path in mapped)
     hint = "" if ok else "the extension modules load different BLAS libraries: " + (
-        shadow_hint(" ".join(mapped)) or preload_hint() or "rebuild both against one provider.")
+        ("each PyPI wheel's own OpenBLAS (see the first check)." if bundles else "")
+        or (shadow_hint(" ".join(mapped)) if built else "") or preload_hint() or "rebuild both against one provider.")
     return Check("NumPy and SciPy resolve to that library", ok, f"{detail}; mapped: {', '.join(mapped)}", hint)
 
 
@@ -270,7 +289,7 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
         return {"ok": False, "status": "failed", "checks": [asdict(Check("import", False, str(e),
                 "install numpy, scipy and threadpoolctl in this environment"))]}
     blas = [lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
-    checks = [check_single_blas(blas, api)]
+    checks = [check_single_blas(blas, api, built=library is not None)]
     if not blas:
         return {"ok": False, "status": "failed", "checks": [asdict(c) for c in checks]}
     info = blas[0]
@@ -278,7 +297,7 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
     if library:
         checks.append(check_library(loaded, library))
     checks.append(check_resolution(loaded, {name: linked_blas(path) for name, path in modules.items()},
-                                   mapped_blas_files(), companions))
+                                   mapped_blas_files(), companions, built=library is not None))
     if threading:
         checks.append(check_threading(info["threading_layer"], threading))
     checks.append(check_thread_count(info["num_threads"], info["threading_layer"], threads))
@@ -368,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     print(format_checks(result))
     if args.json:
         write_json(args.json, result)
-    print("verification " + VERDICT[result["status"]])
+    print("verification " + STATUS_WORDS[result["status"]])
     return EXIT_STATUS[result["status"]]
 
 

@@ -12,7 +12,15 @@ from ..measuring.bench import REPEATS, run_bench
 from ..render import render_all
 from ..results.directory import Results
 from ..results.kinds import write_result
-from .options import INSTALLED_HELP, add_build_options, add_results_options, check_installed, recorded_build, writable_results
+from .options import (
+    INSTALLED_HELP,
+    Listed,
+    add_build_options,
+    add_results_options,
+    check_installed,
+    recorded_build,
+    writable_results,
+)
 
 
 def command_bench(args: argparse.Namespace) -> int:
@@ -31,15 +39,15 @@ def command_bench(args: argparse.Namespace) -> int:
 def register(commands) -> None:
     bench = commands.add_parser("bench", help="time one cost-and-gradient per rung against DGEMM, at 1 and all threads")
     add_build_options(bench)
-    bench.add_argument("--rungs", nargs="+", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
+    bench.add_argument("--rungs", action=Listed, allowed=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help=f"the rungs measured (default all: {', '.join(RUNGS)})")
     bench.add_argument("--train-size", type=positive, default=TRAIN_SIZE,
                        help=f"examples in the evaluated batch (default {TRAIN_SIZE:,})")
     bench.add_argument("--repeats", type=positive, default=REPEATS,
                        help=f"timed evaluations per rung, dtype and thread count, after a warm-up (default {REPEATS})")
-    bench.add_argument("--dtypes", nargs="+", choices=("float64", "float32"), default=["float64", "float32"],
+    bench.add_argument("--dtypes", action=Listed, allowed=("float64", "float32"), default=["float64", "float32"],
                        help="precisions of the rungs' cost and gradient (default both)")
-    bench.add_argument("--peers", nargs="*", choices=PEERS, default=list(PEERS), metavar="PEER",
+    bench.add_argument("--peers", action=Listed, nargs="*", allowed=PEERS, default=list(PEERS), metavar="PEER",
                        help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
                             "default all; `--peers` with no name measures none)")
     bench.set_defaults(run=command_bench)

@@ -45,7 +45,7 @@ def add_build_options(parser: argparse.ArgumentParser) -> None:
 
 def add_sweep_options(group, defaults: dict | None = None) -> None:
     defaults = defaults or SCALING_WORKLOAD
-    group.add_argument("--threads", type=thread_list, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
+    group.add_argument("--threads", action=ThreadCounts, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
     group.add_argument("--oversubscribe", action="store_true", help="allow thread counts above the usable cores")
     group.add_argument("--allow-busy", action="store_true",
                        help="measure even when other processes keep the cores busy (such points are marked)")
@@ -81,14 +81,45 @@ def add_results_options(parser: argparse.ArgumentParser) -> None:
 INSTALLED_HELP = "measure the NumPy/SciPy already installed here instead of building (e.g. PyPI's wheels)"
 
 
-def thread_list(text: str) -> tuple[int, ...]:
-    try:
-        values = tuple(sorted({int(n) for n in text.split(",")}))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of thread counts like 1,2,4") from None
-    if not values or values[0] < 1:
-        raise argparse.ArgumentTypeError("thread counts must be 1 or more")
-    return values
+LIST_HELP = "(one or more, spaced or comma-separated)"
+
+
+class Listed(argparse.Action):
+    """Every option that takes a list takes it in one spelling of two: `--x a b c` and `--x a,b,c`
+    (or a mix) mean the same. ``item`` converts each (a one-line error naming what it expects),
+    ``allowed`` lists the choices (checked here: argparse would check the unsplit words)."""
+
+    def __init__(self, option_strings, dest, item=str, allowed=None, what="values", **kwargs):
+        kwargs.setdefault("nargs", "+")
+        if kwargs.get("help"):
+            kwargs["help"] += f" {LIST_HELP}"
+        super().__init__(option_strings, dest, **kwargs)
+        self.item, self.allowed, self.what = item, allowed, what
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        words = [word for value in values for word in value.split(",") if word]
+        try:
+            items = [self.item(word) for word in words]
+        except (ValueError, argparse.ArgumentTypeError):
+            parser.error(f"argument {option_string}: {' '.join(values)!r} is not a list of {self.what} {LIST_HELP}")
+        if self.allowed is not None and (wrong := [w for w in items if w not in self.allowed]):
+            parser.error(f"argument {option_string}: invalid choice: {wrong[0]!r} (choose from "
+                         f"{', '.join(map(repr, self.allowed))})")
+        setattr(namespace, self.dest, items)
+
+
+class ThreadCounts(Listed):
+    """Thread counts: 1 or more, each once, in order."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, item=int, what="thread counts like 1,2,4", **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        counts = tuple(sorted(set(getattr(namespace, self.dest))))
+        if counts[0] < 1:
+            parser.error(f"argument {option_string}: thread counts must be 1 or more")
+        setattr(namespace, self.dest, counts)
 
 
 def chosen_blas(args: argparse.Namespace) -> BLASLibrary:

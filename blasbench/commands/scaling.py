@@ -28,6 +28,7 @@ from .options import (
     INSTALLED_HELP,
     QUICK,
     SCALING_WORKLOAD,
+    Listed,
     add_build_options,
     add_results_options,
     add_sweep_options,
@@ -160,17 +161,18 @@ def register(commands) -> None:
     add_workload_options(group)
     group.add_argument("--profile-iterations", type=positive,
                        help="CG iterations per profiled rung (default 20; with --quick, its 3)")
-    group.add_argument("--rungs", nargs="*", choices=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",
+    group.add_argument("--rungs", action=Listed, nargs="*", allowed=RUNGS, default=list(SCALING_RUNGS), metavar="RUNG",
                        help=f"ladder rungs to sweep (default: {' '.join(SCALING_RUNGS)}; "
                             "`--rungs` with no name skips the sweep)")
-    group.add_argument("--profile-rungs", nargs="*", choices=RUNGS, default=list(RUNGS), metavar="RUNG",
+    group.add_argument("--profile-rungs", action=Listed, nargs="*", allowed=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help="rungs to profile (default all; `--profile-rungs` with no name skips the profiling sweep)")
     # opt-in, unlike bench: a sweep's settings (hence which results it resumes) must not change
     # because a package happens to be installed
-    group.add_argument("--peers", nargs="*", choices=PEERS, default=[], metavar="PEER",
+    group.add_argument("--peers", action=Listed, nargs="*", allowed=PEERS, default=[], metavar="PEER",
                        help=f"other frameworks swept beside the rungs ({', '.join(PEERS)}; default none; "
                             "`python3 -m nox -s scaling -- --peers torch` installs PyTorch)")
-    group.add_argument("--experiments", nargs="*", choices=EXPERIMENTS, default=list(EXPERIMENTS), metavar="NAME",
+    group.add_argument("--experiments", action=Listed, nargs="*", allowed=EXPERIMENTS, default=list(EXPERIMENTS),
+                       metavar="NAME",
                        help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all; "
                             "`--experiments` with no name skips them)")
     add_sweep_options(group)

@@ -9,21 +9,24 @@ import sys
 from nn.options import positive
 
 from .. import UserError
+from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..building.verify import THREAD_COUNT, failed_checks
 from ..facts import CELL_SECONDS
 from ..measuring import provenance
 from ..measuring.calls import CALLS, DTYPES, calls_of
+from ..measuring.releases import index_versions, parse_axis, run_release_axis
 from ..measuring.threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
 from ..render import render_all
 from ..results.directory import Results
 from .options import (
     INSTALLED_HELP,
+    Listed,
+    ThreadCounts,
     add_build_options,
     add_results_options,
     check_installed,
     ensure_quiet,
     recorded_build,
-    thread_list,
     writable_results,
 )
 
@@ -47,9 +50,13 @@ def chosen_calls(args: argparse.Namespace) -> tuple[str, ...]:
 def command_threadmap(args: argparse.Namespace) -> int:
     threads = args.threads or default_thread_counts(provenance.usable_cores())
     settings = MapSettings(calls=chosen_calls(args), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
-                           threads=threads, repeats=args.repeats, rounds=args.rounds, max_seconds=args.max_seconds)
+                           threads=threads, measurements=args.measurements, rounds=args.rounds, max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
+    if args.openblas_releases and (args.installed or args.provider != ScipyOpenBLASProvider.name):
+        raise UserError("--openblas-releases loads each release of scipy-openblas32 under a build against it: "
+                        "add --provider scipy-openblas (with --numpy-only for NumPy's calls alone, in minutes).")
+    releases = parse_axis(args.openblas_releases, index_versions()) if args.openblas_releases else None
     if args.installed:
         check_installed()
     else:
@@ -62,12 +69,18 @@ def command_threadmap(args: argparse.Namespace) -> int:
             raise UserError(f"the build failed verification ({', '.join(failed)}; see above): its timings would not "
                             "mean anything (--allow-unverified maps it anyway).")
     ensure_quiet(args)
+    refused = []
     try:
-        run_threadmap(settings, args.results / "threadmap.json")
+        if releases:
+            refused = run_release_axis(settings, releases, args.results)
+        else:
+            run_threadmap(settings, args.results / "threadmap.json")
     finally:
         render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C
-    print(f"report: {args.results / 'threadmap.md'}")
-    return 0
+    for line in refused:
+        print(f"refused: {line}", file=sys.stderr)
+    print(f"report: {args.results / ('releases.md' if releases else 'threadmap.md')}")
+    return 1 if releases and len(refused) == len(releases) else 0
 
 
 def register(commands) -> None:
@@ -75,25 +88,30 @@ def register(commands) -> None:
                                     "where BLAS threads pay, where they hurt, and what to set")
     add_build_options(threadmap)
     group = threadmap.add_argument_group("map")
-    group.add_argument("--calls", nargs="+", choices=list(CALLS), metavar="CALL",
+    group.add_argument("--calls", action=Listed, allowed=list(CALLS), metavar="CALL",
                        help=f"the calls timed (default all: {', '.join(CALLS)}; NumPy's alone with --numpy-only)")
-    group.add_argument("--sizes", nargs="*", type=int, default=list(DEFAULT_SIZES), metavar="N",
+    group.add_argument("--sizes", action=Listed, nargs="*", item=int, what="sizes", default=list(DEFAULT_SIZES), metavar="N",
                        help=f"matrix sizes n (default {' '.join(map(str, DEFAULT_SIZES))})")
-    group.add_argument("--dtypes", nargs="+", choices=DTYPES, default=["float64"], metavar="DTYPE",
+    group.add_argument("--dtypes", action=Listed, allowed=DTYPES, default=["float64"], metavar="DTYPE",
                        help=f"precisions ({', '.join(DTYPES)}; default float64)")
-    group.add_argument("--threads", type=thread_list,
+    group.add_argument("--threads", action=ThreadCounts,
                        help="thread counts, e.g. 1,2,4 (default: 1, the powers of two below the usable cores, and the cores)")
-    group.add_argument("--repeats", type=positive, default=MapSettings.repeats,
-                       help=f"measurements per cell in each round, each at least {CELL_SECONDS * 1000:g} ms "
-                            f"(default {MapSettings.repeats})")
+    group.add_argument("--measurements", type=positive, default=MapSettings.measurements,
+                       help=f"measurements of each cell in each process, each at least {CELL_SECONDS * 1000:g} ms "
+                            f"(default {MapSettings.measurements})")
     group.add_argument("--rounds", type=positive, default=MapSettings.rounds,
-                       help="processes per thread count, interleaved (1, 2, 4, 1, 2, 4, ...): a process that happens to "
-                            f"run slower widens the ranges instead of reading as a thread effect (default {MapSettings.rounds})")
+                       help="processes per thread count, interleaved (1, 2, 4, 1, 2, 4, ...): the rule for \"slower\" "
+                            "takes one value per process, so that a process that happens to run slower reads as noise, "
+                            f"not as a thread effect; 5 or more can call a difference (default {MapSettings.rounds})")
     group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
                        help="a call's sizes stop growing where one call at one thread takes longer than this "
                             f"(default {MapSettings.max_seconds:g})")
     group.add_argument("--allow-busy", action="store_true",
                        help="measure even when other processes keep the cores busy")
+    group.add_argument("--openblas-releases", metavar="RELEASES",
+                       help="with --provider scipy-openblas: map each release of scipy-openblas32 loaded under the one build, "
+                            "a range (0.3.26..0.3.34: every release between, by its tag) or a list (0.3.27,0.3.30.0.8), "
+                            "into RESULTS/releases/ and releases.md")
     threadmap.set_defaults(run=command_threadmap)
     installed = threadmap.add_mutually_exclusive_group()
     installed.add_argument("--installed", action="store_true", help=INSTALLED_HELP)

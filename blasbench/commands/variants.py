@@ -15,7 +15,7 @@ from ..measuring.workload import NETWORK
 from ..render import render_all
 from ..results.directory import Results
 from ..setups import DEFAULT_VARIANTS, VARIANTS
-from .options import add_results_options, add_sweep_options, add_workload_options, ensure_quiet, writable_results
+from .options import Listed, add_results_options, add_sweep_options, add_workload_options, ensure_quiet, writable_results
 from .scaling import scaling_settings, with_function
 
 # compare-variants trains the post's end: all its parallelism is the BLAS's, which is what is compared.
@@ -51,7 +51,8 @@ def command_compare_variants(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     variants = commands.add_parser("compare-variants", help="build (cached) and sweep several BLAS variants side by side")
-    variants.add_argument("--variants", dest="blas_variants", nargs="+", choices=list(VARIANTS), default=list(DEFAULT_VARIANTS),
+    variants.add_argument("--variants", dest="blas_variants", action=Listed, allowed=list(VARIANTS),
+                          default=list(DEFAULT_VARIANTS),
                           metavar="VARIANT", help=f"from {', '.join(VARIANTS)} (default: {', '.join(DEFAULT_VARIANTS)})")
     variants.add_argument("--site-cfg", type=Path, help="also measure the OpenBLAS prefix this site.cfg describes")
     variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")

@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import UserError
 from ..building.build import wheelhouse
 from ..building.wheelhouse import export, import_, listing
+from .options import Listed
 
 
 def command_wheelhouse(args) -> int:
@@ -28,6 +29,6 @@ def register(commands) -> None:
     wheels = commands.add_parser("wheelhouse", help="export builds to a tar file, import them on another machine, list them")
     wheels.add_argument("action", choices=("export", "import", "list"))
     wheels.add_argument("archive", type=Path, nargs="?", help="the tar file to write (export) or read (import)")
-    wheels.add_argument("--keys", nargs="+", default=[], metavar="PREFIX",
+    wheels.add_argument("--keys", action=Listed, default=[], metavar="PREFIX",
                         help="export only entries whose name or key starts with one of these (default: all)")
     wheels.set_defaults(run=command_wheelhouse)

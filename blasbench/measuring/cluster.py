@@ -30,7 +30,7 @@ from ..render import render_all
 from ..results.compare import compare_dirs
 from ..results.directory import Results, task_directories
 from ..results.kinds import KINDS, read_result, write_result
-from ..store import atomic_write_text
+from ..store import atomic_write_text, one_writer
 
 # The pipeline command a task runs -> the nox session that runs it, from the result kinds that say so.
 COMMANDS = {kind.command: kind.session for kind in KINDS if kind.command}
@@ -232,11 +232,12 @@ def merge(job: ClusterJob, factor: float = CHANGE_FACTOR) -> Path:
     for number, state in job.tasks.items():
         if state["state"] != "COMPLETED":  # the log may live where a re-render cannot see it: kept with the job
             state["log_tail"] = log_tail(job, number)
-    save(job)
-    if len(measured) >= 2:
-        write_result(directory / "compare.json", compare_dirs(measured, factor))
-    for path in render_all(Results.load(directory)):
-        print(f"wrote {path}", flush=True)
+    with one_writer(directory, f"cluster merge of job {job.job}"):  # a second merge of the job waits
+        save(job)
+        if len(measured) >= 2:
+            write_result(directory / "compare.json", compare_dirs(measured, factor))
+        for path in render_all(Results.load(directory)):
+            print(f"wrote {path}", flush=True)
     print(f"merged {len(measured)} of {job.nodes} task(s): {directory / 'index.md'}", flush=True)
     return directory
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -99,28 +100,44 @@ def run_fresh(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     of the package installed in that python's environment. The commit this process measures is
     handed on (the child, outside the clone, cannot find it)."""
     kwargs["env"] = provenance.child_environment(kwargs.get("env"))
+    kwargs.setdefault("stdout", subprocess.PIPE)
     with tempfile.TemporaryDirectory(prefix="blasbench-child-") as empty:
-        return subprocess.run(command, cwd=empty, capture_output=True, text=True, **kwargs)
+        return subprocess.run(command, cwd=empty, stderr=subprocess.PIPE, text=True, **kwargs)
 
 
 def run_child(workload: Workload | FunctionWorkload, rung: str, threads: int | None, profile: Path | None = None,
               python: str = sys.executable, extra_env: dict | None = None, extra_args: tuple[str, ...] = ()) -> dict:
     """One run of the workload in a fresh process of ``python``; returns its JSON result, with the
     process's own wall time and the load around it."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, open(Path(tmp) / "stdout", "w") as printed:
         output = Path(tmp) / "result.json"
         with provenance.load_around(provenance.children_cpu_seconds) as load:
             started = time.perf_counter()
+            # what the code prints goes to a file, as a terminal would take it, not into this process's memory
             run = run_fresh([*workload.command(rung, output, profile, python), *extra_args],
-                            env=thread_env(threads, extra_env))
+                            env=thread_env(threads, extra_env), stdout=printed)
             wall = time.perf_counter() - started
-        if run.returncode != 0:
-            last = last_line(run.stderr)
-            raise UserError(f"{rung} at {threads} thread(s) failed: {last.removeprefix('error: ')}")
+        if run.returncode != 0 or not output.exists():
+            raise UserError(f"{rung} at {threads} thread(s) failed: {child_failure(run)}")
         result = read_json(output)
     result["process_seconds"] = wall
     result["load"] = load
     return result
+
+
+def child_failure(run: subprocess.CompletedProcess) -> str:
+    """Why a child left no result, in one line: the signal that killed it, the exit that ended it
+    early, or its own last words."""
+    said = last_line(run.stderr).removeprefix("error: ") if (run.stderr or "").strip() else ""
+    if run.returncode < 0:
+        name = signal.Signals(-run.returncode).name
+        crashed = name in ("SIGSEGV", "SIGBUS", "SIGILL")
+        crash = " (a crash in compiled code: a C extension, or the BLAS itself)" if crashed else ""
+        return f"the process was killed by {name}{crash}" + (f"; its last words: {said}" if said else "")
+    if run.returncode == 0 or not said:
+        return (f"the process exited (code {run.returncode}) without a result: the function, or a library it calls, "
+                "ended it (os._exit, sys.exit) before it could report")
+    return said
 
 
 def limit_problem(result: dict, threads: int) -> str | None:
@@ -135,9 +152,9 @@ def limit_problem(result: dict, threads: int) -> str | None:
     return None
 
 
-def current_identity(python: str = sys.executable) -> dict:
-    """The identity of what ``python``'s environment would measure, read in a fresh child."""
-    run = run_fresh([python, "-m", "blasbench.measuring.worker", "provenance"])
+def current_identity(python: str = sys.executable, extra_env: dict | None = None) -> dict:
+    """The identity of what ``python``'s environment (with ``extra_env``) would measure, read in a fresh child."""
+    run = run_fresh([python, "-m", "blasbench.measuring.worker", "provenance"], env=thread_env(None, extra_env))
     if run.returncode != 0:
         last = last_line(run.stderr)
         raise UserError(f"{python} could not report its NumPy and BLAS ({last}): is numpy installed there?")

@@ -38,8 +38,10 @@ class MapSettings:
     dtypes: tuple[str, ...] = ("float64",)
     sizes: tuple[int, ...] = DEFAULT_SIZES
     threads: tuple[int, ...] = (1,)
-    repeats: int = 3  # measurements per cell in each process
-    rounds: int = 2  # processes per thread count, interleaved: a slow process reads as noise, not as a thread effect
+    measurements: int = 1  # of each cell in each process (each as long as CELL_SECONDS)
+    # processes per thread count, interleaved: the rule for "changed" takes one value per process (with 5 a
+    # side, p < 0.01 is within reach), and a process that happens to run slower reads as noise, not a thread effect
+    rounds: int = 5
     max_seconds: float = 1.0
 
 
@@ -73,10 +75,11 @@ def largest_measured(cells: list[dict]) -> dict:
     return found
 
 
-def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executable) -> dict:
-    """Measure every thread count of ``settings`` not yet in ``path``, saving after each."""
+def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executable, extra_env: dict | None = None) -> dict:
+    """Measure every thread count of ``settings`` not yet in ``path``, saving after each; ``extra_env``:
+    variables every process gets (the library path that loads another OpenBLAS release)."""
     check_sizes(settings)
-    wanted = {"settings": asdict(settings), "identity": current_identity(python)}
+    wanted = {"settings": asdict(settings), "identity": current_identity(python, extra_env)}
     results = resume(path, "threadmap", wanted) or {"kind": "threadmap", **wanted, "runs": [], "environment": None}
     results["refused"] = []  # refused thread counts are tried again
     done = {(run["round"], run["threads"]): run for run in results["runs"]}
@@ -90,11 +93,11 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
               f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
         command = [python, "-m", "blasbench.measuring.worker", "threadmap", "--calls", "|".join(settings.calls),
                    "--dtypes", ",".join(settings.dtypes), "--sizes", ",".join(map(str, settings.sizes)),
-                   "--repeats", str(settings.repeats), "--max-seconds", str(settings.max_seconds)]
+                   "--measurements", str(settings.measurements), "--max-seconds", str(settings.max_seconds)]
         if only is not None:
             command += ["--only", json.dumps(only)]
         with provenance.load_around(provenance.children_cpu_seconds) as load:
-            run = run_fresh(command, env=thread_env(threads))
+            run = run_fresh(command, env=thread_env(threads, extra_env))
         if run.returncode != 0:
             raise UserError(f"the threading map at {threads} thread(s) failed: {last_line(run.stderr)}")
         result = json.loads(run.stdout)

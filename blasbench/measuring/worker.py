@@ -75,9 +75,9 @@ def child_evaluations(rung: str, hidden_sizes: list[int], example_counts: list[i
     return cells
 
 
-def time_call(run, operands, repeats: int) -> tuple[int, dict]:
+def time_call(run, operands, measurements: int) -> tuple[int, dict]:
     """Seconds per call of ``run(*operands)``: the count of calls per measurement auto-ranged (1, 2,
-    5, 10, ... until a measurement lasts CELL_SECONDS), then the median and spread of ``repeats``."""
+    5, 10, ... until a measurement lasts CELL_SECONDS), then the median and spread of ``measurements``."""
     import timeit
 
     timer = timeit.Timer(lambda: run(*operands))
@@ -85,11 +85,11 @@ def time_call(run, operands, repeats: int) -> tuple[int, dict]:
     for number in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000):
         if timer.timeit(number) >= CELL_SECONDS:
             break
-    values = [seconds / number for seconds in timer.repeat(repeats, number)]
+    values = [seconds / number for seconds in timer.repeat(measurements, number)]
     return number, {**summarize(values), "values": values}
 
 
-def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], repeats: int, max_seconds: float,
+def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], measurements: int, max_seconds: float,
                     only: dict | None) -> list[dict]:
     """Every (call, dtype, size) cell at this process's thread count. A call's sizes stop growing at
     the first whose single call takes longer than ``max_seconds``; ``only`` (call -> dtype -> largest
@@ -111,7 +111,7 @@ def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], repea
                 if only is None and time.perf_counter() - started > max_seconds:
                     cells.append({"call": call, "dtype": dtype, "n": n, "skipped": f"one call took over {max_seconds:g} s"})
                     break
-                number, seconds = time_call(CALLS[call].run, operands, repeats)
+                number, seconds = time_call(CALLS[call].run, operands, measurements)
                 cells.append({"call": call, "dtype": dtype, "n": n, "number": number, "seconds": seconds})
     return cells
 
@@ -123,9 +123,12 @@ def load_function(workload: dict):
 
     source = workload["source"]
     if source.endswith(".py"):
+        # imported as `import STEM` would from its directory: under its own module name, so that what it
+        # pickles (a helper mapped over a process pool) is found again by that name, and its neighbours import
         spec = importlib.util.spec_from_file_location(Path(source).stem, source)
         module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(Path(source).parent))  # the file's own imports of its neighbours
+        sys.path.insert(0, str(Path(source).parent))
+        sys.modules[spec.name] = module
         spec.loader.exec_module(module)
     else:
         sys.path.insert(0, workload["path"])
@@ -264,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     threadmap.add_argument("--calls", required=True, help="call names, separated by |")
     threadmap.add_argument("--dtypes", required=True)
     threadmap.add_argument("--sizes", required=True)
-    threadmap.add_argument("--repeats", type=int, required=True)
+    threadmap.add_argument("--measurements", type=int, required=True)
     threadmap.add_argument("--max-seconds", type=float, required=True)
     threadmap.add_argument("--only", help="JSON: call -> dtype -> the largest size to measure")
     call = commands.add_parser("call", help="time a user's function per call and summarise its answer")
@@ -288,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         if any(CALLS[call].package == "scipy" for call in calls):
             import scipy.linalg  # noqa: F401  (loaded before the provenance: every BLAS the calls use is seen)
         cells = child_threadmap(calls, args.dtypes.split(","), [int(n) for n in args.sizes.split(",")],
-                                args.repeats, args.max_seconds, json.loads(args.only) if args.only else None)
+                                args.measurements, args.max_seconds, json.loads(args.only) if args.only else None)
         result = {"cells": cells, "environment": provenance.collect()}
     elif args.command == "evaluations":
         result = child_evaluations(args.rung, [int(n) for n in args.hidden.split(",")],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..facts import REBUILDS, VERDICT
+from ..facts import REBUILDS, STATUS_WORDS
 from ..results.directory import Results
 from .format import PEAK_NOTE, describe_difference, fmt, provenance_lines, table
 
@@ -18,8 +18,8 @@ def pages(results: Results, out) -> None:
 def headline(results: Results) -> list[str]:
     build = results["build"]
     probe, blas = build["verification"].get("probe", {}), build["blas"]
-    return [f"- [Build](build.md): NumPy and SciPy compiled against the {blas['provider']} provider's {blas_word(blas)} "
-            f"{blas['version']} ({blas['threading_layer']}); verification **{verdict(build['verification'])}**"
+    return [f"- [Build](build.md): {built(build)} compiled against the {blas['provider']} provider's {blas_word(blas)} "
+            f"{blas['version']} ({blas['threading_layer']}); verification **{status(build['verification'])}**"
             + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else ".")]
 
 
@@ -28,9 +28,14 @@ def blas_word(library: dict) -> str:
     return "OpenBLAS" if library["config"].startswith("OpenBLAS") else "BLAS"
 
 
-def verdict(verification: dict) -> str:
+def built(result: dict) -> str:
+    """What a build compiled: NumPy and SciPy, or NumPy alone (``--numpy-only``)."""
+    return " and ".join({"numpy": "NumPy", "scipy": "SciPy"}[w["package"]] for w in result["wheels"])
+
+
+def status(verification: dict) -> str:
     """A verification's outcome in words."""
-    return VERDICT[verification["status"]]
+    return STATUS_WORDS[verification["status"]]
 
 
 KEY_PROMISE = ("A key promises the same inputs: the sdist, the BLAS as described (version, build config, "
@@ -60,8 +65,7 @@ def reproducibility_lines(checks: list[dict]) -> str:
 
 
 def render_build(result: dict) -> str:
-    blas = result["blas"]
-    verification = result["verification"]
+    blas, verification = result["blas"], result["verification"]
     wheel_rows = []
     for w in result["wheels"]:
         m = w["manifest"]
@@ -70,36 +74,19 @@ def render_build(result: dict) -> str:
         wheel_rows.append([w["package"], w["version"], f"`{Path(w['wheel']).name}`", f"`{w['key'][:16]}`",
                            f"{m['build_seconds']:.0f} s wall, {m['build_cpu_seconds']:.0f} s CPU{warmth} ({m['built_at']})",
                            ("reused from the wheelhouse" if w["cached"] else "compiled") + f", {w['seconds_this_run']:.1f} s"])
-    inputs = result["wheels"][0]["manifest"]["inputs"]
     check_rows = [["PASS" if c["ok"] else "**FAIL**", c["name"], c["detail"] + (f" — {c['hint']}" if c["hint"] else "")]
                   for c in verification["checks"]]
-    packages = " and ".join({"numpy": "NumPy", "scipy": "SciPy"}[w["package"]] for w in result["wheels"])
+    packages = built(result)
     parts = [
         f"# Build: {packages} from source against {blas_word(blas)} ({blas['provider']})",
-        f"Verification **{verdict(verification)}**. "
+        f"Verification **{status(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",
         table(["package", "version", "wheel", "key", "cold build", "this run"], wheel_rows),
         f"Wheels live in the wheelhouse outside the clone (`{Path(result['wheels'][0]['wheel']).parent.parent}`), "
         "one directory per key; the key hashes every input below.",
         "## From what",
-        table(["input", "value"], [
-            ["provider", f"{blas['provider']} ({blas['flavour']})"],
-            ["BLAS", f"{blas['version']}, threading `{blas['threading_layer']}`, core `{blas['architecture']}`, "
-                         f"{'ILP64' if blas['ilp64'] else 'LP64'}"],
-            ["library", f"`{blas['library']}`"],
-            *([["build config", f"`{blas['config']}`"]] if blas["config"] else []),
-            *([["compiled from", f"Debian {o['suite']}'s `{o['dsc']}`: `{o['orig']}` sha256 `{o['orig_sha256']}`, "
-                                 f".dsc sha256 `{o['dsc_sha256']}`; make {' '.join(f'{k}={v}' for k, v in o['make'].items())}; "
-                                 f"{o['compile_seconds'] / 60:.0f} min to compile"
-                                 + (f"; target: {o['target']}" if "target" in o else "")]] if (o := blas.get("origin")) else []),
-            *[[f"meson options ({package})", " ".join(f"`{a}`" for a in args)]
-              for package, args in result["meson_args"].items()],
-            ["compilers", "; ".join(f"{k}: {v}" for k, v in inputs["toolchain"].items())],
-            ["build tools", ", ".join(inputs["build_tools"])],
-            ["Python / platform", f"{inputs['python']}, {inputs['platform']}, {inputs['libc']}"],
-            ["extra flags", ", ".join(f"{k}={v}" for k, v in inputs["flags"].items()) or "none"],
-        ]),
+        table(["input", "value"], input_rows(result)),
         "pkg-config file given to meson:",
         "```\n" + blas["pc_text"].rstrip() + "\n```",
     ]
@@ -125,3 +112,25 @@ def render_build(result: dict) -> str:
         ]), f"Speedup {probe['speedup']:.2f}x. {PEAK_NOTE} On this CPU: {fmt(peak, 1)} GFLOP/s per core."]
     parts += ["## Provenance", provenance_lines(result.get("environment"))]
     return "\n\n".join(parts) + "\n"
+
+
+def input_rows(result: dict) -> list[list[str]]:
+    """What a build was made from: the BLAS as described, the meson options, compilers and tools."""
+    blas, inputs = result["blas"], result["wheels"][0]["manifest"]["inputs"]
+    origin = ([["compiled from", f"Debian {o['suite']}'s `{o['dsc']}`: `{o['orig']}` sha256 `{o['orig_sha256']}`, "
+                                 f".dsc sha256 `{o['dsc_sha256']}`; make {' '.join(f'{k}={v}' for k, v in o['make'].items())}; "
+                                 f"{o['compile_seconds'] / 60:.0f} min to compile"
+                                 + (f"; target: {o['target']}" if "target" in o else "")]] if (o := blas.get("origin")) else [])
+    return [
+        ["provider", f"{blas['provider']} ({blas['flavour']})"],
+        ["BLAS", f"{blas['version']}, threading `{blas['threading_layer']}`, core `{blas['architecture']}`, "
+                 f"{'ILP64' if blas['ilp64'] else 'LP64'}"],
+        ["library", f"`{blas['library']}`"],
+        *([["build config", f"`{blas['config']}`"]] if blas["config"] else []),
+        *origin,
+        *[[f"meson options ({package})", " ".join(f"`{a}`" for a in args)] for package, args in result["meson_args"].items()],
+        ["compilers", "; ".join(f"{k}: {v}" for k, v in inputs["toolchain"].items())],
+        ["build tools", ", ".join(inputs["build_tools"])],
+        ["Python / platform", f"{inputs['python']}, {inputs['platform']}, {inputs['libc']}"],
+        ["extra flags", ", ".join(f"{k}={v}" for k, v in inputs["flags"].items()) or "none"],
+    ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ..results.change import beyond_noise
 from ..results.directory import Results
 from ..results.kinds import KINDS as RESULT_KINDS
-from .format import duration, fmt, table
+from .format import change_rule, duration, fmt, table
 
 KINDS = ("compare",)
 # compare's tables, titled and ordered as the result kinds whose measures they hold
@@ -17,7 +18,7 @@ def pages(results: Results, out) -> None:
 
 def headline(results: Results) -> list[str]:
     comparison = results["compare"]
-    flagged = sum(r["flag"] in ("slower", "faster") for rows in comparison["tables"].values() for r in rows)
+    flagged = sum(beyond_noise(r["verdict"]) for rows in comparison["tables"].values() for r in rows)
     return [f"- [Comparison](compare.md) of {len(comparison['runs'])} runs: {flagged} difference(s) beyond the runs' noise."]
 
 
@@ -28,9 +29,8 @@ def render_compare(comparison: dict) -> str:
     parts = [
         "# Comparison of runs",
         "Each run is identified by the provenance its results recorded. Ratios are other/" + runs[0]["label"]
-        + " of the medians, with the range from the runs' extremes; a difference is flagged **slower**/**faster** "
-        f"only when the ratio passes {comparison['factor']:.2f} (or its inverse) and the two runs' ranges do not "
-        "overlap, as `asv continuous` decides; a side with a single run has no known noise and is not flagged.",
+        + " of the medians, with the range from the runs' extremes; the verdict is the one rule for \"changed\": "
+        + change_rule(comparison["factor"]) + ".",
         table(["run", *fields, "directory"], [[r["label"], *(fmt(r["description"][f]) for f in fields), f"`{r['directory']}`"]
                                              for r in runs]),
     ]
@@ -42,15 +42,15 @@ def render_compare(comparison: dict) -> str:
         parts.append("_No measure appears in both runs (different rungs, thread counts or workloads)._")
     # In one fixed order: a comparison read back from disk has its tables sorted by name.
     for name, rows in sorted(comparison["tables"].items(), key=lambda item: list(TABLE_TITLES).index(item[0])):
-        flagged = [r for r in rows if r["flag"] in ("slower", "faster")]
+        flagged = [r for r in rows if beyond_noise(r["verdict"])]
         # a map's calls take microseconds to seconds; the other tables' measures, tenths of a second
         seconds, unit = (duration, "") if name == "threadmap" else ((lambda value: f"{value:.4f}"), " s")
         cells = []
         for r in rows:
-            flag = f"**{r['flag']}**" if r in flagged else r["flag"]
+            verdict = f"**{r['verdict']}**" if r in flagged else r["verdict"]
             cells.append([*(str(k) for k in r["key"]), f"{seconds(r['base']['median'])} (n={r['base']['n']})",
                           f"{r['other_label']}: {seconds(r['other']['median'])} (n={r['other']['n']})",
-                          f"{r['ratio']:.2f} [{r['ratio_range'][0]:.2f}, {r['ratio_range'][1]:.2f}]", flag])
+                          f"{r['ratio']:.2f} [{r['ratio_range'][0]:.2f}, {r['ratio_range'][1]:.2f}]", verdict])
         parts += [f"## {TABLE_TITLES.get(name, name)}",
                   f"{len(flagged)} of {len(rows)} differences are beyond the noise.",
                   table(["measure", "workload", "threads", f"{runs[0]['label']} median{unit}", f"other median{unit}",
@@ -63,7 +63,9 @@ def effect_words(effect: dict | None) -> str:
         return "–"
     hurt = (f"**slower** at n = {', '.join(f'{n:,}' for n in effect['hurts'])} (worst {effect['worst']:.2f}x)"
             if effect["hurts"] else "never slower")
-    return hurt + (f"; pays from n = {effect['pays_from']:,}" if effect["pays_from"] else "; never pays")
+    undecided = (f"; undecided at n = {', '.join(f'{n:,}' for n in effect['undecided'])}"
+                 if effect.get("undecided") else "")  # maps before the rule have none
+    return hurt + undecided + (f"; pays from n = {effect['pays_from']:,}" if effect["pays_from"] else "; never pays")
 
 
 def thread_effects_section(runs: list[dict]) -> list[str]:

@@ -5,10 +5,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..facts import THREAD_VARIABLES
-from ..results.identity import blas_of
+from ..facts import CHANGE_FACTOR, THREAD_VARIABLES
+from ..results.change import ALPHA
+from ..results.identity import IDENTITY_WORDS, blas_of
 
 GLOSSARY = Path("docs") / "glossary.md"  # in the clone that holds the results
+
+
+def change_rule(factor: float = CHANGE_FACTOR) -> str:
+    """The rule for "changed" (:mod:`blasbench.results.change`), as the reports state it."""
+    return (f"a difference counts only when the medians differ by {factor:.2f}x or more *and* a two-sided "
+            f"Mann-Whitney U test on one value per process (its median) gives p < {ALPHA:g}; beyond the factor but "
+            "not the test is **undecided** (more processes decide), and a side measured in one process has no known noise")
 
 
 def glossary_footer(directory: Path) -> str:
@@ -74,10 +82,12 @@ def thread_variable(env: dict | None) -> str:
     return f"{blas['internal_api'].upper()}_NUM_THREADS" if blas else "OMP_NUM_THREADS"
 
 
-def provenance_lines(env: dict | None, threads: list[int] | None = None) -> str:
+def provenance_lines(env: dict | None, threads: list[int] | None = None, workload: dict | None = None) -> str:
     """Where one result was measured, as a list. ``threads``: the thread counts its measurements ran
     at, each in a process of its own, when ``env`` was recorded by another process: its thread count
-    and thread variables are then that process's, not the measurements', and are not shown as theirs."""
+    and thread variables are then that process's, not the measurements', and are not shown as theirs.
+    ``workload``: a sweep's, whose function file's sha256 is the source that was measured (the
+    recorded ``workload_source`` is the network's package)."""
     if not env:
         return "_no provenance recorded_"
     cpu = env.get("cpu", {})
@@ -88,8 +98,10 @@ def provenance_lines(env: dict | None, threads: list[int] | None = None) -> str:
                      + ("" if threads else f", {i['num_threads']} threads") + f") `{i['filepath']}`"
                      for i in env.get("threadpool_info", []) if i.get("user_api") == "blas")
     lines = [
-        f"- Date: {env.get('date')}; host `{env.get('host')}`; commit `{env.get('git_commit')}`; "
-        f"workload source `{(env.get('workload_source') or 'not recorded')[:12]}`",
+        f"- Date: {env.get('date')}; host `{env.get('host')}`; "
+        + (f"commit `{env['git_commit']}`; " if env.get("git_commit") else "commit unknown (not run from a clone); ")
+        + (f"function `{workload['spec']}`, its file's sha256 `{workload['source_sha256'][:12]}`"
+           if "function" in (workload or {}) else f"network source `{(env.get('workload_source') or 'not recorded')[:12]}`"),
         f"- CPU: {cpu.get('model')}, {cpu.get('usable_cores')} usable of {cpu.get('logical_cpus')} logical CPUs; "
         f"SIMD: {' '.join(cpu.get('simd', [])) or 'unknown'}; load average {env.get('load_average')}",
         f"- Python {env.get('python')} on {env.get('platform')}; {versions}",
@@ -110,8 +122,6 @@ def mixed_banner(mixed: dict[str, list[str]]) -> list[str]:
     """A warning, at the top of a report, that its results were not all measured by the same thing."""
     if not mixed:
         return []
-    from ..results.directory import IDENTITY_WORDS
-
     return ["> **Mixed provenance:** these results come from several " + "; several ".join(
         f"{IDENTITY_WORDS[name]} ({', '.join(values)})" for name, values in mixed.items())
         + ". Each section names its own provenance; do not read differences between sections as effects."]

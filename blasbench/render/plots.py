@@ -114,7 +114,7 @@ def plot_threadmap(analysis: dict, stem: Path) -> list[Path]:
         for i, row in enumerate(m["rows"]):
             for cell in row["cells"]:
                 ax.text(sizes.index(cell["n"]), i, times(cell["speedup"]), ha="center", va="center", fontsize=6.5,
-                        fontweight="bold" if cell["flag"] == "slower" else "normal")
+                        fontweight="bold" if cell["verdict"] == "slower" else "normal")
         ax.set_xticks(range(len(sizes)), [f"{n:,}" for n in sizes], fontsize=7)
         ax.set_yticks(range(len(m["rows"])), [row["call"] for row in m["rows"]], fontsize=7)
         ax.set(xlabel="n", title=f"{m['threads']} threads against one, {m['dtype']} (speedup; bold: slower beyond noise)")
@@ -123,4 +123,32 @@ def plot_threadmap(analysis: dict, stem: Path) -> list[Path]:
         top = math.floor(extreme)  # ticks inside the norm's range, five at most
         ticks = list(range(-top, top + 1, max(1, math.ceil(top / 2))))
         bar.set_ticks(ticks, labels=[times(2.0 ** t) for t in ticks], fontsize=6)
+    return _save(fig, stem)
+
+
+def plot_releases(found: dict, stem: Path) -> list[Path]:
+    """Per call, each size's time at one thread (solid) and at the most threads (dashed) against the
+    release, as a multiple of the first release's: a change between releases is a step away from 1."""
+    plt = _pyplot()
+    cells, releases = found["cells"], [r["release"] for r in found["measured"]]
+    top = max(threads for release in releases for threads in cells[release])
+    calls = list(dict.fromkeys((k[0], k[1]) for release in releases for k in cells[release].get(1, {})))
+    columns = min(3, len(calls))
+    rows = -(-len(calls) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3 * rows), squeeze=False)
+    for ax, (call, dtype) in zip(axes.flat, calls):
+        sizes = sorted({k[2] for release in releases for k in cells[release].get(1, {}) if k[:2] == (call, dtype)})
+        for n in sizes:
+            for threads, style in ((1, "-"), (top, "--")):
+                values = [cells[r].get(threads, {}).get((call, dtype, n), {}).get("median") for r in releases]
+                first = next((v for v in values if v), None)
+                ax.plot(range(len(releases)), [v / first if v and first else float("nan") for v in values], style,
+                        marker="o", ms=2.5, label=f"n = {n:,}, {threads} thr")
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.set(title=f"{call} ({dtype})", ylabel=f"time / {releases[0]}'s")
+        ax.set_xticks(range(len(releases)), releases, rotation=45, fontsize=6)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=4.5, ncol=2)
+    for ax in list(axes.flat)[len(calls):]:
+        ax.axis("off")
     return _save(fig, stem)

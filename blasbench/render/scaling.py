@@ -76,7 +76,8 @@ def render_scaling(result: dict | None, analysis: dict | None, figure: str | Non
     parts = (render_sweep(result, analysis, figure) if result and (result["points"] or result["refused"])
              else ["# Thread scaling"])
     if result and result.get("environment"):
-        parts += ["### Provenance of the sweep", provenance_lines(result["environment"], result["settings"]["threads"])]
+        parts += ["### Provenance of the sweep", provenance_lines(result["environment"], result["settings"]["threads"],
+                                                                      result["settings"]["workload"])]
     if why:
         parts += render_why(why, why_found, variants or [])
         parts += ["### Provenance of the experiments", provenance_lines(why.get("environment"), why_threads(why))]
@@ -106,74 +107,19 @@ def cv_accuracy_line(result: dict) -> str | None:
 
 
 def render_sweep(result: dict, analysis: dict, figure: str | None) -> list[str]:
-    settings = result["settings"]
-    w = settings["workload"]
-    seed = seed_scaling()
-    function = of_function(settings)
-    variables = f"{', '.join(f'`{v}`' for v in THREAD_VARIABLES[:-1])} and `{THREAD_VARIABLES[-1]}`"
-    what = (f"`{w['spec']}`" + (f" with `{json.dumps(w['args'])}`" if w["args"] else "")
-            + f" (source sha256 `{w['source_sha256'][:12]}`); each point a fresh process with {variables} set together, "
-            "the file's `setup()` run once, one warm-up call, then "
-            + (f"{w['number']} calls" if w["number"] else "calls auto-ranged like `timeit`'s (0.2 s or more)")
-            + f" timed together; {settings['repeats']} repeat(s) per point. Times are per call"
-            if function else
-            f"[{w['layers']}] on {w['train_size']:,} real MNIST examples, {w['iterations']} CG iterations, λ = {w['lmbda']}; "
-            f"each point a fresh process with {variables} set together; {settings['repeats']} repeat(s) per point"
-            + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
-            "(data loading excluded)")
-    parts = [
-        "# Thread scaling",
-        what + "; medians with their interquartile range. The speedup is the medians'; in "
-        "brackets the lowest and highest of one repeat's (its run at the fewest threads against its run at "
-        "these). A point is marked † when other "
-        f"processes kept more than {LOADED_POINT_CORES} of a core busy while it ran.",
-    ]
+    """The sweep: what was measured and how, each rung's (or the function's) section, and for the
+    network its accuracy and the seed post's figures beside it."""
+    function = of_function(result["settings"])
+    parts = ["# Thread scaling", sweep_method(result["settings"]) + "; medians with their interquartile range. The "
+             "speedup is the medians'; in brackets the lowest and highest of one repeat's (its run at the fewest threads "
+             "against its run at these). A point is marked † when other "
+             f"processes kept more than {LOADED_POINT_CORES} of a core busy while it ran."]
     if figure:
         parts.append(f"![scaling]({figure})")
     if not analysis:
         parts.append("**No point was measured:** every point was refused (below).")
     for rung, a in analysis.items():
-        rows = []
-        for r in a["rows"]:
-            p = r["threads"]
-            seconds = ([f"{milliseconds(r['wall']['median'])}", f"{milliseconds(r['wall']['iqr'])}",
-                        f"{milliseconds(r['user'])}", f"{milliseconds(r['system'])}"] if function else
-                       [f"{r['wall']['median']:.2f}", f"{r['wall']['iqr']:.2f}", f"{r['user']:.1f}", f"{r['system']:.1f}"])
-            rows.append([p, f"{r['runs']}" + (f" ({r['under_load']}†)" if r["under_load"] else ""), *seconds,
-                         speedup_cell(r), pct(r["efficiency"]), fmt(r["karp_flatt"], 3),
-                         *([] if function else [f"{seed['speedup'][p]:.2f}x" if p in seed["speedup"] else "–"])])
-        fit, advice = a["amdahl"], a["recommendation"]
-        amdahl = (f"Amdahl fit: serial fraction {pct(fit['serial_fraction'])}"
-                  + (f", so no thread count can exceed {fit['max_speedup']:.1f}x" if fit["max_speedup"] else "")
-                  + f" (rms residual {fmt(fit['rms_residual'], 2)} s)." if fit["why_none"] is None
-                  else f"No Amdahl fit: {fit['why_none']}.")
-        peer = rung in PEERS
-        parts += [f"## `{rung}`" + (" (peer: the same network, data and start in PyTorch, float64, its gradient by "
-                                    "autograd, trained by the same CG)" if peer else "")]
-        if a["smoke"] and function:
-            parts.append(f"**Smoke run:** {settings['repeats']} run per point, so no noise is known; its advice is provisional.")
-        elif a["smoke"]:
-            parts.append(f"**Smoke run:** {w['iterations']} CG iterations on {w['train_size']:,} examples, "
-                         f"{settings['repeats']} run(s) per point (the post: {ITERATIONS} iterations on {TRAIN_SIZE:,}): "
-                         "it shows that the pipeline works, not how this machine scales; its advice is provisional.")
-        if not a["complete"]:
-            parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
-                         "measured in full (interrupted or refused points); run the same command again to finish it.")
-        unit = "ms per call" if function else "s"
-        parts += [
-            table(["threads", "runs", f"median wall {unit}", f"IQR {unit}", f"user {unit}", f"system {unit}",
-                   "speedup (by repeat)", "efficiency", "Karp–Flatt", *([] if function else ["seed speedup"])], rows),
-            amdahl + f" **Recommendation{' (provisional)' if advice['provisional'] else ''}: use {advice['threads']} "
-            f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads."
-            + ("" if function else f" The same rule on the seed post's timings gives {seed_recommendation()} "
-               f"(the post: \"{seed_figures()['scaling']['conclusion']}\")."),
-        ]
-        if function:
-            parts += answer_section(result) + profile_section(result)
-        elif not peer:  # a peer's own phases are not timed
-            parts += ["Per phase (median seconds, and speedup against the fewest threads):",
-                      table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
-                                                                    for ph in PHASES)] for r in a["rows"]])]
+        parts += rung_section(result, rung, a)
     if function:
         return parts + refused_section(result)
     if analysis and not set(PEERS) & set(result["settings"]["rungs"]):
@@ -181,13 +127,75 @@ def render_sweep(result: dict, analysis: dict, figure: str | None) -> list[str]:
                      "`python3 -m nox -s scaling -- --peers torch` installs it and sweeps it beside the rungs).")
     if accuracy := cv_accuracy_line(result):
         parts += ["## Accuracy", accuracy[0].upper() + accuracy[1:]]
-    parts += [
-        "## The seed post's measurement",
-        f"{seed_figures()['scaling']['machine']}: " + ", ".join(
-            f"{p}: {seed['wall'][p]:.1f} s" for p in seed["threads"]) + ". " + seed_figures()["scaling"]["note"]
-        + f" Its conclusion: \"{seed_figures()['scaling']['conclusion']}\".",
-    ]
+    seed, figures = seed_scaling(), seed_figures()["scaling"]
+    parts += ["## The seed post's measurement",
+              f"{figures['machine']}: " + ", ".join(f"{p}: {seed['wall'][p]:.1f} s" for p in seed["threads"]) + ". "
+              + figures["note"] + f" Its conclusion: \"{figures['conclusion']}\"."]
     return parts + refused_section(result)
+
+
+def sweep_method(settings: dict) -> str:
+    """What a sweep measured, and how."""
+    w = settings["workload"]
+    variables = f"{', '.join(f'`{v}`' for v in THREAD_VARIABLES[:-1])} and `{THREAD_VARIABLES[-1]}`"
+    if of_function(settings):
+        return (f"`{w['spec']}`" + (f" with `{json.dumps(w['args'])}`" if w["args"] else "")
+                + f" (source sha256 `{w['source_sha256'][:12]}`); each point a fresh process with {variables} set "
+                "together, the file's `setup()` run once, one warm-up call, then "
+                + (f"{w['number']} calls" if w["number"] else "calls auto-ranged like `timeit`'s (0.2 s or more)")
+                + f" timed together; {settings['repeats']} repeat(s) per point. Times are per call")
+    return (f"[{w['layers']}] on {w['train_size']:,} real MNIST examples, {w['iterations']} CG iterations, λ = {w['lmbda']}; "
+            f"each point a fresh process with {variables} set together; {settings['repeats']} repeat(s) per point"
+            + (" after a warm-up run" if settings["warmup"] else "") + ". Times are the training's wall time "
+            "(data loading excluded)")
+
+
+def rung_section(result: dict, rung: str, a: dict) -> list[str]:
+    """One rung's (or peer's, or the function's) table, fit, recommendation and notes."""
+    settings, seed = result["settings"], seed_scaling()
+    w, function, peer = settings["workload"], of_function(settings), rung in PEERS
+    rows = []
+    for r in a["rows"]:
+        p = r["threads"]
+        seconds = ([f"{milliseconds(r['wall']['median'])}", f"{milliseconds(r['wall']['iqr'])}",
+                    f"{milliseconds(r['user'])}", f"{milliseconds(r['system'])}"] if function else
+                   [f"{r['wall']['median']:.2f}", f"{r['wall']['iqr']:.2f}", f"{r['user']:.1f}", f"{r['system']:.1f}"])
+        rows.append([p, f"{r['runs']}" + (f" ({r['under_load']}†)" if r["under_load"] else ""), *seconds,
+                     speedup_cell(r), pct(r["efficiency"]), fmt(r["karp_flatt"], 3),
+                     *([] if function else [f"{seed['speedup'][p]:.2f}x" if p in seed["speedup"] else "–"])])
+    fit, advice = a["amdahl"], a["recommendation"]
+    amdahl = (f"Amdahl fit: serial fraction {pct(fit['serial_fraction'])}"
+              + (f", so no thread count can exceed {fit['max_speedup']:.1f}x" if fit["max_speedup"] else "")
+              + f" (rms residual {fmt(fit['rms_residual'], 2)} s)." if fit["why_none"] is None
+              else f"No Amdahl fit: {fit['why_none']}.")
+    parts = [f"## `{rung}`" + (" (peer: the same network, data and start in PyTorch, float64, its gradient by "
+                               "autograd, trained by the same CG)" if peer else "")]
+    if a["smoke"] and function:
+        parts.append(f"**Smoke run:** {settings['repeats']} run per point, so no noise is known; its advice is provisional.")
+    elif a["smoke"]:
+        parts.append(f"**Smoke run:** {w['iterations']} CG iterations on {w['train_size']:,} examples, "
+                     f"{settings['repeats']} run(s) per point (the post: {ITERATIONS} iterations on {TRAIN_SIZE:,}): "
+                     "it shows that the pipeline works, not how this machine scales; its advice is provisional.")
+    if not a["complete"]:
+        parts.append(f"**Partial sweep:** {a['measured_thread_counts']} of {a['asked_thread_counts']} thread counts "
+                     "measured in full (interrupted or refused points); run the same command again to finish it.")
+    unit = "ms per call" if function else "s"
+    parts += [
+        table(["threads", "runs", f"median wall {unit}", f"IQR {unit}", f"user {unit}", f"system {unit}",
+               "speedup (by repeat)", "efficiency", "Karp–Flatt", *([] if function else ["seed speedup"])], rows),
+        amdahl + f" **Recommendation{' (provisional)' if advice['provisional'] else ''}: use {advice['threads']} "
+        f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads."
+        + ("" if function else f" The same rule on the seed post's timings gives {seed_recommendation()} "
+           f"(the post: \"{seed_figures()['scaling']['conclusion']}\")."),
+        *usage_notes(a, function),
+    ]
+    if function:
+        return parts + answer_section(result, a["answers"]) + profile_section(result)
+    if peer:  # a peer's own phases are not timed
+        return parts
+    return parts + ["Per phase (median seconds, and speedup against the fewest threads):",
+                    table(["threads", *PHASES], [[r["threads"], *(f"{r['phases'][ph]:.2f} ({fmt(r['phase_speedup'][ph])}x)"
+                                                                  for ph in PHASES)] for r in a["rows"]])]
 
 
 def refused_section(result: dict) -> list[str]:
@@ -211,9 +219,9 @@ def profile_section(result: dict) -> list[str]:
                    for f in profile["functions"]])]
 
 
-def answer_table(points: list[dict]) -> tuple[str, bool]:
-    """Each point's answer against the one at the fewest threads (repeat 0), and whether any differed."""
-    rows, verdicts = [], set()
+def answer_table(points: list[dict]) -> str:
+    """Each point's answer against the one at the fewest threads (repeat 0)."""
+    rows = []
     for point in sorted(points, key=lambda p: (p["threads"], p["repeat"])):
         answer = point["answer"]
         if "unsummarised" in answer:
@@ -221,24 +229,50 @@ def answer_table(points: list[dict]) -> tuple[str, bool]:
             continue
         parts = "; ".join(f"{part['dtype']} {tuple(part['shape'])} `{part['sha256']}`" for part in answer["parts"]) or "nothing"
         verdict = answer.get("verdict", "not compared (no reference answer)")
-        verdicts.add(verdict)
         difference = answer.get("max_relative_difference")
         rows.append([point["threads"], point["repeat"], parts, verdict, "–" if difference is None else f"{difference:.1e}"])
-    return (table(["threads", "repeat", "answer", "against the fewest threads", "max relative difference"], rows),
-            "differs" in verdicts)
+    return table(["threads", "repeat", "answer", "against the fewest threads", "max relative difference"], rows)
 
 
 ANSWER_WORDS = ("Each point's return value (shape, dtype, the first digits of its bytes' sha256) against the one at the "
                 f"fewest threads: bit-identical, within {ANSWER_TOLERANCE:g} (the largest difference over the largest "
-                "magnitude), or how far it differs. Threaded reductions may add in another order: ")
+                "magnitude), or how far it differs. Threaded reductions may add in another order, so threads may change "
+                "the last digits. ")
 
 
-def answer_section(result: dict) -> list[str]:
-    """Does threading change the function's answer?"""
-    rows, differs = answer_table(result["points"])
-    return ["### Does threading change the answer?",
-            ANSWER_WORDS + ("**here they changed the answer**, by the amounts shown." if differs else
-                            "here no point's answer differed beyond that."), rows]
+def answer_words(answers: dict) -> str:
+    """What the answers say, as :func:`blasbench.results.analysis.analyse_answers` found it."""
+    fewest, at = answers["fewest"], ", ".join(map(str, answers["at"]))
+    largest = f"{answers['largest_difference']:.1e}" if answers["largest_difference"] is not None else "an amount not summarised"
+    return {
+        "unchanged": "Here no point's answer differed beyond that.",
+        "threads": f"**Here they changed the answer** (at {at} threads, by up to {largest}), while the repeats at {fewest} "
+                   "thread(s) agree: the threads did it.",
+        "not deterministic": f"Here the answer is **not deterministic**: it differs between repeats at {fewest} "
+                             f"thread(s) (by up to {largest}), so no difference is the threads' doing.",
+        "unknown": f"The answer differs at {at} threads (by up to {largest}), but with one repeat per thread count "
+                   "nothing tells the threads from a function whose answer changes from run to run: sweep with "
+                   "`--repeats 2` or more to tell.",
+    }[answers["finding"]]
+
+
+def answer_section(result: dict, answers: dict) -> list[str]:
+    """Does threading change the function's answer? (``answers``: the rung's analysis of them)"""
+    return ["### Does threading change the answer?", ANSWER_WORDS + answer_words(answers), answer_table(result["points"])]
+
+
+def usage_notes(a: dict, function: bool) -> list[str]:
+    """Where a rung's time says nothing of the BLAS's threads: threads asked for but not kept busy,
+    or more time in the kernel than in user code."""
+    unit = (lambda s: f"{milliseconds(s)} ms") if function else (lambda s: f"{s:.1f} s")
+    notes = [f"**Threads unused at {r['threads']}:** the process kept {r['cpu_per_wall']:.2f} cores busy, so the work did "
+             "not run on the threads asked for: the BLAS chose one thread at these sizes, or the code (or a library it "
+             "calls) limits its threads (`threadpool_limits` inside it, say). Its speedup there is not a measure of "
+             "threading." for r in a["threads_unused"]]
+    notes += [f"**Not the BLAS's time at {r['threads']} thread(s):** the system time ({unit(r['system'])}) exceeds the "
+              f"user time ({unit(r['user'])}): the time goes to the kernel (printing, I/O, page faults), so its speedup "
+              "is not a thread effect of the BLAS." for r in a["system_bound"]]
+    return notes
 
 
 RUN_HEADER = ["setup", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..facts import CELL_SECONDS, CHANGE_FACTOR
+from ..facts import CELL_SECONDS
 from ..results.directory import Results
-from .format import provenance_lines, table, thread_variable, times
+from .format import change_rule, provenance_lines, table, thread_variable, times
 from .plots import plot_threadmap
 
 KINDS = ("threadmap",)
-ARROW = {"faster": " ↑", "slower": " **↓**"}
+ARROW = {"faster": " ↑", "slower": " **↓**", "undecided": " ?"}
 
 
 def pages(results: Results, out) -> None:
@@ -45,11 +45,11 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
         f"({', '.join(settings['dtypes'])}), at {', '.join(map(str, sorted({1, *settings['threads']})))} thread(s), each "
         f"thread count measured in {settings['rounds']} fresh process(es), interleaved (the thread counts one after "
         "another, then again), each with every thread variable set and its limit checked with threadpoolctl. "
-        f"Each cell is the median of {settings['repeats'] * settings['rounds']} measurements ({settings['repeats']} per "
-        f"process), each timing the call as often as it takes to last {CELL_SECONDS * 1000:g} ms. A cell is **slower** "
-        f"(↓) or faster (↑) only when the times differ by {CHANGE_FACTOR:.2f}x or "
-        "more *and* their ranges over all its measurements do not overlap; otherwise it is no change. Threads **pay from** "
-        "the smallest size at which they are faster there and at every larger size measured.",
+        f"Each cell is the median of {settings['measurements'] * settings['rounds']} measurements "
+        f"({settings['measurements']} per process), each timing the call as often as it takes to last "
+        f"{CELL_SECONDS * 1000:g} ms. A cell is **slower** (↓) or faster (↑) against one thread by the one rule for "
+        f"\"changed\": {change_rule()}. Undecided cells are marked ?. Threads **pay from** the smallest size at which they are "
+        "faster there and at every larger size measured.",
     ]
     if analysis["missing"]:
         parts.append(f"**Partial map:** thread count(s) {', '.join(map(str, analysis['missing']))} not measured "
@@ -61,6 +61,12 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
              if (line := advice(row, m["threads"], m["dtype"], variable))]
     parts += ["## Where threads hurt", "\n".join(f"- {line}" for line in lines) if lines else
               "Nowhere beyond noise: no call was slower on more threads than on one."]
+    undecided = [f"`{row['call']}` ({m['dtype']}, {m['threads']} threads) at n = "
+                 + ", ".join(f"{c['n']:,} ({times(c['speedup'])})" for c in cells)
+                 for m in analysis["maps"] for row in m["rows"] if (cells := [c for c in row["undecided"] if c["speedup"] < 1])]
+    if undecided:
+        parts.append(f"**Undecided** (slower by the change factor, not beyond the test with {settings['rounds']} "
+                     "process(es) a thread count; `--rounds 5` or more decides): " + "; ".join(undecided) + ".")
     if figure:
         parts.append(f"![threading map]({figure})")
     for m in analysis["maps"]:
@@ -69,7 +75,7 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
         for row in m["rows"]:
             by_size = {c["n"]: c for c in row["cells"]}
             rows.append([f"`{row['call']}`",
-                         *(f"{times(by_size[n]['speedup'])}{ARROW.get(by_size[n]['flag'], '')}" if n in by_size else "–"
+                         *(f"{times(by_size[n]['speedup'])}{ARROW.get(by_size[n]['verdict'], '')}" if n in by_size else "–"
                            for n in sizes),
                          f"{row['pays_from']:,}" if row["pays_from"] else "never",
                          ", ".join(f"{c['n']:,}" for c in row["hurts"]) or "nowhere"])
@@ -94,6 +100,9 @@ def threadmap_line(analysis: dict) -> str:
     words = []
     for m in (m for m in analysis["maps"] if m["threads"] == top):
         hurt = [f"`{row['call']}` up to n = {max(c['n'] for c in row['hurts']):,}" for row in m["rows"] if row["hurts"]]
+        slower = [f"`{row['call']}` at n = " + ", ".join(f"{c['n']:,}" for c in cells) for row in m["rows"]
+                  if (cells := [c for c in row["undecided"] if c["speedup"] < 1])]
         words.append(f"{m['dtype']} on {top} threads: " + (f"slower than one thread for {', '.join(hurt)}" if hurt
-                                                          else "never slower than one thread beyond noise"))
+                                                          else "never slower than one thread beyond noise")
+                     + (f"; undecided, slower by the factor but not beyond noise, for {', '.join(slower)}" if slower else ""))
     return "; ".join(words) + "."

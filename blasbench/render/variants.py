@@ -10,7 +10,7 @@ from ..results.directory import Results
 from ..setups import DEFAULT_VARIANT
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .plots import plot_variants
-from .scaling import ANSWER_WORDS, answer_table, limits_matrix
+from .scaling import ANSWER_WORDS, answer_table, answer_words, limits_matrix
 from .threadmap import map_page, threadmap_line
 
 KINDS = ("variant",)
@@ -76,69 +76,14 @@ def findings_lines(findings: dict, digits: int = 2) -> str:
 
 def render_variants(found: dict, figure: str | None = None) -> str:
     """The variants as the variant kind's analysis found them: measured, failed, and compared."""
-    measured, failed, findings = found["measured"], found["failed"], found["comparison"]
+    measured, failed = found["measured"], found["failed"]
     parts = ["# BLAS variants side by side"]
     if measured:
-        settings = measured[0]["settings"]
-        w = settings["workload"]
-        threads = ", ".join(map(str, settings["threads"]))
-        function = of_function(settings)
-        what = (f"The same function (`{w['spec']}`" + (f" with `{json.dumps(w['args'])}`" if w["args"] else "")
-                + f", source sha256 `{w['source_sha256'][:12]}`; times per call)" if function else
-                f"The same training (`{settings['rungs'][0]}`, [{w['layers']}], {w['iterations']} CG iterations on "
-                f"{w['train_size']:,} MNIST examples)")
-        parts.append(
-            f"{what} in each variant's own environment, at {threads} thread(s), "
-            f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
-            "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
-            + f" On the CPU of this run: {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.")
-        digits = 5 if function else 2  # a call takes milliseconds, a training seconds
-        parts.append(findings_lines(findings, digits))
-        if figure:
-            parts.append(f"![variants]({figure})")
-        rows = []
+        parts += measured_sections(measured, found["comparison"], figure)
+    if measured and of_function(measured[0]["settings"]):
+        parts += ["## Does threading change the answer, per variant?", ANSWER_WORDS]
         for v in measured:
-            lib = v["blas"]
-            blas = (f"{lib['threading_layer']}" + (f", {lib['reported_threads']} thread(s)" if lib["reported_threads"] else ""))
-            core = (v["environment"] or {}).get("threadpool_info") or [{}]
-            info = next((i for i in core if i.get("user_api") == "blas"), {})
-            version = info.get("version") or (v["library"] or {}).get("version") or "–"
-            rows.append([f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
-                         f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
-                         f"{v['dgemm_all']['gflops']:.1f} on {v['threads_all']} ({pct(v['share_of_peak_all'])})",
-                         median_iqr(v["one"]["wall"], digits), median_iqr(v["all"]["wall"], digits),
-                         f"{v['training_speedup']:.2f}x",
-                         *([" / ".join(f"{r:.2f}x" for r in findings["against_default"][v["name"]].values())]
-                           if findings["against_default"] else []),
-                         build_time(v["build_seconds"]),
-                         verdict(v)])
-        top = measured[0]["all"]["threads"]
-        seconds = "s per call" if function else "training s"
-        parts += [table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
-                         "DGEMM, no thread variable set: GFLOP/s on threads (of peak)",
-                         f"{seconds}, 1 thread", f"{seconds}, {top} threads",
-                         "speedup",
-                         *([f"time vs `{DEFAULT_VARIANT}` (1 / {top} threads)"] if findings["against_default"] else []),
-                         "NumPy + SciPy build", "verdict"], rows),
-                  "## Runtime thread limits",
-                  "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "
-                  "and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most "
-                  f"{HONOURED_CORES} cores were busy.",
-                  limits_matrix(measured),
-                  "## Per thread count",
-                  table(["variant", "threads", f"{seconds} (median ± IQR/2)", "speedup",
-                         "s per call" if function else "s per CG iteration"],
-                        [[v["name"], r["threads"], median_iqr(r["wall"], digits), f"{r['speedup']:.2f}x",
-                          f"{r['seconds_per_iteration']:.3g}" if function else f"{r['seconds_per_iteration']:.3f}"]
-                         for v in measured for r in v["rows"]])]
-    if measured and function:
-        tables = [(v["name"], *answer_table(v["points"])) for v in measured]
-        differing = [name for name, _, differs in tables if differs]
-        parts += ["## Does threading change the answer, per variant?",
-                  ANSWER_WORDS + (f"**in {', '.join(f'`{n}`' for n in differing)} they changed the answer**, by the "
-                                  "amounts shown." if differing else "in no variant did an answer differ beyond that.")]
-        for name, rows, _ in tables:
-            parts += [f"### `{name}`", rows]
+            parts += [f"### `{v['name']}`", answer_words(v["answers"]), answer_table(v["points"])]
     if mapped := [v for v in measured if v["threadmap"]]:
         parts += ["## Threading map per variant",
                   "Each variant's NumPy and SciPy calls over sizes and thread counts (as `threadmap` measures them, in "
@@ -149,6 +94,56 @@ def render_variants(found: dict, figure: str | None = None) -> str:
         parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
                                                  for r in failed)]
     if measured:
-        parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"], v["settings"]["threads"])
+        parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"], v["settings"]["threads"],
+                                                                                  v["settings"]["workload"])
                                        for v in measured)]
     return "\n\n".join(parts) + "\n"
+
+
+def measured_sections(measured: list[dict], findings: dict, figure: str | None) -> list[str]:
+    """What was measured, the findings, the variants' table, their runtime limits and every thread count."""
+    settings = measured[0]["settings"]
+    w, function = settings["workload"], of_function(settings)
+    what = (f"The same function (`{w['spec']}`" + (f" with `{json.dumps(w['args'])}`" if w["args"] else "")
+            + f", source sha256 `{w['source_sha256'][:12]}`; times per call)" if function else
+            f"The same training (`{settings['rungs'][0]}`, [{w['layers']}], {w['iterations']} CG iterations on "
+            f"{w['train_size']:,} MNIST examples)")
+    digits = 5 if function else 2  # a call takes milliseconds, a training seconds
+    seconds = "s per call" if function else "training s"
+    parts = [f"{what} in each variant's own environment, at {', '.join(map(str, settings['threads']))} thread(s), "
+             f"{settings['repeats']} run(s) per point, each a fresh process with every thread variable set. DGEMM rates "
+             "come from the runtime-limits probe (all thread variables = 1, and no limit). " + PEAK_NOTE
+             + f" On the CPU of this run: {fmt(measured[0]['blas']['peak_gflops_per_core_estimate'], 1)} GFLOP/s per core.",
+             findings_lines(findings, digits)]
+    if figure:
+        parts.append(f"![variants]({figure})")
+    top = measured[0]["all"]["threads"]
+    return parts + [
+        table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
+               "DGEMM, no thread variable set: GFLOP/s on threads (of peak)", f"{seconds}, 1 thread", f"{seconds}, {top} threads",
+               "speedup", *([f"time vs `{DEFAULT_VARIANT}` (1 / {top} threads)"] if findings["against_default"] else []),
+               "NumPy + SciPy build", "verdict"], [variant_row(v, findings, digits) for v in measured]),
+        "## Runtime thread limits",
+        "Each way of asking for one thread, in a fresh process per cell: the threads threadpoolctl reports "
+        f"and the cores the DGEMM kept busy (CPU/wall). A limit is honoured when at most {HONOURED_CORES} cores were busy.",
+        limits_matrix(measured),
+        "## Per thread count",
+        table(["variant", "threads", f"{seconds} (median ± IQR/2)", "speedup",
+               "s per call" if function else "s per CG iteration"],
+              [[v["name"], r["threads"], median_iqr(r["wall"], digits), f"{r['speedup']:.2f}x",
+                f"{r['seconds_per_iteration']:.3g}" if function else f"{r['seconds_per_iteration']:.3f}"]
+               for v in measured for r in v["rows"]])]
+
+
+def variant_row(v: dict, findings: dict, digits: int) -> list[str]:
+    lib = v["blas"]
+    blas = f"{lib['threading_layer']}" + (f", {lib['reported_threads']} thread(s)" if lib["reported_threads"] else "")
+    info = next((i for i in (v["environment"] or {}).get("threadpool_info") or [] if i.get("user_api") == "blas"), {})
+    version = info.get("version") or (v["library"] or {}).get("version") or "–"
+    return [f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
+            f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
+            f"{v['dgemm_all']['gflops']:.1f} on {v['threads_all']} ({pct(v['share_of_peak_all'])})",
+            median_iqr(v["one"]["wall"], digits), median_iqr(v["all"]["wall"], digits), f"{v['training_speedup']:.2f}x",
+            *([" / ".join(f"{r:.2f}x" for r in findings["against_default"][v["name"]].values())]
+              if findings["against_default"] else []),
+            build_time(v["build_seconds"]), verdict(v)]

@@ -21,7 +21,8 @@ from ..facts import (
     SERIAL_LAYERS,
 )
 from ..setups import DEFAULT_VARIANT
-from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, compare_summaries, karp_flatt, recommend, summarize
+from .change import beyond_noise, decide
+from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, karp_flatt, recommend, summarize
 
 PHASES = ("products", "sigmoid", "elementwise", "rest")
 
@@ -93,6 +94,8 @@ def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
         row["karp_flatt"] = karp_flatt(row["speedup"], row["threads"]) if base["threads"] == 1 else None
         row["phase_speedup"] = {name: (base["phases"][name] / row["phases"][name]) if row["phases"][name] > 0 else None
                                 for name in PHASES}
+    for row in rows:
+        row["cpu_per_wall"] = (row["user"] + row["system"]) / row["wall"]["median"]
     medians = [row["wall"]["median"] for row in rows]
     fit = amdahl_fit(threads, medians)
     asked = list((settings or {}).get("threads") or threads)
@@ -113,7 +116,35 @@ def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
         "measured_thread_counts": len(asked) - len(missing),
         "asked_thread_counts": len(asked),
         "under_load": sum(row["under_load"] for row in rows),
+        # more threads asked for than the process kept busy: the speedup there is not a measure of threading
+        "threads_unused": [row for row in rows if row["threads"] > 1 and row["cpu_per_wall"] < HONOURED_CORES],
+        # more time in the kernel than in user code: I/O, page faults or sleeping, not the BLAS
+        "system_bound": [row for row in rows if row["system"] > row["user"]],
+        "answers": analyse_answers(points) if any("answer" in p for p in points) else None,
     }
+
+
+def analyse_answers(points: list[dict]) -> dict:
+    """Does threading change a function's answer? Each point's answer was compared with the first
+    point's (the fewest threads, repeat 0). The other repeats at the fewest threads say first whether
+    the function gives one answer at all: only then is a difference at more threads the threads'.
+    ``finding``: "unchanged", "threads" (they changed it), "not deterministic" (it differs between
+    repeats at the fewest threads), or "unknown" (it differs at more threads, with one repeat a
+    thread count nothing tells threads from run-to-run differences)."""
+    compared = [p for p in points if "verdict" in p["answer"]]
+    fewest = min(p["threads"] for p in points)
+    repeats = [p for p in compared if p["threads"] == fewest and p["repeat"] > 0]
+    unstable = [p for p in repeats if p["answer"]["verdict"] == "differs"]
+    differs = [p for p in compared if p["threads"] != fewest and p["answer"]["verdict"] == "differs"]
+    if unstable:
+        finding = "not deterministic"
+    elif differs:
+        finding = "threads" if repeats else "unknown"
+    else:
+        finding = "unchanged"
+    largest = max((p["answer"].get("max_relative_difference") or 0.0 for p in unstable or differs), default=None)
+    return {"finding": finding, "fewest": fewest, "largest_difference": largest,
+            "at": sorted({p["threads"] for p in (unstable or differs)})}
 
 
 def under_load(point: dict) -> bool:
@@ -230,6 +261,7 @@ def analyse_variants(records: list[dict], maps: dict[str, dict]) -> tuple[list[d
             "build_seconds": build_seconds(record["installed"]),
             "threadmap": maps.get(record["variant"]["name"]),
             "dgemm_speedup": everyone["dgemm"]["gflops"] / one["dgemm"]["gflops"],
+            "answers": sweep["answers"],
         })
         variant["threading"] = threading(variant)
     if measured:
@@ -254,11 +286,6 @@ def serial_without_limit(limits: list[dict]) -> bool:
     return next(r for r in limits if r["setup"] == NO_LIMIT)["dgemm"]["cpu_per_wall"] < HONOURED_CORES
 
 
-def within_noise(a: dict, b: dict) -> bool:
-    """Two timing summaries whose medians differ by less than the larger half-IQR."""
-    return abs(a["median"] - b["median"]) <= max(a["iqr"], b["iqr"]) / 2
-
-
 def variants_findings(measured: list[dict]) -> dict:
     """What the comparison says, at one thread and at all: the fastest variant, by how much it
     beats the next one (or that the two are within noise), each variant's time against the
@@ -271,7 +298,7 @@ def variants_findings(measured: list[dict]) -> dict:
             "threads": first[end]["threads"], "fastest": first["name"], "seconds": first[end]["wall"]["median"],
             "next": second and second["name"],
             "ratio": second and second[end]["wall"]["median"] / first[end]["wall"]["median"],
-            "within_noise": bool(second) and within_noise(first[end]["wall"], second[end]["wall"]),
+            "within_noise": bool(second) and not beyond_noise(decide(walls(first, end), walls(second, end))["verdict"]),
         }
     baseline = next((v for v in measured if v["name"] == DEFAULT_VARIANT), None)
     findings["against_default"] = {v["name"]: {end: v[end]["wall"]["median"] / baseline[end]["wall"]["median"]
@@ -285,20 +312,22 @@ def variants_findings(measured: list[dict]) -> dict:
 
 
 def threadmap_cells(result: dict) -> dict[int, dict[tuple, dict]]:
-    """threads -> (call, dtype, n) -> the summary of a cell's seconds per call over every round:
-    one round's summary as it is, several rounds' measurements summarised together."""
+    """threads -> (call, dtype, n) -> a cell's seconds per call: the summary of every measurement of
+    every round, and ``processes``, one value per round (its process's median), the samples the
+    rule for "changed" tests."""
     pooled: dict = defaultdict(lambda: defaultdict(list))
     for run in result["runs"]:
         for c in run["cells"]:
             if "seconds" in c:
                 pooled[run["threads"]][c["call"], c["dtype"], c["n"]].append(c["seconds"])
-    return {threads: {key: found[0] if len(found) == 1 else summarize([v for s in found for v in s["values"]])
+    return {threads: {key: {**(found[0] if len(found) == 1 else summarize([v for s in found for v in s["values"]])),
+                            "processes": [s["median"] for s in found]}
                       for key, found in cells.items()} for threads, cells in pooled.items()}
 
 
 def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:
     """Per thread count above one and dtype: each call's cells (size, seconds at one thread and at
-    these, speedup, verdict: slower or faster only past ``factor`` with the repeats' ranges apart),
+    these, speedup, the rule's verdict on the rounds' processes, :func:`.change.decide`),
     the size from which threads pay (faster there and at every larger size measured), and the cells
     where they hurt. The cells one thread skipped (a call over the time limit) are listed."""
     settings = result["settings"]
@@ -313,16 +342,17 @@ def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:
                 for n in settings["sizes"]:
                     one, many = runs[1].get((call, dtype, n)), runs[threads].get((call, dtype, n))
                     if one and many:
-                        verdict = compare_summaries(one["seconds"], many["seconds"], factor)
-                        cells.append({"n": n, "one": one["seconds"], "many": many["seconds"], "flag": verdict["flag"],
-                                      "speedup": one["seconds"]["median"] / many["seconds"]["median"]})
+                        change = decide(one["seconds"]["processes"], many["seconds"]["processes"], factor)
+                        cells.append({"n": n, "one": one["seconds"], "many": many["seconds"], "verdict": change["verdict"],
+                                      "p": change["p"], "speedup": one["seconds"]["median"] / many["seconds"]["median"]})
                 pays_from = None
                 for cell in reversed(cells):
-                    if cell["flag"] != "faster":
+                    if cell["verdict"] != "faster":
                         break
                     pays_from = cell["n"]
-                hurts = [cell for cell in cells if cell["flag"] == "slower"]
+                hurts = [cell for cell in cells if cell["verdict"] == "slower"]
                 rows.append({"call": call, "cells": cells, "pays_from": pays_from, "hurts": hurts,
+                             "undecided": [cell for cell in cells if cell["verdict"] == "undecided"],
                              "worst": min(hurts, key=lambda c: c["speedup"]) if hurts else None})
             maps.append({"threads": threads, "dtype": dtype, "rows": rows})
     skipped = [cell for run in result["runs"] if run["threads"] == 1 for cell in run["cells"] if "skipped" in cell]
@@ -344,12 +374,18 @@ def workload_label(workload: dict) -> str:
 
 def sweep_measures(sweep: dict, prefix: str = "") -> dict[tuple, dict]:
     """A sweep's comparable measures: (rung, workload, threads) -> the summary of its seconds per CG
-    iteration (per call, for a function), so that runs of different lengths on one workload compare."""
+    iteration (per call, for a function), so that runs of different lengths on one workload compare;
+    each point is a process of its own, so its value is one of the measure's ``processes``."""
     workload = workload_label(sweep["settings"]["workload"])
     samples: dict[tuple, list[float]] = {}
     for point in sweep["points"]:
         samples.setdefault((prefix + point["rung"], workload, point["threads"]), []).append(point["seconds_per_iteration"])
-    return {key: summarize(values) for key, values in samples.items()}
+    return {key: {**summarize(values), "processes": values} for key, values in samples.items()}
+
+
+def walls(variant: dict, end: str) -> list[float]:
+    """A variant's training (or call) times at its fewest ("one") or most ("all") threads, one per point."""
+    return [p["wall"] for p in variant["points"] if p["threads"] == variant[end]["threads"]]
 
 
 def bottom_line(scaling: dict | None, rungs: dict | None, variants: list[dict]) -> dict | None:
@@ -367,3 +403,25 @@ def bottom_line(scaling: dict | None, rungs: dict | None, variants: list[dict]) 
     if variants:
         found["fastest_variant"] = min(variants, key=lambda v: v["best_seconds"])["name"]
     return found or None
+
+
+def analyse_releases(records: list[dict], maps: dict[str, dict]) -> dict:
+    """Across OpenBLAS releases loaded under one build, oldest first: the releases measured (and those
+    refused), each one's map analysed (``maps``), its cells, and every cell whose time changed between
+    consecutive releases by the rule for "changed", each saying whether the kernel set (the core type
+    threadpoolctl reports) changed with it: then it is a packaging change, not a change of code."""
+    measured = [r for r in records if r["release"] in maps]
+    cells = {r["release"]: threadmap_cells(r["threadmap"]) for r in measured}
+    changes = []
+    for before, after in zip(measured, measured[1:]):
+        old, new = cells[before["release"]], cells[after["release"]]
+        kernels = before["loaded"]["architecture"] != after["loaded"]["architecture"]
+        for threads in sorted(set(old) & set(new)):
+            for key in (key for key in old[threads] if key in new[threads]):
+                change = decide(old[threads][key]["processes"], new[threads][key]["processes"])
+                if beyond_noise(change["verdict"]):
+                    changes.append({"before": before["release"], "after": after["release"], "call": key[0],
+                                    "dtype": key[1], "n": key[2], "threads": threads, "kernels_changed": kernels,
+                                    "seconds": [old[threads][key]["median"], new[threads][key]["median"]], **change})
+    return {"measured": measured, "refused": [r for r in records if "error" in r], "maps": maps, "cells": cells,
+            "changes": changes}

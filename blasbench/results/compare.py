@@ -3,9 +3,7 @@
 Each directory is identified by the provenance its results recorded (CPU, cores, BLAS, NumPy,
 commit, host), never by its name. Every measure found in the first directory (the baseline)
 and in another is put side by side: medians with their spread, the ratio with its range, and
-a flag where the difference is larger than the runs' own noise. As ``asv continuous`` does,
-a change counts only when the ratio passes a factor (default 1.10) *and* the two runs' ranges
-do not overlap; a side with a single run has no known spread and is never flagged.
+the verdict of the one rule for "changed" (:mod:`.change`) on one value per process.
 """
 
 from __future__ import annotations
@@ -14,10 +12,10 @@ from pathlib import Path
 
 from .. import UserError
 from ..facts import CHANGE_FACTOR
+from .change import decide
 from .directory import Results
 from .identity import blas_of
 from .kinds import KINDS
-from .stats import compare_summaries
 
 
 def measures(results: Results) -> dict[str, dict[tuple, dict]]:
@@ -34,9 +32,16 @@ def thread_effects(results: Results) -> list[dict]:
     top = max((m["threads"] for m in maps), default=None)
     return [{"threads": top, "dtype": m["dtype"],
              "calls": [{"call": row["call"], "hurts": [cell["n"] for cell in row["hurts"]],
+                        "undecided": [cell["n"] for cell in row["undecided"]],
                         "worst": row["worst"]["speedup"] if row["worst"] else None, "pays_from": row["pays_from"]}
                        for row in m["rows"]]}
             for m in maps if m["threads"] == top]
+
+
+def processes(measure: dict) -> list[float]:
+    """A measure's samples for the rule, one per process: a bench row timed in one process has only its
+    median (its noise across processes is unknown)."""
+    return measure.get("processes") or [measure["median"]]
 
 
 def provenances(results: Results) -> list[dict]:
@@ -92,7 +97,7 @@ def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict
                     continue
                 tables.setdefault(table, []).append({
                     "key": list(key), "base": summary, "other_label": run["label"], "other": other,
-                    **compare_summaries(summary, other, factor)})
+                    **decide(processes(summary), processes(other), factor)})
     differing = sorted({field for run in runs[1:] for field, value in run["description"].items()
                         if value != base["description"][field] and field not in ("date",)})
     return {"kind": "compare", "factor": factor,

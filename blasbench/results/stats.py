@@ -65,19 +65,3 @@ def recommend(threads: list[int], medians: list[float], gain: float = MARGINAL_G
             break
         chosen = q
     return chosen
-
-
-def compare_summaries(base: dict, other: dict, factor: float) -> dict:
-    """Ratio other/base of the medians, its range from the extremes, and the verdict: slower or
-    faster only past ``factor`` *and* with the two runs' ranges apart (as ``asv continuous``)."""
-    ratio = other["median"] / base["median"]
-    low, high = other["min"] / base["max"], other["max"] / base["min"]
-    if base["n"] < 2 or other["n"] < 2:
-        flag = "single run: noise unknown"
-    elif ratio >= factor and other["min"] > base["max"]:
-        flag = "slower"
-    elif ratio <= 1 / factor and other["max"] < base["min"]:
-        flag = "faster"
-    else:
-        flag = "within noise" if low <= 1 <= high else "below the factor"
-    return {"ratio": ratio, "ratio_range": [low, high], "flag": flag}

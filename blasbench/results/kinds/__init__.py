@@ -26,7 +26,11 @@ from ...store import write_json
 # - 4: the kind "threadmap".
 # - 5: a build's BLAS is "blas", the provider's option its "flavour".
 # - 6: a threading map measures each thread count in "rounds", each cell with its "values".
-RESULT_VERSION = 6
+# - 7: the kind "release" (an OpenBLAS release loaded under one build, its map beside it); one rule
+#   for "changed" (results/change.py): a comparison's rows say its "verdict" (they said
+#   "flag"); a threading map's measurements per process are its settings' "measurements" ("repeats",
+#   the word for a fresh run of a point).
+RESULT_VERSION = 7
 
 
 class Kind:
@@ -109,9 +113,9 @@ def read_result(path: Path, name: str) -> dict:
 
 
 def _registry() -> tuple[Kind, ...]:
-    from . import bench, build, cluster, compare, profile, scaling, threadmap, variant, why
+    from . import bench, build, cluster, compare, profile, release, scaling, threadmap, variant, why
 
-    return tuple(module.KIND for module in (build, profile, scaling, why, variant, bench, threadmap, compare, cluster))
+    return tuple(module.KIND for module in (build, profile, scaling, why, variant, bench, threadmap, release, compare, cluster))
 
 
 KINDS: tuple[Kind, ...] = _registry()

@@ -14,10 +14,16 @@ def _one_round(data: dict) -> dict:
     return data
 
 
+def _measurements_were_repeats(data: dict) -> dict:
+    """Version 6 called the measurements of a cell in one process its "repeats"."""
+    data["settings"]["measurements"] = data["settings"].pop("repeats")
+    return data
+
+
 class Threadmap(Kind):
     name, file = "threadmap", "threadmap.json"
     required = ("settings", "runs")
-    migrations = {6: _one_round}
+    migrations = {6: _one_round, 7: _measurements_were_repeats}
     command, session = "threadmap", "threadmap"
     table, measure_title = "threadmap", "Threading map (seconds per call)"
 

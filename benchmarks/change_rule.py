@@ -1,0 +1,121 @@
+"""The rule for "changed" (blasbench/results/change.py), measured on this machine: how often it cries
+wolf and how often it sees a change that is there.
+
+Four threading maps of the NumPy installed in this environment, one after another, each in its own
+directory under OUT: A and A2 as they are, B and B2 with ``OPENBLAS_CORETYPE`` forcing an older
+kernel set (a change made on purpose: the same calls on slower kernels). Prints:
+
+- the false-alarm rate: ``compare A A2``'s cells called slower or faster, of all cells (the same
+  build twice: every call is a false alarm), and, beside it, the old rule's (a 1.10x ratio and the
+  measurements' ranges apart) on the same data;
+- the agreement of A's and A2's own verdicts (threads against one thread), cell by cell;
+- the power: of the cells that A2 and B2 say moved by 1.3x or more (the truth, from other maps than
+  the ones tested), the share ``compare A B`` calls slower;
+- the time of each map.
+
+    python benchmarks/change_rule.py OUT [--coretype Prescott] [threadmap options, e.g. --calls solve]
+
+OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from blasbench.cli import main
+from blasbench.facts import CHANGE_FACTOR
+from blasbench.results.change import beyond_noise
+from blasbench.results.compare import compare_dirs
+from blasbench.results.directory import Results
+
+KNOWN_CHANGE = 1.3  # a cell the truth maps moved by at least this much is a change the rule should see
+
+
+def threadmap(directory: Path, options: list[str], coretype: str | None) -> float:
+    """One default map of the installed NumPy into ``directory``; its wall time."""
+    saved = os.environ.get("OPENBLAS_CORETYPE")
+    if coretype:
+        os.environ["OPENBLAS_CORETYPE"] = coretype
+    try:
+        started = time.perf_counter()
+        if main(["threadmap", "--installed", "--allow-busy", "--results", str(directory), *options]) != 0:
+            raise SystemExit(f"the map into {directory} failed")
+        return time.perf_counter() - started
+    finally:
+        if coretype and saved is None:
+            os.environ.pop("OPENBLAS_CORETYPE")
+        elif coretype:
+            os.environ["OPENBLAS_CORETYPE"] = saved
+
+
+def old_rule(base: dict, other: dict) -> bool:
+    """The rule before this one: the medians 1.10x apart and every measurement's range apart."""
+    ratio = other["median"] / base["median"]
+    return (ratio >= CHANGE_FACTOR and other["min"] > base["max"]) or (ratio <= 1 / CHANGE_FACTOR and other["max"] < base["min"])
+
+
+def own_verdicts(directory: Path) -> dict[tuple, str]:
+    """A map's own verdicts, threads against one thread: (threads, dtype, call, n) -> verdict."""
+    found = Results.load(directory).findings["threadmap"]
+    return {(m["threads"], m["dtype"], row["call"], cell["n"]): cell["verdict"]
+            for m in found["maps"] for row in m["rows"] for cell in row["cells"]}
+
+
+def rows(a: Path, b: Path) -> list[dict]:
+    return compare_dirs([a, b])["tables"]["threadmap"]
+
+
+def report(out: Path, seconds: dict[str, float]) -> None:
+    aa = rows(out / "a", out / "a2")
+    false_alarms = [r for r in aa if beyond_noise(r["verdict"])]
+    old_alarms = [r for r in aa if old_rule(r["base"], r["other"])]
+    print(f"A/A, the same build mapped twice: {len(false_alarms)} of {len(aa)} cells called changed "
+          f"({len(false_alarms) / len(aa):.1%}); the old rule on the same data: {len(old_alarms)} "
+          f"({len(old_alarms) / len(aa):.1%})")
+    for r in false_alarms:
+        print(f"  false alarm: {r['key'][0]} at {r['key'][2]} thread(s): {r['verdict']}, {r['ratio']:.2f}x, p = {r['p']:.3g}")
+    first, second = own_verdicts(out / "a"), own_verdicts(out / "a2")
+    shared = sorted(set(first) & set(second))
+    agree = sum(first[k] == second[k] for k in shared)
+    print(f"the two maps' own verdicts (threads against one) agree on {agree} of {len(shared)} cells ({agree / len(shared):.1%})")
+    for k in shared:
+        if first[k] != second[k]:
+            print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]} / {second[k]}")
+    truth = {tuple(r["key"]): r["ratio"] for r in rows(out / "a2", out / "b2")}
+    tested = {tuple(r["key"]): r for r in rows(out / "a", out / "b")}
+    known = [k for k, ratio in truth.items() if ratio >= KNOWN_CHANGE and k in tested]
+    seen = [k for k in known if tested[k]["verdict"] == "slower"]
+    print(f"power: of {len(known)} cells the truth maps (A2 against B2) moved by {KNOWN_CHANGE}x or more, "
+          f"`compare A B` calls {len(seen)} slower ({len(seen) / len(known):.1%})" if known else
+          "power: no cell moved by the known change")
+    for k in known:
+        if k not in seen:
+            print(f"  missed: {k[0]} at {k[2]} thread(s): {tested[k]['verdict']}, {tested[k]['ratio']:.2f}x "
+                  f"(truth {truth[k]:.2f}x)")
+    unchanged = [k for k, ratio in truth.items() if 1 / 1.05 <= ratio <= 1.05 and k in tested]
+    called = [k for k in unchanged if beyond_noise(tested[k]["verdict"])]
+    if unchanged:
+        print(f"cells the truth maps found unchanged (within 5%): {len(unchanged)}, of which `compare A B` called "
+              f"{len(called)} changed ({len(called) / len(unchanged):.1%})")
+    print("map times: " + ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items()))
+
+
+def run(argv: list[str]) -> None:
+    out, rest = Path(argv[0]), argv[1:]
+    coretype = "Prescott"
+    if "--coretype" in rest:
+        at = rest.index("--coretype")
+        coretype, rest = rest[at + 1], rest[:at] + rest[at + 2:]
+    seconds = {}
+    for name, forced in (("a", None), ("a2", None), ("b", coretype), ("b2", coretype)):
+        seconds[name] = threadmap(out / name, rest, forced)
+    report(out, seconds)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        raise SystemExit(__doc__)
+    run(sys.argv[1:])

@@ -10,7 +10,7 @@ from ..store import atomic_write_bytes
 from .format import times
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
@@ -21,7 +21,7 @@ def _pyplot():
     return plt
 
 
-def _save(fig, stem: Path) -> list[Path]:
+def save_figure(fig, stem: Path) -> list[Path]:
     """The figure as SVG and PNG beside the report, written atomically."""
     fig.tight_layout()
     written = []
@@ -31,14 +31,14 @@ def _save(fig, stem: Path) -> list[Path]:
         fig.savefig(buffer, format=suffix[1:], dpi=110, metadata={"Date": None} if suffix == ".svg" else {"Software": None})
         atomic_write_bytes(target, buffer.getvalue())
         written.append(target)
-    _pyplot().close(fig)
+    pyplot().close(fig)
     return written
 
 
 def plot_scaling(analysis: dict, stem: Path, network: bool = True) -> list[Path]:
     """Time and speedup against threads for every rung (and peer), the ideal line, and for the
     network the seed's published curve (its speedup, and its times rescaled to each rung's 1-thread time)."""
-    plt = _pyplot()
+    plt = pyplot()
     seed = seed_scaling() if network else {"threads": [1], "wall": {1: 1.0}, "speedup": {1: 1.0}}
     fig, (ax_time, ax_speed) = plt.subplots(1, 2, figsize=(11, 4.2))
     max_threads = 1
@@ -64,13 +64,13 @@ def plot_scaling(analysis: dict, stem: Path, network: bool = True) -> list[Path]
     for ax in (ax_time, ax_speed):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
 def plot_variants(variants: list[dict], stem: Path) -> list[Path]:
     """Every BLAS variant's training time (log scale: the reference BLAS is far slower) and
     speedup against threads."""
-    fig, (ax_time, ax_speed) = _pyplot().subplots(1, 2, figsize=(11, 4.2))
+    fig, (ax_time, ax_speed) = pyplot().subplots(1, 2, figsize=(11, 4.2))
     max_threads = 1
     for variant in variants:
         rows = variant["rows"]
@@ -89,7 +89,7 @@ def plot_variants(variants: list[dict], stem: Path) -> list[Path]:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
         ax.set_xticks(span)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
 
 def plot_threadmap(analysis: dict, stem: Path) -> list[Path]:
@@ -99,7 +99,7 @@ def plot_threadmap(analysis: dict, stem: Path) -> list[Path]:
 
     from matplotlib.colors import TwoSlopeNorm
 
-    plt = _pyplot()
+    plt = pyplot()
     maps = analysis["maps"]
     fig, axes = plt.subplots(len(maps), 1, figsize=(11, 0.45 * len(maps[0]["rows"]) * len(maps) + 1.2 * len(maps)),
                              squeeze=False)
@@ -123,32 +123,5 @@ def plot_threadmap(analysis: dict, stem: Path) -> list[Path]:
         top = math.floor(extreme)  # ticks inside the norm's range, five at most
         ticks = list(range(-top, top + 1, max(1, math.ceil(top / 2))))
         bar.set_ticks(ticks, labels=[times(2.0 ** t) for t in ticks], fontsize=6)
-    return _save(fig, stem)
+    return save_figure(fig, stem)
 
-
-def plot_releases(found: dict, stem: Path) -> list[Path]:
-    """Per call, each size's time at one thread (solid) and at the most threads (dashed) against the
-    release, as a multiple of the first release's: a change between releases is a step away from 1."""
-    plt = _pyplot()
-    cells, releases = found["cells"], [r["release"] for r in found["measured"]]
-    top = max(threads for release in releases for threads in cells[release])
-    calls = list(dict.fromkeys((k[0], k[1]) for release in releases for k in cells[release].get(1, {})))
-    columns = min(3, len(calls))
-    rows = -(-len(calls) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3 * rows), squeeze=False)
-    for ax, (call, dtype) in zip(axes.flat, calls):
-        sizes = sorted({k[2] for release in releases for k in cells[release].get(1, {}) if k[:2] == (call, dtype)})
-        for n in sizes:
-            for threads, style in ((1, "-"), (top, "--")):
-                values = [cells[r].get(threads, {}).get((call, dtype, n), {}).get("median") for r in releases]
-                first = next((v for v in values if v), None)
-                ax.plot(range(len(releases)), [v / first if v and first else float("nan") for v in values], style,
-                        marker="o", ms=2.5, label=f"n = {n:,}, {threads} thr")
-        ax.axhline(1.0, color="grey", lw=0.8)
-        ax.set(title=f"{call} ({dtype})", ylabel=f"time / {releases[0]}'s")
-        ax.set_xticks(range(len(releases)), releases, rotation=45, fontsize=6)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=4.5, ncol=2)
-    for ax in list(axes.flat)[len(calls):]:
-        ax.axis("off")
-    return _save(fig, stem)

@@ -3,9 +3,11 @@ under one build, and what changed between consecutive releases."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..results.directory import Results
 from .format import change_rule, duration, table, times
-from .plots import plot_releases
+from .plots import pyplot, save_figure
 from .threadmap import map_page
 
 KINDS = ("release",)
@@ -80,3 +82,31 @@ def per_call_tables(found: dict) -> list[str]:
                                            if (call, dtype, n) in one and (call, dtype, n) in many else "–" for n in sizes)])
         parts += [f"### `{call}` ({dtype})", table(["release", *(f"n = {n:,}" for n in sizes)], rows)]
     return parts
+
+
+def plot_releases(found: dict, stem: Path) -> list[Path]:
+    """Per call, each size's time at one thread (solid) and at the most threads (dashed) against the
+    release, as a multiple of the first release's: a change between releases is a step away from 1."""
+    plt = pyplot()
+    cells, releases = found["cells"], [r["release"] for r in found["measured"]]
+    top = max(threads for release in releases for threads in cells[release])
+    calls = list(dict.fromkeys((k[0], k[1]) for release in releases for k in cells[release].get(1, {})))
+    columns = min(3, len(calls))
+    rows = -(-len(calls) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3 * rows), squeeze=False)
+    for ax, (call, dtype) in zip(axes.flat, calls):
+        sizes = sorted({k[2] for release in releases for k in cells[release].get(1, {}) if k[:2] == (call, dtype)})
+        for n in sizes:
+            for threads, style in ((1, "-"), (top, "--")):
+                values = [cells[r].get(threads, {}).get((call, dtype, n), {}).get("median") for r in releases]
+                first = next((v for v in values if v), None)
+                ax.plot(range(len(releases)), [v / first if v and first else float("nan") for v in values], style,
+                        marker="o", ms=2.5, label=f"n = {n:,}, {threads} thr")
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.set(title=f"{call} ({dtype})", ylabel=f"time / {releases[0]}'s")
+        ax.set_xticks(range(len(releases)), releases, rotation=45, fontsize=6)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=4.5, ncol=2)
+    for ax in list(axes.flat)[len(calls):]:
+        ax.axis("off")
+    return save_figure(fig, stem)

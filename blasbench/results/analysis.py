@@ -404,24 +404,3 @@ def bottom_line(scaling: dict | None, rungs: dict | None, variants: list[dict]) 
         found["fastest_variant"] = min(variants, key=lambda v: v["best_seconds"])["name"]
     return found or None
 
-
-def analyse_releases(records: list[dict], maps: dict[str, dict]) -> dict:
-    """Across OpenBLAS releases loaded under one build, oldest first: the releases measured (and those
-    refused), each one's map analysed (``maps``), its cells, and every cell whose time changed between
-    consecutive releases by the rule for "changed", each saying whether the kernel set (the core type
-    threadpoolctl reports) changed with it: then it is a packaging change, not a change of code."""
-    measured = [r for r in records if r["release"] in maps]
-    cells = {r["release"]: threadmap_cells(r["threadmap"]) for r in measured}
-    changes = []
-    for before, after in zip(measured, measured[1:]):
-        old, new = cells[before["release"]], cells[after["release"]]
-        kernels = before["loaded"]["architecture"] != after["loaded"]["architecture"]
-        for threads in sorted(set(old) & set(new)):
-            for key in (key for key in old[threads] if key in new[threads]):
-                change = decide(old[threads][key]["processes"], new[threads][key]["processes"])
-                if beyond_noise(change["verdict"]):
-                    changes.append({"before": before["release"], "after": after["release"], "call": key[0],
-                                    "dtype": key[1], "n": key[2], "threads": threads, "kernels_changed": kernels,
-                                    "seconds": [old[threads][key]["median"], new[threads][key]["median"]], **change})
-    return {"measured": measured, "refused": [r for r in records if "error" in r], "maps": maps, "cells": cells,
-            "changes": changes}

@@ -1,5 +1,5 @@
-"""Compile NumPy and SciPy from their sdists against one OpenBLAS, into a wheelhouse
-keyed by every input that changes the binary.
+"""Compile NumPy and SciPy from their sdists against one BLAS (a provider's: OpenBLAS, BLIS, oneMKL,
+the reference), into a wheelhouse keyed by every input that changes the binary.
 
 The wheelhouse lives outside the clone (``blasbench.store.cache_dir()/wheelhouse``), one
 directory per key; a directory exists only once its wheel and ``build.json`` are complete

@@ -58,7 +58,7 @@ class BLASLibrary:
         return f"{self.provider}-{self.flavour}"
 
     def meson_args(self, package: str = "numpy") -> list[str]:
-        """The ``-Csetup-args`` that make NumPy/SciPy link this OpenBLAS and nothing else."""
+        """The ``-Csetup-args`` that make NumPy/SciPy link this BLAS and nothing else."""
         name = self.pkg_config_name
         if package == "scipy" and name == "scipy-openblas":
             # SciPy 1.17 has no branch for -Dblas=scipy-openblas (meson: Unknown variable "blas");

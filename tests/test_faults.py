@@ -165,3 +165,17 @@ def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(tmp
     code, err = run_cli(["scaling", "--peers", "torch", "--results", str(tmp_path)], capsys)
     assert code == 2 and "--peers torch: not installed" in err[-1] and "-- --peers torch` installs it" in err[-1]
     assert list(tmp_path.iterdir()) == []  # nothing built, measured or written
+
+
+@pytest.mark.parametrize("blocked, argv, message", [
+    ("numexpr", ["scaling", "--installed", "--quick"], "the post's network computes its sigmoid with numexpr, which is not "
+                                                        "installed here: `python3 -m pip install numexpr`"),
+])
+def test_what_a_command_needs_and_the_environment_lacks_is_one_line_before_measuring(blocked, argv, message, tmp_path):
+    """`pip install .` into an environment with NumPy alone: the sweep had measured until its first point
+    failed with ModuleNotFoundError."""
+    code = (f"import sys; sys.modules[{blocked!r}] = None; from blasbench.cli import main; "
+            f"sys.exit(main({[*argv, '--results', str(tmp_path / 'r')]!r}))")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert not (tmp_path / "r" / "scaling.json").exists()

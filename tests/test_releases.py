@@ -88,3 +88,52 @@ def test_releases_in_version_order_not_by_name(tmp_path):
     found = Results.load(tmp_path).findings["release"]
     assert [r["release"] for r in found["measured"]] == ["0.3.9.0.0", "0.3.28.0.2", "0.3.100.0.0"]
     shutil.rmtree(tmp_path / "releases")
+
+
+RELEASES = ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0", "0.3.30.0.8", "0.3.31.22.1", "0.3.33.0.0",
+            "0.3.34.0.0"]
+
+
+def fake_maps(monkeypatch, seconds_of) -> list[str]:
+    """bisect's maps, made up: release i's `solve` n = 2 at 1 thread takes ``seconds_of(i)``, five rounds 1%
+    apart. Returns the releases mapped, in order."""
+    from blasbench.measuring import releases
+
+    mapped = []
+
+    def map_release(settings, version, directory, python=None):
+        mapped.append(version)
+        value = seconds_of(RELEASES.index(version))
+        runs = [{"round": r, "threads": 1, "cells": [cell("solve", 2, [value * (1 + 0.01 * r)])]} for r in range(5)]
+        return {"release": version, "loaded": {}}, {"runs": runs}
+
+    monkeypatch.setattr(releases, "map_release", map_release)
+    return mapped
+
+
+def test_bisect_maps_only_the_releases_it_needs_and_confirms_the_step(monkeypatch, tmp_path):
+    from blasbench.measuring.releases import bisect
+
+    mapped = fake_maps(monkeypatch, lambda i: 1.0 if i < 5 else 2.0)  # slower from 0.3.31.22.1 on
+    [found] = bisect(None, RELEASES, tmp_path)
+    assert (found["before"], found["after"], found["verdict"]) == ("0.3.30.0.8", "0.3.31.22.1", "slower")
+    assert found["confirmed"]
+    distinct = set(mapped)
+    assert len(distinct) <= 3 + 2  # ceil(log2(8)) + the two ends
+    assert mapped[-2:] == ["0.3.30.0.8", "0.3.31.22.1"]  # the pair mapped again, afresh
+
+
+def test_bisect_between_releases_that_do_not_differ_is_one_line(monkeypatch, tmp_path):
+    from blasbench.measuring.releases import bisect
+
+    fake_maps(monkeypatch, lambda i: 1.0)
+    with pytest.raises(UserError, match="no change between 0.3.26.0.4 and 0.3.34.0.0 to find"):
+        bisect(None, RELEASES, tmp_path)
+
+
+def test_a_history_that_goes_the_other_way_between_is_reported_not_forced_into_one_step(monkeypatch, tmp_path):
+    from blasbench.measuring.releases import bisect
+
+    fake_maps(monkeypatch, lambda i: {3: 0.5}.get(i, 1.0 if i < 6 else 2.0))  # faster at 0.3.29, then slower from 0.3.33
+    [found] = bisect(None, RELEASES, tmp_path)
+    assert found["not_monotone"] == {"release": "0.3.29.0.0", "verdict": "faster"} and "confirmed" not in found

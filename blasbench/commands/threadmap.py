@@ -14,9 +14,10 @@ from ..building.verify import THREAD_COUNT, failed_checks
 from ..facts import CELL_SECONDS
 from ..measuring import provenance
 from ..measuring.calls import CALLS, DTYPES, calls_of
-from ..measuring.releases import index_versions, parse_axis, run_release_axis
+from ..measuring.releases import bisect, index_versions, parse_axis, run_release_axis
 from ..measuring.threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
 from ..render import render_all
+from ..render.format import duration
 from ..results.directory import Results
 from .options import (
     INSTALLED_HELP,
@@ -53,10 +54,14 @@ def command_threadmap(args: argparse.Namespace) -> int:
                            threads=threads, measurements=args.measurements, rounds=args.rounds, max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
-    if args.openblas_releases and (args.installed or args.provider != ScipyOpenBLASProvider.name):
-        raise UserError("--openblas-releases loads each release of scipy-openblas32 under a build against it: "
-                        "add --provider scipy-openblas (with --numpy-only for NumPy's calls alone, in minutes).")
-    releases = parse_axis(args.openblas_releases, index_versions()) if args.openblas_releases else None
+    axis = args.openblas_releases or args.bisect
+    if axis and (args.installed or args.provider != ScipyOpenBLASProvider.name):
+        raise UserError(f"--{'bisect' if args.bisect else 'openblas-releases'} loads each release of scipy-openblas32 "
+                        "under a build against it: add --provider scipy-openblas (with --numpy-only for NumPy's calls "
+                        "alone, in minutes).")
+    if args.bisect and ".." not in args.bisect:
+        raise UserError(f"--bisect {args.bisect}: give the good and the bad release as a range, e.g. 0.3.26..0.3.34.")
+    releases = parse_axis(axis, index_versions()) if axis else None
     if args.installed:
         check_installed()
     else:
@@ -69,9 +74,11 @@ def command_threadmap(args: argparse.Namespace) -> int:
             raise UserError(f"the build failed verification ({', '.join(failed)}; see above): its timings would not "
                             "mean anything (--allow-unverified maps it anyway).")
     ensure_quiet(args)
-    refused = []
+    refused, findings = [], None
     try:
-        if releases:
+        if args.bisect:
+            findings = bisect(settings, releases, args.results)
+        elif releases:
             refused = run_release_axis(settings, releases, args.results)
         else:
             run_threadmap(settings, args.results / "threadmap.json")
@@ -79,8 +86,24 @@ def command_threadmap(args: argparse.Namespace) -> int:
         render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C
     for line in refused:
         print(f"refused: {line}", file=sys.stderr)
+    for found in findings or []:
+        print(bisect_line(found))
     print(f"report: {args.results / ('releases.md' if releases else 'threadmap.md')}")
     return 1 if releases and len(refused) == len(releases) else 0
+
+
+def bisect_line(found: dict) -> str:
+    """One change a bisect found: where, between which releases, and whether fresh maps confirmed it."""
+    cell = f"`{found['call']}` ({found['dtype']}) n = {found['n']:,} at {found['threads']} thread(s)"
+    if "not_monotone" in found:
+        turn = found["not_monotone"]
+        return (f"{cell}: {found['verdict']} from {found['before']} to {found['after']} overall, but {turn['verdict']} at "
+                f"{turn['release']}: not monotone; bisect a narrower range on each side")
+    again = found["confirmation"]
+    return (f"{cell}: {found['before']} {duration(found['seconds'][0])}, {found['after']} {duration(found['seconds'][1])} "
+            f"({found['verdict']}): " + ("confirmed" if found["confirmed"] else
+                                        f"not confirmed (mapped again: {again['verdict']}, {again['ratio']:.2f}x)")
+            + f" on fresh maps (p = {again['p']:.3g})")
 
 
 def register(commands) -> None:
@@ -108,6 +131,9 @@ def register(commands) -> None:
                             f"(default {MapSettings.max_seconds:g})")
     group.add_argument("--allow-busy", action="store_true",
                        help="measure even when other processes keep the cores busy")
+    group.add_argument("--bisect", metavar="GOOD..BAD",
+                       help="with --provider scipy-openblas: find the release between two where each changed cell "
+                            "changed, mapping only the releases needed, and confirm it on fresh maps")
     group.add_argument("--openblas-releases", metavar="RELEASES",
                        help="with --provider scipy-openblas: map each release of scipy-openblas32 loaded under the one build, "
                             "a range (0.3.26..0.3.34: every release between, by its tag) or a list (0.3.27,0.3.30.0.8), "

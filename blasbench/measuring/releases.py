@@ -22,6 +22,8 @@ from pathlib import Path
 
 from .. import UserError
 from ..building.providers.pypi import pip_into
+from ..results.analysis import threadmap_cells
+from ..results.change import beyond_noise, decide
 from ..results.kinds import write_result
 from ..store import cache_dir
 from .threadmap import MapSettings, run_threadmap
@@ -99,22 +101,84 @@ def loaded_blas(result: dict) -> dict:
                 {})
 
 
+def map_release(settings: MapSettings, version: str, directory: Path, python: str = sys.executable) -> tuple[dict, dict]:
+    """Map ``version`` loaded under the build into ``directory`` (resumable, as any map): its record
+    (what was asked for, installed and loaded, and an ``error`` where another version was loaded) and the map."""
+    library = release_library(version)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = os.pathsep.join(filter(None, [str(library), os.environ.get("LD_LIBRARY_PATH")]))
+    result = run_threadmap(settings, directory / "threadmap.json", python, extra_env={"LD_LIBRARY_PATH": path})
+    loaded = loaded_blas(result)
+    record = {"kind": "release", "release": version, "library": str(library),
+              "loaded": {k: loaded.get(k) for k in ("version", "architecture", "threading_layer", "filepath")}}
+    if not str(loaded.get("version") or "").startswith(".".join(version.split(".")[:3])):
+        record["error"] = (f"threadpoolctl reports OpenBLAS {loaded.get('version')} from {loaded.get('filepath')}, "
+                           f"not {version}: the build did not load the release's library")
+    write_result(directory / "release.json", record)
+    return record, result
+
+
 def run_release_axis(settings: MapSettings, releases: list[str], results: Path, python: str = sys.executable) -> list[str]:
-    """Map each release in turn (each resumable, as any map); the releases refused, each with why."""
+    """Map each release in turn; the releases refused, each with why."""
     refused = []
     for position, version in enumerate(releases, 1):
         print(f"OpenBLAS release {version} ({position} of {len(releases)}):", flush=True)
-        library = release_library(version)
-        directory = Path(results) / "releases" / version
-        directory.mkdir(parents=True, exist_ok=True)
-        path = os.pathsep.join(filter(None, [str(library), os.environ.get("LD_LIBRARY_PATH")]))
-        result = run_threadmap(settings, directory / "threadmap.json", python, extra_env={"LD_LIBRARY_PATH": path})
-        loaded = loaded_blas(result)
-        record = {"kind": "release", "release": version, "library": str(library),
-                  "loaded": {k: loaded.get(k) for k in ("version", "architecture", "threading_layer", "filepath")}}
-        if not str(loaded.get("version") or "").startswith(".".join(version.split(".")[:3])):
-            record["error"] = (f"threadpoolctl reports OpenBLAS {loaded.get('version')} from {loaded.get('filepath')}, "
-                               f"not {version}: the build did not load the release's library")
+        record, _ = map_release(settings, version, Path(results) / "releases" / version, python)
+        if "error" in record:
             refused.append(f"{version}: {record['error']}")
-        write_result(directory / "release.json", record)
     return refused
+
+
+def bisect(settings: MapSettings, releases: list[str], results: Path, python: str = sys.executable) -> list[dict]:
+    """asv's ``find``, with the rule for "changed": map the first and last of ``releases``; for every
+    cell that changed between them, halve the releases between, each release compared with the first,
+    until two adjacent releases hold the change; then map that pair again, afresh, to confirm it. A
+    release whose cell changed the other way ends that cell's search as not monotone. Measured
+    releases are mapped once (under ``results/releases``, read by ``releases.md``), the confirmations
+    under ``results/bisect``. Endpoints that do not differ are one line."""
+    cells: dict[int, dict] = {}
+
+    def measured(i: int, again: bool = False) -> dict:
+        if again or i not in cells:
+            print(f"OpenBLAS release {releases[i]}" + (" again, to confirm" if again else "") + ":", flush=True)
+            where = Path(results) / ("bisect" if again else "releases") / releases[i]
+            record, result = map_release(settings, releases[i], where, python)
+            if "error" in record:
+                raise UserError(f"bisect: {releases[i]}: {record['error']}.")
+            if again:
+                return threadmap_cells(result)
+            cells[i] = threadmap_cells(result)
+        return cells[i]
+
+    last = len(releases) - 1
+    ends = {(t, key): decide(found["processes"], measured(last)[t][key]["processes"])
+            for t, row in measured(0).items() for key, found in row.items() if key in measured(last).get(t, {})}
+    changed = {cell: change for cell, change in ends.items() if beyond_noise(change["verdict"])}
+    if not changed:
+        raise UserError(f"no change between {releases[0]} and {releases[-1]} to find: no cell is slower or faster "
+                        "beyond noise by the rule.")
+    findings = []
+    for (threads, key), end in sorted(changed.items()):
+        low, high, other_way = 0, last, None
+        while high - low > 1 and other_way is None:
+            middle = (low + high) // 2
+            verdict = decide(measured(0)[threads][key]["processes"], measured(middle)[threads][key]["processes"])["verdict"]
+            if verdict == end["verdict"]:
+                high = middle
+            elif beyond_noise(verdict):
+                other_way = (middle, verdict)
+            else:
+                low = middle
+        found = {"call": key[0], "dtype": key[1], "n": key[2], "threads": threads, "verdict": end["verdict"],
+                 "before": releases[low], "after": releases[high],
+                 "seconds": [measured(low)[threads][key]["median"], measured(high)[threads][key]["median"]]}
+        if other_way:
+            found["not_monotone"] = {"release": releases[other_way[0]], "verdict": other_way[1]}
+        else:
+            again = decide(measured(low, again=True)[threads][key]["processes"],
+                           measured(high, again=True)[threads][key]["processes"])
+            found["confirmed"] = again["verdict"] == end["verdict"]
+            found["confirmation"] = {k: again[k] for k in ("verdict", "ratio", "p")}
+        findings.append(found)
+    print(f"bisect measured {len(cells)} of {len(releases)} releases, and confirmed on fresh maps.", flush=True)
+    return findings

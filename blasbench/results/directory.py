@@ -33,21 +33,18 @@ class Results:
         return self.found.get(kind)
 
     def environments(self) -> list[tuple[str, dict]]:
-        """(what, environment) of every result that recorded one."""
-        found = [(name, result["environment"]) for name, result in self.found.items()
-                 if isinstance(result, dict) and result.get("environment")]
-        found += [(f"variant {r['variant']['name']}", r["environment"]) for r in self["variant"] or [] if r.get("environment")]
-        return found
+        """(what, environment) of every result that recorded one, as its kind says where."""
+        return [found for kind in KINDS if kind.name in self.found for found in kind.environments(self.found[kind.name])]
 
     def mixed(self) -> dict[str, list[str]]:
         """The identity fields on which this directory's results differ, with their values (a
-        dirty tree counts as its own commit). Variants differ in BLAS and build by design: they
-        count for the other fields only."""
+        dirty tree counts as its own commit). Variants and releases differ in BLAS and build by
+        design: they count for the other fields only."""
         values: dict[str, list[str]] = {}
         for what, env in self.environments():
             ident = identity(env)
             for name in IDENTITY_WORDS:
-                if what.startswith("variant ") and name in ("blas", "wheels"):
+                if what.startswith(("variant ", "release ")) and name in ("blas", "wheels"):
                     continue
                 found = values.setdefault(name, [])
                 if (text := describe(name, ident[name])) not in found:

@@ -67,6 +67,10 @@ class Kind:
         """What the result says, computed once when its directory is read."""
         return None
 
+    def environments(self, result: Any) -> list[tuple[str, dict]]:
+        """(what, environment) of each provenance the result recorded."""
+        return [(self.name, result["environment"])] if result.get("environment") else []
+
     def measures(self, result: Any, findings: Any) -> dict[tuple, dict]:
         """Key -> summary (n, median, q1, q3, min, max, and the raw ``values`` where kept) of what
         ``compare`` puts side by side in its table ``table``."""

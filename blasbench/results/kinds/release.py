@@ -27,6 +27,10 @@ class Release(Kind):
             records.append(record)
         return records or None
 
+    def environments(self, records: list[dict]) -> list[tuple[str, dict]]:
+        return [(f"release {r['release']}", r["threadmap"]["environment"]) for r in records
+                if (r.get("threadmap") or {}).get("environment")]
+
     def analyse(self, records: list[dict]) -> dict:
         maps = {r["release"]: analyse_threadmap(r["threadmap"]) for r in records if r.get("threadmap") and "error" not in r}
         return analyse_releases(records, maps)

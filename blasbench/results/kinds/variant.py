@@ -31,6 +31,9 @@ class Variant(Kind):
             records.append(record)
         return records or None
 
+    def environments(self, records: list[dict]) -> list[tuple[str, dict]]:
+        return [(f"variant {r['variant']['name']}", r["environment"]) for r in records if r.get("environment")]
+
     def analyse(self, records: list[dict]) -> dict:
         maps = {r["variant"]["name"]: analyse_threadmap(r["threadmap"]) for r in records if r.get("threadmap")}
         measured, failed = analyse_variants(records, maps)

@@ -137,3 +137,21 @@ def test_a_history_that_goes_the_other_way_between_is_reported_not_forced_into_o
     fake_maps(monkeypatch, lambda i: {3: 0.5}.get(i, 1.0 if i < 6 else 2.0))  # faster at 0.3.29, then slower from 0.3.33
     [found] = bisect(None, RELEASES, tmp_path)
     assert found["not_monotone"] == {"release": "0.3.29.0.0", "verdict": "faster"} and "confirmed" not in found
+
+
+def test_releases_measured_on_two_machines_are_flagged_as_mixed(tmp_path):
+    """A release's map resumes only on its own identity (another's is moved aside); maps copied in by
+    hand from another host still read as one axis only with the banner that says they are not."""
+    import json
+    from pathlib import Path
+
+    environment = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "scaling.json").read_text())["environment"]
+    for version, host in (("0.3.27.0.1", "node1"), ("0.3.28.0.2", "node2")):
+        release_map(tmp_path, version, "Haswell", 1.0)
+        path = tmp_path / "releases" / version / "threadmap.json"
+        found = json.loads(path.read_text())
+        write_result(path, {**found, "environment": {**environment, "host": host}})
+    results = Results.load(tmp_path)
+    assert results.mixed()["host"] == ["node1", "node2"]
+    render_all(results)
+    assert "**Mixed provenance:** these results come from several hosts (node1, node2)" in (tmp_path / "index.md").read_text()

@@ -21,19 +21,15 @@ import sys
 from pathlib import Path
 
 from .. import UserError
-from ..building.providers.pypi import pip_into
+from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.analysis import threadmap_cells
 from ..results.change import beyond_noise, decide
 from ..results.kinds import write_result
-from ..store import cache_dir
+from ..results.kinds.release import version_tuple
 from .threadmap import MapSettings, run_threadmap
 
-DISTRIBUTION, MODULE = "scipy-openblas32", "scipy_openblas32"
+DISTRIBUTION = ScipyOpenBLASProvider.distribution
 FIRST = (0, 3, 26)  # the first release whose symbols carry the scipy_ prefix the build links
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))
 
 
 def index_versions(python: str = sys.executable) -> list[str]:
@@ -89,10 +85,7 @@ def parse_axis(spec: str, available: list[str]) -> list[str]:
 
 def release_library(version: str) -> Path:
     """The ``lib`` directory of ``scipy-openblas32==version``, installed once into the cache."""
-    prefix = cache_dir() / "providers" / f"{DISTRIBUTION}-{version}"
-    if not (prefix / MODULE).is_dir():
-        pip_into(prefix, [f"{DISTRIBUTION}=={version}"], "--target")
-    return prefix / MODULE / "lib"
+    return ScipyOpenBLASProvider(version).installed() / "lib"
 
 
 def loaded_blas(result: dict) -> dict:

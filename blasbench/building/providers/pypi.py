@@ -44,13 +44,20 @@ class ScipyOpenBLASProvider(Provider):
     distribution = "scipy-openblas32"
     module = "scipy_openblas32"
 
-    def __init__(self):
-        self.version = pins.SCIPY_OPENBLAS[self.distribution]
+    def __init__(self, version: str | None = None):
+        """``version``: a release of the wheel other than the pinned one (the release axis loads it in
+        the pinned build's place)."""
+        self.version = version or pins.SCIPY_OPENBLAS[self.distribution]
         self.prefix = cache_dir() / "providers" / f"{self.distribution}-{self.version}"
 
-    def ensure(self) -> BLASLibrary:
+    def installed(self) -> Path:
+        """The wheel's package directory in the cache, installed there once."""
         if not (self.prefix / self.module).is_dir():
             pip_into(self.prefix, [f"{self.distribution}=={self.version}"], "--target")
+        return self.prefix / self.module
+
+    def ensure(self) -> BLASLibrary:
+        self.installed()
         query = (f"import {self.module} as m, json; "
                  "print(json.dumps({'pc': m.get_pkg_config(), 'lib': m.get_library(), 'dir': m.get_lib_dir()}))")
         out = subprocess.run([sys.executable, "-c", query], capture_output=True, text=True, check=True,

@@ -10,17 +10,19 @@ from ..change import beyond_noise, decide
 from . import Kind, read_result
 
 
+def version_tuple(version: str) -> tuple[int, ...]:
+    """A release's index version (``0.3.28.0.2``) as numbers, so that 0.3.100 sorts after 0.3.28."""
+    return tuple(int(part) for part in version.split("."))
+
+
 class Release(Kind):
     name, file = "release", "release.json"
     required = ("release", "loaded")
 
     def load(self, directory: Path) -> list[dict] | None:
         """Every release mapped under ``directory``, oldest first, each with its map."""
-        def version(path: Path) -> tuple[int, ...]:
-            return tuple(int(p) for p in path.parent.name.split(".") if p.isdigit())
-
         records = []
-        for path in sorted((Path(directory) / "releases").glob(f"*/{self.file}"), key=version):
+        for path in sorted((Path(directory) / "releases").glob(f"*/{self.file}"), key=lambda p: version_tuple(p.parent.name)):
             record = read_result(path, self.name)
             found = path.with_name("threadmap.json")
             record["threadmap"] = read_result(found, "threadmap") if found.exists() else None

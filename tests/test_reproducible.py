@@ -230,3 +230,12 @@ def test_an_edit_during_a_run_does_not_change_the_runs_commit(tmp_path):
     before, after = json.loads(out)
     assert before == after and "-dirty" not in before
     assert "-dirty." in identity_in(clone)["commit"]  # the next run sees the edit
+
+
+def test_the_package_run_from_its_clone_finds_its_commit_from_any_directory(tmp_path):
+    """The package's own clone is found from where the package is, not only from the current
+    directory (moving provenance.py into measuring/ had made it look one folder too deep)."""
+    run = subprocess.run([sys.executable, "-c", "from blasbench.measuring import provenance; print(provenance.source_tree())"],
+                         cwd=tmp_path, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert run.stdout.strip() == str(ROOT)

@@ -67,7 +67,7 @@ def source_tree() -> Path | None:
     """The clone this code comes from: the package's own parent when it runs from there, else the
     current directory when it is a clone of this project (nox installs the package into a session
     environment and runs it from the clone)."""
-    for candidate in (Path(__file__).resolve().parent.parent, Path.cwd()):
+    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):  # blasbench/measuring/provenance.py
         if (candidate / "blasbench" / "__init__.py").is_file() and (candidate / ".git").exists():
             return candidate
     return None

@@ -1,5 +1,6 @@
-"""OpenBLAS releases as an axis: which index version a release means, what is refused before
-anything is installed, and what the release kind finds and reports across releases."""
+"""Releases as an axis (OpenBLAS releases under one build, NumPy's wheel releases): which index
+version a release means, what is refused before anything is installed, and what the release kind
+finds and reports across releases."""
 
 from __future__ import annotations
 
@@ -10,25 +11,39 @@ from test_threadmap import cell
 
 from blasbench import UserError
 from blasbench.cli import main
-from blasbench.measuring.releases import parse_axis, tag_build
+from blasbench.measuring.releases import NumPyReleases, OpenBLASReleases
 from blasbench.render import render_all
 from blasbench.results.directory import Results
-from blasbench.results.kinds import write_result
+from blasbench.results.kinds import read_result, write_result
 
 # scipy-openblas32's index on 2026-12-04, as `pip index versions` lists it (a part)
 INDEX = ["0.3.23.293.2", "0.3.26.0.1", "0.3.26.0.4", "0.3.27.0.1", "0.3.27.44.6", "0.3.28.0.1", "0.3.28.0.2",
          "0.3.29.0.0", "0.3.29.265.1", "0.3.31.22.0", "0.3.31.22.1", "0.3.31.188.0", "0.3.33.0.0", "0.3.34.0.0",
          "0.3.34.481.3"]
+# numpy's, a part
+NUMPY_INDEX = ["1.25.2", "1.26.0", "1.26.3", "1.26.4", "2.0.0", "2.0.1", "2.0.2", "2.1.3", "2.2.5", "2.2.6", "2.4.6"]
+OPENBLAS = OpenBLASReleases()
+NUMPY = NumPyReleases(with_scipy=False, project=None)
 
 
 def test_a_release_means_its_tags_newest_build_or_else_the_first_snapshot_after_it():
-    assert tag_build("0.3.28", INDEX) == "0.3.28.0.2" and tag_build("0.3.31", INDEX) == "0.3.31.22.1"
-    assert tag_build("0.3.32", INDEX) is None
+    assert OPENBLAS.newest("0.3.28", INDEX) == "0.3.28.0.2" and OPENBLAS.newest("0.3.31", INDEX) == "0.3.31.22.1"
+    assert OPENBLAS.newest("0.3.32", INDEX) is None
 
 
 def test_a_range_takes_every_release_between_by_its_tag_and_a_list_takes_exact_versions_too():
-    assert parse_axis("0.3.26..0.3.29", INDEX) == ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0"]
-    assert parse_axis("0.3.34,0.3.27.44.6,0.3.29", INDEX) == ["0.3.27.44.6", "0.3.29.0.0", "0.3.34.0.0"]
+    assert OPENBLAS.parse("0.3.26..0.3.29", INDEX) == ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0"]
+    assert OPENBLAS.parse("0.3.34,0.3.27.44.6,0.3.29", INDEX) == ["0.3.27.44.6", "0.3.29.0.0", "0.3.34.0.0"]
+
+
+def test_a_numpy_release_means_its_newest_patch_and_a_range_takes_every_minor_between():
+    assert NUMPY.parse("1.26..2.2", NUMPY_INDEX) == ["1.26.4", "2.0.2", "2.1.3", "2.2.6"]
+    assert NUMPY.parse("1.26.3..2.0.1", NUMPY_INDEX) == ["1.26.4", "2.0.2"]  # a range's ends name minors
+    assert NUMPY.parse("2.0.1,1.26,2.4", NUMPY_INDEX) == ["1.26.4", "2.0.1", "2.4.6"]
+    with pytest.raises(UserError, match=r"--numpy-releases: the index has no numpy 2\.3; its releases: 1\.25, 1\.26"):
+        NUMPY.parse("2.3", NUMPY_INDEX)
+    with pytest.raises(UserError, match="--numpy-releases: 'latest' is not a release"):
+        NUMPY.parse("latest", NUMPY_INDEX)
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -39,7 +54,7 @@ def test_a_range_takes_every_release_between_by_its_tag_and_a_list_takes_exact_v
 ])
 def test_a_release_the_index_lacks_or_the_build_cannot_load_is_one_line(spec, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
-        parse_axis(spec, INDEX)
+        OPENBLAS.parse(spec, INDEX)
 
 
 def test_the_release_axis_needs_a_build_against_scipy_openblas(tmp_path, capsys):
@@ -47,7 +62,18 @@ def test_the_release_axis_needs_a_build_against_scipy_openblas(tmp_path, capsys)
     assert "add --provider scipy-openblas" in capsys.readouterr().err
 
 
-def release_map(tmp_path, version: str, architecture: str, slow_at_2: float) -> None:
+@pytest.mark.parametrize("options, message", [
+    (["--numpy-releases", "2.0", "--installed"], "--numpy-releases installs each NumPy release from the package index"),
+    (["--numpy-releases", "2.0", "--openblas-releases", "0.3.28"], "one release axis at a time"),
+    (["--bisect"], "--bisect needs the releases to search"),
+])
+def test_release_axes_asked_for_wrongly_are_one_line_before_anything_is_installed(tmp_path, capsys, options, message):
+    assert main(["threadmap", *options, "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def release_map(tmp_path, version: str, architecture: str, slow_at_2: float, axis: str = "openblas") -> None:
     """A release's record and its map of `solve` at n = 2 and 64: five rounds, 2 threads as fast as one but
     at n = 2, ``slow_at_2`` times one thread's."""
     runs = [{"round": r, "threads": threads,
@@ -55,12 +81,17 @@ def release_map(tmp_path, version: str, architecture: str, slow_at_2: float) -> 
                        cell("solve", 64, [1.0 + 0.01 * r])]} for r in range(5) for threads in (1, 2)]
     settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2, 64], "threads": [1, 2], "measurements": 1,
                 "rounds": 5, "max_seconds": 1.0}
-    directory = tmp_path / "releases" / version
+    directory = tmp_path / "releases" / (version if axis == "openblas" else f"{axis}-{version}")
     write_result(directory / "threadmap.json", {"kind": "threadmap", "settings": settings, "refused": [], "runs": runs,
                                                 "environment": None})
-    write_result(directory / "release.json", {"kind": "release", "release": version, "library": "/lib",
-                                              "loaded": {"version": version[:6], "architecture": architecture,
-                                                         "threading_layer": "pthreads", "filepath": "/lib/libscipy_openblas.so"}})
+    loaded = {"version": version[:6], "architecture": architecture, "threading_layer": "pthreads",
+              "filepath": "/lib/libscipy_openblas.so"}
+    record = {"kind": "release", "axis": axis, "release": version, "library": "/lib", "loaded": loaded}
+    if axis == "numpy":
+        scipys = {**loaded, "version": "0.3.28", "filepath": "/scipy.libs/libscipy_openblas.so"}
+        record = {"kind": "release", "axis": axis, "release": version, "loaded": {**loaded, "version": "0.3.27"},
+                  "installed": {"numpy": version, "scipy": "1.15.3"}, "libraries": [loaded, scipys]}
+    write_result(directory / "release.json", record)
 
 
 def test_a_change_between_consecutive_releases_is_found_and_a_new_kernel_set_named_as_packaging(tmp_path):
@@ -94,28 +125,27 @@ RELEASES = ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0", "0.3.30.0.8"
             "0.3.34.0.0"]
 
 
-def fake_maps(monkeypatch, seconds_of) -> list[str]:
+class MadeUp(OpenBLASReleases):
     """bisect's maps, made up: release i's `solve` n = 2 at 1 thread takes ``seconds_of(i)``, five rounds 1%
-    apart. Returns the releases mapped, in order."""
-    from blasbench.measuring import releases
+    apart; ``mapped``: the releases mapped, in order."""
 
-    mapped = []
+    def __init__(self, seconds_of):
+        super().__init__()
+        self.seconds_of, self.mapped = seconds_of, []
 
-    def map_release(settings, version, directory, python=None):
-        mapped.append(version)
-        value = seconds_of(RELEASES.index(version))
+    def map(self, settings, version, directory):
+        self.mapped.append(version)
+        value = self.seconds_of(RELEASES.index(version))
         runs = [{"round": r, "threads": 1, "cells": [cell("solve", 2, [value * (1 + 0.01 * r)])]} for r in range(5)]
         return {"release": version, "loaded": {}}, {"runs": runs}
 
-    monkeypatch.setattr(releases, "map_release", map_release)
-    return mapped
 
-
-def test_bisect_maps_only_the_releases_it_needs_and_confirms_the_step(monkeypatch, tmp_path):
+def test_bisect_maps_only_the_releases_it_needs_and_confirms_the_step(tmp_path):
     from blasbench.measuring.releases import bisect
 
-    mapped = fake_maps(monkeypatch, lambda i: 1.0 if i < 5 else 2.0)  # slower from 0.3.31.22.1 on
-    [found] = bisect(None, RELEASES, tmp_path)
+    axis = MadeUp(lambda i: 1.0 if i < 5 else 2.0)  # slower from 0.3.31.22.1 on
+    [found] = bisect(None, axis, RELEASES, tmp_path)
+    mapped = axis.mapped
     assert (found["before"], found["after"], found["verdict"]) == ("0.3.30.0.8", "0.3.31.22.1", "slower")
     assert found["confirmed"]
     distinct = set(mapped)
@@ -123,19 +153,18 @@ def test_bisect_maps_only_the_releases_it_needs_and_confirms_the_step(monkeypatc
     assert mapped[-2:] == ["0.3.30.0.8", "0.3.31.22.1"]  # the pair mapped again, afresh
 
 
-def test_bisect_between_releases_that_do_not_differ_is_one_line(monkeypatch, tmp_path):
+def test_bisect_between_releases_that_do_not_differ_is_one_line(tmp_path):
     from blasbench.measuring.releases import bisect
 
-    fake_maps(monkeypatch, lambda i: 1.0)
     with pytest.raises(UserError, match="no change between 0.3.26.0.4 and 0.3.34.0.0 to find"):
-        bisect(None, RELEASES, tmp_path)
+        bisect(None, MadeUp(lambda i: 1.0), RELEASES, tmp_path)
 
 
-def test_a_history_that_goes_the_other_way_between_is_reported_not_forced_into_one_step(monkeypatch, tmp_path):
+def test_a_history_that_goes_the_other_way_between_is_reported_not_forced_into_one_step(tmp_path):
     from blasbench.measuring.releases import bisect
 
-    fake_maps(monkeypatch, lambda i: {3: 0.5}.get(i, 1.0 if i < 6 else 2.0))  # faster at 0.3.29, then slower from 0.3.33
-    [found] = bisect(None, RELEASES, tmp_path)
+    axis = MadeUp(lambda i: {3: 0.5}.get(i, 1.0 if i < 6 else 2.0))  # faster at 0.3.29, then slower from 0.3.33
+    [found] = bisect(None, axis, RELEASES, tmp_path)
     assert found["not_monotone"] == {"release": "0.3.29.0.0", "verdict": "faster"} and "confirmed" not in found
 
 
@@ -155,3 +184,49 @@ def test_releases_measured_on_two_machines_are_flagged_as_mixed(tmp_path):
     assert results.mixed()["host"] == ["node1", "node2"]
     render_all(results)
     assert "**Mixed provenance:** these results come from several hosts (node1, node2)" in (tmp_path / "index.md").read_text()
+
+
+def test_points_of_two_axes_are_never_compared_and_a_numpy_point_names_both_openblas(tmp_path):
+    """An OpenBLAS axis and a NumPy axis in one directory: each axis's consecutive releases are compared,
+    never an OpenBLAS release with a NumPy release; a NumPy point names its SciPy and both bundled OpenBLAS."""
+    release_map(tmp_path, "0.3.28.0.2", "SkylakeX", 1.0)
+    release_map(tmp_path, "1.26.4", "Haswell", 1.0, axis="numpy")
+    release_map(tmp_path, "2.0.2", "Haswell", 3.0, axis="numpy")
+    results = Results.load(tmp_path)
+    found = results.findings["release"]
+    assert found["axes"] == ["openblas", "numpy"]
+    [change] = found["changes"]
+    assert (change["axis"], change["before"], change["after"]) == ("numpy", "NumPy 1.26.4", "NumPy 2.0.2")
+    render_all(results)
+    page = (tmp_path / "releases.md").read_text()
+    assert "| `2.0.2` | 1.15.3 | 0.3.27 | Haswell | pthreads | 0.3.28 (Haswell) | [threadmap.md](releases/numpy-2.0.2/threadmap.md) |" \
+        in page
+    assert (tmp_path / "releases" / "numpy-2.0.2" / "threadmap.md").exists()
+    index = (tmp_path / "index.md").read_text()
+    assert "1 OpenBLAS release(s) mapped under one build (0.3.28.0.2 … 0.3.28.0.2); 0 cell(s) changed" in index
+    assert "2 NumPy release(s) mapped as PyPI's wheels (NumPy 1.26.4 … NumPy 2.0.2); 1 cell(s) changed" in index
+
+
+def test_a_version_7_release_point_reads_as_an_openblas_release(tmp_path):
+    import json
+
+    release_map(tmp_path, "0.3.28.0.2", "SkylakeX", 1.0)
+    path = tmp_path / "releases" / "0.3.28.0.2" / "release.json"
+    old = {k: v for k, v in json.loads(path.read_text()).items() if k != "axis"}
+    path.write_text(json.dumps({**old, "version": 7}))
+    assert read_result(path, "release")["axis"] == "openblas"
+
+
+@pytest.mark.slow
+def test_numpy_wheel_releases_are_mapped_each_in_its_own_environment_with_the_openblas_it_bundles(tmp_path):
+    """Two NumPy releases from the package index, a tiny map of each (NumPy's `solve` alone): each
+    point's processes ran the NumPy asked for, and its OpenBLAS is the one its wheel bundles
+    (threadpoolctl finds it under numpy.libs), of another release for each."""
+    assert main(["threadmap", "--numpy-releases", "1.26.4,2.4.6", "--numpy-only", "--calls", "solve", "--sizes", "64",
+                 "--threads", "1,2", "--rounds", "1", "--allow-busy", "--results", str(tmp_path)]) == 0
+    records = Results.load(tmp_path).findings["release"]["measured"]
+    assert [(r["axis"], r["installed"]["numpy"], r["installed"]["scipy"]) for r in records] == \
+        [("numpy", "1.26.4", None), ("numpy", "2.4.6", None)]
+    assert all("numpy.libs" in r["loaded"]["filepath"] for r in records)
+    assert records[0]["loaded"]["version"] != records[1]["loaded"]["version"]
+    assert "## NumPy releases" in (tmp_path / "releases.md").read_text()

@@ -14,8 +14,9 @@ from ..building.verify import THREAD_COUNT, failed_checks
 from ..facts import CELL_SECONDS
 from ..measuring import provenance
 from ..measuring.calls import CALLS, DTYPES, calls_of
-from ..measuring.releases import bisect, index_versions, parse_axis, run_release_axis
+from ..measuring.releases import Axis, NumPyReleases, OpenBLASReleases, bisect, run_release_axis
 from ..measuring.threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
+from ..measuring.variants import project_root
 from ..render import render_all
 from ..render.format import duration
 from ..results.directory import Results
@@ -48,23 +49,43 @@ def chosen_calls(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(args.calls or numpy_calls)
 
 
+def release_axis(args: argparse.Namespace) -> tuple[Axis | None, list[str] | None]:
+    """The release axis asked for (``--openblas-releases``, ``--numpy-releases``, or ``--bisect``'s
+    range) and its index versions, checked before anything is installed; (None, None) for one map."""
+    if sum(map(bool, (args.openblas_releases, args.numpy_releases, isinstance(args.bisect, str)))) > 1:
+        raise UserError("one release axis at a time: --openblas-releases, --numpy-releases or --bisect GOOD..BAD.")
+    if args.bisect is True and not (args.openblas_releases or args.numpy_releases):
+        raise UserError("--bisect needs the releases to search: --bisect GOOD..BAD (OpenBLAS releases), or with "
+                        "--openblas-releases or --numpy-releases LOW..HIGH.")
+    spec = args.bisect if isinstance(args.bisect, str) else args.openblas_releases or args.numpy_releases
+    if not spec:
+        return None, None
+    if args.numpy_releases:
+        if args.installed:
+            raise UserError("--numpy-releases installs each NumPy release from the package index into its own "
+                            "environment: drop --installed.")
+        axis: Axis = NumPyReleases(with_scipy=not args.numpy_only, project=project_root())
+    else:
+        if args.installed or args.provider != ScipyOpenBLASProvider.name:
+            raise UserError(f"--{'bisect' if args.bisect else 'openblas-releases'} loads each release of scipy-openblas32 "
+                            "under a build against it: add --provider scipy-openblas (with --numpy-only for NumPy's calls "
+                            "alone, in minutes).")
+        axis = OpenBLASReleases()
+    if args.bisect and ".." not in spec:
+        raise UserError(f"--bisect {spec}: give the good and the bad release as a range, e.g. 0.3.26..0.3.34.")
+    return axis, axis.parse(spec, axis.available())
+
+
 def command_threadmap(args: argparse.Namespace) -> int:
     threads = args.threads or default_thread_counts(provenance.usable_cores())
     settings = MapSettings(calls=chosen_calls(args), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
                            threads=threads, measurements=args.measurements, rounds=args.rounds, max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
-    axis = args.openblas_releases or args.bisect
-    if axis and (args.installed or args.provider != ScipyOpenBLASProvider.name):
-        raise UserError(f"--{'bisect' if args.bisect else 'openblas-releases'} loads each release of scipy-openblas32 "
-                        "under a build against it: add --provider scipy-openblas (with --numpy-only for NumPy's calls "
-                        "alone, in minutes).")
-    if args.bisect and ".." not in args.bisect:
-        raise UserError(f"--bisect {args.bisect}: give the good and the bad release as a range, e.g. 0.3.26..0.3.34.")
-    releases = parse_axis(axis, index_versions()) if axis else None
+    axis, releases = release_axis(args)
     if args.installed:
         check_installed()
-    else:
+    elif not isinstance(axis, NumPyReleases):  # PyPI's wheels need no build
         verification = recorded_build(args)["verification"]
         failed = failed_checks(verification) if verification["status"] == "failed" else []
         if failed == [THREAD_COUNT]:
@@ -77,9 +98,9 @@ def command_threadmap(args: argparse.Namespace) -> int:
     refused, findings = [], None
     try:
         if args.bisect:
-            findings = bisect(settings, releases, args.results)
+            findings = bisect(settings, axis, releases, args.results)
         elif releases:
-            refused = run_release_axis(settings, releases, args.results)
+            refused = run_release_axis(settings, axis, releases, args.results)
         else:
             run_threadmap(settings, args.results / "threadmap.json")
     finally:
@@ -131,13 +152,19 @@ def register(commands) -> None:
                             f"(default {MapSettings.max_seconds:g})")
     group.add_argument("--allow-busy", action="store_true",
                        help="measure even when other processes keep the cores busy")
-    group.add_argument("--bisect", metavar="GOOD..BAD",
-                       help="with --provider scipy-openblas: find the release between two where each changed cell "
-                            "changed, mapping only the releases needed, and confirm it on fresh maps")
+    group.add_argument("--bisect", nargs="?", const=True, metavar="GOOD..BAD",
+                       help="find the release where each cell that changed between two releases changed, mapping only "
+                            "the releases needed, and confirm it on fresh maps: GOOD..BAD of OpenBLAS (with --provider "
+                            "scipy-openblas), or with no value the range of --openblas-releases or --numpy-releases")
     group.add_argument("--openblas-releases", metavar="RELEASES",
                        help="with --provider scipy-openblas: map each release of scipy-openblas32 loaded under the one build, "
                             "a range (0.3.26..0.3.34: every release between, by its tag) or a list (0.3.27,0.3.30.0.8), "
                             "into RESULTS/releases/ and releases.md")
+    group.add_argument("--numpy-releases", metavar="RELEASES",
+                       help="map each NumPy release as PyPI's wheel (with the SciPy pip picks for it; NumPy alone with "
+                            "--numpy-only), each in its own environment, no build: a range (1.26..2.4: every minor "
+                            "release between, by its newest patch) or a list (1.26.4,2.0.2), into RESULTS/releases/ and "
+                            "releases.md")
     threadmap.set_defaults(run=command_threadmap)
     installed = threadmap.add_mutually_exclusive_group()
     installed.add_argument("--installed", action="store_true", help=INSTALLED_HELP)

@@ -1,15 +1,22 @@
-"""OpenBLAS releases as an axis, without a compile per release: NumPy (and SciPy) built once against
-the ``scipy-openblas32`` wheel, then each release of that wheel loaded in its place and mapped.
+"""Releases as an axis: the same map under each release of OpenBLAS or of NumPy, without a compile
+per release.
 
-The build's modules find ``libscipy_openblas.so`` through their RUNPATH, which the loader searches
-after ``LD_LIBRARY_PATH``: a release's ``lib`` directory put first there is loaded instead. That it
-was is measured, not assumed: each map's processes record what threadpoolctl reports (NumPy's
-``show_config()`` reports the build-time release), and a release whose library reports another
-version is refused in one line. Releases before 0.3.26 export unprefixed symbols, which a build
-against the prefixed ones cannot load: they are refused before anything is installed.
+- **OpenBLAS releases** (:class:`OpenBLASReleases`): NumPy (and SciPy) built once against the
+  ``scipy-openblas32`` wheel, then each release of that wheel loaded in its place. The build's
+  modules find ``libscipy_openblas.so`` through their RUNPATH, which the loader searches after
+  ``LD_LIBRARY_PATH``: a release's ``lib`` directory put first there is loaded instead. That it was
+  is measured, not assumed: each map's processes record what threadpoolctl reports (NumPy's
+  ``show_config()`` reports the build-time release), and a release whose library reports another
+  version is refused in one line. Releases before 0.3.26 export unprefixed symbols, which a build
+  against the prefixed ones cannot load: they are refused before anything is installed.
+- **NumPy releases** (:class:`NumPyReleases`): PyPI's NumPy wheels as users install them, each in
+  its own virtual environment under the cache (with the SciPy pip picks beside it, unless NumPy's
+  calls alone are mapped), each with the OpenBLAS it bundles, as threadpoolctl reports it.
 
-    <results>/releases/<version>/release.json     what was asked for, installed and loaded
-    <results>/releases/<version>/threadmap.json   the map with that release loaded
+    <results>/releases/<point>/release.json     what was asked for, installed and loaded
+    <results>/releases/<point>/threadmap.json   the map at that point
+
+where ``<point>`` is the OpenBLAS index version (``0.3.28.0.2``) or ``numpy-<version>``.
 """
 
 from __future__ import annotations
@@ -20,109 +27,185 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import UserError
+from .. import UserError, last_line
 from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.analysis import threadmap_cells
 from ..results.change import beyond_noise, decide
 from ..results.kinds import write_result
-from ..results.kinds.release import version_tuple
+from ..results.kinds.release import point_directory, version_tuple
 from .threadmap import MapSettings, run_threadmap
-
-DISTRIBUTION = ScipyOpenBLASProvider.distribution
-FIRST = (0, 3, 26)  # the first release whose symbols carry the scipy_ prefix the build links
+from .variants import install_project, virtual_environment
 
 
-def index_versions(python: str = sys.executable) -> list[str]:
-    """Every version of the wheel the package index has (pip's own listing), oldest first."""
-    run = subprocess.run([python, "-m", "pip", "index", "versions", DISTRIBUTION], capture_output=True, text=True)
+def index_versions(distribution: str, python: str = sys.executable) -> list[str]:
+    """Every version of ``distribution`` the package index has (pip's own listing), oldest first."""
+    run = subprocess.run([python, "-m", "pip", "index", "versions", distribution], capture_output=True, text=True)
     listed = re.search(r"Available versions: (.*)", run.stdout)
     if run.returncode != 0 or not listed:
-        raise UserError(f"pip could not list {DISTRIBUTION}'s releases ({(run.stderr or 'no answer').strip().splitlines()[-1]}): "
+        raise UserError(f"pip could not list {distribution}'s releases ({(run.stderr or 'no answer').strip().splitlines()[-1]}): "
                         "check the network or PIP_INDEX_URL.")
-    return sorted((v.strip() for v in listed.group(1).split(",")), key=version_tuple)
+    return sorted((v.strip() for v in listed.group(1).split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
 
 
-def tag_build(release: str, available: list[str]) -> str | None:
-    """The index version of OpenBLAS ``release`` (``0.3.28``): its tag's newest build (``0.3.28.0.2``),
-    else the newest build of the earliest snapshot after the tag (its fourth number counts commits since it)."""
-    builds = [v for v in available if v.split(".")[:3] == release.split(".")]
-    tags = [v for v in builds if len(v.split(".")) > 3 and v.split(".")[3] == "0"]
-    if tags:
-        return tags[-1]
-    if not builds:
-        return None
-    first = min(version_tuple(v)[3] for v in builds if len(v.split(".")) > 3)
-    return max((v for v in builds if version_tuple(v)[3] == first), key=version_tuple)
+def loaded_blas(result: dict, where: str = "") -> dict:
+    """What the map's processes loaded as BLAS, as threadpoolctl reported it: the library whose path
+    contains ``where`` (``numpy.libs``: NumPy's own where SciPy bundles another), else the first."""
+    found = [lib for lib in (result.get("environment") or {}).get("threadpool_info", []) if lib.get("user_api") == "blas"]
+    return next((lib for lib in found if where and where in lib.get("filepath", "")), found[0] if found else {})
 
 
-def parse_axis(spec: str, available: list[str]) -> list[str]:
-    """``0.3.26..0.3.34`` (every release between, by its tag) or a list (``0.3.27,0.3.30.0.8``: releases
-    or exact index versions): the index versions, oldest first. A release the index lacks, or one too
-    old for the build to load, is one line."""
-    releases = sorted({".".join(v.split(".")[:3]) for v in available}, key=version_tuple)
-    if ".." in spec:
-        low, _, high = spec.partition("..")
-        wanted = [r for r in releases if version_tuple(low) <= version_tuple(r) <= version_tuple(high)]
-        if not wanted:
-            raise UserError(f"--openblas-releases {spec}: the index has no release in that range; it has "
-                            f"{', '.join(releases)}.")
-    else:
-        wanted = [word.strip() for word in spec.split(",") if word.strip()]
-    chosen = []
-    for word in wanted:
-        if not re.fullmatch(r"\d+(\.\d+){2,4}", word):
-            raise UserError(f"--openblas-releases: {word!r} is not a release (0.3.28) or an index version (0.3.28.0.2).")
-        if version_tuple(word)[:3] < FIRST:
-            raise UserError(f"--openblas-releases: {word} is older than {'.'.join(map(str, FIRST))}, whose wheels export "
-                            "unprefixed symbols that a build against scipy-openblas32 cannot load.")
-        found = word if word in available else (tag_build(word, available) if word.count(".") == 2 else None)
-        if found is None:
-            raise UserError(f"--openblas-releases: the index has no {DISTRIBUTION} {word}; its releases: "
-                            f"{', '.join(r for r in releases if version_tuple(r) >= FIRST)}.")
-        chosen.append(found)
-    return sorted(dict.fromkeys(chosen), key=version_tuple)
+def blas_fields(library: dict) -> dict:
+    return {k: library.get(k) for k in ("version", "architecture", "threading_layer", "filepath")}
 
 
-def release_library(version: str) -> Path:
-    """The ``lib`` directory of ``scipy-openblas32==version``, installed once into the cache."""
-    return ScipyOpenBLASProvider(version).installed() / "lib"
+class Axis:
+    """One kind of release: which versions the index has, what a release named by its leading
+    numbers means, and how the map runs under one."""
+
+    name: str  # the record's "axis"
+    what: str  # "OpenBLAS release"
+    option: str  # the command's option that spells the axis
+    distribution: str  # on the package index
+    depth: int  # the numbers naming a release (0.3.28: 3; NumPy's 2.0: 2)
+    first: tuple[int, ...] = ()  # the oldest release a point can be
+
+    def available(self) -> list[str]:
+        return index_versions(self.distribution)
+
+    def newest(self, release: str, available: list[str]) -> str | None:
+        """The index version a release names: its newest."""
+        builds = [v for v in available if v.split(".")[:self.depth] == release.split(".")]
+        return max(builds, key=version_tuple) if builds else None
+
+    def too_old(self, version: str) -> str:
+        return f"older than {'.'.join(map(str, self.first))}"
+
+    def parse(self, spec: str, available: list[str]) -> list[str]:
+        """``LOW..HIGH`` (every release between, each by :meth:`newest`) or a list of releases or
+        exact index versions: the index versions, oldest first. A release the index lacks, or one
+        too old to be a point, is one line."""
+        releases = sorted({".".join(v.split(".")[:self.depth]) for v in available}, key=version_tuple)
+        if ".." in spec:
+            low, high = (version_tuple(end)[:self.depth] for end in spec.split("..", 1))
+            wanted = [r for r in releases if low <= version_tuple(r) <= high]
+            if not wanted:
+                raise UserError(f"--{self.option} {spec}: the index has no release in that range; it has "
+                                f"{', '.join(releases)}.")
+        else:
+            wanted = [word.strip() for word in spec.split(",") if word.strip()]
+        chosen = []
+        for word in wanted:
+            if not re.fullmatch(r"\d+(\.\d+){%d,4}" % (self.depth - 1), word):
+                example = ".".join(["0", "3", "28"][:self.depth]) if self.first else "2.0"
+                raise UserError(f"--{self.option}: {word!r} is not a release ({example}) or an index version.")
+            if version_tuple(word)[:len(self.first)] < self.first:
+                raise UserError(f"--{self.option}: {word} is {self.too_old(word)}.")
+            found = word if word in available else (self.newest(word, available) if word.count(".") == self.depth - 1 else None)
+            if found is None:
+                raise UserError(f"--{self.option}: the index has no {self.distribution} {word}; its releases: "
+                                f"{', '.join(r for r in releases if version_tuple(r) >= self.first)}.")
+            chosen.append(found)
+        return sorted(dict.fromkeys(chosen), key=version_tuple)
+
+    def map(self, settings: MapSettings, version: str, directory: Path) -> tuple[dict, dict]:
+        """Map ``version`` into ``directory`` (resumable, as any map): its record (what was asked
+        for, installed and loaded, and an ``error`` where another version ran) and the map."""
+        raise NotImplementedError
 
 
-def loaded_blas(result: dict) -> dict:
-    """What the map's processes loaded, as threadpoolctl reported it."""
-    return next((lib for lib in (result.get("environment") or {}).get("threadpool_info", []) if lib.get("user_api") == "blas"),
-                {})
+class OpenBLASReleases(Axis):
+    """Each release of ``scipy-openblas32`` loaded under one build against it."""
+
+    name, what, option = "openblas", "OpenBLAS release", "openblas-releases"
+    distribution = ScipyOpenBLASProvider.distribution
+    depth, first = 3, (0, 3, 26)  # the first release whose symbols carry the scipy_ prefix the build links
+
+    def __init__(self, python: str = sys.executable):
+        self.python = python
+
+    def too_old(self, version: str) -> str:
+        return (f"{super().too_old(version)}, whose wheels export unprefixed symbols that a build against "
+                "scipy-openblas32 cannot load")
+
+    def newest(self, release: str, available: list[str]) -> str | None:
+        """Its tag's newest build (``0.3.28.0.2``), else the newest build of the earliest snapshot
+        after the tag (the fourth number counts commits since it)."""
+        builds = [v for v in available if v.split(".")[:3] == release.split(".")]
+        tags = [v for v in builds if len(v.split(".")) > 3 and v.split(".")[3] == "0"]
+        if tags:
+            return tags[-1]
+        if not builds:
+            return None
+        first = min(version_tuple(v)[3] for v in builds if len(v.split(".")) > 3)
+        return max((v for v in builds if version_tuple(v)[3] == first), key=version_tuple)
+
+    def map(self, settings: MapSettings, version: str, directory: Path) -> tuple[dict, dict]:
+        library = ScipyOpenBLASProvider(version).installed() / "lib"
+        directory.mkdir(parents=True, exist_ok=True)
+        path = os.pathsep.join(filter(None, [str(library), os.environ.get("LD_LIBRARY_PATH")]))
+        result = run_threadmap(settings, directory / "threadmap.json", self.python, extra_env={"LD_LIBRARY_PATH": path})
+        loaded = blas_fields(loaded_blas(result))
+        record = {"kind": "release", "axis": self.name, "release": version, "library": str(library), "loaded": loaded}
+        if not str(loaded["version"] or "").startswith(".".join(version.split(".")[:3])):
+            record["error"] = (f"threadpoolctl reports OpenBLAS {loaded['version']} from {loaded['filepath']}, "
+                               f"not {version}: the build did not load the release's library")
+        write_result(directory / "release.json", record)
+        return record, result
 
 
-def map_release(settings: MapSettings, version: str, directory: Path, python: str = sys.executable) -> tuple[dict, dict]:
-    """Map ``version`` loaded under the build into ``directory`` (resumable, as any map): its record
-    (what was asked for, installed and loaded, and an ``error`` where another version was loaded) and the map."""
-    library = release_library(version)
-    directory.mkdir(parents=True, exist_ok=True)
-    path = os.pathsep.join(filter(None, [str(library), os.environ.get("LD_LIBRARY_PATH")]))
-    result = run_threadmap(settings, directory / "threadmap.json", python, extra_env={"LD_LIBRARY_PATH": path})
-    loaded = loaded_blas(result)
-    record = {"kind": "release", "release": version, "library": str(library),
-              "loaded": {k: loaded.get(k) for k in ("version", "architecture", "threading_layer", "filepath")}}
-    if not str(loaded.get("version") or "").startswith(".".join(version.split(".")[:3])):
-        record["error"] = (f"threadpoolctl reports OpenBLAS {loaded.get('version')} from {loaded.get('filepath')}, "
-                           f"not {version}: the build did not load the release's library")
-    write_result(directory / "release.json", record)
-    return record, result
+class NumPyReleases(Axis):
+    """PyPI's NumPy wheels, each in its own environment (with the SciPy pip picks for it where
+    ``with_scipy``), each with the OpenBLAS it bundles."""
+
+    name, what, option = "numpy", "NumPy release", "numpy-releases"
+    distribution, depth = "numpy", 2
+
+    def __init__(self, with_scipy: bool, project: Path):
+        self.with_scipy, self.project = with_scipy, project
+
+    def environment(self, version: str) -> str:
+        """The release's environment (made once): wheels only, never a compile; this project beside them."""
+        wanted = [f"numpy=={version}", *(["scipy"] if self.with_scipy else [])]
+
+        def fill(python: str) -> None:
+            print(f"Installing {' and '.join(wanted)} from the package index ...", flush=True)
+            run = subprocess.run([python, "-m", "pip", "install", "-q", "--only-binary", ":all:", *wanted],
+                                 capture_output=True, text=True)
+            if run.returncode != 0:
+                raise UserError(f"pip could not install {' and '.join(wanted)} as wheels for Python "
+                                f"{sys.version_info.major}.{sys.version_info.minor} here ({last_line(run.stderr)}): pick a "
+                                "release with a wheel for this Python (pip index versions numpy), or check PIP_INDEX_URL.")
+            install_project(python, self.project)
+
+        return virtual_environment(f"numpy-{version}" + ("-scipy" if self.with_scipy else ""), fill)
+
+    def map(self, settings: MapSettings, version: str, directory: Path) -> tuple[dict, dict]:
+        python = self.environment(version)
+        directory.mkdir(parents=True, exist_ok=True)
+        result = run_threadmap(settings, directory / "threadmap.json", python)
+        environment = result.get("environment") or {}
+        libraries = [blas_fields(lib) for lib in environment.get("threadpool_info", []) if lib.get("user_api") == "blas"]
+        record = {"kind": "release", "axis": self.name, "release": version, "loaded": blas_fields(loaded_blas(result, "numpy")),
+                  "installed": {k: environment.get("versions", {}).get(k) for k in ("numpy", "scipy")},
+                  "libraries": libraries}
+        if record["installed"]["numpy"] != version:
+            record["error"] = f"the environment's processes ran NumPy {record['installed']['numpy']}, not {version}"
+        write_result(directory / "release.json", record)
+        return record, result
 
 
-def run_release_axis(settings: MapSettings, releases: list[str], results: Path, python: str = sys.executable) -> list[str]:
+def run_release_axis(settings: MapSettings, axis: Axis, releases: list[str], results: Path) -> list[str]:
     """Map each release in turn; the releases refused, each with why."""
     refused = []
     for position, version in enumerate(releases, 1):
-        print(f"OpenBLAS release {version} ({position} of {len(releases)}):", flush=True)
-        record, _ = map_release(settings, version, Path(results) / "releases" / version, python)
+        print(f"{axis.what} {version} ({position} of {len(releases)}):", flush=True)
+        record, _ = axis.map(settings, version, Path(results) / "releases" / point_directory(axis.name, version))
         if "error" in record:
             refused.append(f"{version}: {record['error']}")
     return refused
 
 
-def bisect(settings: MapSettings, releases: list[str], results: Path, python: str = sys.executable) -> list[dict]:
+def bisect(settings: MapSettings, axis: Axis, releases: list[str], results: Path) -> list[dict]:
     """asv's ``find``, with the rule for "changed": map the first and last of ``releases``; for every
     cell that changed between them, halve the releases between, each release compared with the first,
     until two adjacent releases hold the change; then map that pair again, afresh, to confirm it. A
@@ -133,9 +216,9 @@ def bisect(settings: MapSettings, releases: list[str], results: Path, python: st
 
     def measured(i: int, again: bool = False) -> dict:
         if again or i not in cells:
-            print(f"OpenBLAS release {releases[i]}" + (" again, to confirm" if again else "") + ":", flush=True)
-            where = Path(results) / ("bisect" if again else "releases") / releases[i]
-            record, result = map_release(settings, releases[i], where, python)
+            print(f"{axis.what} {releases[i]}" + (" again, to confirm" if again else "") + ":", flush=True)
+            where = Path(results) / ("bisect" if again else "releases") / point_directory(axis.name, releases[i])
+            record, result = axis.map(settings, releases[i], where)
             if "error" in record:
                 raise UserError(f"bisect: {releases[i]}: {record['error']}.")
             if again:
@@ -173,5 +256,5 @@ def bisect(settings: MapSettings, releases: list[str], results: Path, python: st
             found["confirmed"] = again["verdict"] == end["verdict"]
             found["confirmation"] = {k: again[k] for k in ("verdict", "ratio", "p")}
         findings.append(found)
-    print(f"bisect measured {len(cells)} of {len(releases)} releases, and confirmed on fresh maps.", flush=True)
+    print(f"bisect measured {len(cells)} of {len(releases)} {axis.what}s, and confirmed on fresh maps.", flush=True)
     return findings

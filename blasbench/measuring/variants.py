@@ -10,6 +10,8 @@ and the sweep's ``scaling.json``), saved as they are measured; a rerun continues
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -38,18 +40,36 @@ def project_root() -> Path:
     return root
 
 
-def environment(variant: Variant) -> str:
-    """The variant's virtual environment (created once, reused); returns its python."""
-    env = cache_dir() / "envs" / f"{variant.name}-py{sys.version_info.major}.{sys.version_info.minor}"
-    python = env / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(env)], check=True)
-    return str(python)
+def virtual_environment(name: str, fill: Callable[[str], None] = lambda python: None) -> str:
+    """The virtual environment ``envs/<name>-pyX.Y`` under the cache, made once and reused; its python.
+    ``fill(python)`` installs into it while it is made, beside its final place: an environment
+    whose install failed or was interrupted is never found half-filled."""
+    env = cache_dir() / "envs" / f"{name}-py{sys.version_info.major}.{sys.version_info.minor}"
+    if not (env / "bin" / "python").exists():
+        staging = env.with_name(env.name + f".tmp{os.getpid()}")
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(staging)], check=True)
+        try:
+            fill(str(staging / "bin" / "python"))
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        shutil.rmtree(env, ignore_errors=True)
+        os.replace(staging, env)
+    return str(env / "bin" / "python")
+
+
+def install_project(python: str, project: Path) -> None:
+    """This project's code afresh (its version never changes), then its own dependencies where missing
+    (threadpoolctl, tqdm: pyproject.toml pins them); numpy and scipy are not among them, so what the
+    environment has stays."""
+    for how in (["--no-deps", "--force-reinstall"], []):
+        if subprocess.run([python, "-m", "pip", "install", "-q", *how, str(project)]).returncode:
+            raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
 
 
 def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
     """Build (cached) and install the variant's NumPy/SciPy and this project; what was installed."""
-    python = environment(variant)
+    python = virtual_environment(variant.name)
     library = variant.library(site_cfg)
     if library is None:
         pypi = (f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}", *pins.RUNTIME)
@@ -61,11 +81,7 @@ def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
         install(built, python)
         wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached,
                    "build_seconds": w.manifest.get("build_seconds")} for w in built]
-    # this project's code afresh (its version never changes), then its own dependencies where missing
-    # (threadpoolctl, tqdm: pyproject.toml pins them); numpy and scipy are not among them, so the build stays
-    for how in (["--no-deps", "--force-reinstall"], []):
-        if subprocess.run([python, "-m", "pip", "install", "-q", *how, str(project)]).returncode:
-            raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
+    install_project(python, project)
     return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
 
 

@@ -51,15 +51,20 @@ RUNGS = {
 }
 
 
-def positive(text: str) -> int:
-    """A command-line count: a whole number, 1 or more."""
+def positive(text: str, least: int = 1) -> int:
+    """A command-line count: a whole number, ``least`` (1) or more."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive: give 1 or more")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{value} is {'not positive' if least == 1 else 'negative'}: give {least} or more")
     return value
+
+
+def zero_or_more(text: str) -> int:
+    """A command-line count that may be 0 (none)."""
+    return positive(text, least=0)
 
 
 class Parser(argparse.ArgumentParser):

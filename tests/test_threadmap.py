@@ -26,7 +26,7 @@ def test_every_call_runs_on_operands_of_its_dtype(dtype):
 
 def test_a_map_of_this_environment_at_one_and_two_threads_reports_and_resumes(tmp_path, capsys):
     argv = ["threadmap", "--installed", "--allow-busy", "--calls", "solve,a @ b", "--sizes", "2", "64",
-            "--threads", "1,2", "--measurements", "1", "--rounds", "2", "--results", str(tmp_path)]
+            "--threads", "1,2", "--measurements", "1", "--rounds", "2", "--more-rounds", "0", "--results", str(tmp_path)]
     assert main(argv) == 0
     result = json.loads((tmp_path / "threadmap.json").read_text())
     # two rounds, interleaved: every thread count once, then again
@@ -102,6 +102,40 @@ def test_a_cell_beyond_the_factor_whose_processes_overlap_is_undecided_and_marke
     [cell_] = analysis["maps"][0]["rows"][0]["cells"]
     assert cell_["verdict"] == "undecided" and cell_["speedup"] > 1.10
     assert " ? |" in render_threadmap(overlapping, analysis)
+
+
+def test_more_rounds_measure_only_the_undecided_cells_until_the_rule_decides(monkeypatch, tmp_path):
+    """Made-up processes: `solve` n = 64 is 2x faster on 2 threads in every round (decided in five); n = 2
+    is 1.25x faster but one round of five ran as slow as one thread, so five rounds leave it undecided (p = 0.016): a sixth
+    round measures n = 2 alone, at 1 and 2 threads, and then the rule calls it faster (p = 0.0043)."""
+    import subprocess
+
+    from blasbench.measuring import threadmap
+    from blasbench.measuring.threadmap import MapSettings, run_threadmap
+
+    seconds = {(1, 2): lambda r: 1.0 + 0.001 * r, (2, 2): lambda r: 1.0005 if r == 1 else 0.8 + 0.001 * r,
+               (1, 64): lambda r: 1.0 + 0.001 * r, (2, 64): lambda r: 0.5 + 0.001 * r}
+    asked = []
+
+    def fake_run_fresh(command, env):
+        threads, wanted = int(env["OPENBLAS_NUM_THREADS"]), None
+        if "--cells" in command:
+            wanted = {tuple(c) for c in json.loads(command[command.index("--cells") + 1])}
+        round_ = sum(1 for t, _ in asked if t == threads)
+        asked.append((threads, wanted))
+        cells = [cell("solve", n, [seconds[threads, n](round_)]) for n in (2, 64)
+                 if wanted is None or ("solve", "float64", n) in wanted]
+        blas = {"user_api": "blas", "internal_api": "openblas", "num_threads": threads, "filepath": "/made/up.so"}
+        out = json.dumps({"cells": cells, "environment": {"threadpool_info": [blas]}})
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    monkeypatch.setattr(threadmap, "run_fresh", fake_run_fresh)
+    settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=5, more_rounds=3)
+    result = run_threadmap(settings, tmp_path / "threadmap.json")
+    assert asked[10:] == [(1, {("solve", "float64", 2)}), (2, {("solve", "float64", 2)})]  # one more round, n = 2 alone
+    [row] = analyse_threadmap(result)["maps"][0]["rows"]
+    assert {c["n"]: c["verdict"] for c in row["cells"]} == {2: "faster", 64: "faster"}
+    assert [len(c["one"]["processes"]) for c in row["cells"]] == [6, 5]
 
 
 @pytest.mark.parametrize("sizes, message", [

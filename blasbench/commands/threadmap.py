@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from nn.options import positive
+from nn.options import positive, zero_or_more
 
 from .. import UserError
 from ..building.providers.pypi import ScipyOpenBLASProvider
@@ -79,7 +79,8 @@ def release_axis(args: argparse.Namespace) -> tuple[Axis | None, list[str] | Non
 def command_threadmap(args: argparse.Namespace) -> int:
     threads = args.threads or default_thread_counts(provenance.usable_cores())
     settings = MapSettings(calls=chosen_calls(args), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
-                           threads=threads, measurements=args.measurements, rounds=args.rounds, max_seconds=args.max_seconds)
+                           threads=threads, measurements=args.measurements, rounds=args.rounds, more_rounds=args.more_rounds,
+                           max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
     axis, releases = release_axis(args)
@@ -147,6 +148,10 @@ def register(commands) -> None:
                        help="processes per thread count, interleaved (1, 2, 4, 1, 2, 4, ...): the rule for \"slower\" "
                             "takes one value per process, so that a process that happens to run slower reads as noise, "
                             f"not as a thread effect; 5 or more can call a difference (default {MapSettings.rounds})")
+    group.add_argument("--more-rounds", type=zero_or_more, default=MapSettings.more_rounds, metavar="N",
+                       help="up to N more rounds, each measuring only the cells the rule leaves undecided (medians "
+                            "beyond the change factor, the test not yet beyond chance), at one thread and where they "
+                            f"are undecided; 0: none (default {MapSettings.more_rounds})")
     group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
                        help="a call's sizes stop growing where one call at one thread takes longer than this "
                             f"(default {MapSettings.max_seconds:g})")

@@ -8,7 +8,9 @@ shared machine widens its cells' ranges instead of reading as a thread effect. O
 first; a call's sizes stop growing where a single call takes longer than ``max_seconds`` there,
 and the other processes time the same cells. Each process is saved once measured; a rerun of the
 same settings on the same identity measures only what is missing, and results of another identity
-are moved aside.
+are moved aside. Where the rule for "changed" leaves a cell undecided after the rounds (its
+medians beyond the change factor, the test not yet beyond chance), up to ``more_rounds`` more
+rounds measure those cells alone, at one thread and at the thread counts where they are undecided.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import UserError, last_line
+from ..results.analysis import undecided_cells
 from ..results.identity import identity
 from ..results.kinds import write_result
 from . import provenance
@@ -42,6 +45,9 @@ class MapSettings:
     # processes per thread count, interleaved: the rule for "changed" takes one value per process (with 5 a
     # side, p < 0.01 is within reach), and a process that happens to run slower reads as noise, not a thread effect
     rounds: int = 5
+    # up to this many more rounds, each measuring only the cells the rule leaves undecided (beyond the change
+    # factor, not beyond the test): processes are spent where a verdict needs them
+    more_rounds: int = 5
     max_seconds: float = 1.0
 
 
@@ -86,16 +92,16 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
     only = largest_measured(done[0, 1]["cells"]) if (0, 1) in done else None
     counts = sorted(set(settings.threads) | {1})  # one thread is every cell's baseline
     todo = [(r, threads) for r in range(settings.rounds) for threads in counts]
-    for position, (round_, threads) in enumerate(todo, 1):
-        if (round_, threads) in done:
-            continue
-        print(f"threading map: {threads} thread(s), round {round_ + 1} of {settings.rounds} ({position} of {len(todo)}): "
-              f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
+
+    def measure(round_: int, threads: int, cells: list[tuple] | None = None) -> None:
+        nonlocal only
         command = [python, "-m", "blasbench.measuring.worker", "threadmap", "--calls", "|".join(settings.calls),
                    "--dtypes", ",".join(settings.dtypes), "--sizes", ",".join(map(str, settings.sizes)),
                    "--measurements", str(settings.measurements), "--max-seconds", str(settings.max_seconds)]
         if only is not None:
             command += ["--only", json.dumps(only)]
+        if cells is not None:
+            command += ["--cells", json.dumps(cells)]
         with provenance.load_around(provenance.children_cpu_seconds) as load:
             run = run_fresh(command, env=thread_env(threads, extra_env))
         if run.returncode != 0:
@@ -111,4 +117,20 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
             if (round_, threads) == (0, 1):
                 only = largest_measured(result["cells"])
         write_result(path, results)
+
+    for position, (round_, threads) in enumerate(todo, 1):
+        if (round_, threads) not in done:
+            print(f"threading map: {threads} thread(s), round {round_ + 1} of {settings.rounds} ({position} of {len(todo)}): "
+                  f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
+            measure(round_, threads)
+    last = settings.rounds + settings.more_rounds
+    for round_ in range(settings.rounds, last):  # more processes only where the rule cannot decide yet
+        if not (undecided := undecided_cells(results)):
+            break
+        union = sorted({cell for cells in undecided.values() for cell in cells})
+        for threads, cells in [(1, union), *sorted(undecided.items())]:
+            if (round_, threads) not in done:
+                print(f"threading map: {len(cells)} undecided cell(s) at {threads} thread(s), round {round_ + 1} "
+                      f"(at most {last}) ...", flush=True)
+                measure(round_, threads, cells)
     return results

@@ -90,10 +90,10 @@ def time_call(run, operands, measurements: int) -> tuple[int, dict]:
 
 
 def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], measurements: int, max_seconds: float,
-                    only: dict | None) -> list[dict]:
+                    only: dict | None, cells_wanted: set[tuple] | None = None) -> list[dict]:
     """Every (call, dtype, size) cell at this process's thread count. A call's sizes stop growing at
     the first whose single call takes longer than ``max_seconds``; ``only`` (call -> dtype -> largest
-    size) limits the cells to those another thread count measured."""
+    size) limits the cells to those another thread count measured, ``cells_wanted`` to those cells."""
     import numpy as np
 
     from .calls import CALLS
@@ -105,6 +105,8 @@ def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], measu
             for n in sizes:
                 if only is not None and n > only.get(call, {}).get(dtype, 0):
                     break
+                if cells_wanted is not None and (call, dtype, n) not in cells_wanted:
+                    continue
                 operands = CALLS[call].setup(n, dtype, rng)
                 started = time.perf_counter()
                 CALLS[call].run(*operands)  # the warm-up: thread start, first touch of the result
@@ -270,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     threadmap.add_argument("--measurements", type=int, required=True)
     threadmap.add_argument("--max-seconds", type=float, required=True)
     threadmap.add_argument("--only", help="JSON: call -> dtype -> the largest size to measure")
+    threadmap.add_argument("--cells", help="JSON: the [call, dtype, n] cells to measure, no other")
     call = commands.add_parser("call", help="time a user's function per call and summarise its answer")
     call.add_argument("--workload", required=True, help="JSON: the FunctionWorkload")
     call.add_argument("--json", required=True, help="where the result goes")
@@ -291,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         if any(CALLS[call].package == "scipy" for call in calls):
             import scipy.linalg  # noqa: F401  (loaded before the provenance: every BLAS the calls use is seen)
         cells = child_threadmap(calls, args.dtypes.split(","), [int(n) for n in args.sizes.split(",")],
-                                args.measurements, args.max_seconds, json.loads(args.only) if args.only else None)
+                                args.measurements, args.max_seconds, json.loads(args.only) if args.only else None,
+                                {tuple(cell) for cell in json.loads(args.cells)} if args.cells else None)
         result = {"cells": cells, "environment": provenance.collect()}
     elif args.command == "evaluations":
         result = child_evaluations(args.rung, [int(n) for n in args.hidden.split(",")],

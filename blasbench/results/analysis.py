@@ -325,6 +325,16 @@ def threadmap_cells(result: dict) -> dict[int, dict[tuple, dict]]:
                       for key, found in cells.items()} for threads, cells in pooled.items()}
 
 
+def undecided_cells(result: dict) -> dict[int, list[tuple]]:
+    """threads -> the (call, dtype, n) cells whose verdict against one thread is "undecided" (where
+    more processes would decide), for the thread counts that have any."""
+    cells = threadmap_cells(result)
+    found = {threads: sorted(key for key in cells[threads] if key in cells.get(1, {}) and
+                             decide(cells[1][key]["processes"], cells[threads][key]["processes"])["verdict"] == "undecided")
+             for threads in cells if threads != 1}
+    return {threads: keys for threads, keys in found.items() if keys}
+
+
 def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:
     """Per thread count above one and dtype: each call's cells (size, seconds at one thread and at
     these, speedup, the rule's verdict on the rounds' processes, :func:`.change.decide`),

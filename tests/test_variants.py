@@ -11,7 +11,7 @@ from blasbench import UserError
 from blasbench.cli import main
 from blasbench.measuring.variants import project_root
 from blasbench.render.format import glossary_footer
-from blasbench.render.variants import render_variants, verdict
+from blasbench.render.variants import findings_lines, render_variants, verdict
 from blasbench.results.directory import Results
 
 
@@ -132,23 +132,28 @@ def test_compare_variants_sweeps_every_other_example(example, tmp_path, monkeypa
     print(report)
 
 
-def test_findings_name_the_fastest_and_say_when_rows_are_noise_or_one_binary():
+def test_findings_name_the_fastest_and_say_when_rows_are_noise_undecided_or_one_binary():
     from blasbench.results.analysis import variants_findings
 
-    def variant(name, one, all_, sha="a"):
+    def variant(name, one, all_, sha="a", repeats=5):
         """Five points at each end, 0.5% apart: the rule's test can tell a 1.25x from noise."""
         timing = lambda s: {"threads": None, "wall": {"median": s}}  # noqa: E731
         points = [{"threads": threads, "wall": s * (1 + 0.005 * k)} for threads, s in ((1, one), (2, all_))
-                  for k in range(-2, 3)]
+                  for k in range(-(repeats // 2), repeats - repeats // 2)]
         return {"name": name, "one": {**timing(one), "threads": 1}, "all": {**timing(all_), "threads": 2},
                 "points": points, "blas_sha256": {f"/lib/{name}.so": sha}}
 
     findings = variants_findings([variant("blis", 5.0, 3.0, sha="b"), variant("mkl", 4.0, 2.99, sha="m"),
                                   variant("pypi", 6.0, 4.0), variant("copy", 6.0, 4.0)])
     assert findings["one"]["fastest"] == "mkl" and findings["one"]["ratio"] == pytest.approx(1.25)
-    assert not findings["one"]["within_noise"]
-    assert findings["all"]["fastest"] == "mkl" and findings["all"]["next"] == "blis" and findings["all"]["within_noise"]
+    assert findings["one"]["verdict"] == "slower"
+    assert findings["all"]["fastest"] == "mkl" and findings["all"]["next"] == "blis" and findings["all"]["verdict"] == "no change"
     assert findings["same_binary"] == [["pypi", "copy"]]
+    assert "the next, `blis`, is within noise of it (1.00x its time)" in findings_lines(findings)
+    # three repeats a side cannot reach p < 0.01: 1.25x apart reads undecided, never "within noise"
+    findings = variants_findings([variant("blis", 5.0, 3.0, sha="b", repeats=3), variant("mkl", 4.0, 2.99, sha="m", repeats=3)])
+    assert findings["one"]["verdict"] == "undecided"
+    assert "takes 1.25x as long, but its repeats overlap the fastest's: undecided" in findings_lines(findings)
 
 
 def test_a_busy_machine_stops_compare_variants_before_any_timing(tmp_path, monkeypatch):

@@ -65,8 +65,12 @@ def findings_lines(findings: dict, digits: int = 2) -> str:
         f = findings[end]
         line = f"- **Fastest here at {f['threads']} thread(s): `{f['fastest']}`**, {f['seconds']:.{digits}f} s"
         if f["next"]:
-            line += (f"; the next, `{f['next']}`, is within noise of it ({f['ratio']:.2f}x its time)"
-                     if f["within_noise"] else f"; the next, `{f['next']}`, takes {f['ratio']:.2f}x as long")
+            line += f"; the next, `{f['next']}`, " + {
+                "slower": f"takes {f['ratio']:.2f}x as long",
+                "undecided": f"takes {f['ratio']:.2f}x as long, but its repeats overlap the fastest's: undecided "
+                             "(more --repeats decide)",
+                "noise unknown": f"takes {f['ratio']:.2f}x as long, one repeat each: noise unknown",
+            }.get(f["verdict"], f"is within noise of it ({f['ratio']:.2f}x its time)")
         lines.append(line + ".")
     for names in findings["same_binary"]:
         lines.append(f"- {', '.join(f'`{n}`' for n in names)} load the same BLAS binary (identical sha256): "

@@ -21,7 +21,7 @@ from ..facts import (
     SERIAL_LAYERS,
 )
 from ..setups import DEFAULT_VARIANT
-from .change import beyond_noise, decide
+from .change import decide
 from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, karp_flatt, recommend, summarize
 
 PHASES = ("products", "sigmoid", "elementwise", "rest")
@@ -288,8 +288,8 @@ def serial_without_limit(limits: list[dict]) -> bool:
 
 def variants_findings(measured: list[dict]) -> dict:
     """What the comparison says, at one thread and at all: the fastest variant, by how much it
-    beats the next one (or that the two are within noise), each variant's time against the
-    default build's, and which variants load the same binary."""
+    beats the next one and the rule's verdict on that (the next "slower", or within noise, or
+    undecided), each variant's time against the default build's, and which variants load the same binary."""
     findings = {}
     for end in ("one", "all"):
         ranked = sorted(measured, key=lambda v: v[end]["wall"]["median"])
@@ -298,7 +298,8 @@ def variants_findings(measured: list[dict]) -> dict:
             "threads": first[end]["threads"], "fastest": first["name"], "seconds": first[end]["wall"]["median"],
             "next": second and second["name"],
             "ratio": second and second[end]["wall"]["median"] / first[end]["wall"]["median"],
-            "within_noise": bool(second) and not beyond_noise(decide(walls(first, end), walls(second, end))["verdict"]),
+            # the next against the fastest, by the rule: "slower" where the fastest is fastest beyond noise
+            "verdict": decide(walls(first, end), walls(second, end))["verdict"] if second else None,
         }
     baseline = next((v for v in measured if v["name"] == DEFAULT_VARIANT), None)
     findings["against_default"] = {v["name"]: {end: v[end]["wall"]["median"] / baseline[end]["wall"]["median"]

@@ -11,7 +11,7 @@ from test_threadmap import cell
 
 from blasbench import UserError
 from blasbench.cli import main
-from blasbench.measuring.releases import NumPyReleases, OpenBLASReleases
+from blasbench.measuring.releases import Measure, NumPyReleases, OpenBLASReleases
 from blasbench.render import render_all
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result, write_result
@@ -86,11 +86,12 @@ def release_map(tmp_path, version: str, architecture: str, slow_at_2: float, axi
                                                 "environment": None})
     loaded = {"version": version[:6], "architecture": architecture, "threading_layer": "pthreads",
               "filepath": "/lib/libscipy_openblas.so"}
-    record = {"kind": "release", "axis": axis, "release": version, "library": "/lib", "loaded": loaded}
+    record = {"kind": "release", "axis": axis, "release": version, "measure": "threadmap", "library": "/lib", "loaded": loaded}
     if axis == "numpy":
         scipys = {**loaded, "version": "0.3.28", "filepath": "/scipy.libs/libscipy_openblas.so"}
-        record = {"kind": "release", "axis": axis, "release": version, "loaded": {**loaded, "version": "0.3.27"},
-                  "installed": {"numpy": version, "scipy": "1.15.3"}, "libraries": [loaded, scipys]}
+        record = {"kind": "release", "axis": axis, "release": version, "measure": "threadmap",
+                  "loaded": {**loaded, "version": "0.3.27"}, "installed": {"numpy": version, "scipy": "1.15.3"},
+                  "libraries": [loaded, scipys]}
     write_result(directory / "release.json", record)
 
 
@@ -125,6 +126,9 @@ RELEASES = ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0", "0.3.30.0.8"
             "0.3.34.0.0"]
 
 
+MAP = Measure("threadmap", None)
+
+
 class MadeUp(OpenBLASReleases):
     """bisect's maps, made up: release i's `solve` n = 2 at 1 thread takes ``seconds_of(i)``, five rounds 1%
     apart; ``mapped``: the releases mapped, in order."""
@@ -133,7 +137,7 @@ class MadeUp(OpenBLASReleases):
         super().__init__()
         self.seconds_of, self.mapped = seconds_of, []
 
-    def map(self, settings, version, directory):
+    def measure(self, measure, version, directory):
         self.mapped.append(version)
         value = self.seconds_of(RELEASES.index(version))
         runs = [{"round": r, "threads": 1, "cells": [cell("solve", 2, [value * (1 + 0.01 * r)])]} for r in range(5)]
@@ -144,7 +148,7 @@ def test_bisect_maps_only_the_releases_it_needs_and_confirms_the_step(tmp_path):
     from blasbench.measuring.releases import bisect
 
     axis = MadeUp(lambda i: 1.0 if i < 5 else 2.0)  # slower from 0.3.31.22.1 on
-    [found] = bisect(None, axis, RELEASES, tmp_path)
+    [found] = bisect(MAP, axis, RELEASES, tmp_path)
     mapped = axis.mapped
     assert (found["before"], found["after"], found["verdict"]) == ("0.3.30.0.8", "0.3.31.22.1", "slower")
     assert found["confirmed"]
@@ -157,14 +161,14 @@ def test_bisect_between_releases_that_do_not_differ_is_one_line(tmp_path):
     from blasbench.measuring.releases import bisect
 
     with pytest.raises(UserError, match="no change between 0.3.26.0.4 and 0.3.34.0.0 to find"):
-        bisect(None, MadeUp(lambda i: 1.0), RELEASES, tmp_path)
+        bisect(MAP, MadeUp(lambda i: 1.0), RELEASES, tmp_path)
 
 
 def test_a_history_that_goes_the_other_way_between_is_reported_not_forced_into_one_step(tmp_path):
     from blasbench.measuring.releases import bisect
 
     axis = MadeUp(lambda i: {3: 0.5}.get(i, 1.0 if i < 6 else 2.0))  # faster at 0.3.29, then slower from 0.3.33
-    [found] = bisect(None, axis, RELEASES, tmp_path)
+    [found] = bisect(MAP, axis, RELEASES, tmp_path)
     assert found["not_monotone"] == {"release": "0.3.29.0.0", "verdict": "faster"} and "confirmed" not in found
 
 
@@ -194,7 +198,7 @@ def test_points_of_two_axes_are_never_compared_and_a_numpy_point_names_both_open
     release_map(tmp_path, "2.0.2", "Haswell", 3.0, axis="numpy")
     results = Results.load(tmp_path)
     found = results.findings["release"]
-    assert found["axes"] == ["openblas", "numpy"]
+    assert found["lines"] == [("threadmap", "openblas"), ("threadmap", "numpy")]
     [change] = found["changes"]
     assert (change["axis"], change["before"], change["after"]) == ("numpy", "NumPy 1.26.4", "NumPy 2.0.2")
     render_all(results)
@@ -207,14 +211,14 @@ def test_points_of_two_axes_are_never_compared_and_a_numpy_point_names_both_open
     assert "2 NumPy release(s) mapped as PyPI's wheels (NumPy 1.26.4 … NumPy 2.0.2); 1 cell(s) changed" in index
 
 
-def test_a_version_7_release_point_reads_as_an_openblas_release(tmp_path):
+def test_a_version_7_release_point_reads_as_a_map_of_an_openblas_release(tmp_path):
     import json
 
     release_map(tmp_path, "0.3.28.0.2", "SkylakeX", 1.0)
     path = tmp_path / "releases" / "0.3.28.0.2" / "release.json"
-    old = {k: v for k, v in json.loads(path.read_text()).items() if k != "axis"}
+    old = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("axis", "measure")}
     path.write_text(json.dumps({**old, "version": 7}))
-    assert read_result(path, "release")["axis"] == "openblas"
+    assert (read_result(path, "release")["axis"], read_result(path, "release")["measure"]) == ("openblas", "threadmap")
 
 
 @pytest.mark.slow
@@ -230,3 +234,55 @@ def test_numpy_wheel_releases_are_mapped_each_in_its_own_environment_with_the_op
     assert all("numpy.libs" in r["loaded"]["filepath"] for r in records)
     assert records[0]["loaded"]["version"] != records[1]["loaded"]["version"]
     assert "## NumPy releases" in (tmp_path / "releases.md").read_text()
+
+
+def sweep_point(tmp_path, version: str, factor: float) -> None:
+    """A NumPy release's sweep of the network (epyc2-a's, five repeats, 1% apart), ``factor`` times as long."""
+    from pathlib import Path
+
+    base = read_result(Path(__file__).parent / "data" / "epyc2-a" / "scaling.json", "scaling")
+    points = [{**p, "repeat": r, "seconds_per_iteration": p["seconds_per_iteration"] * factor * (1 + 0.01 * r)}
+              for p in base["points"] if p["repeat"] == 0 for r in range(5)]
+    directory = tmp_path / "releases" / f"scaling-numpy-{version}"
+    write_result(directory / "scaling.json", {**base, "settings": {**base["settings"], "repeats": 5}, "points": points})
+    loaded = {"version": "0.3.27", "architecture": "Zen", "threading_layer": "pthreads", "filepath": "/numpy.libs/x.so"}
+    write_result(directory / "release.json", {"kind": "release", "axis": "numpy", "release": version, "measure": "scaling",
+                                              "loaded": loaded, "installed": {"numpy": version, "scipy": "1.15.3"},
+                                              "libraries": [loaded]})
+
+
+def test_a_sweep_on_the_axis_reads_each_workloads_change_per_thread_count_beside_the_maps(tmp_path):
+    """The network swept under two NumPy releases, 1.5x slower under the second, beside a map of the
+    same releases: the sweep's cells change, at every thread count, and are never compared with the map's."""
+    sweep_point(tmp_path, "1.26.4", 1.0)
+    sweep_point(tmp_path, "2.0.2", 1.5)
+    release_map(tmp_path, "2.0.2", "Zen", 1.0, axis="numpy")
+    results = Results.load(tmp_path)
+    found = results.findings["release"]
+    assert found["lines"] == [("threadmap", "numpy"), ("scaling", "numpy")]
+    assert {(c["measure"], c["rung"], c["threads"], c["verdict"]) for c in found["changes"]} == \
+        {("scaling", rung, threads, "slower") for rung in ("0-seed", "4-contiguous") for threads in (1, 2)}
+    render_all(results)
+    page = (tmp_path / "releases.md").read_text()
+    assert "## NumPy releases: thread sweep" in page and "## NumPy releases: threading map" in page
+    assert "- `4-contiguous` ([784,300,10], 50,000 examples) at 2 thread(s): NumPy 1.26.4 2.087 s, NumPy 2.0.2 3.131 s" in page
+    assert (tmp_path / "releases" / "scaling-numpy-2.0.2" / "scaling.md").exists()
+    assert "2 NumPy release(s) swept as PyPI's wheels (NumPy 1.26.4 … NumPy 2.0.2); 4 cell(s) changed" in \
+        (tmp_path / "index.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_users_function_is_swept_under_each_numpy_release(tmp_path, monkeypatch):
+    """`scaling --workload FILE:FUNCTION --numpy-releases`: the function swept at 1 and 2 threads under two
+    NumPy wheels, each in its own environment (SciPy beside it), its report beside each point."""
+    from pathlib import Path
+
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    assert main(["scaling", "--numpy-releases", "1.26.4,2.4.6", "--workload", "examples/small_solves.py:solve_many",
+                 "--workload-args", '{"count": 50}', "--threads", "1,2", "--repeats", "2", "--allow-busy",
+                 "--results", str(tmp_path)]) == 0
+    records = Results.load(tmp_path).findings["release"]["measured"]
+    assert [(r["measure"], r["installed"]["numpy"]) for r in records] == [("scaling", "1.26.4"), ("scaling", "2.4.6")]
+    assert all(r["installed"]["scipy"] for r in records)
+    assert all((tmp_path / "releases" / f"scaling-numpy-{v}" / "scaling.md").exists() for v in ("1.26.4", "2.4.6"))
+    assert "`solve_many` (`examples/small_solves.py:solve_many`" in (tmp_path / "releases.md").read_text()

@@ -12,11 +12,12 @@ from pathlib import Path
 
 from nn.options import RUNGS, positive
 
-from .. import UserError
+from .. import UserError, pins
 from ..facts import EXPERIMENTS, PEERS
 from ..measuring import provenance
 from ..measuring.peers import peer_installed
 from ..measuring.profiles import run_profiles
+from ..measuring.releases import NumPyReleases, sweep_measure
 from ..measuring.sweep import ScalingSettings, Workload, run_child, run_scaling
 from ..measuring.why import WhySettings, run_why
 from ..measuring.workload import NETWORK, parse_workload
@@ -37,6 +38,7 @@ from .options import (
     ensure_quiet,
     writable_results,
 )
+from .releases import add_release_options, release_axis, run_axis
 
 # The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
 # the data-parallel step that runs every phase on every core.
@@ -104,10 +106,24 @@ def profile_function(settings: ScalingSettings, sweep: dict, path: Path) -> None
     write_result(path, sweep)
 
 
+def sweep_releases(args: argparse.Namespace, settings: ScalingSettings, extras: tuple[str, ...] = ()) -> int | None:
+    """With a release axis (``--openblas-releases``, ``--numpy-releases``, ``--bisect``): the sweep of
+    ``settings`` at each release, nothing else (no tests, profile or experiments); None without one."""
+    axis, releases = release_axis(args, extras=extras)
+    if axis is None:
+        return None
+    if not isinstance(axis, NumPyReleases):  # OpenBLAS's releases load under the build against scipy-openblas32
+        command_build(args)
+    ensure_quiet(args)
+    return run_axis(args, axis, sweep_measure(settings), releases)
+
+
 def command_function_scaling(args: argparse.Namespace) -> int:
     """`--workload FILE.py:FUNCTION`: the build, then the function's thread sweep and its report."""
     settings = with_function(args, scaling_settings(args, []))
     writable_results(args.results)
+    if (code := sweep_releases(args, settings)) is not None:
+        return code
     if args.installed:
         check_installed()
     else:
@@ -136,6 +152,9 @@ def command_scaling(args: argparse.Namespace) -> int:
     profile_workload = Workload(**{**asdict(settings.workload),
                                    "iterations": args.profile_iterations or (settings.workload.iterations if args.quick else 20)})
     writable_results(args.results)
+    numexpr = tuple(p for p in pins.RUNTIME if p.startswith("numexpr=="))  # the network's sigmoid
+    if (code := sweep_releases(args, settings, extras=numexpr)) is not None:
+        return code
     if args.installed and importlib.util.find_spec("numexpr") is None:  # a build's environment has it (pins.RUNTIME)
         raise UserError("the post's network computes its sigmoid with numexpr, which is not installed here: "
                         "`python3 -m pip install numexpr` (it keeps your NumPy), or sweep your own code with --workload.")
@@ -185,6 +204,7 @@ def register(commands) -> None:
                        help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all; "
                             "`--experiments` with no name skips them)")
     add_sweep_options(group)
+    add_release_options(scaling.add_argument_group("releases: the sweep alone, at each release"))
     scaling.set_defaults(run=command_scaling)
     scaling.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
     add_results_options(scaling)

@@ -9,16 +9,13 @@ import sys
 from nn.options import positive, zero_or_more
 
 from .. import UserError
-from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..building.verify import THREAD_COUNT, failed_checks
 from ..facts import CELL_SECONDS
 from ..measuring import provenance
 from ..measuring.calls import CALLS, DTYPES, calls_of
-from ..measuring.releases import Axis, NumPyReleases, OpenBLASReleases, bisect, run_release_axis
+from ..measuring.releases import NumPyReleases, map_measure
 from ..measuring.threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
-from ..measuring.variants import project_root
 from ..render import render_all
-from ..render.format import duration
 from ..results.directory import Results
 from .options import (
     INSTALLED_HELP,
@@ -31,6 +28,7 @@ from .options import (
     recorded_build,
     writable_results,
 )
+from .releases import add_release_options, release_axis, run_axis
 
 
 def default_thread_counts(cores: int) -> tuple[int, ...]:
@@ -49,33 +47,6 @@ def chosen_calls(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(args.calls or numpy_calls)
 
 
-def release_axis(args: argparse.Namespace) -> tuple[Axis | None, list[str] | None]:
-    """The release axis asked for (``--openblas-releases``, ``--numpy-releases``, or ``--bisect``'s
-    range) and its index versions, checked before anything is installed; (None, None) for one map."""
-    if sum(map(bool, (args.openblas_releases, args.numpy_releases, isinstance(args.bisect, str)))) > 1:
-        raise UserError("one release axis at a time: --openblas-releases, --numpy-releases or --bisect GOOD..BAD.")
-    if args.bisect is True and not (args.openblas_releases or args.numpy_releases):
-        raise UserError("--bisect needs the releases to search: --bisect GOOD..BAD (OpenBLAS releases), or with "
-                        "--openblas-releases or --numpy-releases LOW..HIGH.")
-    spec = args.bisect if isinstance(args.bisect, str) else args.openblas_releases or args.numpy_releases
-    if not spec:
-        return None, None
-    if args.numpy_releases:
-        if args.installed:
-            raise UserError("--numpy-releases installs each NumPy release from the package index into its own "
-                            "environment: drop --installed.")
-        axis: Axis = NumPyReleases(with_scipy=not args.numpy_only, project=project_root())
-    else:
-        if args.installed or args.provider != ScipyOpenBLASProvider.name:
-            raise UserError(f"--{'bisect' if args.bisect else 'openblas-releases'} loads each release of scipy-openblas32 "
-                            "under a build against it: add --provider scipy-openblas (with --numpy-only for NumPy's calls "
-                            "alone, in minutes).")
-        axis = OpenBLASReleases()
-    if args.bisect and ".." not in spec:
-        raise UserError(f"--bisect {spec}: give the good and the bad release as a range, e.g. 0.3.26..0.3.34.")
-    return axis, axis.parse(spec, axis.available())
-
-
 def command_threadmap(args: argparse.Namespace) -> int:
     threads = args.threads or default_thread_counts(provenance.usable_cores())
     settings = MapSettings(calls=chosen_calls(args), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
@@ -83,7 +54,7 @@ def command_threadmap(args: argparse.Namespace) -> int:
                            max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
-    axis, releases = release_axis(args)
+    axis, releases = release_axis(args, with_scipy=not args.numpy_only)
     if args.installed:
         check_installed()
     elif not isinstance(axis, NumPyReleases):  # PyPI's wheels need no build
@@ -96,36 +67,14 @@ def command_threadmap(args: argparse.Namespace) -> int:
             raise UserError(f"the build failed verification ({', '.join(failed)}; see above): its timings would not "
                             "mean anything (--allow-unverified maps it anyway).")
     ensure_quiet(args)
-    refused, findings = [], None
+    if axis:
+        return run_axis(args, axis, map_measure(settings), releases)
     try:
-        if args.bisect:
-            findings = bisect(settings, axis, releases, args.results)
-        elif releases:
-            refused = run_release_axis(settings, axis, releases, args.results)
-        else:
-            run_threadmap(settings, args.results / "threadmap.json")
+        run_threadmap(settings, args.results / "threadmap.json")
     finally:
         render_all(Results.load(args.results))  # what was measured is reported, also after Ctrl-C
-    for line in refused:
-        print(f"refused: {line}", file=sys.stderr)
-    for found in findings or []:
-        print(bisect_line(found))
-    print(f"report: {args.results / ('releases.md' if releases else 'threadmap.md')}")
-    return 1 if releases and len(refused) == len(releases) else 0
-
-
-def bisect_line(found: dict) -> str:
-    """One change a bisect found: where, between which releases, and whether fresh maps confirmed it."""
-    cell = f"`{found['call']}` ({found['dtype']}) n = {found['n']:,} at {found['threads']} thread(s)"
-    if "not_monotone" in found:
-        turn = found["not_monotone"]
-        return (f"{cell}: {found['verdict']} from {found['before']} to {found['after']} overall, but {turn['verdict']} at "
-                f"{turn['release']}: not monotone; bisect a narrower range on each side")
-    again = found["confirmation"]
-    return (f"{cell}: {found['before']} {duration(found['seconds'][0])}, {found['after']} {duration(found['seconds'][1])} "
-            f"({found['verdict']}): " + ("confirmed" if found["confirmed"] else
-                                        f"not confirmed (mapped again: {again['verdict']}, {again['ratio']:.2f}x)")
-            + f" on fresh maps (p = {again['p']:.3g})")
+    print(f"report: {args.results / 'threadmap.md'}")
+    return 0
 
 
 def register(commands) -> None:
@@ -157,19 +106,7 @@ def register(commands) -> None:
                             f"(default {MapSettings.max_seconds:g})")
     group.add_argument("--allow-busy", action="store_true",
                        help="measure even when other processes keep the cores busy")
-    group.add_argument("--bisect", nargs="?", const=True, metavar="GOOD..BAD",
-                       help="find the release where each cell that changed between two releases changed, mapping only "
-                            "the releases needed, and confirm it on fresh maps: GOOD..BAD of OpenBLAS (with --provider "
-                            "scipy-openblas), or with no value the range of --openblas-releases or --numpy-releases")
-    group.add_argument("--openblas-releases", metavar="RELEASES",
-                       help="with --provider scipy-openblas: map each release of scipy-openblas32 loaded under the one build, "
-                            "a range (0.3.26..0.3.34: every release between, by its tag) or a list (0.3.27,0.3.30.0.8), "
-                            "into RESULTS/releases/ and releases.md")
-    group.add_argument("--numpy-releases", metavar="RELEASES",
-                       help="map each NumPy release as PyPI's wheel (with the SciPy pip picks for it; NumPy alone with "
-                            "--numpy-only), each in its own environment, no build: a range (1.26..2.4: every minor "
-                            "release between, by its newest patch) or a list (1.26.4,2.0.2), into RESULTS/releases/ and "
-                            "releases.md")
+    add_release_options(group)
     threadmap.set_defaults(run=command_threadmap)
     installed = threadmap.add_mutually_exclusive_group()
     installed.add_argument("--installed", action="store_true", help=INSTALLED_HELP)

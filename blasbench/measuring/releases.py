@@ -1,5 +1,5 @@
-"""Releases as an axis: the same map under each release of OpenBLAS or of NumPy, without a compile
-per release.
+"""Releases as an axis: the same measure (a threading map, or a sweep of the network or of a user's
+function) under each release of OpenBLAS or of NumPy, without a compile per release.
 
 - **OpenBLAS releases** (:class:`OpenBLASReleases`): NumPy (and SciPy) built once against the
   ``scipy-openblas32`` wheel, then each release of that wheel loaded in its place. The build's
@@ -14,7 +14,7 @@ per release.
   calls alone are mapped), each with the OpenBLAS it bundles, as threadpoolctl reports it.
 
     <results>/releases/<point>/release.json     what was asked for, installed and loaded
-    <results>/releases/<point>/threadmap.json   the map at that point
+    <results>/releases/<point>/threadmap.json   the measure at that point (or scaling.json)
 
 where ``<point>`` is the OpenBLAS index version (``0.3.28.0.2``) or ``numpy-<version>``.
 """
@@ -25,14 +25,16 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .. import UserError, last_line
 from ..building.providers.pypi import ScipyOpenBLASProvider
-from ..results.analysis import threadmap_cells
 from ..results.change import beyond_noise, decide
 from ..results.kinds import write_result
-from ..results.kinds.release import point_directory, version_tuple
+from ..results.kinds.release import key_fields, point_directory, release_cells, version_tuple
+from .sweep import ScalingSettings, run_scaling
 from .threadmap import MapSettings, run_threadmap
 from .variants import install_project, virtual_environment
 
@@ -56,6 +58,23 @@ def loaded_blas(result: dict, where: str = "") -> dict:
 
 def blas_fields(library: dict) -> dict:
     return {k: library.get(k) for k in ("version", "architecture", "threading_layer", "filepath")}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What each point of an axis measures: ``kind`` names the result beside ``release.json``, ``run``
+    measures it into a path with a Python and the variables every process gets (resumable, as ever)."""
+
+    kind: str
+    run: Callable[[Path, str, dict], dict]
+
+
+def map_measure(settings: MapSettings) -> Measure:
+    return Measure("threadmap", lambda path, python, env: run_threadmap(settings, path, python, env))
+
+
+def sweep_measure(settings: ScalingSettings) -> Measure:
+    return Measure("scaling", lambda path, python, env: run_scaling(settings, path, python, env))
 
 
 class Axis:
@@ -107,10 +126,25 @@ class Axis:
             chosen.append(found)
         return sorted(dict.fromkeys(chosen), key=version_tuple)
 
-    def map(self, settings: MapSettings, version: str, directory: Path) -> tuple[dict, dict]:
-        """Map ``version`` into ``directory`` (resumable, as any map): its record (what was asked
-        for, installed and loaded, and an ``error`` where another version ran) and the map."""
+    def point(self, version: str) -> tuple[str, dict, dict]:
+        """The Python that measures ``version``, the variables its processes get, and what the record says of it."""
         raise NotImplementedError
+
+    def ran(self, version: str, result: dict) -> dict:
+        """What the measure's processes ran (threadpoolctl's BLAS, the versions), with an ``error``
+        where it is not ``version``."""
+        raise NotImplementedError
+
+    def measure(self, measure: Measure, version: str, directory: Path) -> tuple[dict, dict]:
+        """Measure ``version`` into ``directory``: its record (what was asked for, installed and
+        loaded, and an ``error`` where another version ran) and the measure's result."""
+        python, extra_env, record = self.point(version)
+        directory.mkdir(parents=True, exist_ok=True)
+        result = measure.run(directory / f"{measure.kind}.json", python, extra_env)
+        record = {"kind": "release", "axis": self.name, "release": version, "measure": measure.kind, **record,
+                  **self.ran(version, result)}
+        write_result(directory / "release.json", record)
+        return record, result
 
 
 class OpenBLASReleases(Axis):
@@ -139,18 +173,17 @@ class OpenBLASReleases(Axis):
         first = min(version_tuple(v)[3] for v in builds if len(v.split(".")) > 3)
         return max((v for v in builds if version_tuple(v)[3] == first), key=version_tuple)
 
-    def map(self, settings: MapSettings, version: str, directory: Path) -> tuple[dict, dict]:
+    def point(self, version: str) -> tuple[str, dict, dict]:
         library = ScipyOpenBLASProvider(version).installed() / "lib"
-        directory.mkdir(parents=True, exist_ok=True)
         path = os.pathsep.join(filter(None, [str(library), os.environ.get("LD_LIBRARY_PATH")]))
-        result = run_threadmap(settings, directory / "threadmap.json", self.python, extra_env={"LD_LIBRARY_PATH": path})
+        return self.python, {"LD_LIBRARY_PATH": path}, {"library": str(library)}
+
+    def ran(self, version: str, result: dict) -> dict:
         loaded = blas_fields(loaded_blas(result))
-        record = {"kind": "release", "axis": self.name, "release": version, "library": str(library), "loaded": loaded}
-        if not str(loaded["version"] or "").startswith(".".join(version.split(".")[:3])):
-            record["error"] = (f"threadpoolctl reports OpenBLAS {loaded['version']} from {loaded['filepath']}, "
-                               f"not {version}: the build did not load the release's library")
-        write_result(directory / "release.json", record)
-        return record, result
+        if str(loaded["version"] or "").startswith(".".join(version.split(".")[:3])):
+            return {"loaded": loaded}
+        return {"loaded": loaded, "error": f"threadpoolctl reports OpenBLAS {loaded['version']} from {loaded['filepath']}, "
+                                           f"not {version}: the build did not load the release's library"}
 
 
 class NumPyReleases(Axis):
@@ -160,12 +193,13 @@ class NumPyReleases(Axis):
     name, what, option = "numpy", "NumPy release", "numpy-releases"
     distribution, depth = "numpy", 2
 
-    def __init__(self, with_scipy: bool, project: Path):
-        self.with_scipy, self.project = with_scipy, project
+    def __init__(self, with_scipy: bool, project: Path, extras: tuple[str, ...] = ()):
+        """``extras``: what the measure needs beside them (the network: numexpr), pinned as this project pins it."""
+        self.with_scipy, self.project, self.extras = with_scipy, project, extras
 
     def environment(self, version: str) -> str:
         """The release's environment (made once): wheels only, never a compile; this project beside them."""
-        wanted = [f"numpy=={version}", *(["scipy"] if self.with_scipy else [])]
+        wanted = [f"numpy=={version}", *(["scipy"] if self.with_scipy else []), *self.extras]
 
         def fill(python: str) -> None:
             print(f"Installing {' and '.join(wanted)} from the package index ...", flush=True)
@@ -177,37 +211,38 @@ class NumPyReleases(Axis):
                                 "release with a wheel for this Python (pip index versions numpy), or check PIP_INDEX_URL.")
             install_project(python, self.project)
 
-        return virtual_environment(f"numpy-{version}" + ("-scipy" if self.with_scipy else ""), fill)
+        name = "-".join([f"numpy-{version}", *(["scipy"] if self.with_scipy else []), *(e.split("==")[0] for e in self.extras)])
+        return virtual_environment(name, fill)
 
-    def map(self, settings: MapSettings, version: str, directory: Path) -> tuple[dict, dict]:
-        python = self.environment(version)
-        directory.mkdir(parents=True, exist_ok=True)
-        result = run_threadmap(settings, directory / "threadmap.json", python)
+    def point(self, version: str) -> tuple[str, dict, dict]:
+        return self.environment(version), {}, {}
+
+    def ran(self, version: str, result: dict) -> dict:
         environment = result.get("environment") or {}
-        libraries = [blas_fields(lib) for lib in environment.get("threadpool_info", []) if lib.get("user_api") == "blas"]
-        record = {"kind": "release", "axis": self.name, "release": version, "loaded": blas_fields(loaded_blas(result, "numpy")),
-                  "installed": {k: environment.get("versions", {}).get(k) for k in ("numpy", "scipy")},
-                  "libraries": libraries}
-        if record["installed"]["numpy"] != version:
-            record["error"] = f"the environment's processes ran NumPy {record['installed']['numpy']}, not {version}"
-        write_result(directory / "release.json", record)
-        return record, result
+        blas = [lib for lib in environment.get("threadpool_info", []) if lib.get("user_api") == "blas"]
+        found = {"loaded": blas_fields(loaded_blas(result, "numpy")),
+                 "installed": {k: environment.get("versions", {}).get(k) for k in ("numpy", "scipy")},
+                 "libraries": [blas_fields(lib) for lib in blas]}
+        if found["installed"]["numpy"] != version:
+            found["error"] = f"the environment's processes ran NumPy {found['installed']['numpy']}, not {version}"
+        return found
 
 
-def run_release_axis(settings: MapSettings, axis: Axis, releases: list[str], results: Path) -> list[str]:
-    """Map each release in turn; the releases refused, each with why."""
+def run_release_axis(measure: Measure, axis: Axis, releases: list[str], results: Path) -> list[str]:
+    """Measure each release in turn; the releases refused, each with why."""
     refused = []
     for position, version in enumerate(releases, 1):
         print(f"{axis.what} {version} ({position} of {len(releases)}):", flush=True)
-        record, _ = axis.map(settings, version, Path(results) / "releases" / point_directory(axis.name, version))
+        record, _ = axis.measure(measure, version, Path(results) / "releases" / point_directory(axis.name, version))
         if "error" in record:
             refused.append(f"{version}: {record['error']}")
     return refused
 
 
-def bisect(settings: MapSettings, axis: Axis, releases: list[str], results: Path) -> list[dict]:
+def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> list[dict]:
     """asv's ``find``, with the rule for "changed": map the first and last of ``releases``; for every
-    cell that changed between them, halve the releases between, each release compared with the first,
+    cell (a map's call and size, a sweep's workload, at a thread count) that changed between them,
+    halve the releases between, each release compared with the first,
     until two adjacent releases hold the change; then map that pair again, afresh, to confirm it. A
     release whose cell changed the other way ends that cell's search as not monotone. Measured
     releases are mapped once (under ``results/releases``, read by ``releases.md``), the confirmations
@@ -218,12 +253,12 @@ def bisect(settings: MapSettings, axis: Axis, releases: list[str], results: Path
         if again or i not in cells:
             print(f"{axis.what} {releases[i]}" + (" again, to confirm" if again else "") + ":", flush=True)
             where = Path(results) / ("bisect" if again else "releases") / point_directory(axis.name, releases[i])
-            record, result = axis.map(settings, releases[i], where)
+            record, result = axis.measure(measure, releases[i], where)
             if "error" in record:
                 raise UserError(f"bisect: {releases[i]}: {record['error']}.")
             if again:
-                return threadmap_cells(result)
-            cells[i] = threadmap_cells(result)
+                return release_cells(measure.kind, result)
+            cells[i] = release_cells(measure.kind, result)
         return cells[i]
 
     last = len(releases) - 1
@@ -245,7 +280,7 @@ def bisect(settings: MapSettings, axis: Axis, releases: list[str], results: Path
                 other_way = (middle, verdict)
             else:
                 low = middle
-        found = {"call": key[0], "dtype": key[1], "n": key[2], "threads": threads, "verdict": end["verdict"],
+        found = {**key_fields(measure.kind, key), "threads": threads, "verdict": end["verdict"],
                  "before": releases[low], "after": releases[high],
                  "seconds": [measured(low)[threads][key]["median"], measured(high)[threads][key]["median"]]}
         if other_way:

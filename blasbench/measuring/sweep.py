@@ -179,10 +179,10 @@ def resume(path: Path, kind: str, wanted: dict) -> dict | None:
     return None
 
 
-def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executable) -> dict:
-    """Measure every missing point of ``settings`` with ``python``'s environment and keep
-    ``path`` up to date after each."""
-    wanted = {"settings": asdict(settings), "identity": current_identity(python)}
+def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executable, extra_env: dict | None = None) -> dict:
+    """Measure every missing point of ``settings`` with ``python``'s environment (and ``extra_env``:
+    variables every process gets) and keep ``path`` up to date after each."""
+    wanted = {"settings": asdict(settings), "identity": current_identity(python, extra_env)}
     results = resume(path, "scaling", wanted) or {"kind": "scaling", **wanted, "points": [], "refused": [],
                                                     "environment": None}
     results["refused"] = []  # refused points are tried again
@@ -202,10 +202,10 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
             bar.set_postfix(rung=rung, threads=threads, repeat=repeat)
             if settings.warmup and rung not in warmed:
                 run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), rung, max(settings.threads),
-                          python=python)
+                          python=python, extra_env=extra_env)
                 warmed.add(rung)
             answer = settings.workload.answer_args(reference, (threads, repeat) == (min(settings.threads), 0))
-            result = run_child(settings.workload, rung, threads, python=python, extra_args=answer)
+            result = run_child(settings.workload, rung, threads, python=python, extra_env=extra_env, extra_args=answer)
             if results["environment"] is None:
                 results["environment"] = result["environment"]
             if problem := limit_problem(result, threads):

@@ -1,17 +1,21 @@
 """``releases/<point>/release.json``: one point of a release axis, an OpenBLAS release loaded under
-one build or a NumPy release as PyPI's wheel (what was asked for, installed and loaded), with its
-threading map (``threadmap.json``) beside it."""
+one build or a NumPy release as PyPI's wheel (what was asked for, installed and loaded), with what
+was measured there beside it: a threading map (``threadmap.json``) or a sweep of the network or of
+a user's function (``scaling.json``)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
 
-from ..analysis import analyse_threadmap, threadmap_cells
+from ..analysis import analyse_scaling, analyse_threadmap, sweep_measures, threadmap_cells
 from ..change import beyond_noise, decide
 from . import Kind, read_result
 
 # The axes, in the order the report shows them: what each one's releases are releases of.
 AXES = {"openblas": "OpenBLAS", "numpy": "NumPy"}
+# What a point can measure, in the report's order, and what names one of its cells (beside the thread count).
+MEASURES = {"threadmap": ("call", "dtype", "n"), "scaling": ("rung", "workload")}
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -19,10 +23,16 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
 
 
-def point_directory(axis: str, release: str) -> str:
-    """A point's directory under ``releases/``: an OpenBLAS release by its version alone (as version 7
-    wrote them), another axis's prefixed with its name (``numpy-2.0.2``)."""
-    return release if axis == "openblas" else f"{axis}-{release}"
+def point_directory(axis: str, release: str, measure: str = "threadmap") -> str:
+    """A point's directory under ``releases/``: an OpenBLAS release's map by its version alone (as
+    version 7 wrote them), another axis's prefixed with its name (``numpy-2.0.2``), another measure's
+    with the measure's (``scaling-numpy-2.0.2``): one directory per point and measure."""
+    name = release if axis == "openblas" else f"{axis}-{release}"
+    return name if measure == "threadmap" else f"{measure}-{name}"
+
+
+def directory_of(record: dict) -> str:
+    return point_directory(record["axis"], record["release"], record["measure"])
 
 
 def label(record: dict) -> str:
@@ -30,58 +40,81 @@ def label(record: dict) -> str:
     return record["release"] if record["axis"] == "openblas" else f"{AXES[record['axis']]} {record['release']}"
 
 
-def _openblas_axis(data: dict) -> dict:
-    """Version 8 added NumPy's wheel releases as a second axis: earlier points were OpenBLAS releases."""
-    return {"axis": "openblas", **data}
+def release_cells(measure: str, result: dict) -> dict[int, dict[tuple, dict]]:
+    """threads -> cell -> its summary with ``processes`` (one value per process, what the rule for
+    "changed" tests): a map's (call, dtype, n), a sweep's (rung, workload) per CG iteration or call."""
+    if measure == "threadmap":
+        return threadmap_cells(result)
+    found: dict = defaultdict(dict)
+    for (rung, workload, threads), summary in sweep_measures(result).items():
+        found[threads][rung, workload] = summary
+    return dict(found)
+
+
+def key_fields(measure: str, key: tuple) -> dict:
+    """A cell's key by its fields' names (``call``, ``dtype``, ``n``; ``rung``, ``workload``)."""
+    return dict(zip(MEASURES[measure], key))
+
+
+def _openblas_maps(data: dict) -> dict:
+    """Version 8 added NumPy's wheel releases as a second axis and sweeps as a second measure: earlier
+    points were OpenBLAS releases, mapped."""
+    return {"axis": "openblas", "measure": "threadmap", **data}
 
 
 class Release(Kind):
     name, file = "release", "release.json"
     required = ("release", "loaded")
-    migrations = {8: _openblas_axis}
+    migrations = {8: _openblas_maps}
 
     def load(self, directory: Path) -> list[dict] | None:
-        """Every point mapped under ``directory``, axis by axis, oldest release first, each with its map."""
+        """Every point measured under ``directory``, measure by measure and axis by axis, oldest
+        release first, each with its result (``result``; None until its first process is saved)."""
         records = []
         for path in (Path(directory) / "releases").glob(f"*/{self.file}"):
             record = read_result(path, self.name)
-            found = path.with_name("threadmap.json")
-            record["threadmap"] = read_result(found, "threadmap") if found.exists() else None
+            found = path.with_name(f"{record['measure']}.json")
+            record["result"] = read_result(found, record["measure"]) if found.exists() else None
             records.append(record)
-        return sorted(records, key=lambda r: (list(AXES).index(r["axis"]), version_tuple(r["release"]))) or None
+        return sorted(records, key=lambda r: (list(MEASURES).index(r["measure"]), list(AXES).index(r["axis"]),
+                                              version_tuple(r["release"]))) or None
 
     def environments(self, records: list[dict]) -> list[tuple[str, dict]]:
-        return [(f"release {label(r)}", r["threadmap"]["environment"]) for r in records
-                if (r.get("threadmap") or {}).get("environment")]
+        return [(f"release {label(r)}", r["result"]["environment"]) for r in records
+                if (r.get("result") or {}).get("environment")]
 
     def analyse(self, records: list[dict]) -> dict:
-        maps = {label(r): analyse_threadmap(r["threadmap"]) for r in records if r.get("threadmap") and "error" not in r}
-        return analyse_releases(records, maps)
+        analyse = {"threadmap": analyse_threadmap, "scaling": analyse_scaling}
+        analysed = {directory_of(r): analyse[r["measure"]](r["result"]) for r in records
+                    if r.get("result") and "error" not in r}
+        return analyse_releases(records, analysed)
 
 
-def analyse_releases(records: list[dict], maps: dict[str, dict]) -> dict:
-    """Along each axis, oldest first: the points measured (and those refused), each one's map
-    analysed (``maps``, by :func:`label`), its cells, and every cell whose time changed between
-    consecutive releases of one axis by the rule for "changed", each saying whether the kernel set
-    (the core type threadpoolctl reports) changed with it: then it is a packaging change, not a
-    change of code. Points of two axes are never compared."""
-    measured = [r for r in records if label(r) in maps]
-    cells = {label(r): threadmap_cells(r["threadmap"]) for r in measured}
+def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
+    """Along each axis and measure, oldest first: the points measured (and those refused), each
+    one's result analysed (``analysed``, by its directory), its cells, and every cell whose time
+    changed between consecutive releases of one axis and measure by the rule for "changed", each
+    saying whether the kernel set (the core type threadpoolctl reports) changed with it: then it is
+    a packaging change, not a change of code. Points of two axes or measures are never compared."""
+    measured = [r for r in records if directory_of(r) in analysed]
+    cells = {directory_of(r): release_cells(r["measure"], r["result"]) for r in measured}
     changes = []
     for before, after in zip(measured, measured[1:]):
-        if before["axis"] != after["axis"]:
+        if (before["axis"], before["measure"]) != (after["axis"], after["measure"]):
             continue
-        old, new = cells[label(before)], cells[label(after)]
+        old, new = cells[directory_of(before)], cells[directory_of(after)]
         kernels = before["loaded"]["architecture"] != after["loaded"]["architecture"]
         for threads in sorted(set(old) & set(new)):
             for key in (key for key in old[threads] if key in new[threads]):
                 change = decide(old[threads][key]["processes"], new[threads][key]["processes"])
                 if beyond_noise(change["verdict"]):
-                    changes.append({"axis": after["axis"], "before": label(before), "after": label(after), "call": key[0],
-                                    "dtype": key[1], "n": key[2], "threads": threads, "kernels_changed": kernels,
+                    changes.append({"axis": after["axis"], "measure": after["measure"], "before": label(before),
+                                    "after": label(after), **key_fields(after["measure"], key), "threads": threads,
+                                    "kernels_changed": kernels,
                                     "seconds": [old[threads][key]["median"], new[threads][key]["median"]], **change})
-    return {"measured": measured, "refused": [r for r in records if "error" in r], "maps": maps, "cells": cells,
-            "changes": changes, "axes": [axis for axis in AXES if any(r["axis"] == axis for r in measured)]}
+    lines = list(dict.fromkeys((r["measure"], r["axis"]) for r in measured))
+    return {"measured": measured, "refused": [r for r in records if "error" in r], "analysed": analysed, "cells": cells,
+            "changes": changes, "lines": lines}
 
 
 KIND = Release()

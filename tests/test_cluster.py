@@ -112,3 +112,65 @@ def test_slurms_own_refusal_is_one_line(on_cluster, tmp_path, capsys):
     assert main(["cluster", "--partition", "nope", "--results", str(tmp_path), "bench"]) == 2
     assert capsys.readouterr().err.strip() == "error: sbatch refused: invalid partition specified: nope"
     assert not list(tmp_path.glob("*.sbatch")) and not list(tmp_path.glob(".*.sbatch"))
+
+
+@pytest.mark.slow
+def test_a_node_slurm_takes_out_of_service_mid_task_is_named_with_its_state_and_reason(on_cluster, tmp_path, capsys):
+    """node2 drained (scontrol, as an administrator or Slurm's health check would) while its task runs:
+    the wait names the node, its state and Slurm's reason at once, and the job still ends merged."""
+    import subprocess
+    import threading
+
+    reason = "blasbench test: disk errors"
+
+    def drain_node2_once_it_runs() -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            queue = subprocess.run(["squeue", "-h", "-r", "-o", "%T|%N"], env=on_cluster.env, capture_output=True, text=True)
+            if "RUNNING|node2" in queue.stdout.split():
+                subprocess.run(["scontrol", "update", "NodeName=node2", "State=DRAIN", f"Reason={reason}"],
+                               env=on_cluster.env, check=True)
+                return
+            time.sleep(0.5)
+
+    drainer = threading.Thread(target=drain_node2_once_it_runs)
+    drainer.start()
+    try:
+        code = main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), *THREADMAP])
+    finally:
+        drainer.join()
+        subprocess.run(["scontrol", "update", "NodeName=node2", "State=RESUME"], env=on_cluster.env, check=True)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"node node2: draining ({reason}), says Slurm" in out or f"node node2: drained ({reason}), says Slurm" in out
+    [job] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert len([p for p in job.iterdir() if (p / "threadmap.json").exists()]) == 2
+
+
+def test_a_node_that_stopped_answering_is_named_with_how_long_slurm_waits(monkeypatch):
+    """sinfo's `*` (not responding) and DOWN: each named with its reason, the not-responding one with
+    SlurmdTimeout as `scontrol show config` gives it; nodes in service are not named."""
+    from blasbench.measuring import cluster
+
+    answers = {"sinfo": "node1|allocated|none\nnode2|mixed*|none\nnode3|down*|Not responding\n",
+               "scontrol": "SlurmctldTimeout        = 120 sec\nSlurmdTimeout           = 300 sec\n"}
+    monkeypatch.setattr(cluster, "slurm", lambda command: answers[command[0]])
+    assert cluster.node_problems(["node1", "node2", "node3"]) == {"node2": "mixed*", "node3": "down* (Not responding)"}
+    assert cluster.slurmd_timeout() == "300 sec"
+
+
+@pytest.mark.slow
+def test_each_node_maps_the_numpy_release_axis_itself(on_cluster, tmp_path, capsys):
+    """`cluster threadmap --numpy-releases`: every node makes (or, the other holding the lock, waits for)
+    the release's environment in the shared cache and maps it; each node's releases.md reads the axis on
+    that node alone."""
+    assert main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), "threadmap", "--numpy-releases",
+                 "2.4.6", "--numpy-only", "--calls", "solve", "--sizes", "64", "--threads", "1,2", "--rounds", "1",
+                 "--allow-busy"]) == 0
+    [job] = [p for p in tmp_path.iterdir() if p.is_dir()]
+    tasks = [p for p in job.iterdir() if p.is_dir() and (p / "releases.md").exists()]
+    assert len(tasks) == 2
+    for task in tasks:
+        record = json.loads((task / "releases" / "numpy-2.4.6" / "release.json").read_text())
+        assert record["installed"]["numpy"] == "2.4.6" and "error" not in record
+        assert "1 NumPy release(s) mapped as PyPI's wheels" in (task / "index.md").read_text()

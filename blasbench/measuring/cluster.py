@@ -185,13 +185,43 @@ def show_task(job_id: str, task: str) -> dict | None:
     return dict(re.findall(r"(\w+)=(\S*)", run.stdout))
 
 
+def slurmd_timeout() -> str:
+    """How long Slurm waits for a node that stopped answering before it sets it DOWN (``SlurmdTimeout``)."""
+    found = re.search(r"^SlurmdTimeout\s*=\s*(.+)$", slurm(["scontrol", "show", "config"]), re.MULTILINE)
+    return found.group(1).strip() if found else "SlurmdTimeout"
+
+
+def node_problems(nodes: list[str]) -> dict[str, str]:
+    """node -> what Slurm says of it (state and reason), for each of ``nodes`` it marks down, draining,
+    failing or not responding (sinfo's ``*``)."""
+    found = {}
+    for line in slurm(["sinfo", "-h", "-N", "-n", ",".join(nodes), "-o", "%N|%T|%E"]).splitlines():
+        node, state, reason = line.split("|", 2)
+        if state.endswith("*") or state.startswith(("down", "drain", "fail")):
+            found[node] = f"{state} ({reason})" if reason and reason != "none" else state
+    return found
+
+
 def follow(job: ClusterJob, poll: float = 5.0) -> None:
-    """Wait for every task to end, one line per change of a task's state. Ctrl-C stops waiting,
-    never the job."""
+    """Wait for every task to end, one line per change of a task's state, and one line when Slurm
+    marks a task's node down or not responding (its state and reason: the task may sit in
+    "completing" until Slurm gives up on the node). Ctrl-C stops waiting, never the job."""
     shown: dict[str, tuple] = {}
+    said: dict[str, str] = {}
+    ran_on: set[str] = set()  # every node a task of the job ran on: a task requeued off a lost node names it no more
     try:
         while True:
             states = task_states(job)
+            ran_on |= {s["node"] for s in states.values() if s.get("node")}
+            for node, problem in (node_problems(sorted(ran_on)) if ran_on else {}).items():
+                if said.get(node) != problem:
+                    waits = (f"; Slurm sets a node that stopped answering DOWN after SlurmdTimeout ({slurmd_timeout()}) "
+                             "and ends its task" if problem.split(" ")[0].endswith("*") else "")
+                    print(f"node {node}: {problem}, says Slurm{waits}", flush=True)
+                    said[node] = problem
+            for state in states.values():
+                if state.get("node") in said:
+                    state["node_problem"] = said[state["node"]]
             for number, state in sorted(states.items(), key=lambda item: int(item[0])):
                 key = (state["state"], state.get("node"))
                 if shown.get(number) != key:
@@ -256,6 +286,7 @@ def run_cluster(job: ClusterJob | None, resume: str | None, results: Path, poll:
     if failed:
         print("failed: " + "; ".join(f"task {n} on {s.get('node') or 'no node'} {s['state'].lower()}"
                                      + (f" (exit code {s['exit_code']})" if "exit_code" in s else "")
+                                     + (f" (its node: {s['node_problem']})" if "node_problem" in s else "")
                                      for n, s in sorted(failed.items())), file=sys.stderr)
         return 1
     return 0

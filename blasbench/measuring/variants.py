@@ -24,7 +24,7 @@ from ..building.build import build_all, install
 from ..facts import DGEMM_SIZE
 from ..results.kinds import write_result
 from ..setups import VARIANTS, Variant
-from ..store import cache_dir, file_sha256
+from ..store import cache_dir, file_sha256, locked
 from .sweep import ScalingSettings, current_identity, resume, run_scaling
 from .threadmap import MapSettings, run_threadmap
 from .why import runtime_limits
@@ -45,16 +45,19 @@ def virtual_environment(name: str, fill: Callable[[str], None] = lambda python: 
     ``fill(python)`` installs into it while it is made, beside its final place: an environment
     whose install failed or was interrupted is never found half-filled."""
     env = cache_dir() / "envs" / f"{name}-py{sys.version_info.major}.{sys.version_info.minor}"
-    if not (env / "bin" / "python").exists():
-        staging = env.with_name(env.name + f".tmp{os.getpid()}")
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(staging)], check=True)
-        try:
-            fill(str(staging / "bin" / "python"))
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        shutil.rmtree(env, ignore_errors=True)
-        os.replace(staging, env)
+    if (env / "bin" / "python").exists():
+        return str(env / "bin" / "python")
+    with locked(f"env-{env.name}", f"install of the environment {env.name}"):  # a cluster's nodes share the cache
+        if not (env / "bin" / "python").exists():
+            staging = env.with_name(env.name + f".tmp{os.getpid()}")
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(staging)], check=True)
+            try:
+                fill(str(staging / "bin" / "python"))
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            shutil.rmtree(env, ignore_errors=True)
+            os.replace(staging, env)
     return str(env / "bin" / "python")
 
 

@@ -49,12 +49,14 @@ DGEMM_SIZE = 1024
 # How long a command waits for the machine to be quiet before it measures (--wait-quiet).
 WAIT_QUIET_SECONDS = 60.0
 
-# The smallest ratio of two timings called a change (asv's), when their ranges do not overlap either.
+# The smallest ratio of two medians called a change (asv's), when the test of results/change.py agrees.
 CHANGE_FACTOR = 1.10
 
-# How a wheel is built again to compare (--check-reproducible): every object compiled afresh, or the
-# objects from ccache (a check of the link and packaging, timestamps and recorded paths, in minutes).
-REBUILDS = {"compile": "compiled again, ccache off", "package": "linked and packaged again from ccache's objects"}
+# How a wheel is built again to compare (--check-reproducible): every object compiled afresh; the
+# objects from ccache (a check of the link and packaging, timestamps and recorded paths, in minutes);
+# or the whole cache in another directory (the same key must give the same bytes wherever it is).
+REBUILDS = {"compile": "compiled again, ccache off", "package": "linked and packaged again from ccache's objects",
+            "elsewhere": "built again with the cache in another directory (ccache's objects)"}
 
 # A verification's status (its outcome; a verdict is what the rule for "changed" says), as the verifier
 # prints it and build.md shows it.

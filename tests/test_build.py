@@ -316,6 +316,7 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
 @pytest.mark.parametrize("how", [
     "package",  # the objects from ccache: the link and packaging (timestamps, order, recorded paths), minutes
     pytest.param("compile", marks=pytest.mark.all_providers),  # every object again, ccache off: a cold NumPy
+    "elsewhere",  # the whole cache in another directory: its own build tools, source and build paths
 ])
 def test_numpy_built_twice_gives_the_same_bytes(how, built_env, tmp_path):
     """`build --check-reproducible`: the wheelhouse's NumPy built once more into a temporary directory;

@@ -1,6 +1,7 @@
 """Reproducible builds: what a wheel's members are, where two builds differ, builds carried between
 machines as a tar file; the identity of the measured code; one writer per results directory."""
 
+import base64
 import hashlib
 import io
 import json
@@ -239,3 +240,35 @@ def test_the_package_run_from_its_clone_finds_its_commit_from_any_directory(tmp_
                          cwd=tmp_path, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.stdout.strip() == str(ROOT)
+
+
+def test_a_wheel_names_no_cache_path_and_its_record_still_verifies(tmp_path):
+    """Two wheels of one build made under two cache directories differ only where __config__.py names
+    the cache; with the path taken out they are the same bytes, and RECORD's hashes match the files
+    (checked here with hashlib, as pip checks them)."""
+    from blasbench.building.wheels import without_cache_path
+
+    def wheel_from(cache: str, name: str) -> Path:
+        config = f'"pc file directory": r"{cache}/pkgconfig/system-pthread",\n"path": r"{cache}/buildenv/ab/bin/python"\n'
+        binary = b"\x7fELF/root/.cache/blasbench"  # a compiled member naming the cache is left as it is
+        members = {"numpy/__config__.py": config.encode(), "numpy/_core.so": binary}
+        record = "".join(f"{n},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"
+                         for n, d in members.items()) + "numpy-2.4.6.dist-info/RECORD,,\n"
+        return make_wheel(tmp_path / name, {**members, "numpy-2.4.6.dist-info/RECORD": record.encode()})
+
+    one, two = wheel_from("/root/.cache/blasbench", "one.whl"), wheel_from("/ci/cache", "two.whl")
+    assert without_cache_path(one, Path("/root/.cache/blasbench")) == ["numpy/__config__.py"]
+    assert without_cache_path(two, Path("/ci/cache/")) == ["numpy/__config__.py"]
+    with zipfile.ZipFile(one) as a, zipfile.ZipFile(two) as b:
+        assert a.read("numpy/__config__.py") == b.read("numpy/__config__.py") == (
+            b'"pc file directory": r"$BLASBENCH_CACHE/pkgconfig/system-pthread",\n'
+            b'"path": r"$BLASBENCH_CACHE/buildenv/ab/bin/python"\n')
+        assert a.read("numpy/_core.so") == b"\x7fELF/root/.cache/blasbench"
+        for line in a.read("numpy-2.4.6.dist-info/RECORD").decode().splitlines():
+            name, digest, size = line.split(",")
+            if digest:
+                data = a.read(name)
+                assert digest == "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                assert int(size) == len(data)
+    assert one.read_bytes() == two.read_bytes()
+    assert without_cache_path(one, Path("/root/.cache/blasbench")) == []  # nothing left to take out

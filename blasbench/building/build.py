@@ -9,6 +9,7 @@ directory per key; a directory exists only once its wheel and ``build.json`` are
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import re
@@ -31,12 +32,13 @@ from ..facts import REBUILDS, WAIT_QUIET_SECONDS
 from ..render.format import describe_difference
 from ..results.identity import identity
 from ..store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
+from .disk import check_free, full_disk, one_line_when_full, says_full
 from .host import ensure_build_dependencies, toolchain
 from .providers import PROVIDERS, BLASLibrary
 from .verify import verify_in_fresh_process
-from .wheels import compare_wheels, wheel_members
+from .wheels import compare_wheels, wheel_members, without_cache_path
 
-KEY_SCHEMA = 1
+KEY_SCHEMA = 2  # 2: the cache's path taken out of the wheel's Python files (wheels.without_cache_path)
 NINJA_STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]")
 BUILD_WHEEL_HOOK = "import json, sys, mesonpy; print(mesonpy.build_wheel(sys.argv[1], json.loads(sys.argv[2])))"
 # Flags that change the binary when a user sets them.
@@ -90,7 +92,12 @@ def fetch_sdist(package: str, version: str) -> Path:
     partial = target.with_suffix(f".part{os.getpid()}")
     target.parent.mkdir(parents=True, exist_ok=True)
     print(f"Downloading {name} ...", flush=True)
-    urllib.request.urlretrieve(entry["url"], partial)
+    try:
+        with one_line_when_full(target.parent, f"the download of {name}"):
+            urllib.request.urlretrieve(entry["url"], partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     if file_sha256(partial) != expected:
         partial.unlink()
         raise UserError(f"{name} does not match its sha256 {expected}: the download is corrupt; run again.")
@@ -128,19 +135,30 @@ def machine_inputs() -> dict:
 
 
 def _build_env(numpy_wheel: Path | None) -> Path:
-    """A venv holding the pinned build tools (and, for SciPy, the NumPy it builds against)."""
-    name = digest([sys.version, pins.BUILD_TOOLS, str(numpy_wheel)])[:16]
+    """A venv holding the pinned build tools (and, for SciPy, the NumPy it builds against). Its name
+    is in the wheel (meson records the build Python's path), so it is made of what is the same on
+    every machine and in every cache: the Python's minor version, the tools, the NumPy wheel's bytes.
+    An environment whose Python no longer runs (a patch release replaced it) is made again."""
+    name = digest([sysconfig.get_config_var("SOABI"), pins.BUILD_TOOLS, numpy_wheel and file_sha256(numpy_wheel)])[:16]
     env = cache_dir() / "buildenv" / name
     python = env / "bin" / "python"
-    if (env / "ready").exists():
+    if (env / "ready").exists() and subprocess.run([str(python), "-c", ""]).returncode == 0:
         return env
     shutil.rmtree(env, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    check_free(env.parent, "build tools")
     pip = [str(python), "-m", "pip", "install", "-q"]
-    if subprocess.run([*pip, *pins.BUILD_TOOLS]).returncode != 0:
-        raise UserError("Could not install the build tools (see pip's message above): check the network or PIP_INDEX_URL.")
+    steps = [("the build tools' environment", [sys.executable, "-m", "venv", str(env)]),
+             ("the build tools", [*pip, *pins.BUILD_TOOLS])]
     if numpy_wheel:
-        subprocess.run([*pip, "--no-deps", str(numpy_wheel)], check=True)
+        steps.append(("the NumPy SciPy builds against", [*pip, "--no-deps", str(numpy_wheel)]))
+    for what, command in steps:
+        run = subprocess.run(command, stderr=subprocess.PIPE, text=True)
+        if run.returncode != 0:
+            shutil.rmtree(env, ignore_errors=True)
+            if says_full(run.stderr):
+                raise UserError(full_disk(env.parent, f"the install of {what}"))
+            sys.stderr.write(run.stderr)
+            raise UserError(f"Could not install {what} (see pip's message above): check the network or PIP_INDEX_URL.")
     (env / "ready").touch()
     return env
 
@@ -209,6 +227,8 @@ def _run_logged(command: list[str], env: dict, log_path: Path, label: str, cwd: 
         finally:
             bar.close()
     if returncode != 0:
+        if says_full("\n".join(tail)):
+            raise UserError(full_disk(cache_dir(), f"the build of {label}") + f" Full log: {log_path}")
         relevant = [line for line in tail if re.search(r"error|Error|ERROR|FAILED|not found", line)][-12:]
         shown = "\n".join("    " + line for line in (relevant or list(tail)[-12:]))
         raise UserError(f"Building {label} failed; the last relevant lines:\n{shown}\nFull log: {log_path}")
@@ -264,6 +284,8 @@ def _compile(package: str, version: str, blas: BLASLibrary, sdist: Path, key: st
         _run_logged(command, env, log_path, f"{package} {version}", cwd=source)
     finally:
         shutil.rmtree(build_dir, ignore_errors=True)
+    [wheel] = out_dir.glob("*.whl")
+    without_cache_path(wheel, root)  # the same key, the same bytes, wherever the cache is
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return {
         "source_date_epoch": epoch,
@@ -290,11 +312,17 @@ def build_wheel(package: str, version: str, blas: BLASLibrary, depends_on: Built
         if cached := find_cached(package, version, key):
             return replace(cached, seconds=time.monotonic() - started)
         remove_dead_partials()
+        check_free(cache_dir(), package, "build tools")  # the tools' environment too, where it is still to make
         staging = wheelhouse() / f".{package}-{key[:16]}.partial{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
         log_path = cache_dir() / "logs" / f"{package}-{version}-{key[:16]}.log"
-        compiled = _compile(package, version, blas, sdist, key, staging, depends_on, log_path)
+        try:
+            with one_line_when_full(cache_dir(), f"the build of {package} {version}"):
+                staging.mkdir(parents=True)
+                compiled = _compile(package, version, blas, sdist, key, staging, depends_on, log_path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # nothing half-made stays in the wheelhouse
+            raise
         [wheel] = staging.glob("*.whl")
         manifest = {
             "package": package,
@@ -316,6 +344,24 @@ def build_wheel(package: str, version: str, blas: BLASLibrary, depends_on: Built
                           seconds=time.monotonic() - started)
 
 
+@contextlib.contextmanager
+def cache_elsewhere(blas: BLASLibrary, root: Path):
+    """This process's cache moved to ``root`` while the block runs (a build there has its own source,
+    build directory and build tools; ccache's objects are shared), with the provider's pkg-config
+    directory copied there: the BLAS to build against from there."""
+    saved = os.environ.get("BLASBENCH_CACHE")
+    copied = root / "pkgconfig" / Path(blas.pkg_config_dir).name
+    shutil.copytree(blas.pkg_config_dir, copied)
+    os.environ["BLASBENCH_CACHE"] = str(root)
+    try:
+        yield replace(blas, pkg_config_dir=str(copied))
+    finally:
+        if saved is None:
+            os.environ.pop("BLASBENCH_CACHE")
+        else:
+            os.environ["BLASBENCH_CACHE"] = saved
+
+
 def check_reproducible(built: BuiltWheel, blas: BLASLibrary, depends_on: BuiltWheel | None = None,
                        how: str = "compile") -> dict:
     """Build ``built``'s key once more (``how``: a key of :data:`REBUILDS`) into a temporary directory and
@@ -333,8 +379,9 @@ def check_reproducible(built: BuiltWheel, blas: BLASLibrary, depends_on: BuiltWh
     with build_lock(built.package, built.version), \
             tempfile.TemporaryDirectory(prefix=f"{built.package}-again-") as tmp:
         log_path = cache_dir() / "logs" / f"{built.package}-{built.version}-{built.key[:16]}.again.log"
-        compiled = _compile(built.package, built.version, blas, sdist, built.key, Path(tmp), depends_on,
-                            log_path, ccache=how == "package")
+        with cache_elsewhere(blas, Path(tmp) / "cache") if how == "elsewhere" else contextlib.nullcontext(blas) as where:
+            compiled = _compile(built.package, built.version, where, sdist, built.key, Path(tmp), depends_on,
+                                log_path, ccache=how != "compile")
         [again] = Path(tmp).glob("*.whl")
         differences = compare_wheels(built.wheel, again)
         return {"package": built.package, "verdict": "differs" if differences else "identical", "how": how,

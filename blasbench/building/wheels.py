@@ -1,9 +1,10 @@
-"""What a built wheel holds, member by member: the hashes a manifest records, and where two
-builds of one key differ (which member, the sizes, the first differing byte, and in a shared
-library which ELF section holds it)."""
+"""What a built wheel holds, member by member: the hashes a manifest records, where two builds of
+one key differ (which member, the sizes, the first differing byte, and in a shared library which
+ELF section holds it), and the cache's path taken out of the files that name it."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import struct
 import zipfile
@@ -62,3 +63,42 @@ def compare_wheels(a: Path, b: Path) -> list[dict]:
             differences.append({"member": name, "sizes": [len(x), len(y)], "first_difference": offset,
                                 "elf_section": elf_section_at(x, offset)})
     return differences
+
+
+# What a wheel says instead of the cache's own path (NumPy's and SciPy's __config__.py name the
+# pkg-config directory and the build environment's Python, both under the cache).
+CACHE_WORD = b"$BLASBENCH_CACHE"
+
+
+def without_cache_path(wheel: Path, cache: Path) -> list[str]:
+    """Rewrite ``wheel`` in place so that no Python file in it names ``cache``: every occurrence becomes
+    ``$BLASBENCH_CACHE``, RECORD gets the files' new hashes and sizes, and every member keeps its order,
+    timestamp, mode and compression. The same key then gives the same bytes whichever directory the
+    cache is in. Compiled members are left alone (a RUNPATH into the cache is an input of the key). The
+    members rewritten, by name."""
+    needle = str(cache).rstrip("/").encode()
+    with zipfile.ZipFile(wheel) as archive:
+        members = [(info, archive.read(info)) for info in archive.infolist()]
+    changed = {info.filename: data.replace(needle, CACHE_WORD) for info, data in members
+               if info.filename.endswith(".py") and needle in data}
+    if not changed:
+        return []
+    record = next(info.filename for info, _ in members if info.filename.endswith(".dist-info/RECORD"))
+
+    def entry(line: str) -> str:
+        name = line.split(",", 1)[0]
+        if name not in changed:
+            return line
+        digest = base64.urlsafe_b64encode(hashlib.sha256(changed[name]).digest()).rstrip(b"=").decode()
+        return f"{name},sha256={digest},{len(changed[name])}"
+
+    contents = dict(changed)
+    record_text = next(data for info, data in members if info.filename == record).decode()
+    contents[record] = "".join(entry(line) + "\n" for line in record_text.splitlines()).encode()
+    staging = wheel.with_name(wheel.name + ".rewrite")
+    with zipfile.ZipFile(staging, "w") as out:
+        for info, data in members:
+            out.writestr(info, contents.get(info.filename, data), compress_type=info.compress_type)
+    staging.replace(wheel)
+    return sorted(changed)
+

@@ -38,7 +38,9 @@ from .providers import PROVIDERS, BLASLibrary
 from .verify import verify_in_fresh_process
 from .wheels import compare_wheels, wheel_members, without_cache_path
 
-KEY_SCHEMA = 2  # 2: the cache's path taken out of the wheel's Python files (wheels.without_cache_path)
+# 2: the cache's path taken out of the wheel's Python files (wheels.without_cache_path), the build
+# environment named by the NumPy wheel's bytes, not its path
+KEY_SCHEMA = 2
 NINJA_STEP = re.compile(r"^\s*\[(\d+)/(\d+)\]")
 BUILD_WHEEL_HOOK = "import json, sys, mesonpy; print(mesonpy.build_wheel(sys.argv[1], json.loads(sys.argv[2])))"
 # Flags that change the binary when a user sets them.
@@ -137,7 +139,7 @@ def machine_inputs() -> dict:
 def _build_env(numpy_wheel: Path | None) -> Path:
     """A venv holding the pinned build tools (and, for SciPy, the NumPy it builds against). Its name
     is in the wheel (meson records the build Python's path), so it is made of what is the same on
-    every machine and in every cache: the Python's minor version, the tools, the NumPy wheel's bytes.
+    every machine and in every cache: the Python's ABI (SOABI), the tools, the NumPy wheel's bytes.
     An environment whose Python no longer runs (a patch release replaced it) is made again."""
     name = digest([sysconfig.get_config_var("SOABI"), pins.BUILD_TOOLS, numpy_wheel and file_sha256(numpy_wheel)])[:16]
     env = cache_dir() / "buildenv" / name

@@ -291,5 +291,5 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
             found["confirmed"] = again["verdict"] == end["verdict"]
             found["confirmation"] = {k: again[k] for k in ("verdict", "ratio", "p")}
         findings.append(found)
-    print(f"bisect measured {len(cells)} of {len(releases)} {axis.what}s, and confirmed on fresh maps.", flush=True)
+    print(f"bisect measured {len(cells)} of {len(releases)} {axis.what}s, and the pair around each step again.", flush=True)
     return findings

@@ -192,3 +192,15 @@ def test_a_functions_profile_names_where_its_time_goes(tmp_path):
 def scaling_page(result: dict) -> str:
     """scaling.md of one sweep, as its kind's analysis found it."""
     return render_scaling(result, analyse_scaling(result))
+
+
+def test_a_functions_provenance_names_its_files_hash_and_a_run_outside_a_clone_says_so():
+    """A function's sweep run from an installed package: the provenance line shows the function file's
+    sha256 (not the network's source hash it also recorded) and "commit unknown", not `None`."""
+    from blasbench.render.format import provenance_lines
+
+    env = {"date": "2026-12-04", "host": "vm", "git_commit": None, "workload_source": "0" * 64, "cpu": {}}
+    workload = {"function": "work", "spec": "faulty.py:work", "source_sha256": "ab" * 32}
+    line = provenance_lines(env, [1, 2], workload).splitlines()[0]
+    assert "commit unknown (not run from a clone)" in line and "None" not in line
+    assert "function `faulty.py:work`, its file's sha256 `abababababab`" in line and "000000" not in line

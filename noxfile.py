@@ -44,7 +44,7 @@ def scaling(session: nox.Session) -> None:
     """The network's tests, profiling and thread-scaling sweeps on the build: reports/index.md.
 
     `-- --quick` for a smoke run; `-- --peers torch` installs PyTorch and sweeps it beside the rungs."""
-    blasbench(session, "scaling", "network-tests")
+    blasbench(session, "scaling", "network-tests", "plotting")  # plotting: a release axis installs no build
 
 
 @nox.session(reuse_venv=True)
@@ -60,7 +60,7 @@ def threadmap(session: nox.Session) -> None:
     """Where BLAS threads pay and where they slow NumPy's and SciPy's calls: reports/threadmap.md.
 
     Each call timed over sizes and thread counts on the build, and what to set where threads hurt."""
-    blasbench(session, "threadmap")
+    blasbench(session, "threadmap", "plotting")  # a release axis of NumPy's wheels installs no build, and no matplotlib with it
 
 
 @nox.session(name="compare-variants", reuse_venv=True)

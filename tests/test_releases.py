@@ -137,7 +137,7 @@ class MadeUp(OpenBLASReleases):
         super().__init__()
         self.seconds_of, self.mapped = seconds_of, []
 
-    def measure(self, measure, version, directory):
+    def measure(self, measure, version, under):
         self.mapped.append(version)
         value = self.seconds_of(RELEASES.index(version))
         runs = [{"round": r, "threads": 1, "cells": [cell("solve", 2, [value * (1 + 0.01 * r)])]} for r in range(5)]
@@ -284,5 +284,7 @@ def test_a_users_function_is_swept_under_each_numpy_release(tmp_path, monkeypatc
     records = Results.load(tmp_path).findings["release"]["measured"]
     assert [(r["measure"], r["installed"]["numpy"]) for r in records] == [("scaling", "1.26.4"), ("scaling", "2.4.6")]
     assert all(r["installed"]["scipy"] for r in records)
-    assert all((tmp_path / "releases" / f"scaling-numpy-{v}" / "scaling.md").exists() for v in ("1.26.4", "2.4.6"))
+    assert all((tmp_path / "releases" / f"scaling-numpy-{v}" / name).exists() for v in ("1.26.4", "2.4.6")
+               for name in ("release.json", "scaling.json", "scaling.md"))
+    assert not (tmp_path / "releases" / "numpy-1.26.4").exists()  # a map of the release would live there
     assert "`solve_many` (`examples/small_solves.py:solve_many`" in (tmp_path / "releases.md").read_text()

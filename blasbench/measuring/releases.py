@@ -44,15 +44,20 @@ def index_versions(distribution: str, python: str = sys.executable) -> list[str]
     run = subprocess.run([python, "-m", "pip", "index", "versions", distribution], capture_output=True, text=True)
     listed = re.search(r"Available versions: (.*)", run.stdout)
     if run.returncode != 0 or not listed:
-        raise UserError(f"pip could not list {distribution}'s releases ({(run.stderr or 'no answer').strip().splitlines()[-1]}): "
+        raise UserError(f"pip could not list {distribution}'s releases ({last_line(run.stderr)}): "
                         "check the network or PIP_INDEX_URL.")
     return sorted((v.strip() for v in listed.group(1).split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
 
 
+def blas_libraries(result: dict) -> list[dict]:
+    """The BLAS libraries the measure's processes loaded, as threadpoolctl reported them."""
+    return [lib for lib in (result.get("environment") or {}).get("threadpool_info", []) if lib.get("user_api") == "blas"]
+
+
 def loaded_blas(result: dict, where: str = "") -> dict:
-    """What the map's processes loaded as BLAS, as threadpoolctl reported it: the library whose path
-    contains ``where`` (``numpy.libs``: NumPy's own where SciPy bundles another), else the first."""
-    found = [lib for lib in (result.get("environment") or {}).get("threadpool_info", []) if lib.get("user_api") == "blas"]
+    """The library whose path contains ``where`` (``numpy.libs``: NumPy's own where SciPy bundles
+    another), else the first."""
+    found = blas_libraries(result)
     return next((lib for lib in found if where and where in lib.get("filepath", "")), found[0] if found else {})
 
 
@@ -135,10 +140,12 @@ class Axis:
         where it is not ``version``."""
         raise NotImplementedError
 
-    def measure(self, measure: Measure, version: str, directory: Path) -> tuple[dict, dict]:
-        """Measure ``version`` into ``directory``: its record (what was asked for, installed and
-        loaded, and an ``error`` where another version ran) and the measure's result."""
+    def measure(self, measure: Measure, version: str, under: Path) -> tuple[dict, dict]:
+        """Measure ``version`` into its point's directory under ``under`` (``releases/``, or
+        ``bisect/`` for a confirmation): its record (what was asked for, installed and loaded, and an
+        ``error`` where another version ran) and the measure's result."""
         python, extra_env, record = self.point(version)
+        directory = Path(under) / point_directory(self.name, version, measure.kind)
         directory.mkdir(parents=True, exist_ok=True)
         result = measure.run(directory / f"{measure.kind}.json", python, extra_env)
         record = {"kind": "release", "axis": self.name, "release": version, "measure": measure.kind, **record,
@@ -211,18 +218,16 @@ class NumPyReleases(Axis):
                                 "release with a wheel for this Python (pip index versions numpy), or check PIP_INDEX_URL.")
             install_project(python, self.project)
 
-        name = "-".join([f"numpy-{version}", *(["scipy"] if self.with_scipy else []), *(e.split("==")[0] for e in self.extras)])
-        return virtual_environment(name, fill)
+        return virtual_environment("-".join([f"numpy-{version}", *(w.split("==")[0] for w in wanted[1:])]), fill)
 
     def point(self, version: str) -> tuple[str, dict, dict]:
         return self.environment(version), {}, {}
 
     def ran(self, version: str, result: dict) -> dict:
-        environment = result.get("environment") or {}
-        blas = [lib for lib in environment.get("threadpool_info", []) if lib.get("user_api") == "blas"]
+        versions = (result.get("environment") or {}).get("versions", {})
         found = {"loaded": blas_fields(loaded_blas(result, "numpy")),
-                 "installed": {k: environment.get("versions", {}).get(k) for k in ("numpy", "scipy")},
-                 "libraries": [blas_fields(lib) for lib in blas]}
+                 "installed": {k: versions.get(k) for k in ("numpy", "scipy")},
+                 "libraries": [blas_fields(lib) for lib in blas_libraries(result)]}
         if found["installed"]["numpy"] != version:
             found["error"] = f"the environment's processes ran NumPy {found['installed']['numpy']}, not {version}"
         return found
@@ -233,7 +238,7 @@ def run_release_axis(measure: Measure, axis: Axis, releases: list[str], results:
     refused = []
     for position, version in enumerate(releases, 1):
         print(f"{axis.what} {version} ({position} of {len(releases)}):", flush=True)
-        record, _ = axis.measure(measure, version, Path(results) / "releases" / point_directory(axis.name, version))
+        record, _ = axis.measure(measure, version, Path(results) / "releases")
         if "error" in record:
             refused.append(f"{version}: {record['error']}")
     return refused
@@ -252,8 +257,7 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
     def measured(i: int, again: bool = False) -> dict:
         if again or i not in cells:
             print(f"{axis.what} {releases[i]}" + (" again, to confirm" if again else "") + ":", flush=True)
-            where = Path(results) / ("bisect" if again else "releases") / point_directory(axis.name, releases[i])
-            record, result = axis.measure(measure, releases[i], where)
+            record, result = axis.measure(measure, releases[i], Path(results) / ("bisect" if again else "releases"))
             if "error" in record:
                 raise UserError(f"bisect: {releases[i]}: {record['error']}.")
             if again:

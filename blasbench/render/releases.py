@@ -68,6 +68,11 @@ def along(found: dict, measure: str, axis: str) -> list[dict]:
     return [r for r in found["measured"] if (r["measure"], r["axis"]) == (measure, axis)]
 
 
+def cells_by_label(found: dict, records: list[dict]) -> dict[str, dict]:
+    """Each point's cells, by the name the report gives the point."""
+    return {label(r): found["cells"][directory_of(r)] for r in records}
+
+
 def cell_name(cell: dict) -> str:
     """A cell of a map (`solve` (float64) n = 2,048) or of a sweep (its rung or function, and workload)."""
     if "call" in cell:
@@ -126,7 +131,7 @@ def render_releases(found: dict, figures: dict[tuple, str | None] | None = None)
 
 def sweep_table(found: dict, records: list[dict]) -> list[str]:
     """Per workload: each release's time per CG iteration (or call) at each thread count, and its speedup on one thread's."""
-    cells = {label(r): found["cells"][directory_of(r)] for r in records}
+    cells = cells_by_label(found, records)
     counts = sorted({threads for release in cells.values() for threads in release})
     parts = []
     for key in dict.fromkeys(key for release in cells.values() for row in release.values() for key in row):
@@ -143,7 +148,7 @@ def sweep_table(found: dict, records: list[dict]) -> list[str]:
 
 def per_call_tables(found: dict, records: list[dict]) -> list[str]:
     """Per call: each release's time at one thread and its speedup at the most threads, per size."""
-    cells, releases = {label(r): found["cells"][directory_of(r)] for r in records}, [label(r) for r in records]
+    cells, releases = cells_by_label(found, records), [label(r) for r in records]
     top = max(threads for release in releases for threads in cells[release])
     keys = sorted({key for release in releases for key in cells[release].get(1, {})}, key=lambda k: (k[0], k[1], k[2]))
     parts = [f"### Per call: time at one thread, and the speedup at {top} threads"]
@@ -165,7 +170,7 @@ def plot_releases(found: dict, stem: Path, measure: str, axis: str) -> list[Path
     change between releases is a step away from 1."""
     plt = pyplot()
     records = along(found, measure, axis)
-    cells, releases = {label(r): found["cells"][directory_of(r)] for r in records}, [label(r) for r in records]
+    cells, releases = cells_by_label(found, records), [label(r) for r in records]
     top = max(threads for release in releases for threads in cells[release])
     keys = list(dict.fromkeys(k for release in releases for k in cells[release].get(1, {})))
     panels: dict[str, dict[str, tuple]] = {}  # title -> series label -> cell

@@ -327,13 +327,12 @@ def threadmap_cells(result: dict) -> dict[int, dict[tuple, dict]]:
 
 
 def undecided_cells(result: dict) -> dict[int, list[tuple]]:
-    """threads -> the (call, dtype, n) cells whose verdict against one thread is "undecided" (where
-    more processes would decide), for the thread counts that have any."""
-    cells = threadmap_cells(result)
-    found = {threads: sorted(key for key in cells[threads] if key in cells.get(1, {}) and
-                             decide(cells[1][key]["processes"], cells[threads][key]["processes"])["verdict"] == "undecided")
-             for threads in cells if threads != 1}
-    return {threads: keys for threads, keys in found.items() if keys}
+    """threads -> the (call, dtype, n) cells the map's analysis leaves "undecided" against one thread
+    (where more processes would decide), for the thread counts that have any."""
+    found: dict[int, list[tuple]] = defaultdict(list)
+    for m in analyse_threadmap(result)["maps"]:
+        found[m["threads"]] += [(row["call"], m["dtype"], cell["n"]) for row in m["rows"] for cell in row["undecided"]]
+    return {threads: sorted(keys) for threads, keys in found.items() if keys}
 
 
 def analyse_threadmap(result: dict, factor: float = CHANGE_FACTOR) -> dict:

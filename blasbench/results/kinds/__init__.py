@@ -30,7 +30,8 @@ from ...store import write_json
 #   for "changed" (results/change.py): a comparison's rows say its "verdict" (they said
 #   "flag"); a threading map's measurements per process are its settings' "measurements" ("repeats",
 #   the word for a fresh run of a point).
-# - 8: a release point names its "axis" (OpenBLAS releases under one build, or NumPy's wheel releases).
+# - 8: a release point names its "axis" (OpenBLAS releases under one build, or NumPy's wheel releases)
+#   and its "measure" (the kind of result beside it: a threading map or a sweep).
 RESULT_VERSION = 8
 
 

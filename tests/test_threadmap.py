@@ -104,18 +104,15 @@ def test_a_cell_beyond_the_factor_whose_processes_overlap_is_undecided_and_marke
     assert " ? |" in render_threadmap(overlapping, analysis)
 
 
-def test_more_rounds_measure_only_the_undecided_cells_until_the_rule_decides(monkeypatch, tmp_path):
-    """Made-up processes: `solve` n = 64 is 2x faster on 2 threads in every round (decided in five); n = 2
-    is 1.25x faster but one round of five ran as slow as one thread, so five rounds leave it undecided (p = 0.016): a sixth
-    round measures n = 2 alone, at 1 and 2 threads, and then the rule calls it faster (p = 0.0043)."""
+def made_up_processes(monkeypatch, seconds: dict) -> list:
+    """The map's processes replaced by made-up ones: ``seconds[threads, n](round)`` is `solve`'s time at
+    n, and each process takes one second of a made-up clock. What each process was asked for, in order."""
     import subprocess
+    from types import SimpleNamespace
 
     from blasbench.measuring import threadmap
-    from blasbench.measuring.threadmap import MapSettings, run_threadmap
 
-    seconds = {(1, 2): lambda r: 1.0 + 0.001 * r, (2, 2): lambda r: 1.0005 if r == 1 else 0.8 + 0.001 * r,
-               (1, 64): lambda r: 1.0 + 0.001 * r, (2, 64): lambda r: 0.5 + 0.001 * r}
-    asked = []
+    asked, clock = [], [0.0]
 
     def fake_run_fresh(command, env):
         threads, wanted = int(env["OPENBLAS_NUM_THREADS"]), None
@@ -123,6 +120,7 @@ def test_more_rounds_measure_only_the_undecided_cells_until_the_rule_decides(mon
             wanted = {tuple(c) for c in json.loads(command[command.index("--cells") + 1])}
         round_ = sum(1 for t, _ in asked if t == threads)
         asked.append((threads, wanted))
+        clock[0] += 1.0
         cells = [cell("solve", n, [seconds[threads, n](round_)]) for n in (2, 64)
                  if wanted is None or ("solve", "float64", n) in wanted]
         blas = {"user_api": "blas", "internal_api": "openblas", "num_threads": threads, "filepath": "/made/up.so"}
@@ -130,12 +128,44 @@ def test_more_rounds_measure_only_the_undecided_cells_until_the_rule_decides(mon
         return subprocess.CompletedProcess(command, 0, out, "")
 
     monkeypatch.setattr(threadmap, "run_fresh", fake_run_fresh)
+    monkeypatch.setattr(threadmap, "time", SimpleNamespace(perf_counter=lambda: clock[0]))
+    return asked
+
+
+def test_more_rounds_measure_only_the_undecided_cells_until_the_rule_decides(monkeypatch, tmp_path):
+    """Made-up processes: `solve` n = 64 is 2x faster on 2 threads in every round (decided in five); n = 2
+    is 1.25x faster but one round of five ran as slow as one thread, so five rounds leave it undecided (p = 0.016): a sixth
+    round measures n = 2 alone, at 1 and 2 threads, and then the rule calls it faster (p = 0.0043)."""
+    from blasbench.measuring.threadmap import MapSettings, run_threadmap
+
+    asked = made_up_processes(monkeypatch, {
+        (1, 2): lambda r: 1.0 + 0.001 * r, (2, 2): lambda r: 1.0005 if r == 1 else 0.8 + 0.001 * r,
+        (1, 64): lambda r: 1.0 + 0.001 * r, (2, 64): lambda r: 0.5 + 0.001 * r})
     settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=5, more_rounds=3)
     result = run_threadmap(settings, tmp_path / "threadmap.json")
     assert asked[10:] == [(1, {("solve", "float64", 2)}), (2, {("solve", "float64", 2)})]  # one more round, n = 2 alone
     [row] = analyse_threadmap(result)["maps"][0]["rows"]
     assert {c["n"]: c["verdict"] for c in row["cells"]} == {2: "faster", 64: "faster"}
     assert [len(c["one"]["processes"]) for c in row["cells"]] == [6, 5]
+
+
+def test_further_rounds_stop_when_they_have_taken_their_share_of_the_rounds_time(monkeypatch, tmp_path, capsys):
+    """n = 2 at 2 threads runs 0.8 s in even rounds and 1.5 s in odd ones against one thread's 1.0: its medians
+    stay beyond the factor and the test never decides. The ten processes of the five rounds took 10 s (one
+    each), so the further rounds may take 2.5 s: three processes, not the ten that five further rounds allow."""
+    from blasbench.measuring.threadmap import MapSettings, run_threadmap
+
+    asked = made_up_processes(monkeypatch, {
+        (1, 2): lambda r: 1.0 + 0.001 * r, (2, 2): lambda r: 0.8 if r % 2 == 0 else 1.5,
+        (1, 64): lambda r: 1.0 + 0.001 * r, (2, 64): lambda r: 0.5 + 0.001 * r})
+    settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=5, more_rounds=5, more_time=0.25)
+    result = run_threadmap(settings, tmp_path / "threadmap.json")
+    assert len(asked) == 13 and all(wanted == {("solve", "float64", 2)} for _, wanted in asked[10:])
+    assert "the further rounds have taken their 25% of the rounds' time (3.0 s of 2.5 s); 1 cell(s) stay undecided" \
+        in capsys.readouterr().out
+    assert sum(run["seconds"] for run in result["runs"]) == 13.0
+    [row] = analyse_threadmap(result)["maps"][0]["rows"]
+    assert {c["n"]: c["verdict"] for c in row["cells"]} == {2: "undecided", 64: "faster"}
 
 
 @pytest.mark.parametrize("sizes, message", [

@@ -47,10 +47,22 @@ def chosen_calls(args: argparse.Namespace) -> tuple[str, ...]:
     return tuple(args.calls or numpy_calls)
 
 
+def share(text: str) -> float:
+    """A command-line share of a time: 0 (none), 0.25 (a quarter more), ..."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number, e.g. 0.25") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a share of a time: give 0 or more, e.g. 0.25")
+    return value
+
+
 def command_threadmap(args: argparse.Namespace) -> int:
     threads = args.threads or default_thread_counts(provenance.usable_cores())
     settings = MapSettings(calls=chosen_calls(args), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
                            threads=threads, measurements=args.measurements, rounds=args.rounds, more_rounds=args.more_rounds,
+                           more_time=args.more_time,
                            max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
@@ -101,6 +113,9 @@ def register(commands) -> None:
                        help="up to N more rounds, each measuring only the cells the rule leaves undecided (medians "
                             "beyond the change factor, the test not yet beyond chance), at one thread and where they "
                             f"are undecided; 0: none (default {MapSettings.more_rounds})")
+    group.add_argument("--more-time", type=share, default=MapSettings.more_time, metavar="SHARE",
+                       help="the further rounds stop once they have taken this share of the rounds' own time "
+                            f"(default {MapSettings.more_time:g}: a quarter more)")
     group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
                        help="a call's sizes stop growing where one call at one thread takes longer than this "
                             f"(default {MapSettings.max_seconds:g})")

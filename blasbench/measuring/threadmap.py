@@ -10,7 +10,8 @@ and the other processes time the same cells. Each process is saved once measured
 same settings on the same identity measures only what is missing, and results of another identity
 are moved aside. Where the rule for "changed" leaves a cell undecided after the rounds (its
 medians beyond the change factor, the test not yet beyond chance), up to ``more_rounds`` more
-rounds measure those cells alone, at one thread and at the thread counts where they are undecided.
+rounds measure those cells alone, at one thread and at the thread counts where they are undecided,
+until they have taken ``more_time`` of the rounds' own time (each process's wall time is recorded).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -48,6 +50,8 @@ class MapSettings:
     # up to this many more rounds, each measuring only the cells the rule leaves undecided (beyond the change
     # factor, not beyond the test): processes are spent where a verdict needs them
     more_rounds: int = 5
+    # ... within this share of the time the rounds took: a map on a noisy machine ends in a known time
+    more_time: float = 0.25
     max_seconds: float = 1.0
 
 
@@ -103,7 +107,9 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
         if cells is not None:
             command += ["--cells", json.dumps(cells)]
         with provenance.load_around(provenance.children_cpu_seconds) as load:
+            started = time.perf_counter()
             run = run_fresh(command, env=thread_env(threads, extra_env))
+            wall = round(time.perf_counter() - started, 2)
         if run.returncode != 0:
             raise UserError(f"the threading map at {threads} thread(s) failed: {last_line(run.stderr)}")
         result = json.loads(run.stdout)
@@ -112,7 +118,7 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
             print(f"refused ({threads} threads): {problem}", file=sys.stderr)
         else:
             results["runs"].append({"round": round_, "threads": threads, "cells": result["cells"], "load": load,
-                                    "identity": identity(result["environment"])})
+                                    "seconds": wall, "identity": identity(result["environment"])})
             results["environment"] = results["environment"] or result["environment"]
             if (round_, threads) == (0, 1):
                 only = largest_measured(result["cells"])
@@ -124,11 +130,16 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
                   f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
             measure(round_, threads)
     last = settings.rounds + settings.more_rounds
+    budget = settings.more_time * sum(run.get("seconds", 0) for run in results["runs"] if run["round"] < settings.rounds)
     for round_ in range(settings.rounds, last):  # more processes only where the rule cannot decide yet
         if not (undecided := undecided_cells(results)):
             break
         union = sorted({cell for cells in undecided.values() for cell in cells})
         for threads, cells in [(1, union), *sorted(undecided.items())]:
+            if (spent := sum(run.get("seconds", 0) for run in results["runs"] if run["round"] >= settings.rounds)) >= budget:
+                print(f"threading map: the further rounds have taken their {settings.more_time:.0%} of the rounds' time "
+                      f"({spent:.1f} s of {budget:.1f} s); {len(union)} cell(s) stay undecided.", flush=True)
+                return results
             if (round_, threads) not in done:
                 print(f"threading map: {len(cells)} undecided cell(s) at {threads} thread(s), round {round_ + 1} "
                       f"(at most {last}) ...", flush=True)

@@ -313,6 +313,31 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
 
 
 @pytest.mark.slow
+def test_openblas_releases_load_under_one_build_beside_the_variants_built_against_debians(fresh_python, tmp_path):
+    """`threadmap --provider scipy-openblas --numpy-only --openblas-releases 0.3.28,system-pthread,source`: NumPy
+    built (reused from the wheelhouse) against scipy-openblas32; a tiny map under its 0.3.28 wheel, loaded in the
+    build's place, and under Debian's OpenBLAS and under the one compiled from Debian's source, each with NumPy
+    built against it in an environment of its own. Each point's processes loaded what it names (threadpoolctl)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "OPENBLAS_NUM", "MKL_"))}
+    run = subprocess.run([fresh_python, "-m", "blasbench", "threadmap", "--provider", "scipy-openblas", "--numpy-only",
+                          "--openblas-releases", "0.3.28,system-pthread,source", "--calls", "solve", "--sizes", "64",
+                          "--threads", "1,2", "--rounds", "1", "--more-rounds", "0", "--allow-busy",
+                          "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    points = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "releases").glob("*/release.json")}
+    assert set(points) == {"0.3.28.0.2", "system-pthread", "source"} and not any("error" in p for p in points.values())
+    assert points["0.3.28.0.2"]["loaded"]["version"].startswith("0.3.28") and "variant" not in points["0.3.28.0.2"]
+    assert "openblas-pthread" in points["system-pthread"]["loaded"]["filepath"]
+    assert "openblas-source" in points["source"]["library"]
+    for name in ("system-pthread", "source"):
+        assert points[name]["release"] == "0.3.21" and points[name]["variant"] == name
+        assert os.path.realpath(points[name]["loaded"]["filepath"]) == points[name]["library"]
+        assert [w["package"] for w in points[name]["wheels"]] == ["numpy"]
+    page = (tmp_path / "releases.md").read_text()
+    assert "| `0.3.21` | variant `system-pthread` |" in page and "| `0.3.28.0.2` | the one build |" in page
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [
     "package",  # the objects from ccache: the link and packaging (timestamps, order, recorded paths), minutes
     pytest.param("compile", marks=pytest.mark.all_providers),  # every object again, ccache off: a cold NumPy

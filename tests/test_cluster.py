@@ -163,7 +163,7 @@ def test_a_node_that_stopped_answering_is_named_with_how_long_slurm_waits(monkey
 def test_each_node_maps_the_numpy_release_axis_itself(on_cluster, tmp_path, capsys):
     """`cluster threadmap --numpy-releases`: every node makes (or, the other holding the lock, waits for)
     the release's environment in the shared cache and maps it; each node's releases.md reads the axis on
-    that node alone."""
+    that node alone, and the job's index reads each step node by node."""
     assert main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), "threadmap", "--numpy-releases",
                  "2.4.6", "--numpy-only", "--calls", "solve", "--sizes", "64", "--threads", "1,2", "--rounds", "1",
                  "--allow-busy"]) == 0
@@ -174,3 +174,5 @@ def test_each_node_maps_the_numpy_release_axis_itself(on_cluster, tmp_path, caps
         record = json.loads((task / "releases" / "numpy-2.4.6" / "release.json").read_text())
         assert record["installed"]["numpy"] == "2.4.6" and "error" not in record
         assert "1 NumPy release(s) mapped as PyPI's wheels" in (task / "index.md").read_text()
+    index = (job / "index.md").read_text()  # the job's: the axis read node by node, one release: no step
+    assert "## Releases, node by node" in index and "No step changed any cell beyond noise on any node." in index

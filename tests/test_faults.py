@@ -31,6 +31,7 @@ CLI_FAULTS = [
     (["scaling", "--threads", "0,1"], "thread counts must be 1 or more"),
     (["scaling", "--threads", "4096", "--results", "RESULTS"], "add --oversubscribe"),
     (["scaling", "--rungs", "9-nonsense"], "invalid choice: '9-nonsense'"),
+    (["scaling", "--numpy-only", "--results", "RESULTS"], "the post's network trains with scipy.optimize.minimize"),
     (["bench", "--train-size", "-5"], "--train-size: -5 is not positive"),
     (["build", "--provider", "bogus"], "invalid choice: 'bogus'"),
     (["build", "--flavour", "nope", "--results", "RESULTS"], "Unknown flavour 'nope' of provider system: choose one of"),

@@ -15,6 +15,7 @@ from blasbench.measuring.releases import Measure, NumPyReleases, OpenBLASRelease
 from blasbench.render import render_all
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result, write_result
+from blasbench.results.kinds.release import label
 
 # scipy-openblas32's index on 2026-12-04, as `pip index versions` lists it (a part)
 INDEX = ["0.3.23.293.2", "0.3.26.0.1", "0.3.26.0.4", "0.3.27.0.1", "0.3.27.44.6", "0.3.28.0.1", "0.3.28.0.2",
@@ -34,6 +35,23 @@ def test_a_release_means_its_tags_newest_build_or_else_the_first_snapshot_after_
 def test_a_range_takes_every_release_between_by_its_tag_and_a_list_takes_exact_versions_too():
     assert OPENBLAS.parse("0.3.26..0.3.29", INDEX) == ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0"]
     assert OPENBLAS.parse("0.3.34,0.3.27.44.6,0.3.29", INDEX) == ["0.3.27.44.6", "0.3.29.0.0", "0.3.34.0.0"]
+
+
+def test_openblas_variants_are_points_beside_the_releases_and_a_range_mixes_with_a_list():
+    assert OPENBLAS.parse("0.3.26..0.3.27,source,0.3.34,system-pthread", INDEX) == \
+        ["source", "system-pthread", "0.3.26.0.4", "0.3.27.0.1", "0.3.34.0.0"]
+    with pytest.raises(UserError, match=r"'debian' is not a release \(0\.3\.28\) or an index version, or a variant "
+                                        r"\(system-pthread, system-openmp, system-serial, source\)"):
+        OPENBLAS.parse("0.3.28,debian", INDEX)
+
+
+def test_bisect_refuses_a_build_in_its_range_in_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(OpenBLASReleases, "available", lambda self: INDEX)
+    assert main(["threadmap", "--provider", "scipy-openblas", "--numpy-only", "--bisect", "0.3.26..0.3.34,system-pthread",
+                 "--results", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --bisect searches releases loaded under one build; system-pthread is a variant, another "
+                   "build: leave it out of the range (map it beside them with --openblas-releases)."]
 
 
 def test_a_numpy_release_means_its_newest_patch_and_a_range_takes_every_minor_between():
@@ -73,20 +91,22 @@ def test_release_axes_asked_for_wrongly_are_one_line_before_anything_is_installe
     assert message in err and len(err.strip().splitlines()) == 1
 
 
-def release_map(tmp_path, version: str, architecture: str, slow_at_2: float, axis: str = "openblas") -> None:
+def release_map(tmp_path, version: str, architecture: str, slow_at_2: float, axis: str = "openblas",
+                variant: str | None = None) -> None:
     """A release's record and its map of `solve` at n = 2 and 64: five rounds, 2 threads as fast as one but
-    at n = 2, ``slow_at_2`` times one thread's."""
+    at n = 2, ``slow_at_2`` times one thread's; ``variant``: compare-variants' variant of OpenBLAS, at ``version``."""
     runs = [{"round": r, "threads": threads,
              "cells": [cell("solve", 2, [(slow_at_2 if threads == 2 else 1.0) * (1 + 0.01 * r)]),
                        cell("solve", 64, [1.0 + 0.01 * r])]} for r in range(5) for threads in (1, 2)]
     settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2, 64], "threads": [1, 2], "measurements": 1,
                 "rounds": 5, "max_seconds": 1.0}
-    directory = tmp_path / "releases" / (version if axis == "openblas" else f"{axis}-{version}")
+    directory = tmp_path / "releases" / (variant or version if axis == "openblas" else f"{axis}-{version}")
     write_result(directory / "threadmap.json", {"kind": "threadmap", "settings": settings, "refused": [], "runs": runs,
                                                 "environment": None})
     loaded = {"version": version[:6], "architecture": architecture, "threading_layer": "pthreads",
               "filepath": "/lib/libscipy_openblas.so"}
-    record = {"kind": "release", "axis": axis, "release": version, "measure": "threadmap", "library": "/lib", "loaded": loaded}
+    record = {"kind": "release", "axis": axis, "release": version, "measure": "threadmap", "library": "/lib", "loaded": loaded,
+              **({"variant": variant} if variant else {})}
     if axis == "numpy":
         scipys = {**loaded, "version": "0.3.28", "filepath": "/scipy.libs/libscipy_openblas.so"}
         record = {"kind": "release", "axis": axis, "release": version, "measure": "threadmap",
@@ -110,8 +130,29 @@ def test_a_change_between_consecutive_releases_is_found_and_a_new_kernel_set_nam
     assert "**slower** (3.00x the time, p = 0.00794): the kernel set changed too, a packaging change" in page
     assert (tmp_path / "releases" / "0.3.28.0.2" / "threadmap.md").exists()
     assert "[Releases](releases.md): 2 OpenBLAS release(s) mapped under one build (0.3.27.0.1 … 0.3.28.0.2); " \
-           "1 cell(s) changed between consecutive releases beyond noise, 1 of them with a change of kernel set." \
+           "1 cell(s) changed between consecutive releases beyond noise, 1 of them with a change of kernel set or build." \
            in (tmp_path / "index.md").read_text()
+
+
+def test_a_variants_point_sits_by_its_version_and_a_change_next_to_it_is_named_a_change_of_build(tmp_path):
+    """Debian's OpenBLAS 0.3.21 (NumPy built against it) and Debian's source compiled here, both 0.3.21, before
+    the wheel's 0.3.26: `solve` n = 2 at 2 threads 2x slower from the source build to the wheel, with the same
+    core type: still not a change of release alone, since the build changed too."""
+    release_map(tmp_path, "0.3.26.0.4", "Haswell", 2.0)
+    release_map(tmp_path, "0.3.21", "Haswell", 1.0, variant="system-pthread")
+    release_map(tmp_path, "0.3.21", "Haswell", 1.0, variant="source")
+    results = Results.load(tmp_path)
+    found = results.findings["release"]
+    assert [label(r) for r in found["measured"]] == ["0.3.21 (source)", "0.3.21 (system-pthread)", "0.3.26.0.4"]
+    [change] = found["changes"]
+    assert (change["before"], change["after"], change["build_changed"], change["kernels_changed"]) == \
+        ("0.3.21 (system-pthread)", "0.3.26.0.4", True, False)
+    render_all(results)
+    page = (tmp_path / "releases.md").read_text()
+    assert "the build changed too (another build of NumPy, against another OpenBLAS), a packaging change" in page
+    assert "| `0.3.21` | variant `system-pthread` | 0.3.21 | Haswell | pthreads | " \
+           "[threadmap.md](releases/system-pthread/threadmap.md) |" in page
+    assert "3 OpenBLAS release(s) mapped under one build and 2 variant(s) built otherwise" in (tmp_path / "index.md").read_text()
 
 
 def test_releases_in_version_order_not_by_name(tmp_path):
@@ -288,3 +329,29 @@ def test_a_users_function_is_swept_under_each_numpy_release(tmp_path, monkeypatc
                for name in ("release.json", "scaling.json", "scaling.md"))
     assert not (tmp_path / "releases" / "numpy-1.26.4").exists()  # a map of the release would live there
     assert "`solve_many` (`examples/small_solves.py:solve_many`" in (tmp_path / "releases.md").read_text()
+
+
+def test_a_cluster_reads_each_release_step_within_each_node_then_sets_the_nodes_side_by_side(tmp_path):
+    """Two nodes mapped 0.3.27 and 0.3.28: on node1 `solve` n = 2 at 2 threads is 3x slower from 0.3.28, on
+    node2 it is not. The job's index reads the step on each node within that node: slower on one, no change on
+    the other, and says that the nodes differ."""
+    from blasbench.measuring.cluster import ClusterJob, save
+
+    job = ClusterJob(command="threadmap", arguments=["--openblas-releases", "0.3.27,0.3.28"], nodes=2,
+                     results=str(tmp_path), repository="/repo", python="python3", job="41",
+                     tasks={"0": {"state": "COMPLETED", "node": "node1"}, "1": {"state": "COMPLETED", "node": "node2"}})
+    save(job)
+    for task, slow in (("0-node1", 3.0), ("1-node2", 1.0)):
+        release_map(tmp_path / "41" / task, "0.3.27.0.1", "SkylakeX", 1.0)
+        release_map(tmp_path / "41" / task, "0.3.28.0.2", "SkylakeX", slow)
+    results = Results.load(tmp_path / "41")
+    [step] = results.findings["cluster"]["releases"]
+    assert (step["before"], step["after"], step["call"], step["n"], step["threads"]) == \
+        ("0.3.27.0.1", "0.3.28.0.2", "solve", 2, 2)
+    assert {node: found["verdict"] for node, found in step["nodes"].items()} == {"node1": "slower", "node2": "no change"}
+    render_all(results)
+    index = (tmp_path / "41" / "index.md").read_text()
+    assert "## Releases, node by node" in index
+    assert "| OpenBLAS threading map | `solve` (float64) n = 2 at 2 thread(s) | 0.3.27.0.1 → 0.3.28.0.2 | slower (3.00x) " \
+           "| no change |" in index
+    assert "The nodes agree on 0 of 1 step(s)" in index

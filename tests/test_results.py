@@ -56,8 +56,21 @@ def test_an_interrupted_sweep_renders_as_partial_and_its_advice_as_provisional(t
     render_all(Results.load(tmp_path))
     text = (tmp_path / "scaling.md").read_text()
     assert "**Partial sweep:** 3 of 6 thread counts measured in full" in text  # 1, 2, 4 of 1-16
-    assert "Recommendation (provisional)" in text
+    assert "Recommendation (provisional: a smoke run; a partial sweep)" in text  # 10 CG iterations, too
     assert "provisionally use" in (tmp_path / "index.md").read_text()
+
+
+def test_three_repeats_a_side_leave_the_rules_advice_provisional_and_say_how_to_decide_it(tmp_path):
+    """epyc2-a: the network swept at 1 and 2 threads, three repeats each; the medians say 2 threads pay, but
+    three processes a side can never reach p < 0.01 (p = 0.1 at best): the advice is the medians', provisional."""
+    shutil.copy(DATA / "epyc2-a" / "scaling.json", tmp_path)
+    results = Results.load(tmp_path)
+    advice = results.findings["scaling"]["0-seed"]["recommendation"]
+    assert advice["threads"] == 2 and advice["provisional"] and advice["undecided"][0]["p"] == pytest.approx(0.1)
+    render_all(results)
+    assert "**Recommendation (provisional: 1 → 2 threads is undecided by the rule, p = 0.1 with 3 repeats a side; " \
+           "--repeats 5 or more can decide it): use 2 thread(s)**" in (tmp_path / "scaling.md").read_text()
+    assert "(provisional: 1 → 2 threads is undecided by the rule" in (tmp_path / "index.md").read_text()
 
 
 def test_a_report_over_mixed_provenance_says_so_at_its_top(tmp_path):
@@ -175,7 +188,7 @@ def test_a_smoke_run_says_so_and_its_advice_is_provisional(tmp_path):
     result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
     result["settings"]["workload"].update(iterations=3, train_size=5000)
     text = scaling_page(result)
-    assert "**Smoke run:** 3 CG iterations on 5,000 examples" in text and "**Recommendation (provisional)" in text
+    assert "**Smoke run:** 3 CG iterations on 5,000 examples" in text and "**Recommendation (provisional: a smoke run)" in text
     assert "Smoke run" not in scaling_page(read_result(DATA / "epyc2-a" / "scaling.json", "scaling"))
 
 

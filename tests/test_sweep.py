@@ -27,9 +27,21 @@ def test_stats_on_known_numbers():
     assert fit["serial_fraction"] == pytest.approx(0.1) and fit["t1"] == pytest.approx(100)
     assert stats.amdahl_limit(fit["serial_fraction"]) == pytest.approx(10)
     assert stats.karp_flatt(100 / 55, 2) == pytest.approx(0.1)
-    assert stats.recommend([1, 2], [10.0, 9.5]) == 1  # 5% for one more thread does not pay
-    assert stats.recommend([1, 2, 4], [10.0, 5.5, 4.5]) == 2  # 2 -> 4 saves 18%, less than 10% per added thread
 
+
+def test_use_n_threads_is_the_rules_verdict_and_a_step_it_cannot_decide_is_provisional():
+    """Each step is taken when its medians cut 10% per added thread and the rule calls it faster: 5 repeats a
+    side wholly apart decide it (p = 0.008); 3 a side never can (p >= 0.1): the step is taken as the medians
+    say, and listed as undecided."""
+    five = [[10.0 + 0.01 * r for r in range(5)], [5.5 + 0.01 * r for r in range(5)], [4.5 + 0.01 * r for r in range(5)]]
+    assert stats.recommend([1, 2, 4], five) == {"threads": 2, "undecided": []}  # 2 -> 4: 18%, less than 10% a thread
+    assert stats.recommend([1, 2], [[10.0 + 0.01 * r for r in range(5)], [9.5 + 0.01 * r for r in range(5)]]) == \
+        {"threads": 1, "undecided": []}  # 5% for one more thread does not pay, however sure
+    three = stats.recommend([1, 2], [[10.0, 10.1, 10.2], [5.5, 5.6, 5.7]])
+    assert three["threads"] == 2 and three["undecided"] == [{"from": 1, "to": 2, "verdict": "undecided", "p": 0.1,
+                                                               "repeats": 3}]
+    overlapping = stats.recommend([1, 2], [[10.0, 10.1, 4.0, 10.2, 10.3], [5.5, 5.6, 5.7, 11.0, 5.8]])
+    assert overlapping["threads"] == 2 and overlapping["undecided"][0]["verdict"] == "undecided"
 
 def test_seed_figures_travel_with_the_package():
     seed = analysis.seed_scaling()

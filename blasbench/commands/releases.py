@@ -20,7 +20,10 @@ def add_release_options(group) -> None:
     group.add_argument("--openblas-releases", metavar="RELEASES",
                        help="with --provider scipy-openblas: measure under each release of scipy-openblas32 loaded under "
                             "the one build, a range (0.3.26..0.3.34: every release between, by its tag) or a list "
-                            "(0.3.27,0.3.30.0.8), into RESULTS/releases/ and releases.md")
+                            "(0.3.27,0.3.30.0.8), and compare-variants' variants of OpenBLAS beside them, with NumPy "
+                            f"(and SciPy) built against each ({', '.join(OpenBLASReleases.variants)}; e.g. "
+                            "0.3.26..0.3.34,system-pthread), "
+                            "into RESULTS/releases/ and releases.md")
     group.add_argument("--numpy-releases", metavar="RELEASES",
                        help="measure each NumPy release as PyPI's wheel (with the SciPy pip picks for it), each in its "
                             "own environment, no build: a range (1.26..2.4: every minor release between, by its newest "
@@ -54,10 +57,14 @@ def release_axis(args: argparse.Namespace, with_scipy: bool = True,
             raise UserError(f"--{'bisect' if args.bisect else 'openblas-releases'} loads each release of scipy-openblas32 "
                             "under a build against it: add --provider scipy-openblas (with --numpy-only for NumPy's calls "
                             "alone, in minutes).")
-        axis = OpenBLASReleases()
+        axis = OpenBLASReleases(numpy=args.numpy, scipy=None if args.numpy_only else args.scipy)
     if args.bisect and ".." not in spec:
         raise UserError(f"--bisect {spec}: give the good and the bad release as a range, e.g. 0.3.26..0.3.34.")
-    return axis, axis.parse(spec, axis.available())
+    releases = axis.parse(spec, axis.available())
+    if args.bisect and (variants := [r for r in releases if r in axis.variants]):
+        raise UserError(f"--bisect searches releases loaded under one build; {', '.join(variants)} is a variant, "
+                        "another build: leave it out of the range (map it beside them with --openblas-releases).")
+    return axis, releases
 
 
 def run_axis(args: argparse.Namespace, axis: Axis, measure: Measure, releases: list[str]) -> int:

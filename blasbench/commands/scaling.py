@@ -109,7 +109,7 @@ def profile_function(settings: ScalingSettings, sweep: dict, path: Path) -> None
 def sweep_releases(args: argparse.Namespace, settings: ScalingSettings, extras: tuple[str, ...] = ()) -> int | None:
     """With a release axis (``--openblas-releases``, ``--numpy-releases``, ``--bisect``): the sweep of
     ``settings`` at each release, nothing else (no tests, profile or experiments); None without one."""
-    axis, releases = release_axis(args, extras=extras)
+    axis, releases = release_axis(args, with_scipy=not args.numpy_only, extras=extras)
     if axis is None:
         return None
     if not isinstance(axis, NumPyReleases):  # OpenBLAS's releases load under the build against scipy-openblas32
@@ -144,6 +144,9 @@ def command_function_scaling(args: argparse.Namespace) -> int:
 def command_scaling(args: argparse.Namespace) -> int:
     if args.workload != NETWORK:
         return command_function_scaling(args)
+    if args.numpy_only:
+        raise UserError("--numpy-only builds no SciPy, and the post's network trains with scipy.optimize.minimize: "
+                        "drop --numpy-only, or sweep your own NumPy code with --workload FILE.py:FUNCTION.")
     peers = [peer for peer in args.peers if peer_installed(peer)]
     if missing := sorted(set(args.peers) - set(peers)):
         raise UserError(f"--peers {' '.join(missing)}: not installed in this environment; "
@@ -206,5 +209,9 @@ def register(commands) -> None:
     add_sweep_options(group)
     add_release_options(scaling.add_argument_group("releases: the sweep alone, at each release"))
     scaling.set_defaults(run=command_scaling)
-    scaling.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
+    installed = scaling.add_mutually_exclusive_group()
+    installed.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
+    installed.add_argument("--numpy-only", action="store_true",
+                           help="with --workload: build NumPy alone against the provider, for a function that needs no "
+                                "SciPy (minutes where SciPy's build takes half an hour; the network trains with SciPy)")
     add_results_options(scaling)

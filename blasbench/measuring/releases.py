@@ -8,7 +8,11 @@ function) under each release of OpenBLAS or of NumPy, without a compile per rele
   is measured, not assumed: each map's processes record what threadpoolctl reports (NumPy's
   ``show_config()`` reports the build-time release), and a release whose library reports another
   version is refused in one line. Releases before 0.3.26 export unprefixed symbols, which a build
-  against the prefixed ones cannot load: they are refused before anything is installed.
+  against the prefixed ones cannot load: they are refused before anything is installed. Beside
+  them, compare-variants' variants of OpenBLAS are points too (``system-pthread``: Debian's;
+  ``source``: compiled here from Debian's source package), with NumPy (and SciPy) built against
+  each in an environment of its own: such a point differs from the wheels' in its build as well as
+  its release, and the report says so.
 - **NumPy releases** (:class:`NumPyReleases`): PyPI's NumPy wheels as users install them, each in
   its own virtual environment under the cache (with the SciPy pip picks beside it, unless NumPy's
   calls alone are mapped), each with the OpenBLAS it bundles, as threadpoolctl reports it.
@@ -16,7 +20,8 @@ function) under each release of OpenBLAS or of NumPy, without a compile per rele
     <results>/releases/<point>/release.json     what was asked for, installed and loaded
     <results>/releases/<point>/threadmap.json   the measure at that point (or scaling.json)
 
-where ``<point>`` is the OpenBLAS index version (``0.3.28.0.2``) or ``numpy-<version>``.
+where ``<point>`` is the OpenBLAS index version (``0.3.28.0.2``), the variant (``system-pthread``) or
+``numpy-<version>``.
 """
 
 from __future__ import annotations
@@ -29,14 +34,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import UserError, last_line
+from .. import UserError, last_line, pins
+from ..building.build import build_all, install
 from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.change import beyond_noise, decide
 from ..results.kinds import write_result
 from ..results.kinds.release import key_fields, point_directory, release_cells, version_tuple
+from ..setups import VARIANTS
+from ..store import digest
 from .sweep import ScalingSettings, run_scaling
 from .threadmap import MapSettings, run_threadmap
-from .variants import install_project, virtual_environment
+from .variants import install_project, project_root, virtual_environment
 
 
 def index_versions(distribution: str, python: str = sys.executable) -> list[str]:
@@ -92,6 +100,7 @@ class Axis:
     distribution: str  # on the package index
     depth: int  # the numbers naming a release (0.3.28: 3; NumPy's 2.0: 2)
     first: tuple[int, ...] = ()  # the oldest release a point can be
+    variants: tuple[str, ...] = ()  # points named by compare-variants' name, not a version: built here
 
     def available(self) -> list[str]:
         return index_versions(self.distribution)
@@ -105,23 +114,28 @@ class Axis:
         return f"older than {'.'.join(map(str, self.first))}"
 
     def parse(self, spec: str, available: list[str]) -> list[str]:
-        """``LOW..HIGH`` (every release between, each by :meth:`newest`) or a list of releases or
-        exact index versions: the index versions, oldest first. A release the index lacks, or one
-        too old to be a point, is one line."""
+        """A list of ranges ``LOW..HIGH`` (every release between, each by :meth:`newest`), releases,
+        exact index versions and variants: the variants first, then the index versions, oldest first. A
+        release the index lacks, or one too old to be a point, is one line."""
         releases = sorted({".".join(v.split(".")[:self.depth]) for v in available}, key=version_tuple)
-        if ".." in spec:
-            low, high = (version_tuple(end)[:self.depth] for end in spec.split("..", 1))
-            wanted = [r for r in releases if low <= version_tuple(r) <= high]
-            if not wanted:
-                raise UserError(f"--{self.option} {spec}: the index has no release in that range; it has "
-                                f"{', '.join(releases)}.")
-        else:
-            wanted = [word.strip() for word in spec.split(",") if word.strip()]
+        wanted, variants = [], []
+        for word in (word.strip() for word in spec.split(",") if word.strip()):
+            if word in self.variants:
+                variants.append(word)
+            elif ".." in word:
+                low, high = (version_tuple(end)[:self.depth] for end in word.split("..", 1))
+                if not (between := [r for r in releases if low <= version_tuple(r) <= high]):
+                    raise UserError(f"--{self.option} {word}: the index has no release in that range; it has "
+                                    f"{', '.join(releases)}.")
+                wanted += between
+            else:
+                wanted.append(word)
         chosen = []
         for word in wanted:
             if not re.fullmatch(r"\d+(\.\d+){%d,4}" % (self.depth - 1), word):
                 example = ".".join(["0", "3", "28"][:self.depth]) if self.first else "2.0"
-                raise UserError(f"--{self.option}: {word!r} is not a release ({example}) or an index version.")
+                variants_too = f", or a variant ({', '.join(self.variants)})" if self.variants else ""
+                raise UserError(f"--{self.option}: {word!r} is not a release ({example}) or an index version{variants_too}.")
             if version_tuple(word)[:len(self.first)] < self.first:
                 raise UserError(f"--{self.option}: {word} is {self.too_old(word)}.")
             found = word if word in available else (self.newest(word, available) if word.count(".") == self.depth - 1 else None)
@@ -129,7 +143,7 @@ class Axis:
                 raise UserError(f"--{self.option}: the index has no {self.distribution} {word}; its releases: "
                                 f"{', '.join(r for r in releases if version_tuple(r) >= self.first)}.")
             chosen.append(found)
-        return sorted(dict.fromkeys(chosen), key=version_tuple)
+        return [*dict.fromkeys(variants), *sorted(dict.fromkeys(chosen), key=version_tuple)]
 
     def point(self, version: str) -> tuple[str, dict, dict]:
         """The Python that measures ``version``, the variables its processes get, and what the record says of it."""
@@ -155,14 +169,20 @@ class Axis:
 
 
 class OpenBLASReleases(Axis):
-    """Each release of ``scipy-openblas32`` loaded under one build against it."""
+    """Each release of ``scipy-openblas32`` loaded under one build against it, and beside them
+    compare-variants' variants of OpenBLAS (Debian's, and Debian's source compiled here), each with
+    NumPy (and SciPy) of the same versions built against it."""
 
     name, what, option = "openblas", "OpenBLAS release", "openblas-releases"
     distribution = ScipyOpenBLASProvider.distribution
     depth, first = 3, (0, 3, 26)  # the first release whose symbols carry the scipy_ prefix the build links
+    variants = tuple(name for name, variant in VARIANTS.items() if variant.provider in ("system", "source"))
 
-    def __init__(self, python: str = sys.executable):
-        self.python = python
+    def __init__(self, python: str = sys.executable, numpy: str = pins.NUMPY, scipy: str | None = pins.SCIPY):
+        """``numpy``, ``scipy`` (None: NumPy alone): what a variant's point builds against its library,
+        as the one build was."""
+        self.python, self.numpy, self.scipy = python, numpy, scipy
+        self.libraries: dict[str, str] = {}  # a variant's library, as its provider made it available
 
     def too_old(self, version: str) -> str:
         return (f"{super().too_old(version)}, whose wheels export unprefixed symbols that a build against "
@@ -181,12 +201,35 @@ class OpenBLASReleases(Axis):
         return max((v for v in builds if version_tuple(v)[3] == first), key=version_tuple)
 
     def point(self, version: str) -> tuple[str, dict, dict]:
+        if version in self.variants:
+            return self.variant_point(version)
         library = ScipyOpenBLASProvider(version).installed() / "lib"
         path = os.pathsep.join(filter(None, [str(library), os.environ.get("LD_LIBRARY_PATH")]))
         return self.python, {"LD_LIBRARY_PATH": path}, {"library": str(library)}
 
+    def variant_point(self, name: str) -> tuple[str, dict, dict]:
+        """A variant's point: its provider's library made available, NumPy (and SciPy) built against it
+        (cached, like every build), installed into an environment named by the wheels' keys."""
+        project = project_root()  # before the build: its error is one line
+        library = VARIANTS[name].library(None)
+        wheels = build_all(library, self.numpy, self.scipy)
+
+        def fill(python: str) -> None:
+            install(wheels, python)
+            install_project(python, project)
+
+        python = virtual_environment(f"openblas-axis-{name}-{digest([w.key for w in wheels])[:12]}", fill)
+        self.libraries[name] = library.library
+        return python, {}, {"release": library.version, "variant": name, "library": library.library,
+                            "wheels": [{"package": w.package, "version": w.version, "key": w.key} for w in wheels]}
+
     def ran(self, version: str, result: dict) -> dict:
         loaded = blas_fields(loaded_blas(result))
+        if version in self.variants:
+            if os.path.realpath(loaded["filepath"] or "") == self.libraries[version]:
+                return {"loaded": loaded}
+            return {"loaded": loaded, "error": f"threadpoolctl reports {loaded['filepath']}, not {version}'s "
+                                               f"{self.libraries[version]}: the build did not load its library"}
         if str(loaded["version"] or "").startswith(".".join(version.split(".")[:3])):
             return {"loaded": loaded}
         return {"loaded": loaded, "error": f"threadpoolctl reports OpenBLAS {loaded['version']} from {loaded['filepath']}, "

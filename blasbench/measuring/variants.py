@@ -35,8 +35,8 @@ def project_root() -> Path:
     root = Path.cwd()
     pyproject = root / "pyproject.toml"
     if not (pyproject.exists() and 'name = "blasbench"' in pyproject.read_text()):
-        raise UserError("compare-variants installs this project into each variant's environment: "
-                        "run it from the repository root.")
+        raise UserError("this command installs this project into environments of its own (a variant's, a "
+                        "release's): run it from the repository root.")
     return root
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from ..results.directory import Results, task_directories
+from ..results.directory import Results
 from ..results.identity import describe, identity
-from .format import table
+from ..results.kinds.release import AXES
+from .format import table, times
+from .releases import TITLES, cell_name
 
 KINDS = ("cluster",)
 
 
 def pages(results: Results, out) -> None:
     """The job's own index (each task's directory has its own reports)."""
-    tasks = {number: Results.load(path) for number, path in task_directories(results.directory).items()}
-    out.page("index.md", render_cluster(results["cluster"], tasks, compared=results["compare"] is not None))
+    job = results["cluster"]
+    out.page("index.md", render_cluster(job, job["task_results"], compared=results["compare"] is not None,
+                                        found=results.findings["cluster"]))
 
 
 def headline(results: Results) -> list[str]:
@@ -29,10 +32,10 @@ def task_cells(results: Results | None) -> list[str]:
     return [f"{ident['cpu']} ({ident['usable_cores']} cores)", describe("blas", ident["blas"]), f"[{name}]({name}/index.md)"]
 
 
-def render_cluster(job: dict, tasks: dict[str, Results], compared: bool) -> str:
+def render_cluster(job: dict, tasks: dict[str, Results], compared: bool, found: dict) -> str:
     """Each task's node, state, CPU and BLAS (``tasks``: its results directory, by task number),
-    the end of each failed task's log (kept in ``cluster.json`` by the merge), and a link to the
-    nodes' comparison."""
+    the end of each failed task's log (kept in ``cluster.json`` by the merge), a link to the
+    nodes' comparison, and where the nodes ran a release axis, each step's effect node by node."""
     rows = [[number, task.get("node") or "–",
              task["state"].lower() + (f" (exit {task['exit_code']})" if task.get("exit_code") else ""),
              *task_cells(tasks.get(number))]
@@ -51,4 +54,31 @@ def render_cluster(job: dict, tasks: dict[str, Results], compared: bool) -> str:
     parts.append("## Nodes side by side\n\n[compare.md](compare.md): every measure the nodes share, the first node as "
                  "the baseline, differences beyond the runs' noise flagged." if compared
                  else "Fewer than two tasks left results: nothing to compare.")
+    if found["release_nodes"]:
+        parts += releases_by_node(found)
     return "\n\n".join(parts) + "\n"
+
+
+def releases_by_node(found: dict) -> list[str]:
+    """Each release step that changed a cell on some node, and what the same step did on each node:
+    every verdict is one node's releases against each other, by the rule."""
+    nodes = found["release_nodes"]
+    parts = ["## Releases, node by node",
+             f"Each node ran the release axis itself ({', '.join(nodes)}: each task's `releases.md`). Every step that "
+             "changed a cell on some node, and what the same step did on each node, each verdict read within that node "
+             "(its two releases against each other, by the rule for \"changed\"), never one node's release against "
+             "another's."]
+    if not found["releases"]:
+        return parts + ["No step changed any cell beyond noise on any node."]
+
+    def verdict(found_here: dict | None) -> str:
+        if found_here is None:
+            return "not measured"
+        return found_here["verdict"] + (f" ({times(found_here['ratio'])})" if found_here["verdict"] != "no change" else "")
+
+    rows = [[f"{AXES[r['axis']]} {TITLES[r['measure']]}", f"{cell_name(r)} at {r['threads']} thread(s)",
+             f"{r['before']} → {r['after']}", *(verdict(r["nodes"][node]) for node in nodes)] for r in found["releases"]]
+    agree = sum(len({(v or {}).get("verdict") for v in r["nodes"].values()}) == 1 for r in found["releases"])
+    return parts + [table(["axis", "cell", "step", *nodes], rows),
+                    f"The nodes agree on {agree} of {len(rows)} step(s); where they differ, the release's effect "
+                    "depends on the node (its CPU, kernel set or load: each task's report names them)."]

@@ -9,6 +9,7 @@ from ..results.analysis import of_function
 from ..results.directory import Results
 from ..results.identity import blas_of, describe, identity
 from .format import mixed_banner, thread_variable
+from .scaling import provisional_why
 
 
 def bottom_line(results: Results) -> str | None:
@@ -28,8 +29,7 @@ def bottom_line(results: Results) -> str | None:
         workload = (f"`{scaling['settings']['workload']['spec']}`" if of_function(scaling["settings"])
                     else f"the post's network, `{found['rung']}`")
         parts.append(f"for {workload} at {threads} thread(s) on {what}: {setting}"
-                     + (" (provisional: " + ("a smoke run" if a["smoke"] else "a partial sweep") + ")"
-                        if a["recommendation"]["provisional"] else "") + ".")
+                     + (f" (provisional: {provisional_why(a)})" if a["recommendation"]["provisional"] else "") + ".")
     if "fastest_variant" in found:
         parts.append(f"Of the BLAS setups measured, [`{found['fastest_variant']}`](variants.md) trained fastest.")
     else:

@@ -20,7 +20,9 @@ HOW = {
     "openblas": "One NumPy (and SciPy) built against the `scipy-openblas32` wheel, then each release of that wheel "
                 "loaded in its place (its `lib` directory first in `LD_LIBRARY_PATH`, which the loader searches before "
                 "the build's RUNPATH) and measured there as `threadmap` maps and `scaling` sweeps; what each release's "
-                "processes loaded is what threadpoolctl reported.",
+                "processes loaded is what threadpoolctl reported. A point named by a variant (`system-pthread`: Debian's "
+                "OpenBLAS; `source`: compiled here from Debian's source) is that OpenBLAS with the same NumPy (and "
+                "SciPy) built against it: it differs from its neighbours in its build as well as its release.",
     "numpy": "PyPI's NumPy wheels as users install them, each release in its own environment (with the SciPy pip "
              "picked for it, unless NumPy's calls alone are mapped) and measured there as `threadmap` maps and `scaling` "
              "sweeps. Each wheel bundles its own "
@@ -55,12 +57,14 @@ def headline(results: Results) -> list[str]:
     for measure, axis in found["lines"]:
         names = [label(r) for r in along(found, measure, axis)]
         changes = [c for c in found["changes"] if (c["measure"], c["axis"]) == (measure, axis)]
-        packaging = sum(c["kernels_changed"] for c in changes)
-        where = "under one build" if axis == "openblas" else "as PyPI's wheels"
+        packaging = sum(c["kernels_changed"] or c.get("build_changed", False) for c in changes)
+        variants = sum(bool(r.get("variant")) for r in along(found, measure, axis))
+        where = ("under one build" + (f" and {variants} variant(s) built otherwise" if variants else "") if axis == "openblas"
+                 else "as PyPI's wheels")
         what = "mapped" if measure == "threadmap" else "swept"
         lines.append(f"- [Releases](releases.md): {len(names)} {AXES[axis]} release(s) {what} {where} ({names[0]} … "
                      f"{names[-1]}); {len(changes)} cell(s) changed between consecutive releases beyond noise"
-                     + (f", {packaging} of them with a change of kernel set" if packaging else "") + ".")
+                     + (f", {packaging} of them with a change of kernel set or build" if packaging else "") + ".")
     return lines
 
 
@@ -81,11 +85,13 @@ def cell_name(cell: dict) -> str:
 
 
 def change_line(change: dict) -> str:
-    """One change between consecutive releases, and whether it came with another kernel set."""
+    """One change between consecutive releases, and whether it came with another kernel set or build."""
     return (f"{cell_name(change)} at {change['threads']} thread(s): "
             f"{change['before']} {duration(change['seconds'][0])}, {change['after']} {duration(change['seconds'][1])}: "
             f"**{change['verdict']}** ({times(change['ratio'])} the time, p = {change['p']:.3g})"
-            + (": the kernel set changed too, a packaging change" if change["kernels_changed"] else ""))
+            + (": the build changed too (another build of NumPy, against another OpenBLAS), a packaging change"
+               if change.get("build_changed") else
+               ": the kernel set changed too, a packaging change" if change["kernels_changed"] else ""))
 
 
 def points_table(records: list[dict], axis: str) -> str:
@@ -94,9 +100,10 @@ def points_table(records: list[dict], axis: str) -> str:
         return f"[{r['measure']}.md](releases/{directory_of(r)}/{r['measure']}.md)"
 
     if axis == "openblas":
-        return table(["release", "OpenBLAS reported", "core type", "threading", "its report"],
-                     [[f"`{r['release']}`", r["loaded"]["version"], r["loaded"]["architecture"],
-                       r["loaded"]["threading_layer"], its_report(r)] for r in records])
+        return table(["release", "build", "OpenBLAS reported", "core type", "threading", "its report"],
+                     [[f"`{r['release']}`", f"variant `{r['variant']}`" if r.get("variant") else "the one build",
+                       r["loaded"]["version"], r["loaded"]["architecture"], r["loaded"]["threading_layer"], its_report(r)]
+                      for r in records])
     rows = []
     for r in records:
         others = [lib for lib in r.get("libraries", []) if lib["filepath"] != r["loaded"]["filepath"]]

@@ -44,6 +44,16 @@ def pages(results: Results, out) -> None:
     out.page("scaling.md", render_scaling(scaling, analysis, figure, results["why"], results.findings.get("why"), variants))
 
 
+def provisional_why(a: dict) -> str:
+    """Why a rung's advice is provisional: a smoke run, a partial sweep, a step the rule cannot decide."""
+    why = [*(["a smoke run"] if a["smoke"] else []), *([] if a["complete"] else ["a partial sweep"])]
+    if not why and (steps := a["recommendation"]["undecided"]):  # a smoke run's steps are undecided anyway
+        step = steps[0]
+        why.append(f"{step['from']} → {step['to']} threads is undecided by the rule, p = {step['p']:.2g} with "
+                   f"{step['repeats']} repeats a side; --repeats 5 or more can decide it")
+    return "; ".join(why)
+
+
 def headline(results: Results) -> list[str]:
     """Each rung's speedup and advice beside the seed post's, the accuracy, and why scaling stops."""
     lines = []
@@ -183,8 +193,8 @@ def rung_section(result: dict, rung: str, a: dict) -> list[str]:
     parts += [
         table(["threads", "runs", f"median wall {unit}", f"IQR {unit}", f"user {unit}", f"system {unit}",
                "speedup (by repeat)", "efficiency", "Karp–Flatt", *([] if function else ["seed speedup"])], rows),
-        amdahl + f" **Recommendation{' (provisional)' if advice['provisional'] else ''}: use {advice['threads']} "
-        f"thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads."
+        amdahl + f" **Recommendation{f' (provisional: {provisional_why(a)})' if advice['provisional'] else ''}: "
+        f"use {advice['threads']} thread(s)** — {advice['rule']}; the fastest was {a['best_threads']} threads."
         + ("" if function else f" The same rule on the seed post's timings gives {seed_recommendation()} "
            f"(the post: \"{seed_figures()['scaling']['conclusion']}\")."),
         *usage_notes(a, function),

@@ -98,6 +98,7 @@ def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
         row["cpu_per_wall"] = (row["user"] + row["system"]) / row["wall"]["median"]
     medians = [row["wall"]["median"] for row in rows]
     fit = amdahl_fit(threads, medians)
+    advice = recommend(threads, [[point["wall"] for point in by_threads[p]] for p in threads])
     asked = list((settings or {}).get("threads") or threads)
     repeats = (settings or {}).get("repeats") or 1
     missing = [p for p in asked if len(by_threads.get(p, [])) < repeats]
@@ -108,8 +109,8 @@ def analyse_rung(points: list[dict], settings: dict | None = None) -> dict:
     return {
         "rows": rows,
         "amdahl": {**fit, "max_speedup": amdahl_limit(fit["serial_fraction"])},
-        "recommendation": {"threads": recommend(threads, medians), "rule": RECOMMENDATION_RULE,
-                           "provisional": bool(missing) or smoke},
+        "recommendation": {**advice, "rule": RECOMMENDATION_RULE,
+                           "provisional": bool(missing) or smoke or bool(advice["undecided"])},
         "smoke": smoke,
         "best_threads": threads[medians.index(min(medians))],
         "complete": not missing,
@@ -173,7 +174,7 @@ def analyse_why(why: dict) -> dict:
 def seed_recommendation() -> int:
     """The rule applied to the seed post's own timings (1-10 threads)."""
     seed = seed_scaling()
-    return recommend(seed["threads"], [seed["wall"][p] for p in seed["threads"]])
+    return recommend(seed["threads"], [[seed["wall"][p]] for p in seed["threads"]])["threads"]
 
 
 def analyse_profile(results: dict) -> list[dict]:

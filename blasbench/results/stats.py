@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import statistics
 
+from .change import ALPHA, decide
+
 
 def summarize(values: list[float]) -> dict:
     """Median and interquartile range (the spread pyperf and asv report), plus extremes."""
@@ -52,16 +54,27 @@ def amdahl_limit(serial_fraction: float | None) -> float | None:
 
 MARGINAL_GAIN = 0.10
 RECOMMENDATION_RULE = (f"add threads while each added thread cuts the time by at least {MARGINAL_GAIN:.0%} "
-                       "(of the time at the fewer threads)")
+                       "(of the time at the fewer threads) and the test on the repeats, one per process, says so "
+                       f"(p < {ALPHA}, the rule for \"changed\"); a step the test cannot decide is taken provisionally")
 
 
-def recommend(threads: list[int], medians: list[float], gain: float = MARGINAL_GAIN) -> int:
-    """The thread count where adding threads stops paying: walking up the measured counts, the
-    last one reached while each step cut the time by at least ``gain`` per added thread. On the
-    seed post's own timings (1-10 threads) this gives 4, the post's "use 4 or 5 cores"."""
-    chosen = threads[0]
-    for (p, t), (q, u) in zip(zip(threads, medians), zip(threads[1:], medians[1:])):
-        if (t - u) / t < gain * (q - p):
+def recommend(threads: list[int], walls: list[list[float]], gain: float = MARGINAL_GAIN) -> dict:
+    """The thread count where adding threads stops paying (``threads``): walking up the measured
+    counts, each step taken while it cuts the median time by at least ``gain`` per added thread and
+    the rule for "changed" calls the more threads faster by that factor on the repeats' times
+    (``walls``: one list per thread count, one time per process). A step whose medians cut that much
+    but whose test cannot decide (too few repeats: three a side never reach p < 0.01; or a
+    single run, whose noise is unknown) is taken, and listed in ``undecided`` with its p: the advice
+    is then the medians', not yet the rule's. On the seed post's own timings (1-10 threads, one
+    value each) this gives 4, the post's "use 4 or 5 cores"."""
+    chosen, undecided = threads[0], []
+    for (p, fewer), (q, more) in zip(zip(threads, walls), zip(threads[1:], walls[1:])):
+        cut = gain * (q - p)
+        if cut >= 1 or statistics.median(more) / statistics.median(fewer) > 1 - cut:
             break
+        found = decide(fewer, more, factor=1 / (1 - cut))
+        if found["verdict"] != "faster":
+            undecided.append({"from": p, "to": q, "verdict": found["verdict"], "p": found["p"],
+                              "repeats": min(len(fewer), len(more))})
         chosen = q
-    return chosen
+    return {"threads": chosen, "undecided": undecided}

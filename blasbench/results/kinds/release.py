@@ -1,10 +1,12 @@
 """``releases/<point>/release.json``: one point of a release axis, an OpenBLAS release loaded under
-one build or a NumPy release as PyPI's wheel (what was asked for, installed and loaded), with what
+one build (or a ``variant`` of compare-variants', with NumPy built against it) or a NumPy release
+as PyPI's wheel (what was asked for, installed and loaded), with what
 was measured there beside it: a threading map (``threadmap.json``) or a sweep of the network or of
 a user's function (``scaling.json``)."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,25 +21,29 @@ MEASURES = {"threadmap": ("call", "dtype", "n"), "scaling": ("rung", "workload")
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
-    """A release's index version (``0.3.28.0.2``) as numbers, so that 0.3.100 sorts after 0.3.28."""
-    return tuple(int(part) for part in version.split("."))
+    """A release's index version (``0.3.28.0.2``, or a library's ``0.3.23.dev``) as numbers, so that
+    0.3.100 sorts after 0.3.28."""
+    return tuple(int(part) for part in re.match(r"\d+(?:\.\d+)*", version).group().split("."))
 
 
-def point_directory(axis: str, release: str, measure: str = "threadmap") -> str:
+def point_directory(axis: str, point: str, measure: str = "threadmap") -> str:
     """A point's directory under ``releases/``: an OpenBLAS release's map by its version alone (as
-    version 7 wrote them), another axis's prefixed with its name (``numpy-2.0.2``), another measure's
-    with the measure's (``scaling-numpy-2.0.2``): one directory per point and measure."""
-    name = release if axis == "openblas" else f"{axis}-{release}"
+    version 7 wrote them) or by its variant's name (``system-pthread``), another axis's prefixed with its
+    name (``numpy-2.0.2``), another measure's with the measure's (``scaling-numpy-2.0.2``): one
+    directory per point and measure."""
+    name = point if axis == "openblas" else f"{axis}-{point}"
     return name if measure == "threadmap" else f"{measure}-{name}"
 
 
 def directory_of(record: dict) -> str:
-    return point_directory(record["axis"], record["release"], record["measure"])
+    return point_directory(record["axis"], record.get("variant") or record["release"], record["measure"])
 
 
 def label(record: dict) -> str:
-    """How reports name a point: ``0.3.28.0.2``, ``NumPy 2.0.2``."""
-    return record["release"] if record["axis"] == "openblas" else f"{AXES[record['axis']]} {record['release']}"
+    """How reports name a point: ``0.3.28.0.2``, ``0.3.21 (system-pthread)``, ``NumPy 2.0.2``."""
+    if record["axis"] != "openblas":
+        return f"{AXES[record['axis']]} {record['release']}"
+    return record["release"] + (f" ({record['variant']})" if record.get("variant") else "")
 
 
 def release_cells(measure: str, result: dict) -> dict[int, dict[tuple, dict]]:
@@ -77,7 +83,7 @@ class Release(Kind):
             record["result"] = read_result(found, record["measure"]) if found.exists() else None
             records.append(record)
         return sorted(records, key=lambda r: (list(MEASURES).index(r["measure"]), list(AXES).index(r["axis"]),
-                                              version_tuple(r["release"]))) or None
+                                              version_tuple(r["release"]), r.get("variant", ""))) or None
 
     def environments(self, records: list[dict]) -> list[tuple[str, dict]]:
         return [(f"release {label(r)}", r["result"]["environment"]) for r in records
@@ -94,8 +100,9 @@ def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
     """Along each axis and measure, oldest first: the points measured (and those refused), each
     one's result analysed (``analysed``, by its directory), its cells, and every cell whose time
     changed between consecutive releases of one axis and measure by the rule for "changed", each
-    saying whether the kernel set (the core type threadpoolctl reports) changed with it: then it is
-    a packaging change, not a change of code. Points of two axes or measures are never compared."""
+    saying whether the kernel set (the core type threadpoolctl reports) or the build (a variant's
+    point beside the wheels') changed with it: then it is a packaging change, not
+    (only) a change of code. Points of two axes or measures are never compared."""
     measured = [r for r in records if directory_of(r) in analysed]
     cells = {directory_of(r): release_cells(r["measure"], r["result"]) for r in measured}
     changes = []
@@ -104,17 +111,43 @@ def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
             continue
         old, new = cells[directory_of(before)], cells[directory_of(after)]
         kernels = before["loaded"]["architecture"] != after["loaded"]["architecture"]
+        build = before.get("variant") != after.get("variant")
         for threads in sorted(set(old) & set(new)):
             for key in (key for key in old[threads] if key in new[threads]):
                 change = decide(old[threads][key]["processes"], new[threads][key]["processes"])
                 if beyond_noise(change["verdict"]):
                     changes.append({"axis": after["axis"], "measure": after["measure"], "before": label(before),
                                     "after": label(after), **key_fields(after["measure"], key), "threads": threads,
-                                    "kernels_changed": kernels,
+                                    "kernels_changed": kernels, "build_changed": build,
                                     "seconds": [old[threads][key]["median"], new[threads][key]["median"]], **change})
     lines = list(dict.fromkeys((r["measure"], r["axis"]) for r in measured))
     return {"measured": measured, "refused": [r for r in records if "error" in r], "analysed": analysed, "cells": cells,
             "changes": changes, "lines": lines}
+
+
+def across_nodes(nodes: dict[str, dict]) -> list[dict]:
+    """Each step between two releases that changed a cell on some node (``nodes``: a node's release
+    findings, by node), read on every node within that node by the rule: per node its verdict, ratio
+    and p, or None where that node did not measure both releases. A release on one node is never
+    compared with a release on another: what the nodes share is the question, not their timings."""
+    steps: dict[tuple, dict] = {}
+    for found in nodes.values():
+        for change in found["changes"]:
+            cell = tuple(change[field] for field in MEASURES[change["measure"]])
+            key = (change["axis"], change["measure"], change["before"], change["after"], cell, change["threads"])
+            steps.setdefault(key, {k: change[k] for k in ("axis", "measure", "before", "after", "threads",
+                                                           *MEASURES[change["measure"]])})
+    rows = []
+    for (axis, measure, before, after, cell, threads), step in steps.items():
+        verdicts = {}
+        for node, found in nodes.items():
+            cells = {label(r): found["cells"][directory_of(r)] for r in found["measured"]
+                     if (r["axis"], r["measure"]) == (axis, measure)}
+            old, new = (cells.get(name, {}).get(threads, {}).get(cell) for name in (before, after))
+            verdicts[node] = ({k: v for k, v in decide(old["processes"], new["processes"]).items()
+                               if k in ("verdict", "ratio", "p")} if old and new else None)
+        rows.append({**step, "nodes": verdicts})
+    return sorted(rows, key=lambda r: (list(MEASURES).index(r["measure"]), list(AXES).index(r["axis"])))
 
 
 KIND = Release()

@@ -280,7 +280,8 @@ def run_release_axis(measure: Measure, axis: Axis, releases: list[str], results:
     """Measure each release in turn; the releases refused, each with why."""
     refused = []
     for position, version in enumerate(releases, 1):
-        print(f"{axis.what} {version} ({position} of {len(releases)}):", flush=True)
+        print(f"{'variant' if version in axis.variants else axis.what} {version} ({position} of {len(releases)}):",
+              flush=True)
         record, _ = axis.measure(measure, version, Path(results) / "releases")
         if "error" in record:
             refused.append(f"{version}: {record['error']}")

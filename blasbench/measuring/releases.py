@@ -149,9 +149,9 @@ class Axis:
         """The Python that measures ``version``, the variables its processes get, and what the record says of it."""
         raise NotImplementedError
 
-    def ran(self, version: str, result: dict) -> dict:
+    def ran(self, version: str, result: dict, asked: dict) -> dict:
         """What the measure's processes ran (threadpoolctl's BLAS, the versions), with an ``error``
-        where it is not ``version``."""
+        where it is not ``version`` (``asked``: what :meth:`point` recorded of it)."""
         raise NotImplementedError
 
     def measure(self, measure: Measure, version: str, under: Path) -> tuple[dict, dict]:
@@ -163,7 +163,7 @@ class Axis:
         directory.mkdir(parents=True, exist_ok=True)
         result = measure.run(directory / f"{measure.kind}.json", python, extra_env)
         record = {"kind": "release", "axis": self.name, "release": version, "measure": measure.kind, **record,
-                  **self.ran(version, result)}
+                  **self.ran(version, result, record)}
         write_result(directory / "release.json", record)
         return record, result
 
@@ -182,7 +182,6 @@ class OpenBLASReleases(Axis):
         """``numpy``, ``scipy`` (None: NumPy alone): what a variant's point builds against its library,
         as the one build was."""
         self.python, self.numpy, self.scipy = python, numpy, scipy
-        self.libraries: dict[str, str] = {}  # a variant's library, as its provider made it available
 
     def too_old(self, version: str) -> str:
         return (f"{super().too_old(version)}, whose wheels export unprefixed symbols that a build against "
@@ -219,17 +218,16 @@ class OpenBLASReleases(Axis):
             install_project(python, project)
 
         python = virtual_environment(f"openblas-axis-{name}-{digest([w.key for w in wheels])[:12]}", fill)
-        self.libraries[name] = library.library
         return python, {}, {"release": library.version, "variant": name, "library": library.library,
                             "wheels": [{"package": w.package, "version": w.version, "key": w.key} for w in wheels]}
 
-    def ran(self, version: str, result: dict) -> dict:
+    def ran(self, version: str, result: dict, asked: dict) -> dict:
         loaded = blas_fields(loaded_blas(result))
         if version in self.variants:
-            if os.path.realpath(loaded["filepath"] or "") == self.libraries[version]:
+            if os.path.realpath(loaded["filepath"] or "") == asked["library"]:
                 return {"loaded": loaded}
             return {"loaded": loaded, "error": f"threadpoolctl reports {loaded['filepath']}, not {version}'s "
-                                               f"{self.libraries[version]}: the build did not load its library"}
+                                               f"{asked['library']}: the build did not load its library"}
         if str(loaded["version"] or "").startswith(".".join(version.split(".")[:3])):
             return {"loaded": loaded}
         return {"loaded": loaded, "error": f"threadpoolctl reports OpenBLAS {loaded['version']} from {loaded['filepath']}, "
@@ -266,7 +264,7 @@ class NumPyReleases(Axis):
     def point(self, version: str) -> tuple[str, dict, dict]:
         return self.environment(version), {}, {}
 
-    def ran(self, version: str, result: dict) -> dict:
+    def ran(self, version: str, result: dict, asked: dict) -> dict:
         versions = (result.get("environment") or {}).get("versions", {})
         found = {"loaded": blas_fields(loaded_blas(result, "numpy")),
                  "installed": {k: versions.get(k) for k in ("numpy", "scipy")},

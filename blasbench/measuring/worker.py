@@ -80,8 +80,9 @@ def time_call(run, operands, measurements: int) -> tuple[int, dict]:
     5, 10, ... until a measurement lasts CELL_SECONDS), then the median and spread of ``measurements``.
     A single call that already lasts CELL_SECONDS, made right after the warm-up, is the first
     measurement: a large cell's call is not made once more only to be thrown away (a map's rounds
-    took 264 s here, against 285 s). Shorter calls are measured afresh after the auto-range, as timeit's callers do: a
-    first run of many calls, right after the shorter ones, read up to 1.7x slow here."""
+    took 264 s here, against 285 s). Shorter calls are measured afresh after the auto-range, as
+    timeit's callers do: a first run of many calls, right after the shorter ones, read up to 1.7x
+    slow here."""
     import timeit
 
     timer = timeit.Timer(lambda: run(*operands))

@@ -13,8 +13,7 @@ KINDS = ("cluster",)
 
 def pages(results: Results, out) -> None:
     """The job's own index (each task's directory has its own reports)."""
-    job = results["cluster"]
-    out.page("index.md", render_cluster(job, job["task_results"], compared=results["compare"] is not None,
+    out.page("index.md", render_cluster(results["cluster"], compared=results["compare"] is not None,
                                         found=results.findings["cluster"]))
 
 
@@ -32,13 +31,13 @@ def task_cells(results: Results | None) -> list[str]:
     return [f"{ident['cpu']} ({ident['usable_cores']} cores)", describe("blas", ident["blas"]), f"[{name}]({name}/index.md)"]
 
 
-def render_cluster(job: dict, tasks: dict[str, Results], compared: bool, found: dict) -> str:
-    """Each task's node, state, CPU and BLAS (``tasks``: its results directory, by task number),
+def render_cluster(job: dict, compared: bool, found: dict) -> str:
+    """Each task's node, state, CPU and BLAS (as its results directory, ``job["task_results"]``, recorded them),
     the end of each failed task's log (kept in ``cluster.json`` by the merge), a link to the
     nodes' comparison, and where the nodes ran a release axis, each step's effect node by node."""
     rows = [[number, task.get("node") or "–",
              task["state"].lower() + (f" (exit {task['exit_code']})" if task.get("exit_code") else ""),
-             *task_cells(tasks.get(number))]
+             *task_cells(job["task_results"].get(number))]
             for number, task in sorted(job["tasks"].items(), key=lambda item: int(item[0]))]
     parts = [f"# Cluster job {job['job']}: `{job['command']}` on {job['nodes']} node(s)",
              f"Each task ran `{job['command']} {' '.join(job['arguments'])}`".rstrip() + " on one node, into its own "

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..results.analysis import of_function
 from ..results.directory import Results
-from ..results.kinds.release import AXES, directory_of, label
+from ..results.kinds.release import AXES, along, cells_by_label, directory_of, label
 from .format import change_rule, duration, table, times
 from .plots import plot_scaling, pyplot, save_figure
 from .scaling import render_scaling
@@ -55,10 +55,11 @@ def headline(results: Results) -> list[str]:
         return ["- [Releases](releases.md): no release mapped yet."]
     lines = []
     for measure, axis in found["lines"]:
-        names = [label(r) for r in along(found, measure, axis)]
+        records = along(found, measure, axis)
+        names = [label(r) for r in records]
         changes = [c for c in found["changes"] if (c["measure"], c["axis"]) == (measure, axis)]
-        packaging = sum(c["kernels_changed"] or c.get("build_changed", False) for c in changes)
-        variants = sum(bool(r.get("variant")) for r in along(found, measure, axis))
+        packaging = sum(c["kernels_changed"] or c["build_changed"] for c in changes)
+        variants = sum(bool(r.get("variant")) for r in records)
         where = ("under one build" + (f" and {variants} variant(s) built otherwise" if variants else "") if axis == "openblas"
                  else "as PyPI's wheels")
         what = "mapped" if measure == "threadmap" else "swept"
@@ -66,15 +67,6 @@ def headline(results: Results) -> list[str]:
                      f"{names[-1]}); {len(changes)} cell(s) changed between consecutive releases beyond noise"
                      + (f", {packaging} of them with a change of kernel set or build" if packaging else "") + ".")
     return lines
-
-
-def along(found: dict, measure: str, axis: str) -> list[dict]:
-    return [r for r in found["measured"] if (r["measure"], r["axis"]) == (measure, axis)]
-
-
-def cells_by_label(found: dict, records: list[dict]) -> dict[str, dict]:
-    """Each point's cells, by the name the report gives the point."""
-    return {label(r): found["cells"][directory_of(r)] for r in records}
 
 
 def cell_name(cell: dict) -> str:
@@ -90,7 +82,7 @@ def change_line(change: dict) -> str:
             f"{change['before']} {duration(change['seconds'][0])}, {change['after']} {duration(change['seconds'][1])}: "
             f"**{change['verdict']}** ({times(change['ratio'])} the time, p = {change['p']:.3g})"
             + (": the build changed too (another build of NumPy, against another OpenBLAS), a packaging change"
-               if change.get("build_changed") else
+               if change["build_changed"] else
                ": the kernel set changed too, a packaging change" if change["kernels_changed"] else ""))
 
 

@@ -46,6 +46,16 @@ def label(record: dict) -> str:
     return record["release"] + (f" ({record['variant']})" if record.get("variant") else "")
 
 
+def along(found: dict, measure: str, axis: str) -> list[dict]:
+    """The points measured along one axis and measure, oldest first."""
+    return [r for r in found["measured"] if (r["measure"], r["axis"]) == (measure, axis)]
+
+
+def cells_by_label(found: dict, records: list[dict]) -> dict[str, dict]:
+    """Each point's cells, by the name reports give the point."""
+    return {label(r): found["cells"][directory_of(r)] for r in records}
+
+
 def release_cells(measure: str, result: dict) -> dict[int, dict[tuple, dict]]:
     """threads -> cell -> its summary with ``processes`` (one value per process, what the rule for
     "changed" tests): a map's (call, dtype, n), a sweep's (rung, workload) per CG iteration or call."""
@@ -141,8 +151,7 @@ def across_nodes(nodes: dict[str, dict]) -> list[dict]:
     for (axis, measure, before, after, cell, threads), step in steps.items():
         verdicts = {}
         for node, found in nodes.items():
-            cells = {label(r): found["cells"][directory_of(r)] for r in found["measured"]
-                     if (r["axis"], r["measure"]) == (axis, measure)}
+            cells = cells_by_label(found, along(found, measure, axis))
             old, new = (cells.get(name, {}).get(threads, {}).get(cell) for name in (before, after))
             verdicts[node] = ({k: v for k, v in decide(old["processes"], new["processes"]).items()
                                if k in ("verdict", "ratio", "p")} if old and new else None)

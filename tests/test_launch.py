@@ -211,3 +211,17 @@ def test_readme_check_the_numpy_you_already_have_in_a_bare_environment(tmp_path)
     reports = clone / "reports"
     assert (reports / "threadmap.md").exists() and (reports / "scaling.md").exists() and (reports / "index.md").exists()
     assert "pytest is not installed here, so the network's correctness tests did not run" in outputs[3][1].stderr
+
+
+def test_a_measuring_child_of_the_same_python_imports_the_code_its_parent_runs_from_a_clone_not_installed(tmp_path):
+    """``python -m blasbench`` in a clone where the package is not installed (the lent 16-core machine
+    ran it so): the map's processes, started in an empty directory, must import the same files as
+    the parent, not fail to import blasbench (nor import another installed copy)."""
+    clone = tmp_path / "clone"
+    for package in ("blasbench", "nn"):
+        shutil.copytree(ROOT / package, clone / package, ignore=shutil.ignore_patterns("__pycache__"))
+    parent = ("import sys; sys.path.insert(0, sys.argv[1]); from blasbench.measuring.sweep import run_fresh; "
+              "run = run_fresh([sys.executable, '-c', 'import blasbench; print(blasbench.__file__)']); "
+              "print(run.stdout, run.stderr)")
+    out = subprocess.run([sys.executable, "-c", parent, str(clone)], capture_output=True, text=True, check=True).stdout
+    assert out.split()[0] == str(clone / "blasbench" / "__init__.py"), out

@@ -8,7 +8,7 @@ import pytest
 
 from blasbench.cli import main
 from blasbench.measuring.calls import CALLS, DTYPES
-from blasbench.render.threadmap import render_threadmap
+from blasbench.render.threadmap import render_threadmap, threadmap_line
 from blasbench.results.analysis import analyse_threadmap
 from blasbench.results.stats import summarize
 
@@ -62,6 +62,23 @@ SOLVE = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2, 16, 128, 1024],
          "measurements": 1, "max_seconds": 1.0}
 
 
+def test_where_threads_hurt_names_the_sizes_slower_not_every_size_below_and_undecided_asks_for_more_rounds():
+    """Slower at n = 128 alone (as `solve` n = 256 on 16 threads of the 16-core example): the advice
+    names n = 128, not "up to n = 128" (n = 2 and 16 are not slower); a cell one slow process leaves
+    undecided after five rounds asks for more than five."""
+    jitter = (1.0, 1.01, 0.99, 1.02, 0.98)
+    result = rounds_of([{2: (j, j), 16: (j, (1.3, 1.25, 0.95, 1.28, 1.35)[r]), 128: (j, 1.7 * j), 1024: (j, 0.5 * j)}
+                        for r, j in enumerate(jitter)], SOLVE)
+    [m] = analyse_threadmap(result)["maps"]
+    [row] = m["rows"]
+    assert [c["verdict"] for c in row["cells"]] == ["no change", "undecided", "slower", "faster"]
+    report = render_threadmap(result, analyse_threadmap(result))
+    assert "`solve` (float64) at n = 128 is 1.7x slower on 2 threads than on one" in report
+    assert "up to n =" not in report
+    assert "more processes decide: `--rounds 10`" in report and "at n = 16 (0.78x)" in report
+    assert "slower than one thread for `solve` at n = 128" in threadmap_line(analyse_threadmap(result))
+
+
 def test_threads_pay_from_the_size_where_they_stay_faster_and_hurt_where_slower_beyond_noise():
     """Five rounds: at n = 2 every process at 2 threads is 3x slower (the pathology); at 16 the processes
     overlap (no change); from 128 on every process is faster."""
@@ -73,7 +90,7 @@ def test_threads_pay_from_the_size_where_they_stay_faster_and_hurt_where_slower_
     assert [c["verdict"] for c in row["cells"]] == ["slower", "no change", "faster", "faster"]
     assert row["pays_from"] == 128 and [c["n"] for c in row["hurts"]] == [2]
     report = render_threadmap(result, analyse_threadmap(result))
-    assert "`solve` (float64) up to n = 2 is up to 3.0x slower on 2 threads than on one" in report
+    assert "`solve` (float64) at n = 2 is 3.0x slower on 2 threads than on one" in report
     assert "threadpool_limits(1)" in report and "| `solve` | 0.33x **↓** | 1.00x | 1.67x ↑ | 1.92x ↑ | 128 | 2 |" in report
     assert "`OMP_NUM_THREADS=1`" in report  # no BLAS known: the variable every library reads
     blis = {"user_api": "blas", "internal_api": "blis", "num_threads": 2, "version": "0.9.0", "threading_layer": "pthreads",

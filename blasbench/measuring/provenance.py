@@ -10,8 +10,10 @@ import json
 import os
 import platform
 import resource
+import site
 import subprocess
 import sys
+import sysconfig
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -71,6 +73,15 @@ def source_tree() -> Path | None:
         if (candidate / "blasbench" / "__init__.py").is_file() and (candidate / ".git").exists():
             return candidate
     return None
+
+
+def uninstalled_root() -> str | None:
+    """The directory this package is imported from when it is not installed in this interpreter's
+    environment (``python -m blasbench`` run in a clone, nothing installed), else None."""
+    root = Path(__file__).resolve().parents[2]  # blasbench/measuring/provenance.py
+    paths = sysconfig.get_paths()
+    installed = {Path(p).resolve() for p in (paths["purelib"], paths["platlib"], *site.getsitepackages())}
+    return None if root in installed else str(root)
 
 
 def child_environment(env: dict | None = None) -> dict:

@@ -98,8 +98,12 @@ def run_fresh(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     """``command`` (a ``python -m ...``) in a fresh process started in an empty directory: ``-m`` puts
     the current directory first on ``sys.path``, and a clone's sources there would be imported instead
     of the package installed in that python's environment. The commit this process measures is
-    handed on (the child, outside the clone, cannot find it)."""
-    kwargs["env"] = provenance.child_environment(kwargs.get("env"))
+    handed on (the child, outside the clone, cannot find it), and so is this code where this very
+    python runs it without its being installed (a clone's ``python -m blasbench``): the child imports
+    what its parent runs."""
+    env = kwargs["env"] = provenance.child_environment(kwargs.get("env"))
+    if command[0] == sys.executable and (root := provenance.uninstalled_root()):
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     kwargs.setdefault("stdout", subprocess.PIPE)
     with tempfile.TemporaryDirectory(prefix="blasbench-child-") as empty:
         return subprocess.run(command, cwd=empty, stderr=subprocess.PIPE, text=True, **kwargs)

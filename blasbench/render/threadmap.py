@@ -25,12 +25,18 @@ def headline(results: Results) -> list[str]:
     return [f"- [Threading map](threadmap.md): {threadmap_line(results.findings['threadmap'])}"]
 
 
+def hurt_sizes(row: dict) -> str:
+    """The sizes at which threads made a call slower, as a report names them: ``n = 16, 64``."""
+    return "n = " + ", ".join(f"{cell['n']:,}" for cell in row["hurts"])
+
+
 def advice(row: dict, threads: int, dtype: str, variable: str) -> str | None:
     """What to set, in code, for a call that threads made slower (None when they never did)."""
     if not row["hurts"]:
         return None
-    worst, largest = row["worst"], max(cell["n"] for cell in row["hurts"])
-    return (f"`{row['call']}` ({dtype}) up to n = {largest:,} is up to {1 / worst['speedup']:.1f}x slower on {threads} "
+    worst = row["worst"]
+    return (f"`{row['call']}` ({dtype}) at {hurt_sizes(row)} is {'up to ' if len(row['hurts']) > 1 else ''}"
+            f"{1 / worst['speedup']:.1f}x slower on {threads} "
             f"threads than on one (n = {worst['n']:,}: {worst['one']['median'] * 1e6:,.1f} µs against "
             f"{worst['many']['median'] * 1e6:,.1f} µs): wrap such calls in `with threadpoolctl.threadpool_limits(1):`, "
             f"or run a program made of them with `{variable}=1`.")
@@ -66,7 +72,8 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
                  for m in analysis["maps"] for row in m["rows"] if (cells := [c for c in row["undecided"] if c["speedup"] < 1])]
     if undecided:
         parts.append(f"**Undecided** (slower by the change factor, not beyond the test with {settings['rounds']} "
-                     "process(es) a thread count; `--rounds 5` or more decides): " + "; ".join(undecided) + ".")
+                     f"process(es) a thread count; more processes decide: `--rounds "
+                     f"{max(5, 2 * settings['rounds'])}`, or a larger `--more-time`): " + "; ".join(undecided) + ".")
     if figure:
         parts.append(f"![threading map]({figure})")
     for m in analysis["maps"]:
@@ -99,7 +106,7 @@ def threadmap_line(analysis: dict) -> str:
     top = max(m["threads"] for m in analysis["maps"])
     words = []
     for m in (m for m in analysis["maps"] if m["threads"] == top):
-        hurt = [f"`{row['call']}` up to n = {max(c['n'] for c in row['hurts']):,}" for row in m["rows"] if row["hurts"]]
+        hurt = [f"`{row['call']}` at {hurt_sizes(row)}" for row in m["rows"] if row["hurts"]]
         slower = [f"`{row['call']}` at n = " + ", ".join(f"{c['n']:,}" for c in cells) for row in m["rows"]
                   if (cells := [c for c in row["undecided"] if c["speedup"] < 1])]
         words.append(f"{m['dtype']} on {top} threads: " + (f"slower than one thread for {', '.join(hurt)}" if hurt

@@ -14,8 +14,12 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
 - the time of each map.
 
     python benchmarks/change_rule.py OUT [--coretype Prescott] [threadmap options, e.g. --calls solve]
+    python benchmarks/change_rule.py OUT --again    # the rule re-applied to the maps kept in OUT
 
-OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it.
+OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it, and
+``--again`` prints the figures again from it (after a change to the rule, or for maps made elsewhere,
+e.g. on a machine without this script; without B2 the truth is A2 against B, which shares B with the
+maps tested, and the output says so).
 """
 
 from __future__ import annotations
@@ -84,11 +88,12 @@ def report(out: Path, seconds: dict[str, float]) -> None:
     for k in shared:
         if first[k] != second[k]:
             print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]} / {second[k]}")
-    truth = {tuple(r["key"]): r["ratio"] for r in rows(out / "a2", out / "b2")}
+    truth_maps = "A2 against B2" if (out / "b2").is_dir() else "A2 against B, B shared with the maps tested"
+    truth = {tuple(r["key"]): r["ratio"] for r in rows(out / "a2", out / "b2" if (out / "b2").is_dir() else out / "b")}
     tested = {tuple(r["key"]): r for r in rows(out / "a", out / "b")}
     known = [k for k, ratio in truth.items() if ratio >= KNOWN_CHANGE and k in tested]
     seen = [k for k in known if tested[k]["verdict"] == "slower"]
-    print(f"power: of {len(known)} cells the truth maps (A2 against B2) moved by {KNOWN_CHANGE}x or more, "
+    print(f"power: of {len(known)} cells the truth maps ({truth_maps}) moved by {KNOWN_CHANGE}x or more, "
           f"`compare A B` calls {len(seen)} slower ({len(seen) / len(known):.1%})" if known else
           "power: no cell moved by the known change")
     for k in known:
@@ -100,11 +105,14 @@ def report(out: Path, seconds: dict[str, float]) -> None:
     if unchanged:
         print(f"cells the truth maps found unchanged (within 5%): {len(unchanged)}, of which `compare A B` called "
               f"{len(called)} changed ({len(called) / len(unchanged):.1%})")
-    print("map times: " + ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items()))
+    if seconds:
+        print("map times: " + ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items()))
 
 
 def run(argv: list[str]) -> None:
     out, rest = Path(argv[0]), argv[1:]
+    if rest == ["--again"]:
+        return report(out, {})
     coretype = "Prescott"
     if "--coretype" in rest:
         at = rest.index("--coretype")

@@ -355,3 +355,49 @@ def test_a_cluster_reads_each_release_step_within_each_node_then_sets_the_nodes_
     assert "| OpenBLAS threading map | `solve` (float64) n = 2 at 2 thread(s) | 0.3.27.0.1 → 0.3.28.0.2 | slower (3.00x) " \
            "| no change |" in index
     assert "The nodes agree on 0 of 1 step(s)" in index
+
+
+def test_every_point_of_an_axis_maps_the_cells_its_first_point_mapped(monkeypatch, tmp_path):
+    """`solve` n = 64 takes 0.5 s a call at the first release and 1.5 s at the second, past --max-seconds 1:
+    a map of the second alone would time it once and skip it; on the axis it is measured there as at the
+    first (every process is asked for the first point's sizes), so its change is read, not dropped."""
+    import json
+    import subprocess
+    import sys
+
+    from blasbench.measuring import threadmap
+    from blasbench.measuring.releases import map_measure, run_release_axis
+    from blasbench.measuring.threadmap import MapSettings
+
+    asked = []
+
+    def fake_run_fresh(command, env):
+        release, threads = env["MADE_UP_RELEASE"], int(env["OPENBLAS_NUM_THREADS"])
+        only = json.loads(command[command.index("--only") + 1]) if "--only" in command else None
+        asked.append((release, only))
+        seconds = {2: 1e-3, 64: 0.5 if release == "0.3.27.0.1" else 1.5}
+        cells = []
+        for n in (2, 64):
+            if only is None and seconds[n] > 1.0:
+                cells.append({"call": "solve", "dtype": "float64", "n": n, "skipped": "one call took over 1 s"})
+                break
+            if only is None or n <= only["solve"]["float64"]:
+                cells.append(cell("solve", n, [seconds[n] / threads]))
+        blas = {"user_api": "blas", "internal_api": "openblas", "num_threads": threads, "filepath": "/made/up.so"}
+        out = json.dumps({"cells": cells, "environment": {"threadpool_info": [blas]}})
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    class TwoReleases(OpenBLASReleases):
+        def point(self, version):
+            return sys.executable, {"MADE_UP_RELEASE": version}, {}
+
+        def ran(self, version, result, asked):
+            return {"loaded": {}}
+
+    monkeypatch.setattr(threadmap, "run_fresh", fake_run_fresh)
+    settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=2, more_rounds=0)
+    assert run_release_axis(map_measure(settings), TwoReleases(), ["0.3.27.0.1", "0.3.28.0.2"], tmp_path) == []
+    assert asked[0] == ("0.3.27.0.1", None)  # the first point's first process finds the sizes
+    assert {only["solve"]["float64"] for release, only in asked[1:]} == {64}  # every other process is asked for them
+    second = read_result(tmp_path / "releases" / "0.3.28.0.2" / "threadmap.json", "threadmap")
+    assert {c["n"] for run in second["runs"] for c in run["cells"] if "seconds" in c} == {2, 64}

@@ -31,7 +31,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import UserError, last_line, pins
@@ -43,7 +43,7 @@ from ..results.kinds.release import key_fields, point_directory, release_cells, 
 from ..setups import VARIANTS
 from ..store import digest
 from .sweep import ScalingSettings, run_scaling
-from .threadmap import MapSettings, run_threadmap
+from .threadmap import MapSettings, largest_measured, run_threadmap
 from .variants import install_project, project_root, virtual_environment
 
 
@@ -76,14 +76,28 @@ def blas_fields(library: dict) -> dict:
 @dataclass(frozen=True)
 class Measure:
     """What each point of an axis measures: ``kind`` names the result beside ``release.json``, ``run``
-    measures it into a path with a Python and the variables every process gets (resumable, as ever)."""
+    measures it into a path with a Python and the variables every process gets (resumable, as ever);
+    ``following(result)``, where given, is what the points after one that gave ``result`` measure."""
 
     kind: str
     run: Callable[[Path, str, dict], dict]
+    following: Callable[[dict], Measure] | None = None
+
+    def after(self, result: dict) -> Measure:
+        """The measure of the points after the one that gave ``result``."""
+        return self.following(result) if self.following else self
 
 
 def map_measure(settings: MapSettings) -> Measure:
-    return Measure("threadmap", lambda path, python, env: run_threadmap(settings, path, python, env))
+    """A threading map at each point; every point after the first maps the cells the first mapped, so
+    that a call grown slower than ``--max-seconds`` at a later release is measured there, not dropped
+    from the comparison (and no later point times a call once only to skip it)."""
+    def following(result: dict) -> Measure:
+        first = next((run for run in result["runs"] if (run["round"], run["threads"]) == (0, 1)), None)
+        return map_measure(replace(settings, largest=largest_measured(first["cells"]))) if first else map_measure(settings)
+
+    return Measure("threadmap", lambda path, python, env: run_threadmap(settings, path, python, env),
+                   following if settings.largest is None else None)
 
 
 def sweep_measure(settings: ScalingSettings) -> Measure:
@@ -280,9 +294,11 @@ def run_release_axis(measure: Measure, axis: Axis, releases: list[str], results:
     for position, version in enumerate(releases, 1):
         print(f"{'variant' if version in axis.variants else axis.what} {version} ({position} of {len(releases)}):",
               flush=True)
-        record, _ = axis.measure(measure, version, Path(results) / "releases")
+        record, result = axis.measure(measure, version, Path(results) / "releases")
         if "error" in record:
             refused.append(f"{version}: {record['error']}")
+        else:
+            measure = measure.after(result)
     return refused
 
 
@@ -297,11 +313,13 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
     cells: dict[int, dict] = {}
 
     def measured(i: int, again: bool = False) -> dict:
+        nonlocal measure
         if again or i not in cells:
             print(f"{axis.what} {releases[i]}" + (" again, to confirm" if again else "") + ":", flush=True)
             record, result = axis.measure(measure, releases[i], Path(results) / ("bisect" if again else "releases"))
             if "error" in record:
                 raise UserError(f"bisect: {releases[i]}: {record['error']}.")
+            measure = measure.after(result)
             if again:
                 return release_cells(measure.kind, result)
             cells[i] = release_cells(measure.kind, result)

@@ -53,6 +53,9 @@ class MapSettings:
     # ... within this share of the time the rounds took: a map on a noisy machine ends in a known time
     more_time: float = 0.25
     max_seconds: float = 1.0
+    # call -> dtype -> the largest size to measure, set by a release axis from its first point, so that every
+    # point maps the same cells; None: each call's sizes grow until one call takes longer than max_seconds
+    largest: dict | None = None
 
 
 def available_memory() -> int:
@@ -93,7 +96,7 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
     results = resume(path, "threadmap", wanted) or {"kind": "threadmap", **wanted, "runs": [], "environment": None}
     results["refused"] = []  # refused thread counts are tried again
     done = {(run["round"], run["threads"]): run for run in results["runs"]}
-    only = largest_measured(done[0, 1]["cells"]) if (0, 1) in done else None
+    only = largest_measured(done[0, 1]["cells"]) if (0, 1) in done else settings.largest
     counts = sorted(set(settings.threads) | {1})  # one thread is every cell's baseline
     todo = [(r, threads) for r in range(settings.rounds) for threads in counts]
 

@@ -36,29 +36,22 @@ def _square(n, dtype, rng, count=1):
     arrays = [rng.standard_normal((n, n)) for _ in range(count)]
     if np.dtype(dtype).kind == "c":
         arrays = [a + 1j * rng.standard_normal((n, n)) for a in arrays]
-    # no copy where the dtype is already right: at n = 4,096 a copy took longer than drawing the numbers
-    return [a.astype(dtype, copy=False) for a in arrays]
-
-
-def _plus_diagonal(a, value):
-    """``a + value * I`` in place (the same numbers, without two more n-by-n arrays)."""
-    import numpy as np
-
-    a[np.diag_indices(len(a))] += value
-    return a
+    return [a.astype(dtype) for a in arrays]
 
 
 def _well_conditioned(n, dtype, rng):
     """A matrix whose solve, inverse and factorisations are stable at every size: diagonally dominant."""
+    import numpy as np
+
     [a] = _square(n, dtype, rng)
-    return _plus_diagonal(a, n)
+    return a + n * np.eye(n, dtype=dtype)
 
 
 def _hermitian_positive(n, dtype, rng):
+    import numpy as np
+
     [a] = _square(n, dtype, rng)
-    product = a @ a.conj().T
-    product /= n
-    return _plus_diagonal(product, 1)
+    return (a @ a.conj().T) / n + np.eye(n, dtype=dtype)
 
 
 def _vector(n, dtype, rng):

@@ -128,6 +128,9 @@ def test_a_change_between_consecutive_releases_is_found_and_a_new_kernel_set_nam
     render_all(results)
     page = (tmp_path / "releases.md").read_text()
     assert "**slower** (3.00x the time, p = 0.00794): the kernel set changed too, a packaging change" in page
+    # four cells (n = 2 and 64 at 1 and 2 threads), one comparison each: each a chance of a false alarm
+    assert results.findings["release"]["compared"] == {("threadmap", "openblas"): 4}
+    assert "4 cells compared between consecutive releases, each a chance of a false alarm" in page
     assert (tmp_path / "releases" / "0.3.28.0.2" / "threadmap.md").exists()
     assert "[Releases](releases.md): 2 OpenBLAS release(s) mapped under one build (0.3.27.0.1 … 0.3.28.0.2); " \
            "1 cell(s) changed between consecutive releases beyond noise, 1 of them with a change of kernel set or build." \

@@ -120,6 +120,9 @@ def render_releases(found: dict, figures: dict[tuple, str | None] | None = None)
         if (figures or {}).get((measure, axis)):
             parts.append(f"![{AXES[axis]} releases]({figures[measure, axis]})")
         parts += [f"### What changed between consecutive {AXES[axis]} releases",
+                  f"{found['compared'][measure, axis]:,} cells compared between consecutive releases, each a chance of a "
+                  "false alarm: a change just past the change factor is the kind a second run does not always find again. "
+                  "`--bisect LOW..HIGH` maps the pair around a change afresh and says whether it is confirmed.",
                   "\n".join(f"- {change_line(c)}" for c in changes) if changes else
                   "Nothing beyond noise: no cell's time changed between consecutive releases by the rule."]
         parts += per_call_tables(found, records) if measure == "threadmap" else sweep_table(found, records)

@@ -7,7 +7,7 @@ a user's function (``scaling.json``)."""
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from ..analysis import analyse_scaling, analyse_threadmap, sweep_measures, threadmap_cells
@@ -112,10 +112,11 @@ def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
     changed between consecutive releases of one axis and measure by the rule for "changed", each
     saying whether the kernel set (the core type threadpoolctl reports) or the build (a variant's
     point beside the wheels') changed with it: then it is a packaging change, not
-    (only) a change of code. Points of two axes or measures are never compared."""
+    (only) a change of code; and how many cells were compared so (each one a chance of a false
+    alarm). Points of two axes or measures are never compared."""
     measured = [r for r in records if directory_of(r) in analysed]
     cells = {directory_of(r): release_cells(r["measure"], r["result"]) for r in measured}
-    changes = []
+    changes, compared = [], Counter()
     for before, after in zip(measured, measured[1:]):
         if (before["axis"], before["measure"]) != (after["axis"], after["measure"]):
             continue
@@ -125,6 +126,7 @@ def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
         for threads in sorted(set(old) & set(new)):
             for key in (key for key in old[threads] if key in new[threads]):
                 change = decide(old[threads][key]["processes"], new[threads][key]["processes"])
+                compared[after["measure"], after["axis"]] += 1
                 if beyond_noise(change["verdict"]):
                     changes.append({"axis": after["axis"], "measure": after["measure"], "before": label(before),
                                     "after": label(after), **key_fields(after["measure"], key), "threads": threads,
@@ -132,7 +134,7 @@ def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
                                     "seconds": [old[threads][key]["median"], new[threads][key]["median"]], **change})
     lines = list(dict.fromkeys((r["measure"], r["axis"]) for r in measured))
     return {"measured": measured, "refused": [r for r in records if "error" in r], "analysed": analysed, "cells": cells,
-            "changes": changes, "lines": lines}
+            "changes": changes, "compared": {line: compared[line] for line in lines}, "lines": lines}
 
 
 def across_nodes(nodes: dict[str, dict]) -> list[dict]:

@@ -88,8 +88,9 @@ def report(out: Path, seconds: dict[str, float]) -> None:
     for k in shared:
         if first[k] != second[k]:
             print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]} / {second[k]}")
-    truth_maps = "A2 against B2" if (out / "b2").is_dir() else "A2 against B, B shared with the maps tested"
-    truth = {tuple(r["key"]): r["ratio"] for r in rows(out / "a2", out / "b2" if (out / "b2").is_dir() else out / "b")}
+    against, truth_maps = ((out / "b2", "A2 against B2") if (out / "b2").is_dir() else
+                           (out / "b", "A2 against B, B shared with the maps tested"))
+    truth = {tuple(r["key"]): r["ratio"] for r in rows(out / "a2", against)}
     tested = {tuple(r["key"]): r for r in rows(out / "a", out / "b")}
     known = [k for k, ratio in truth.items() if ratio >= KNOWN_CHANGE and k in tested]
     seen = [k for k in known if tested[k]["verdict"] == "slower"]

@@ -16,6 +16,7 @@ from ..measuring.calls import CALLS, DTYPES, calls_of
 from ..measuring.releases import NumPyReleases, map_measure
 from ..measuring.threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
 from ..render import render_all
+from ..results.change import FEWEST_TO_DECIDE
 from ..results.directory import Results
 from .options import (
     INSTALLED_HELP,
@@ -108,7 +109,8 @@ def register(commands) -> None:
     group.add_argument("--rounds", type=positive, default=MapSettings.rounds,
                        help="processes per thread count, interleaved (1, 2, 4, 1, 2, 4, ...): the rule for \"slower\" "
                             "takes one value per process, so that a process that happens to run slower reads as noise, "
-                            f"not as a thread effect; 5 or more can call a difference (default {MapSettings.rounds})")
+                            f"not as a thread effect; {FEWEST_TO_DECIDE} or more can call a difference "
+                            f"(default {MapSettings.rounds})")
     group.add_argument("--more-rounds", type=zero_or_more, default=MapSettings.more_rounds, metavar="N",
                        help="up to N more rounds, each measuring only the cells the rule leaves undecided (medians "
                             "beyond the change factor, the test not yet beyond chance), at one thread and where they "

@@ -75,6 +75,7 @@ def source_tree() -> Path | None:
     return None
 
 
+@functools.cache
 def uninstalled_root() -> str | None:
     """The directory this package is imported from when it is not installed in this interpreter's
     environment (``python -m blasbench`` run in a clone, nothing installed), else None."""

@@ -43,7 +43,7 @@ from ..results.kinds.release import key_fields, point_directory, release_cells, 
 from ..setups import VARIANTS
 from ..store import digest
 from .sweep import ScalingSettings, run_scaling
-from .threadmap import MapSettings, largest_measured, run_threadmap
+from .threadmap import MapSettings, run_threadmap, sizes_of
 from .variants import install_project, project_root, virtual_environment
 
 
@@ -93,8 +93,7 @@ def map_measure(settings: MapSettings) -> Measure:
     that a call grown slower than ``--max-seconds`` at a later release is measured there, not dropped
     from the comparison (and no later point times a call once only to skip it)."""
     def following(result: dict) -> Measure:
-        first = next((run for run in result["runs"] if (run["round"], run["threads"]) == (0, 1)), None)
-        return map_measure(replace(settings, largest=largest_measured(first["cells"]))) if first else map_measure(settings)
+        return map_measure(replace(settings, largest=sizes_of(result)))
 
     return Measure("threadmap", lambda path, python, env: run_threadmap(settings, path, python, env),
                    following if settings.largest is None else None)

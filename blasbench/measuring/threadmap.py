@@ -88,6 +88,13 @@ def largest_measured(cells: list[dict]) -> dict:
     return found
 
 
+def sizes_of(result: dict) -> dict | None:
+    """The sizes a map measures of each call (:func:`largest_measured`), as its first process (round 0,
+    one thread) found them; None before that process has run."""
+    first = next((run for run in result["runs"] if (run["round"], run["threads"]) == (0, 1)), None)
+    return largest_measured(first["cells"]) if first else None
+
+
 def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executable, extra_env: dict | None = None) -> dict:
     """Measure every thread count of ``settings`` not yet in ``path``, saving after each; ``extra_env``:
     variables every process gets (the library path that loads another OpenBLAS release)."""
@@ -96,7 +103,7 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
     results = resume(path, "threadmap", wanted) or {"kind": "threadmap", **wanted, "runs": [], "environment": None}
     results["refused"] = []  # refused thread counts are tried again
     done = {(run["round"], run["threads"]): run for run in results["runs"]}
-    only = largest_measured(done[0, 1]["cells"]) if (0, 1) in done else settings.largest
+    only = sizes if (sizes := sizes_of(results)) is not None else settings.largest
     counts = sorted(set(settings.threads) | {1})  # one thread is every cell's baseline
     todo = [(r, threads) for r in range(settings.rounds) for threads in counts]
 

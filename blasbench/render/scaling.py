@@ -26,6 +26,7 @@ from ..results.analysis import (
     seed_scaling,
     serial_without_limit,
 )
+from ..results.change import FEWEST_TO_DECIDE
 from ..results.directory import Results
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 from .plots import plot_scaling
@@ -50,7 +51,7 @@ def provisional_why(a: dict) -> str:
     if not why and (steps := a["recommendation"]["undecided"]):  # a smoke run's steps are undecided anyway
         step = steps[0]
         why.append(f"{step['from']} → {step['to']} threads is undecided by the rule, p = {step['p']:.2g} with "
-                   f"{step['repeats']} repeats a side; --repeats 5 or more can decide it")
+                   f"{step['repeats']} repeats a side; --repeats {FEWEST_TO_DECIDE} or more can decide it")
     return "; ".join(why)
 
 

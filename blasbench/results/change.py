@@ -26,6 +26,8 @@ from ..facts import CHANGE_FACTOR
 # The test's threshold. With 5 processes a side the smallest two-sided p is 2/252 = 0.0079: only
 # samples wholly apart pass.
 ALPHA = 0.01
+# The fewest processes a side whose samples, wholly apart, pass the test (5: 2/252 < ALPHA).
+FEWEST_TO_DECIDE = next(n for n in itertools.count(2) if 2 / math.comb(2 * n, n) < ALPHA)
 # Up to this many ways to split the pooled samples, p is exact (every split counted); above it, the
 # normal approximation with the ties' correction.
 EXACT_SPLITS = 50_000

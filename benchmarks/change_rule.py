@@ -15,17 +15,21 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
 
     python benchmarks/change_rule.py OUT [--coretype Prescott] [threadmap options, e.g. --calls solve]
     python benchmarks/change_rule.py OUT --again    # the rule re-applied to the maps kept in OUT
+    python benchmarks/change_rule.py OUT --again --rounds K    # ... to their first K rounds' processes
 
 OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it, and
 ``--again`` prints the figures again from it (after a change to the rule, or for maps made elsewhere,
 e.g. on a machine without this script; without B2 the truth is A2 against B, which shares B with the
-maps tested, and the output says so).
+maps tested, and the output says so). ``--rounds K`` keeps each map's first K rounds (maps made with
+``--rounds 10``, read with 5 and with 10: what more processes buy, from one set of maps).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -110,10 +114,26 @@ def report(out: Path, seconds: dict[str, float]) -> None:
         print("map times: " + ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items()))
 
 
+def first_rounds(out: Path, rounds: int, into: Path) -> Path:
+    """The maps kept in ``out``, each with only its first ``rounds`` rounds' processes, under ``into``."""
+    for directory in (d for d in out.iterdir() if (d / "threadmap.json").is_file()):
+        kept = json.loads((directory / "threadmap.json").read_text())
+        if kept["settings"]["rounds"] < rounds:
+            raise SystemExit(f"{directory} has {kept['settings']['rounds']} rounds, fewer than {rounds}")
+        kept["runs"] = [run for run in kept["runs"] if run["round"] < rounds]
+        kept["settings"]["rounds"] = rounds
+        (into / directory.name).mkdir()
+        (into / directory.name / "threadmap.json").write_text(json.dumps(kept))
+    return into
+
+
 def run(argv: list[str]) -> None:
     out, rest = Path(argv[0]), argv[1:]
-    if rest == ["--again"]:
-        return report(out, {})
+    if rest[:1] == ["--again"]:
+        if rest[1:2] != ["--rounds"]:
+            return report(out, {})
+        with tempfile.TemporaryDirectory() as into:
+            return report(first_rounds(out, int(rest[2]), Path(into)), {})
     coretype = "Prescott"
     if "--coretype" in rest:
         at = rest.index("--coretype")

@@ -170,7 +170,7 @@ RELEASES = ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0", "0.3.30.0.8"
             "0.3.34.0.0"]
 
 
-MAP = Measure("threadmap", None)
+MAP = Measure("threadmap", None, 5)
 
 
 class MadeUp(OpenBLASReleases):
@@ -181,11 +181,11 @@ class MadeUp(OpenBLASReleases):
         super().__init__()
         self.seconds_of, self.mapped = seconds_of, []
 
-    def measure(self, measure, version, under):
+    def rounds(self, measure, version, under):
         self.mapped.append(version)
         value = self.seconds_of(RELEASES.index(version))
         runs = [{"round": r, "threads": 1, "cells": [cell("solve", 2, [value * (1 + 0.01 * r)])]} for r in range(5)]
-        return {"release": version, "loaded": {}}, {"runs": runs}
+        yield {"release": version, "loaded": {}}, {"runs": runs}
 
 
 def test_bisect_maps_only_the_releases_it_needs_and_confirms_the_step(tmp_path):
@@ -360,24 +360,25 @@ def test_a_cluster_reads_each_release_step_within_each_node_then_sets_the_nodes_
     assert "The nodes agree on 0 of 1 step(s)" in index
 
 
-def test_every_point_of_an_axis_maps_the_cells_its_first_point_mapped(monkeypatch, tmp_path):
-    """`solve` n = 64 takes 0.5 s a call at the first release and 1.5 s at the second, past --max-seconds 1:
-    a map of the second alone would time it once and skip it; on the axis it is measured there as at the
-    first (every process is asked for the first point's sizes), so its change is read, not dropped."""
-    import json
-    import subprocess
-    import sys
+class MadeUpProcesses:
+    """A map's processes, made up (``run_fresh`` of :mod:`blasbench.measuring.threadmap`): `solve` n = 2 takes
+    1 ms a call and n = 64 0.5 s at the release 0.3.27.0.1, 1.5 s at any other, past --max-seconds 1, where a
+    process not told the sizes times it once and skips it. ``asked``: each process's release, thread count
+    and ``--only`` sizes, in the order they ran."""
 
-    from blasbench.measuring import threadmap
-    from blasbench.measuring.releases import map_measure, run_release_axis
-    from blasbench.measuring.threadmap import MapSettings
+    def __init__(self, monkeypatch):
+        from blasbench.measuring import threadmap
 
-    asked = []
+        self.asked = []
+        monkeypatch.setattr(threadmap, "run_fresh", self)
 
-    def fake_run_fresh(command, env):
+    def __call__(self, command, env):
+        import json
+        import subprocess
+
         release, threads = env["MADE_UP_RELEASE"], int(env["OPENBLAS_NUM_THREADS"])
         only = json.loads(command[command.index("--only") + 1]) if "--only" in command else None
-        asked.append((release, only))
+        self.asked.append((release, threads, only))
         seconds = {2: 1e-3, 64: 0.5 if release == "0.3.27.0.1" else 1.5}
         cells = []
         for n in (2, 64):
@@ -387,20 +388,50 @@ def test_every_point_of_an_axis_maps_the_cells_its_first_point_mapped(monkeypatc
             if only is None or n <= only["solve"]["float64"]:
                 cells.append(cell("solve", n, [seconds[n] / threads]))
         blas = {"user_api": "blas", "internal_api": "openblas", "num_threads": threads, "filepath": "/made/up.so"}
-        out = json.dumps({"cells": cells, "environment": {"threadpool_info": [blas]}})
-        return subprocess.CompletedProcess(command, 0, out, "")
+        found = {"cells": cells, "environment": {"threadpool_info": [blas]}}
+        return subprocess.CompletedProcess(command, 0, json.dumps(found), "")
 
-    class TwoReleases(OpenBLASReleases):
-        def point(self, version):
-            return sys.executable, {"MADE_UP_RELEASE": version}, {}
 
-        def ran(self, version, result, asked):
-            return {"loaded": {}}
+class MadeUpReleases(OpenBLASReleases):
+    """Releases that need no library: each point's processes are told their release in a variable."""
 
-    monkeypatch.setattr(threadmap, "run_fresh", fake_run_fresh)
+    def point(self, version):
+        import sys
+
+        return sys.executable, {"MADE_UP_RELEASE": version}, {}
+
+    def ran(self, version, result, asked):
+        return {"loaded": {}}
+
+
+def made_up_axis(monkeypatch, tmp_path, releases: list[str]) -> list[tuple]:
+    """The made-up map (`solve` n = 2 and 64, 1 and 2 threads, two rounds) on an axis of ``releases``: what was asked."""
+    from blasbench.measuring.releases import map_measure, run_release_axis
+    from blasbench.measuring.threadmap import MapSettings
+
+    processes = MadeUpProcesses(monkeypatch)
     settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=2, more_rounds=0)
-    assert run_release_axis(map_measure(settings), TwoReleases(), ["0.3.27.0.1", "0.3.28.0.2"], tmp_path) == []
-    assert asked[0] == ("0.3.27.0.1", None)  # the first point's first process finds the sizes
-    assert {only["solve"]["float64"] for release, only in asked[1:]} == {64}  # every other process is asked for them
+    assert run_release_axis(map_measure(settings), MadeUpReleases(), releases, tmp_path) == []
+    return processes.asked
+
+
+def test_every_point_of_an_axis_maps_the_cells_its_first_point_mapped(monkeypatch, tmp_path):
+    """`solve` n = 64 takes 0.5 s a call at the first release and 1.5 s at the second, past --max-seconds 1:
+    a map of the second alone would time it once and skip it; on the axis it is measured there as at the
+    first (every process is asked for the first point's sizes), so its change is read, not dropped."""
+    asked = made_up_axis(monkeypatch, tmp_path, ["0.3.27.0.1", "0.3.28.0.2"])
+    assert asked[0][::2] == ("0.3.27.0.1", None)  # the first point's first process finds the sizes
+    assert {only["solve"]["float64"] for *_, only in asked[1:]} == {64}  # every other process is asked for them
     second = read_result(tmp_path / "releases" / "0.3.28.0.2" / "threadmap.json", "threadmap")
     assert {c["n"] for run in second["runs"] for c in run["cells"] if "seconds" in c} == {2, 64}
+
+
+def test_an_axis_maps_a_round_of_every_release_before_the_next_round_of_any(monkeypatch, tmp_path):
+    """Three releases, two rounds of 1 and 2 threads each: the first round of all three, then the second of
+    all three, as a map interleaves its thread counts, so that the machine's drift over minutes falls on
+    every release alike; rerun, the axis measures nothing again (each point resumes from its file)."""
+    releases = ["0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0"]
+    asked = made_up_axis(monkeypatch, tmp_path, releases)
+    assert [(release, threads) for release, threads, _ in asked] == \
+        [(release, threads) for round_ in (0, 1) for release in releases for threads in (1, 2)]
+    assert made_up_axis(monkeypatch, tmp_path, releases) == []

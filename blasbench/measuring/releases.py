@@ -30,7 +30,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -42,8 +42,8 @@ from ..results.kinds import write_result
 from ..results.kinds.release import key_fields, point_directory, release_cells, version_tuple
 from ..setups import VARIANTS
 from ..store import digest
-from .sweep import ScalingSettings, run_scaling
-from .threadmap import MapSettings, run_threadmap, sizes_of
+from .sweep import ScalingSettings, sweep_repeats
+from .threadmap import MapSettings, map_rounds, sizes_of
 from .variants import install_project, project_root, virtual_environment
 
 
@@ -75,12 +75,15 @@ def blas_fields(library: dict) -> dict:
 
 @dataclass(frozen=True)
 class Measure:
-    """What each point of an axis measures: ``kind`` names the result beside ``release.json``, ``run``
-    measures it into a path with a Python and the variables every process gets (resumable, as ever);
-    ``following(result)``, where given, is what the points after one that gave ``result`` measure."""
+    """What each point of an axis measures: ``kind`` names the result beside ``release.json``,
+    ``rounds`` measures it into a path with a Python and the variables every process gets (resumable,
+    as ever), giving the result after each of its ``count`` rounds (a sweep's repeats) and after any
+    further ones; ``following(result)``, where given, is what the points after one that gave ``result``
+    measure."""
 
     kind: str
-    run: Callable[[Path, str, dict], dict]
+    rounds: Callable[[Path, str, dict], Iterator[dict]]
+    count: int
     following: Callable[[dict], Measure] | None = None
 
     def after(self, result: dict) -> Measure:
@@ -95,12 +98,12 @@ def map_measure(settings: MapSettings) -> Measure:
     def following(result: dict) -> Measure:
         return map_measure(replace(settings, largest=sizes_of(result)))
 
-    return Measure("threadmap", lambda path, python, env: run_threadmap(settings, path, python, env),
+    return Measure("threadmap", lambda path, python, env: map_rounds(settings, path, python, env), settings.rounds,
                    following if settings.largest is None else None)
 
 
 def sweep_measure(settings: ScalingSettings) -> Measure:
-    return Measure("scaling", lambda path, python, env: run_scaling(settings, path, python, env))
+    return Measure("scaling", lambda path, python, env: sweep_repeats(settings, path, python, env), settings.repeats)
 
 
 class Axis:
@@ -167,18 +170,18 @@ class Axis:
         where it is not ``version`` (``asked``: what :meth:`point` recorded of it)."""
         raise NotImplementedError
 
-    def measure(self, measure: Measure, version: str, under: Path) -> tuple[dict, dict]:
-        """Measure ``version`` into its point's directory under ``under`` (``releases/``, or
-        ``bisect/`` for a confirmation): its record (what was asked for, installed and loaded, and an
-        ``error`` where another version ran) and the measure's result."""
-        python, extra_env, record = self.point(version)
+    def rounds(self, measure: Measure, version: str, under: Path) -> Iterator[tuple[dict, dict]]:
+        """Measure ``version`` into its point's directory under ``under`` (``releases/``, or ``bisect/``
+        for a confirmation), a round at a time: after each, its record (what was asked for, installed
+        and loaded, and an ``error`` where another version ran) and the measure's result so far."""
+        python, extra_env, asked = self.point(version)
         directory = Path(under) / point_directory(self.name, version, measure.kind)
         directory.mkdir(parents=True, exist_ok=True)
-        result = measure.run(directory / f"{measure.kind}.json", python, extra_env)
-        record = {"kind": "release", "axis": self.name, "release": version, "measure": measure.kind, **record,
-                  **self.ran(version, result, record)}
-        write_result(directory / "release.json", record)
-        return record, result
+        for result in measure.rounds(directory / f"{measure.kind}.json", python, extra_env):
+            record = {"kind": "release", "axis": self.name, "release": version, "measure": measure.kind, **asked,
+                      **self.ran(version, result, asked)}
+            write_result(directory / "release.json", record)
+            yield record, result
 
 
 class OpenBLASReleases(Axis):
@@ -287,46 +290,76 @@ class NumPyReleases(Axis):
         return found
 
 
+def measure_together(measure: Measure, axis: Axis, versions: list[str], under: Path,
+                     note: str = "") -> tuple[Measure, list[tuple[dict, dict]]]:
+    """Measure ``versions`` a round of each in turn (the first round of every one, then the second of
+    every one, ...), as a map takes its thread counts, so that a machine that drifts over minutes
+    shifts every version alike instead of reading as a change between two of them. A version whose
+    record says another one ran (:meth:`Axis.ran`) is measured no further. The measure the points
+    after these take (:meth:`Measure.after`), and each version's last record and result."""
+    running = {version: None for version in versions}
+    last: dict[str, tuple[dict, dict]] = {}
+    turn = 0
+    while running:
+        stage = f"round {turn + 1} of {measure.count}" if turn < measure.count else "further rounds where undecided"
+        for position, version in enumerate(versions, 1):
+            if version not in running:
+                continue
+            what = "variant" if version in axis.variants else axis.what
+            print(f"{what} {version}{note} ({position} of {len(versions)}), {stage}:", flush=True)
+            if running[version] is None:  # started here: a later point takes the measure the first point's first round set
+                running[version] = axis.rounds(measure, version, under)
+            if (step := next(running[version], None)) is None:
+                del running[version]
+                continue
+            last[version] = record, result = step
+            if "error" in record:
+                running.pop(version).close()
+            elif turn == 0:
+                measure = measure.after(result)
+        turn += 1
+    return measure, [last[version] for version in versions]
+
+
 def run_release_axis(measure: Measure, axis: Axis, releases: list[str], results: Path) -> list[str]:
-    """Measure each release in turn; the releases refused, each with why."""
-    refused = []
-    for position, version in enumerate(releases, 1):
-        print(f"{'variant' if version in axis.variants else axis.what} {version} ({position} of {len(releases)}):",
-              flush=True)
-        record, result = axis.measure(measure, version, Path(results) / "releases")
-        if "error" in record:
-            refused.append(f"{version}: {record['error']}")
-        else:
-            measure = measure.after(result)
-    return refused
+    """Measure every release, a round of each in turn (:func:`measure_together`); the releases refused,
+    each with why."""
+    _, measured = measure_together(measure, axis, releases, Path(results) / "releases")
+    return [f"{version}: {record['error']}" for version, (record, _) in zip(releases, measured) if "error" in record]
 
 
 def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> list[dict]:
-    """asv's ``find``, with the rule for "changed": map the first and last of ``releases``; for every
-    cell (a map's call and size, a sweep's workload, at a thread count) that changed between them,
-    halve the releases between, each release compared with the first,
-    until two adjacent releases hold the change; then map that pair again, afresh, to confirm it. A
+    """asv's ``find``, with the rule for "changed": map the first and last of ``releases`` together
+    (:func:`measure_together`); for every cell (a map's call and size, a sweep's workload, at a thread
+    count) that changed between them, halve the releases between, each release compared with the first,
+    until two adjacent releases hold the change; then map that pair again, afresh and together, to confirm it. A
     release whose cell changed the other way ends that cell's search as not monotone. Measured
     releases are mapped once (under ``results/releases``, read by ``releases.md``), the confirmations
     under ``results/bisect``. Endpoints that do not differ are one line."""
     cells: dict[int, dict] = {}
 
-    def measured(i: int, again: bool = False) -> dict:
+    def mapped(indices: list[int], again: bool = False) -> list[dict]:
+        """The cells of the releases at ``indices``, those not yet mapped mapped together (a round of
+        each in turn); ``again``: all of them mapped afresh, under ``bisect/``, to confirm a step."""
         nonlocal measure
-        if again or i not in cells:
-            print(f"{axis.what} {releases[i]}" + (" again, to confirm" if again else "") + ":", flush=True)
-            record, result = axis.measure(measure, releases[i], Path(results) / ("bisect" if again else "releases"))
-            if "error" in record:
-                raise UserError(f"bisect: {releases[i]}: {record['error']}.")
-            measure = measure.after(result)
+        if todo := [i for i in indices if again or i not in cells]:
+            measure, found = measure_together(measure, axis, [releases[i] for i in todo],
+                                              Path(results) / ("bisect" if again else "releases"),
+                                              " again, to confirm" if again else "")
+            fresh = {}
+            for i, (record, result) in zip(todo, found):
+                if "error" in record:
+                    raise UserError(f"bisect: {releases[i]}: {record['error']}.")
+                fresh[i] = release_cells(measure.kind, result)
             if again:
-                return release_cells(measure.kind, result)
-            cells[i] = release_cells(measure.kind, result)
-        return cells[i]
+                return [fresh[i] for i in indices]
+            cells.update(fresh)
+        return [cells[i] for i in indices]
 
     last = len(releases) - 1
-    ends = {(t, key): decide(found["processes"], measured(last)[t][key]["processes"])
-            for t, row in measured(0).items() for key, found in row.items() if key in measured(last).get(t, {})}
+    first, final = mapped([0, last])
+    ends = {(t, key): decide(found["processes"], final[t][key]["processes"])
+            for t, row in first.items() for key, found in row.items() if key in final.get(t, {})}
     changed = {cell: change for cell, change in ends.items() if beyond_noise(change["verdict"])}
     if not changed:
         raise UserError(f"no change between {releases[0]} and {releases[-1]} to find: no cell is slower or faster "
@@ -336,7 +369,7 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
         low, high, other_way = 0, last, None
         while high - low > 1 and other_way is None:
             middle = (low + high) // 2
-            verdict = decide(measured(0)[threads][key]["processes"], measured(middle)[threads][key]["processes"])["verdict"]
+            verdict = decide(first[threads][key]["processes"], mapped([middle])[0][threads][key]["processes"])["verdict"]
             if verdict == end["verdict"]:
                 high = middle
             elif beyond_noise(verdict):
@@ -345,12 +378,12 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
                 low = middle
         found = {**key_fields(measure.kind, key), "threads": threads, "verdict": end["verdict"],
                  "before": releases[low], "after": releases[high],
-                 "seconds": [measured(low)[threads][key]["median"], measured(high)[threads][key]["median"]]}
+                 "seconds": [cells[low][threads][key]["median"], cells[high][threads][key]["median"]]}
         if other_way:
             found["not_monotone"] = {"release": releases[other_way[0]], "verdict": other_way[1]}
         else:
-            again = decide(measured(low, again=True)[threads][key]["processes"],
-                           measured(high, again=True)[threads][key]["processes"])
+            low_again, high_again = mapped([low, high], again=True)
+            again = decide(low_again[threads][key]["processes"], high_again[threads][key]["processes"])
             found["confirmed"] = again["verdict"] == end["verdict"]
             found["confirmation"] = {k: again[k] for k in ("verdict", "ratio", "p")}
         findings.append(found)

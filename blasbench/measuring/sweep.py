@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -186,6 +187,14 @@ def resume(path: Path, kind: str, wanted: dict) -> dict | None:
 def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executable, extra_env: dict | None = None) -> dict:
     """Measure every missing point of ``settings`` with ``python``'s environment (and ``extra_env``:
     variables every process gets) and keep ``path`` up to date after each."""
+    *_, results = sweep_repeats(settings, path, python, extra_env)
+    return results
+
+
+def sweep_repeats(settings: ScalingSettings, path: Path, python: str = sys.executable,
+                  extra_env: dict | None = None) -> Iterator[dict]:
+    """:func:`run_scaling` a repeat at a time: the results after each repeat (a release axis takes a
+    repeat of each release in turn)."""
     wanted = {"settings": asdict(settings), "identity": current_identity(python, extra_env)}
     results = resume(path, "scaling", wanted) or {"kind": "scaling", **wanted, "points": [], "refused": [],
                                                     "environment": None}
@@ -196,27 +205,33 @@ def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executa
             if (rung, t, r) not in done]
     if not todo:
         print(f"all {len(done)} points of this sweep are already measured in {path}")
-        return results
+        yield results
+        return
     warmed = set()
     # A function's answer at the fewest threads (repeat 0, measured first) is the one the others are compared with.
     reference = path.with_name(f"{path.stem}-answer.npz")
     path.parent.mkdir(parents=True, exist_ok=True)  # the child saves that answer before the first result is written
-    with tqdm(total=len(todo), desc="scaling sweep", unit="point", dynamic_ncols=True) as bar:
-        for rung, threads, repeat in todo:
-            bar.set_postfix(rung=rung, threads=threads, repeat=repeat)
-            if settings.warmup and rung not in warmed:
-                run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), rung, max(settings.threads),
-                          python=python, extra_env=extra_env)
-                warmed.add(rung)
-            answer = settings.workload.answer_args(reference, (threads, repeat) == (min(settings.threads), 0))
-            result = run_child(settings.workload, rung, threads, python=python, extra_env=extra_env, extra_args=answer)
-            if results["environment"] is None:
-                results["environment"] = result["environment"]
-            if problem := limit_problem(result, threads):
-                results["refused"].append({"rung": rung, "threads": threads, "repeat": repeat, "why": problem})
-                tqdm.write(f"refused ({rung}, {threads} threads): {problem}")
-            else:
-                results["points"].append(settings.workload.point(result, rung, threads, repeat))
-            write_result(path, results)
-            bar.update()
-    return results
+    for repeat in range(settings.repeats):
+        if not (points := [point for point in todo if point[2] == repeat]):
+            yield results
+            continue
+        with tqdm(total=len(points), desc=f"scaling sweep, repeat {repeat + 1} of {settings.repeats}", unit="point",
+                  dynamic_ncols=True) as bar:
+            for rung, threads, _ in points:
+                bar.set_postfix(rung=rung, threads=threads)
+                if settings.warmup and rung not in warmed:
+                    run_child(Workload(**{**asdict(settings.workload), "iterations": 2}), rung, max(settings.threads),
+                              python=python, extra_env=extra_env)
+                    warmed.add(rung)
+                answer = settings.workload.answer_args(reference, (threads, repeat) == (min(settings.threads), 0))
+                result = run_child(settings.workload, rung, threads, python=python, extra_env=extra_env, extra_args=answer)
+                if results["environment"] is None:
+                    results["environment"] = result["environment"]
+                if problem := limit_problem(result, threads):
+                    results["refused"].append({"rung": rung, "threads": threads, "repeat": repeat, "why": problem})
+                    tqdm.write(f"refused ({rung}, {threads} threads): {problem}")
+                else:
+                    results["points"].append(settings.workload.point(result, rung, threads, repeat))
+                write_result(path, results)
+                bar.update()
+        yield results

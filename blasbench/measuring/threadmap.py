@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -98,6 +99,14 @@ def sizes_of(result: dict) -> dict | None:
 def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executable, extra_env: dict | None = None) -> dict:
     """Measure every thread count of ``settings`` not yet in ``path``, saving after each; ``extra_env``:
     variables every process gets (the library path that loads another OpenBLAS release)."""
+    *_, results = map_rounds(settings, path, python, extra_env)
+    return results
+
+
+def map_rounds(settings: MapSettings, path: Path, python: str = sys.executable,
+               extra_env: dict | None = None) -> Iterator[dict]:
+    """:func:`run_threadmap` a round at a time: the results after each round, then after the further
+    rounds (a release axis takes a round of each release in turn)."""
     check_sizes(settings)
     wanted = {"settings": asdict(settings), "identity": current_identity(python, extra_env)}
     results = resume(path, "threadmap", wanted) or {"kind": "threadmap", **wanted, "runs": [], "environment": None}
@@ -139,6 +148,8 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
             print(f"threading map: {threads} thread(s), round {round_ + 1} of {settings.rounds} ({position} of {len(todo)}): "
                   f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
             measure(round_, threads)
+        if threads == counts[-1]:
+            yield results
     last = settings.rounds + settings.more_rounds
     budget = settings.more_time * sum(run.get("seconds", 0) for run in results["runs"] if run["round"] < settings.rounds)
     for round_ in range(settings.rounds, last):  # more processes only where the rule cannot decide yet
@@ -149,9 +160,10 @@ def run_threadmap(settings: MapSettings, path: Path, python: str = sys.executabl
             if (spent := sum(run.get("seconds", 0) for run in results["runs"] if run["round"] >= settings.rounds)) >= budget:
                 print(f"threading map: the further rounds have taken their {settings.more_time:.0%} of the rounds' time "
                       f"({spent:.1f} s of {budget:.1f} s); {len(union)} cell(s) stay undecided.", flush=True)
-                return results
+                yield results
+                return
             if (round_, threads) not in done:
                 print(f"threading map: {len(cells)} undecided cell(s) at {threads} thread(s), round {round_ + 1} "
                       f"(at most {last}) ...", flush=True)
                 measure(round_, threads, cells)
-    return results
+    yield results

@@ -7,21 +7,35 @@ import numpy as np
 import pytest
 
 from blasbench.cli import main
-from blasbench.measuring.calls import CALLS, DTYPES
+from blasbench.measuring.calls import CALLS, DTYPES, LINE, aligned
 from blasbench.render.threadmap import render_threadmap, threadmap_line
 from blasbench.results.analysis import analyse_threadmap
 from blasbench.results.stats import summarize
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_every_call_runs_on_operands_of_its_dtype(dtype):
+def test_every_call_runs_on_operands_of_its_dtype_each_starting_on_a_cache_line(dtype):
     rng = np.random.default_rng(0)
     for call in CALLS.values():
-        operands = call.setup(5, dtype, rng)
+        operands = call.operands(5, dtype, rng)
         assert all(np.asarray(o).dtype == np.dtype(dtype) for o in operands), call.name
+        assert all(o.ctypes.data % LINE == 0 and o.flags.c_contiguous for o in operands), call.name
         result = call.run(*operands)
         first = result[0] if isinstance(result, tuple) else result
         assert np.all(np.isfinite(np.asarray(first))), call.name
+
+
+def test_an_operand_off_a_cache_line_is_moved_onto_one_with_the_same_numbers_and_one_on_a_line_is_kept():
+    """NumPy aligns to 16 bytes; the map's operands start on a cache line whatever came before them."""
+    matrix = np.random.default_rng(1).standard_normal((64, 64))
+    buffer = np.empty(matrix.nbytes + 2 * LINE, dtype=np.uint8)
+    start = -buffer.ctypes.data % LINE + 16  # 16 bytes past a line, where a large block from malloc often starts
+    off = buffer[start:start + matrix.nbytes].view(matrix.dtype).reshape(matrix.shape)
+    off[...] = matrix
+    placed = aligned(off)
+    assert off.ctypes.data % LINE == 16 and placed.ctypes.data % LINE == 0
+    assert np.array_equal(placed, matrix) and placed.shape == (64, 64) and placed.flags.c_contiguous
+    assert aligned(placed) is placed
 
 
 def test_a_map_of_this_environment_at_one_and_two_threads_reports_and_resumes(tmp_path, capsys):

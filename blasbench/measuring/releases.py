@@ -77,13 +77,14 @@ def blas_fields(library: dict) -> dict:
 class Measure:
     """What each point of an axis measures: ``kind`` names the result beside ``release.json``,
     ``rounds`` measures it into a path with a Python and the variables every process gets (resumable,
-    as ever), giving the result after each of its ``count`` rounds (a sweep's repeats) and after any
-    further ones; ``following(result)``, where given, is what the points after one that gave ``result``
-    measure."""
+    as ever), giving the result after each of its ``count`` rounds (a sweep's repeats) and, where
+    ``further``, once more after the further rounds; ``following(result)``, where given, is what the
+    points after one that gave ``result`` measure."""
 
     kind: str
     rounds: Callable[[Path, str, dict], Iterator[dict]]
     count: int
+    further: bool = False
     following: Callable[[dict], Measure] | None = None
 
     def after(self, result: dict) -> Measure:
@@ -99,7 +100,7 @@ def map_measure(settings: MapSettings) -> Measure:
         return map_measure(replace(settings, largest=sizes_of(result)))
 
     return Measure("threadmap", lambda path, python, env: map_rounds(settings, path, python, env), settings.rounds,
-                   following if settings.largest is None else None)
+                   True, following if settings.largest is None else None)
 
 
 def sweep_measure(settings: ScalingSettings) -> Measure:
@@ -299,8 +300,7 @@ def measure_together(measure: Measure, axis: Axis, versions: list[str], under: P
     after these take (:meth:`Measure.after`), and each version's last record and result."""
     running = {version: None for version in versions}
     last: dict[str, tuple[dict, dict]] = {}
-    turn = 0
-    while running:
+    for turn in range(measure.count + measure.further):
         stage = f"round {turn + 1} of {measure.count}" if turn < measure.count else "further rounds where undecided"
         for position, version in enumerate(versions, 1):
             if version not in running:
@@ -317,7 +317,6 @@ def measure_together(measure: Measure, axis: Axis, versions: list[str], under: P
                 running.pop(version).close()
             elif turn == 0:
                 measure = measure.after(result)
-        turn += 1
     return measure, [last[version] for version in versions]
 
 

@@ -205,8 +205,6 @@ def sweep_repeats(settings: ScalingSettings, path: Path, python: str = sys.execu
             if (rung, t, r) not in done]
     if not todo:
         print(f"all {len(done)} points of this sweep are already measured in {path}")
-        yield results
-        return
     warmed = set()
     # A function's answer at the fewest threads (repeat 0, measured first) is the one the others are compared with.
     reference = path.with_name(f"{path.stem}-answer.npz")

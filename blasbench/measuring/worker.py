@@ -113,7 +113,7 @@ def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], measu
                     break
                 if cells_wanted is not None and (call, dtype, n) not in cells_wanted:
                     continue
-                operands = CALLS[call].setup(n, dtype, rng)
+                operands = CALLS[call].operands(n, dtype, rng)
                 started = time.perf_counter()
                 CALLS[call].run(*operands)  # the warm-up: thread start, first touch of the result
                 if only is None and time.perf_counter() - started > max_seconds:

@@ -39,8 +39,8 @@ class Call:
 def aligned(array):
     """``array``, or a copy of it, starting on a cache line (``LINE``). NumPy aligns its arrays to 16
     bytes only, and where an operand starts within a cache line moves memory-bound calls by up to
-    1.4x (``a @ v`` n = 256 on one thread: 5.3 us with the matrix on a cache line, 7.6 us 16 bytes
-    past one, on the 2-core Xeon of docs/measuring.md); where it lands depends on what the process
+    1.4x (``a @ v`` n = 256 on one thread: about 4.9 us with the matrix on a cache line, 7.0 us 16
+    bytes past one, on the 2-core Xeon of docs/measuring.md); where it lands depends on what the process
     allocated and freed before, the same in every process of one map, so that it would read as a
     change between two maps (two releases, two runs) where only the allocations before it differ."""
     import numpy as np

@@ -17,6 +17,9 @@ function) under each release of OpenBLAS or of NumPy, without a compile per rele
   its own virtual environment under the cache (with the SciPy pip picks beside it, unless NumPy's
   calls alone are mapped), each with the OpenBLAS it bundles, as threadpoolctl reports it.
 
+The points are measured a round of each in turn (:func:`measure_together`), as a map takes its
+thread counts: a machine that drifts over the half hour an axis can take shifts them all alike.
+
     <results>/releases/<point>/release.json     what was asked for, installed and loaded
     <results>/releases/<point>/threadmap.json   the measure at that point (or scaling.json)
 

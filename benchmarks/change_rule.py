@@ -26,7 +26,6 @@ maps tested, and the output says so). ``--rounds K`` keeps each map's first K ro
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from blasbench.facts import CHANGE_FACTOR
 from blasbench.results.change import beyond_noise
 from blasbench.results.compare import compare_dirs
 from blasbench.results.directory import Results
+from blasbench.results.kinds import read_result, write_result
 
 KNOWN_CHANGE = 1.3  # a cell the truth maps moved by at least this much is a change the rule should see
 
@@ -117,13 +117,12 @@ def report(out: Path, seconds: dict[str, float]) -> None:
 def first_rounds(out: Path, rounds: int, into: Path) -> Path:
     """The maps kept in ``out``, each with only its first ``rounds`` rounds' processes, under ``into``."""
     for directory in (d for d in out.iterdir() if (d / "threadmap.json").is_file()):
-        kept = json.loads((directory / "threadmap.json").read_text())
+        kept = read_result(directory / "threadmap.json", "threadmap")
         if kept["settings"]["rounds"] < rounds:
             raise SystemExit(f"{directory} has {kept['settings']['rounds']} rounds, fewer than {rounds}")
         kept["runs"] = [run for run in kept["runs"] if run["round"] < rounds]
         kept["settings"]["rounds"] = rounds
-        (into / directory.name).mkdir()
-        (into / directory.name / "threadmap.json").write_text(json.dumps(kept))
+        write_result(into / directory.name / "threadmap.json", kept)
     return into
 
 

@@ -140,7 +140,7 @@ def map_rounds(settings: MapSettings, path: Path, python: str = sys.executable,
                                     "seconds": wall, "identity": identity(result["environment"])})
             results["environment"] = results["environment"] or result["environment"]
             if (round_, threads) == (0, 1):
-                only = largest_measured(result["cells"])
+                only = sizes_of(results)
         write_result(path, results)
 
     for position, (round_, threads) in enumerate(todo, 1):

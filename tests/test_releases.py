@@ -181,7 +181,7 @@ class MadeUp(OpenBLASReleases):
         super().__init__()
         self.seconds_of, self.mapped = seconds_of, []
 
-    def rounds(self, measure, version, under):
+    def by_round(self, measure, version, under):
         self.mapped.append(version)
         value = self.seconds_of(RELEASES.index(version))
         runs = [{"round": r, "threads": 1, "cells": [cell("solve", 2, [value * (1 + 0.01 * r)])]} for r in range(5)]

@@ -156,9 +156,9 @@ def test_findings_name_the_fastest_and_say_when_rows_are_noise_undecided_or_one_
     assert "takes 1.25x as long, but its repeats overlap the fastest's: undecided" in findings_lines(findings)
 
 
-def test_a_busy_machine_stops_compare_variants_before_any_timing(tmp_path, monkeypatch):
-    """Each variant waits for quiet cores after its build; when they stay busy the whole comparison
-    stops with one message (the next variant would wait for the same cores), nothing timed."""
+def test_a_busy_machine_stops_compare_variants_after_the_builds_before_any_timing(tmp_path, monkeypatch):
+    """Every variant is built and installed before the first timing, then the comparison waits once
+    for quiet cores; when they stay busy it stops with one message, nothing timed."""
     from blasbench import MachineBusy
     from blasbench.measuring import variants
 
@@ -171,7 +171,58 @@ def test_a_busy_machine_stops_compare_variants_before_any_timing(tmp_path, monke
 
     with pytest.raises(MachineBusy, match="run again when it is quiet"):
         variants.compare_variants(["system-pthread", "pypi"], None, tmp_path, None, quiet=busy)
-    assert prepared == ["system-pthread"] and not (tmp_path / "variants" / "system-pthread" / "variant.json").exists()
+    assert prepared == ["system-pthread", "pypi"] and not list(tmp_path.glob("variants/*/variant.json"))
+
+
+def made_up_variants(monkeypatch, tmp_path, fails: tuple[str, int] | None = None) -> tuple[list[str], list[tuple]]:
+    """compare-variants over three variants whose sweeps (two repeats) and maps (two rounds and the further
+    ones) are made up: the variants failed, and each step in the order measured. ``fails``: the variant
+    whose sweep fails at that repeat."""
+    from blasbench.measuring import variants
+    from blasbench.measuring.sweep import ScalingSettings
+    from blasbench.measuring.threadmap import MapSettings
+
+    steps = []
+
+    def sweep_repeats(settings, path, python):
+        for repeat in range(settings.repeats):
+            if (python, repeat) == fails:
+                raise UserError(f"{python}'s sweep failed")
+            steps.append((python, "sweep", repeat))
+            yield {"environment": None}
+
+    def map_rounds(settings, path, python):
+        for round_ in range(settings.rounds + 1):
+            steps.append((python, "map", round_))
+            yield {}
+
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(variants, "prepare", lambda variant, *_: {"python": variant.name})
+    monkeypatch.setattr(variants, "probed", lambda variant, *_: {"kind": "variant", "variant": {"name": variant.name}})
+    monkeypatch.setattr(variants, "sweep_repeats", sweep_repeats)
+    monkeypatch.setattr(variants, "map_rounds", map_rounds)
+    failed = variants.compare_variants(["system-pthread", "system-openmp", "pypi"], ScalingSettings(("x",), (1, 2), 2),
+                                       tmp_path, None, map_settings=MapSettings(rounds=2))
+    return failed, steps
+
+
+def test_compare_variants_measures_a_repeat_of_every_variant_before_the_next_repeat_of_any(monkeypatch, tmp_path):
+    """Variants swept one after another let the machine's drift over the run read as a difference between
+    two (the rule's verdict on the fastest and the next): the sweeps take a repeat of each variant in turn,
+    then the maps a round of each in turn, then their further rounds."""
+    failed, steps = made_up_variants(monkeypatch, tmp_path)
+    names = ["system-pthread", "system-openmp", "pypi"]
+    assert not failed
+    assert steps == [(name, "sweep", repeat) for repeat in (0, 1) for name in names] + \
+        [(name, "map", round_) for round_ in (0, 1, 2) for name in names]
+
+
+def test_a_variant_whose_sweep_fails_is_reported_and_the_others_measured_to_the_end(monkeypatch, tmp_path, capsys):
+    failed, steps = made_up_variants(monkeypatch, tmp_path, fails=("system-openmp", 1))
+    assert failed == ["system-openmp"] and "error: system-openmp: system-openmp's sweep failed" in capsys.readouterr().err
+    assert [step for step in steps if step[0] == "system-openmp"] == [("system-openmp", "sweep", 0)]  # not mapped
+    assert [step for step in steps if step[0] == "pypi"] == [("pypi", "sweep", 0), ("pypi", "sweep", 1),
+                                                             *(("pypi", "map", r) for r in (0, 1, 2))]
 
 
 def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_limits_honoured():

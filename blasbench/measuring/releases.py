@@ -45,7 +45,7 @@ from ..results.kinds import write_result
 from ..results.kinds.release import key_fields, point_directory, release_cells, version_tuple
 from ..setups import VARIANTS
 from ..store import digest
-from .sweep import ScalingSettings, sweep_repeats
+from .sweep import ScalingSettings, in_turn, sweep_repeats
 from .threadmap import MapSettings, map_rounds, sizes_of
 from .variants import install_project, project_root, virtual_environment
 
@@ -79,13 +79,13 @@ def blas_fields(library: dict) -> dict:
 @dataclass(frozen=True)
 class Measure:
     """What each point of an axis measures: ``kind`` names the result beside ``release.json``,
-    ``rounds`` measures it into a path with a Python and the variables every process gets (resumable,
+    ``by_round`` measures it into a path with a Python and the variables every process gets (resumable,
     as ever), giving the result after each of its ``count`` rounds (a sweep's repeats) and, where
     ``further``, once more after the further rounds; ``following(result)``, where given, is what the
     points after one that gave ``result`` measure."""
 
     kind: str
-    rounds: Callable[[Path, str, dict], Iterator[dict]]
+    by_round: Callable[[Path, str, dict], Iterator[dict]]
     count: int
     further: bool = False
     following: Callable[[dict], Measure] | None = None
@@ -174,18 +174,20 @@ class Axis:
         where it is not ``version`` (``asked``: what :meth:`point` recorded of it)."""
         raise NotImplementedError
 
-    def rounds(self, measure: Measure, version: str, under: Path) -> Iterator[tuple[dict, dict]]:
+    def by_round(self, measure: Measure, version: str, under: Path) -> Iterator[tuple[dict, dict]]:
         """Measure ``version`` into its point's directory under ``under`` (``releases/``, or ``bisect/``
         for a confirmation), a round at a time: after each, its record (what was asked for, installed
-        and loaded, and an ``error`` where another version ran) and the measure's result so far."""
+        and loaded, and an ``error`` where another version ran, which ends it) and the measure's result so far."""
         python, extra_env, asked = self.point(version)
         directory = Path(under) / point_directory(self.name, version, measure.kind)
         directory.mkdir(parents=True, exist_ok=True)
-        for result in measure.rounds(directory / f"{measure.kind}.json", python, extra_env):
+        for result in measure.by_round(directory / f"{measure.kind}.json", python, extra_env):
             record = {"kind": "release", "axis": self.name, "release": version, "measure": measure.kind, **asked,
                       **self.ran(version, result, asked)}
             write_result(directory / "release.json", record)
             yield record, result
+            if "error" in record:  # another version ran: measured no further
+                return
 
 
 class OpenBLASReleases(Axis):
@@ -296,30 +298,22 @@ class NumPyReleases(Axis):
 
 def measure_together(measure: Measure, axis: Axis, versions: list[str], under: Path,
                      note: str = "") -> tuple[Measure, list[tuple[dict, dict]]]:
-    """Measure ``versions`` a round of each in turn (the first round of every one, then the second of
-    every one, ...), as a map takes its thread counts, so that a machine that drifts over minutes
-    shifts every version alike instead of reading as a change between two of them. A version whose
-    record says another one ran (:meth:`Axis.ran`) is measured no further. The measure the points
-    after these take (:meth:`Measure.after`), and each version's last record and result."""
-    running = {version: None for version in versions}
-    last: dict[str, tuple[dict, dict]] = {}
-    for turn in range(measure.count + measure.further):
+    """Measure ``versions`` a round of each in turn (:func:`.sweep.in_turn`): a machine that drifts
+    over the half hour an axis can take shifts every version alike. A version whose record says
+    another one ran is measured no further. The measure the points after these take
+    (:meth:`Measure.after`), and each version's last record and result."""
+    def before(turn: int, version: str) -> None:
         stage = f"round {turn + 1} of {measure.count}" if turn < measure.count else "further rounds where undecided"
-        for position, version in enumerate(versions, 1):
-            if version not in running:
-                continue
-            what = "variant" if version in axis.variants else axis.what
-            print(f"{what} {version}{note} ({position} of {len(versions)}), {stage}:", flush=True)
-            if running[version] is None:  # started here: a later point takes the measure the first point's first round set
-                running[version] = axis.rounds(measure, version, under)
-            if (step := next(running[version], None)) is None:
-                del running[version]
-                continue
-            last[version] = record, result = step
-            if "error" in record:
-                running.pop(version).close()
-            elif turn == 0:
-                measure = measure.after(result)
+        what = "variant" if version in axis.variants else axis.what
+        print(f"{what} {version}{note} ({versions.index(version) + 1} of {len(versions)}), {stage}:", flush=True)
+
+    last: dict[str, tuple[dict, dict]] = {}
+    # a point is started when its first round comes: it takes the measure the first point's first round set
+    for version, (record, result) in in_turn(versions, lambda version: axis.by_round(measure, version, under),
+                                             measure.count + measure.further, before):
+        if version not in last and "error" not in record:
+            measure = measure.after(result)
+        last[version] = record, result
     return measure, [last[version] for version in versions]
 
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -182,6 +182,27 @@ def resume(path: Path, kind: str, wanted: dict) -> dict | None:
     print(f"{path} was measured with other {' and '.join(differing)}: moved to {aside.name}; measuring afresh.",
           file=sys.stderr)
     return None
+
+
+def in_turn(keys: list[Hashable], start: Callable[[Hashable], Iterator], turns: int,
+            before: Callable[[int, Hashable], None] = lambda turn, key: None) -> Iterator[tuple[Hashable, object]]:
+    """Several measures a round at a time (a sweep's repeat), a round of each in turn: the first of
+    every one, then the second of every one, ..., as a map takes its thread counts, so that a machine
+    that drifts over the minutes they take shifts them all alike instead of reading as a difference
+    between two. Each is started (``start(key)``: an iterator of its results, one after each round)
+    when its first turn comes, after the results before it were taken (what it measures may follow
+    from them), and leaves the turns when it ends; ``before(turn, key)`` runs before each of its
+    ``turns`` rounds. Yields each result with its key."""
+    running: dict = dict.fromkeys(keys)
+    for turn in range(turns):
+        for key in [key for key in keys if key in running]:
+            before(turn, key)
+            if running[key] is None:
+                running[key] = start(key)
+            if (result := next(running[key], None)) is None:
+                del running[key]
+            else:
+                yield key, result
 
 
 def run_scaling(settings: ScalingSettings, path: Path, python: str = sys.executable, extra_env: dict | None = None) -> dict:

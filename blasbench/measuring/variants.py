@@ -4,8 +4,10 @@ Each variant gets its own virtual environment under the cache (``envs/<variant>`
 wheels built (cached) against its provider, or PyPI's own NumPy/SciPy wheels, plus this
 project. In each one the runtime-limits probe (which ways of asking for one thread are
 honoured, and the DGEMM rate at one and all threads) and a thread sweep of one training
-rung run as fresh processes. Results land in ``<results>/variants/<variant>/`` (``variant.json``
-and the sweep's ``scaling.json``), saved as they are measured; a rerun continues.
+rung run as fresh processes, a repeat of each variant in turn (and so its threading map, a round of
+each in turn), every variant built before the first is timed. Results land in
+``<results>/variants/<variant>/`` (``variant.json``, the sweep's ``scaling.json``, the map's
+``threadmap.json``), saved as they are measured; a rerun continues.
 """
 
 from __future__ import annotations
@@ -14,19 +16,18 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-from .. import MachineBusy, UserError, pins
+from .. import UserError, pins
 from ..building.build import build_all, install
 from ..facts import DGEMM_SIZE
 from ..results.kinds import write_result
 from ..setups import VARIANTS, Variant
 from ..store import cache_dir, file_sha256, locked
-from .sweep import ScalingSettings, current_identity, resume, run_scaling
-from .threadmap import MapSettings, run_threadmap
+from .sweep import ScalingSettings, current_identity, in_turn, resume, sweep_repeats
+from .threadmap import MapSettings, map_rounds
 from .why import runtime_limits
 
 
@@ -88,53 +89,80 @@ def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
     return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
 
 
-def run_variant(variant: Variant, settings: ScalingSettings, directory: Path, site_cfg: Path | None,
-                project: Path, dgemm_size: int, quiet: Callable[[], None] = lambda: None,
-                map_settings: MapSettings | None = None) -> None:
-    """Install, probe the runtime limits, sweep one variant into ``directory``, and map its calls
-    when ``map_settings`` ask for it; ``quiet()`` runs between the build and the first timing (it
-    waits for free cores, or stops)."""
+def probed(variant: Variant, installed: dict, directory: Path, dgemm_size: int) -> dict:
+    """The variant's record: what was installed, and the runtime limits probed in its environment
+    (kept from an earlier run of the same identity)."""
     directory.mkdir(parents=True, exist_ok=True)
-    record_path = directory / "variant.json"
-    started = time.monotonic()
-    installed = prepare(variant, site_cfg, project)
-    quiet()
     wanted = {"identity": current_identity(installed["python"]), "dgemm_size": dgemm_size}
-    record = resume(record_path, "variant", wanted)
+    record = resume(directory / "variant.json", "variant", wanted)
     if record is None or "limits" not in record:
         print(f"{variant.name}: probing the runtime thread limits ...", flush=True)
         record = {"kind": "variant", **wanted, "variant": asdict(variant), "installed": installed,
                   "limits": runtime_limits(installed["python"], dgemm_size)}
-        write_result(record_path, record)
-    scaling = run_scaling(settings, directory / "scaling.json", installed["python"])
-    record["environment"] = scaling.get("environment")
-    # Two variants can load the very same file (or an identical copy): the report says so.
-    record["blas_sha256"] = {lib["filepath"]: file_sha256(Path(lib["filepath"]))
-                             for lib in (record["environment"] or {}).get("threadpool_info", [])
-                             if lib.get("user_api") == "blas"}
-    record["seconds_this_run"] = round(time.monotonic() - started, 1)
-    write_result(record_path, record)
-    if map_settings:
-        run_threadmap(map_settings, directory / "threadmap.json", installed["python"])
+        write_result(directory / "variant.json", record)
+    return record
 
 
 def compare_variants(names: list[str], settings: ScalingSettings, results: Path, site_cfg: Path | None,
                      dgemm_size: int = DGEMM_SIZE, quiet: Callable[[], None] = lambda: None,
                      map_settings: MapSettings | None = None) -> list[str]:
-    """Every variant in turn; a variant that cannot be set up here is reported and skipped."""
+    """Every variant built (cached) and installed first; then, once ``quiet()`` lets the timings begin
+    (it waits for free cores, or stops), each one's runtime limits probed, and the sweeps, then (with
+    ``map_settings``) the threading maps, measured a repeat (a round) of each variant in turn
+    (:func:`.sweep.in_turn`), so that a machine that drifts over the run shifts every variant alike
+    instead of reading as a difference between two. A variant that cannot be set up or measured here
+    is reported and skipped; the names of those."""
     project = project_root()
-    failed = []
+    failed: list[str] = []
+
+    def fail(name: str, error: UserError) -> None:
+        print(f"error: {name}: {error}", file=sys.stderr)
+        failed.append(name)
+        if not (results / "variants" / name / "variant.json").exists():  # the report says why the row is missing
+            write_result(results / "variants" / name / "variant.json",
+                         {"kind": "variant", "variant": asdict(VARIANTS[name]), "error": str(error)})
+
+    installed = {}
     for name in names:
         print(f"== {name}: {VARIANTS[name].description}", flush=True)
-        directory = results / "variants" / name
         try:
-            run_variant(VARIANTS[name], settings, directory, site_cfg, project, dgemm_size, quiet, map_settings)
-        except MachineBusy:
-            raise  # the next variant would wait for the same cores: stop, keeping what is measured
+            installed[name] = prepare(VARIANTS[name], site_cfg, project)
         except UserError as e:
-            print(f"error: {name}: {e}", file=sys.stderr)
-            failed.append(name)
-            if not (directory / "variant.json").exists():  # the report says why the row is missing
-                write_result(directory / "variant.json", {"kind": "variant", "variant": asdict(VARIANTS[name]),
-                                                          "error": str(e)})
+            fail(name, e)
+    quiet()  # a busy machine stops the comparison here, before any timing: every variant would wait for the same cores
+    records = {}
+    for name in installed:
+        try:
+            records[name] = probed(VARIANTS[name], installed[name], results / "variants" / name, dgemm_size)
+        except UserError as e:
+            fail(name, e)
+
+    def sweep(name: str) -> Iterator[dict]:
+        """The variant's sweep, a repeat at a time; its record then names the BLAS files its processes
+        loaded, each with its SHA-256 (two variants can load the very same file, or an identical copy)."""
+        try:
+            for scaling in sweep_repeats(settings, results / "variants" / name / "scaling.json", installed[name]["python"]):
+                yield scaling
+        except UserError as e:
+            fail(name, e)
+            return
+        environment = records[name]["environment"] = scaling.get("environment")
+        records[name]["blas_sha256"] = {lib["filepath"]: file_sha256(Path(lib["filepath"]))
+                                        for lib in (environment or {}).get("threadpool_info", [])
+                                        if lib.get("user_api") == "blas"}
+        write_result(results / "variants" / name / "variant.json", records[name])
+
+    def threadmap(name: str) -> Iterator[dict]:
+        try:
+            yield from map_rounds(map_settings, results / "variants" / name / "threadmap.json", installed[name]["python"])
+        except UserError as e:
+            fail(name, e)
+
+    stages = [("sweep", sweep, settings.repeats)]
+    if map_settings:
+        stages.append(("threading map", threadmap, map_settings.rounds + 1))  # its rounds, then its further rounds
+    for what, start, turns in stages:
+        for _ in in_turn([name for name in records if name not in failed], start, turns,
+                         lambda turn, name: print(f"== {name}, {what}:", flush=True)):
+            pass
     return failed

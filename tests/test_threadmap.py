@@ -38,6 +38,28 @@ def test_an_operand_off_a_cache_line_is_moved_onto_one_with_the_same_numbers_and
     assert aligned(placed) is placed
 
 
+def test_a_cells_count_of_calls_starts_where_the_warm_up_call_says_and_climbs_when_it_was_too_slow():
+    """A map's process timed every count of calls from one up to the one lasting a measurement (CELL_SECONDS,
+    20 ms): the warm-up call's time says where to start, sparing the counts below."""
+    import time
+
+    from blasbench.measuring.worker import time_call
+
+    made = []
+
+    def run(seconds):
+        made.append(seconds)
+        time.sleep(seconds)
+
+    # 2 ms a call, as the warm-up found: 10 calls range, 10 more measure (the old way made 1 + 2 + 5 + 10 first)
+    assert time_call(run, (0.002,), 1, warm_up=0.0025)[0] == 10 and len(made) == 20
+    made.clear()  # a warm-up slower than the calls after it: the counts climb from its estimate until one lasts 20 ms
+    assert time_call(run, (0.002,), 1, warm_up=0.01)[0] == 10 and len(made) == 2 + 5 + 10 + 10
+    made.clear()  # one call as long as a measurement is the measurement, not made again
+    number, seconds = time_call(run, (0.025,), 1, warm_up=0.025)
+    assert number == 1 and len(made) == 1 and seconds["median"] >= 0.025
+
+
 def test_a_map_of_this_environment_at_one_and_two_threads_reports_and_resumes(tmp_path, capsys):
     argv = ["threadmap", "--installed", "--allow-busy", "--calls", "solve,a @ b", "--sizes", "2", "64",
             "--threads", "1,2", "--measurements", "1", "--rounds", "2", "--more-rounds", "0", "--results", str(tmp_path)]

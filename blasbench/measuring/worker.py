@@ -75,19 +75,25 @@ def child_evaluations(rung: str, hidden_sizes: list[int], example_counts: list[i
     return cells
 
 
-def time_call(run, operands, measurements: int) -> tuple[int, dict]:
-    """Seconds per call of ``run(*operands)``: the count of calls per measurement auto-ranged (1, 2,
-    5, 10, ... until a measurement lasts CELL_SECONDS), then the median and spread of ``measurements``.
-    A single call that already lasts CELL_SECONDS, made right after the warm-up, is the first
-    measurement: a large cell's call is not made once more only to be thrown away (a map's rounds
-    took 264 s here, against 285 s). Shorter calls are measured afresh after the auto-range, as
-    timeit's callers do: a first run of many calls, right after the shorter ones, read up to 1.7x
-    slow here."""
+# The counts of calls a measurement of a cell may take, as timeit's autorange tries them.
+COUNTS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000)
+
+
+def time_call(run, operands, measurements: int, warm_up: float) -> tuple[int, dict]:
+    """Seconds per call of ``run(*operands)``: the count of calls per measurement auto-ranged (of
+    COUNTS, from the first whose calls would last CELL_SECONDS at the ``warm_up`` call's time, up
+    until a measurement lasts CELL_SECONDS), then the median and spread of ``measurements``. The
+    warm-up's time spares timing the counts below (from 1 up, a default map's process took 39.7 s
+    here at 1 thread, 38.1 s from the warm-up's count; the cells' times alike, 0.996x). A single call that already lasts CELL_SECONDS is the first measurement: a large
+    cell's call is not made once more only to be thrown away (a map's rounds took 264 s here,
+    against 285 s). Shorter calls are measured afresh after the auto-range, as timeit's callers do:
+    a first run of many calls, right after the shorter ones, read up to 1.7x slow here."""
     import timeit
 
     timer = timeit.Timer(lambda: run(*operands))
+    first = next((at for at, number in enumerate(COUNTS) if number * warm_up >= CELL_SECONDS), len(COUNTS) - 1)
     number, seconds = 1, 0.0
-    for number in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000):
+    for number in COUNTS[first:]:
         if (seconds := timer.timeit(number)) >= CELL_SECONDS:
             break
     kept = [seconds] if number == 1 else []
@@ -116,10 +122,11 @@ def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], measu
                 operands = CALLS[call].operands(n, dtype, rng)
                 started = time.perf_counter()
                 CALLS[call].run(*operands)  # the warm-up: thread start, first touch of the result
-                if only is None and time.perf_counter() - started > max_seconds:
+                warm_up = time.perf_counter() - started
+                if only is None and warm_up > max_seconds:
                     cells.append({"call": call, "dtype": dtype, "n": n, "skipped": f"one call took over {max_seconds:g} s"})
                     break
-                number, seconds = time_call(CALLS[call].run, operands, measurements)
+                number, seconds = time_call(CALLS[call].run, operands, measurements, warm_up)
                 cells.append({"call": call, "dtype": dtype, "n": n, "number": number, "seconds": seconds})
     return cells
 

@@ -8,7 +8,8 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
 - the false-alarm rate: ``compare A A2``'s cells called slower or faster, of all cells (the same
   build twice: every call is a false alarm), and, beside it, the old rule's (a 1.10x ratio and the
   measurements' ranges apart) on the same data;
-- the agreement of A's and A2's own verdicts (threads against one thread), cell by cell;
+- the agreement of A's and A2's own verdicts (threads against one thread), cell by cell, and among
+  the cells whose ratio neither map found near the change factor (within 5%);
 - the power: of the cells that A2 and B2 say moved by 1.3x or more (the truth, from other maps than
   the ones tested), the share ``compare A B`` calls slower;
 - the time of each map.
@@ -26,6 +27,7 @@ maps tested, and the output says so). ``--rounds K`` keeps each map's first K ro
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tempfile
@@ -40,6 +42,7 @@ from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result, write_result
 
 KNOWN_CHANGE = 1.3  # a cell the truth maps moved by at least this much is a change the rule should see
+NEAR = 0.05  # a ratio this close to the change factor may fall either side of it in two maps
 
 
 def threadmap(directory: Path, options: list[str], coretype: str | None) -> float:
@@ -65,11 +68,18 @@ def old_rule(base: dict, other: dict) -> bool:
     return (ratio >= CHANGE_FACTOR and other["min"] > base["max"]) or (ratio <= 1 / CHANGE_FACTOR and other["max"] < base["min"])
 
 
-def own_verdicts(directory: Path) -> dict[tuple, str]:
-    """A map's own verdicts, threads against one thread: (threads, dtype, call, n) -> verdict."""
+def own_verdicts(directory: Path) -> dict[tuple, dict]:
+    """A map's own cells, threads against one thread: (threads, dtype, call, n) -> the cell (its verdict, speedup)."""
     found = Results.load(directory).findings["threadmap"]
-    return {(m["threads"], m["dtype"], row["call"], cell["n"]): cell["verdict"]
+    return {(m["threads"], m["dtype"], row["call"], cell["n"]): cell
             for m in found["maps"] for row in m["rows"] for cell in row["cells"]}
+
+
+def near_the_factor(cell: dict) -> bool:
+    """Whether the cell's ratio (its time at the threads over its time at one) lies within NEAR of the
+    change factor, either way: where a second map's drift may carry it across."""
+    ratio = 1 / cell["speedup"]
+    return any(abs(math.log(ratio / line)) <= math.log(1 + NEAR) for line in (CHANGE_FACTOR, 1 / CHANGE_FACTOR))
 
 
 def rows(a: Path, b: Path) -> list[dict]:
@@ -87,11 +97,16 @@ def report(out: Path, seconds: dict[str, float]) -> None:
         print(f"  false alarm: {r['key'][0]} at {r['key'][2]} thread(s): {r['verdict']}, {r['ratio']:.2f}x, p = {r['p']:.3g}")
     first, second = own_verdicts(out / "a"), own_verdicts(out / "a2")
     shared = sorted(set(first) & set(second))
-    agree = sum(first[k] == second[k] for k in shared)
-    print(f"the two maps' own verdicts (threads against one) agree on {agree} of {len(shared)} cells ({agree / len(shared):.1%})")
+    agree = [k for k in shared if first[k]["verdict"] == second[k]["verdict"]]
+    print(f"the two maps' own verdicts (threads against one) agree on {len(agree)} of {len(shared)} cells "
+          f"({len(agree) / len(shared):.1%})")
     for k in shared:
-        if first[k] != second[k]:
-            print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]} / {second[k]}")
+        if k not in agree:
+            print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]['verdict']} / {second[k]['verdict']}, "
+                  f"{1 / first[k]['speedup']:.3f}x / {1 / second[k]['speedup']:.3f}x")
+    far = [k for k in shared if not (near_the_factor(first[k]) or near_the_factor(second[k]))]
+    print(f"  of the {len(far)} cells neither map found within {NEAR:.0%} of the change factor ({CHANGE_FACTOR}x either way), "
+          f"they agree on {len(set(far) & set(agree))}")
     against, truth_maps = ((out / "b2", "A2 against B2") if (out / "b2").is_dir() else
                            (out / "b", "A2 against B, B shared with the maps tested"))
     truth = {tuple(r["key"]): r["ratio"] for r in rows(out / "a2", against)}

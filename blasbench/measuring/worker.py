@@ -84,10 +84,11 @@ def time_call(run, operands, measurements: int, warm_up: float) -> tuple[int, di
     COUNTS, from the first whose calls would last CELL_SECONDS at the ``warm_up`` call's time, up
     until a measurement lasts CELL_SECONDS), then the median and spread of ``measurements``. The
     warm-up's time spares timing the counts below (from 1 up, a default map's process took 39.7 s
-    here at 1 thread, 38.1 s from the warm-up's count; the cells' times alike, 0.996x). A single call that already lasts CELL_SECONDS is the first measurement: a large
-    cell's call is not made once more only to be thrown away (a map's rounds took 264 s here,
-    against 285 s). Shorter calls are measured afresh after the auto-range, as timeit's callers do:
-    a first run of many calls, right after the shorter ones, read up to 1.7x slow here."""
+    here at 1 thread, 38.1 s from the warm-up's count; the cells' times alike, 0.996x). A single
+    call that already lasts CELL_SECONDS is the first measurement: a large cell's call is not made
+    once more only to be thrown away (a map's rounds took 264 s here, against 285 s). Shorter
+    calls are measured afresh after the auto-range, as timeit's callers do: a first run of many
+    calls, right after the shorter ones, read up to 1.7x slow here."""
     import timeit
 
     timer = timeit.Timer(lambda: run(*operands))

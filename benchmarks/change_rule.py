@@ -17,12 +17,14 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
     python benchmarks/change_rule.py OUT [--coretype Prescott] [threadmap options, e.g. --calls solve]
     python benchmarks/change_rule.py OUT --again    # the rule re-applied to the maps kept in OUT
     python benchmarks/change_rule.py OUT --again --rounds K    # ... to their first K rounds' processes
+    python benchmarks/change_rule.py OUT --again --rounds K --further M    # ... and M more where undecided
 
 OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it, and
 ``--again`` prints the figures again from it (after a change to the rule, or for maps made elsewhere,
 e.g. on a machine without this script; without B2 the truth is A2 against B, which shares B with the
 maps tested, and the output says so). ``--rounds K`` keeps each map's first K rounds (maps made with
-``--rounds 10``, read with 5 and with 10: what more processes buy, from one set of maps).
+``--rounds 10``, read with 5 and with 10: what more processes buy, from one set of maps); ``--further M``
+gives the cells those K leave undecided the next M rounds' processes, as a map's further rounds would.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from pathlib import Path
 
 from blasbench.cli import main
 from blasbench.facts import CHANGE_FACTOR
+from blasbench.results.analysis import undecided_cells
 from blasbench.results.change import beyond_noise
 from blasbench.results.compare import compare_dirs
 from blasbench.results.directory import Results
@@ -129,14 +132,23 @@ def report(out: Path, seconds: dict[str, float]) -> None:
         print("map times: " + ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items()))
 
 
-def first_rounds(out: Path, rounds: int, into: Path) -> Path:
-    """The maps kept in ``out``, each with only its first ``rounds`` rounds' processes, under ``into``."""
+def first_rounds(out: Path, rounds: int, into: Path, further: int = 0) -> Path:
+    """The maps kept in ``out``, each with only its first ``rounds`` rounds' processes, under ``into``;
+    with ``further``, the cells those leave undecided keep the next ``further`` rounds' processes too
+    (at one thread and where undecided, as a map's further rounds measure them; all of them, without
+    the further rounds' time limit)."""
     for directory in (d for d in out.iterdir() if (d / "threadmap.json").is_file()):
         kept = read_result(directory / "threadmap.json", "threadmap")
-        if kept["settings"]["rounds"] < rounds:
-            raise SystemExit(f"{directory} has {kept['settings']['rounds']} rounds, fewer than {rounds}")
-        kept["runs"] = [run for run in kept["runs"] if run["round"] < rounds]
-        kept["settings"]["rounds"] = rounds
+        if kept["settings"]["rounds"] < rounds + further:
+            raise SystemExit(f"{directory} has {kept['settings']['rounds']} rounds, fewer than {rounds + further}")
+        runs = kept["runs"]
+        kept["runs"] = [run for run in runs if run["round"] < rounds]
+        kept["settings"].update(rounds=rounds, more_rounds=further)
+        undecided = {threads: set(cells) for threads, cells in undecided_cells(kept).items()}
+        wanted = {1: set().union(*undecided.values()), **undecided}
+        for run in (run for run in runs if rounds <= run["round"] < rounds + further):
+            if cells := [c for c in run["cells"] if (c["call"], c["dtype"], c["n"]) in wanted.get(run["threads"], ())]:
+                kept["runs"].append({**run, "cells": cells})
         write_result(into / directory.name / "threadmap.json", kept)
     return into
 
@@ -146,8 +158,9 @@ def run(argv: list[str]) -> None:
     if rest[:1] == ["--again"]:
         if rest[1:2] != ["--rounds"]:
             return report(out, {})
+        further = int(rest[4]) if rest[3:4] == ["--further"] else 0
         with tempfile.TemporaryDirectory() as into:
-            return report(first_rounds(out, int(rest[2]), Path(into)), {})
+            return report(first_rounds(out, int(rest[2]), Path(into), further), {})
     coretype = "Prescott"
     if "--coretype" in rest:
         at = rest.index("--coretype")

@@ -13,6 +13,7 @@ from blasbench.measuring.variants import project_root
 from blasbench.render.format import glossary_footer
 from blasbench.render.variants import findings_lines, render_variants, verdict
 from blasbench.results.directory import Results
+from blasbench.results.kinds import read_result
 
 
 def variants_of(directory: Path) -> tuple[list[dict], list[dict]]:
@@ -67,6 +68,7 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     assert not failed
     by_name = {v["name"]: v for v in measured}
     assert set(by_name) == set(names)
+    assert all(v["blas_sha256"] for v in measured)  # each record names the BLAS files its sweep's processes loaded
     if "reference" in names:
         reference = by_name["reference"]
         assert reference["blas"]["reported_threads"] is None  # threadpoolctl knows no netlib BLAS
@@ -189,7 +191,7 @@ def made_up_variants(monkeypatch, tmp_path, fails: tuple[str, int] | None = None
             if (python, repeat) == fails:
                 raise UserError(f"{python}'s sweep failed")
             steps.append((python, "sweep", repeat))
-            yield {"environment": None}
+            yield {"environment": {"threadpool_info": []}}
 
     def map_rounds(settings, path, python):
         for round_ in range(settings.rounds + 1):
@@ -213,6 +215,9 @@ def test_compare_variants_measures_a_repeat_of_every_variant_before_the_next_rep
     failed, steps = made_up_variants(monkeypatch, tmp_path)
     names = ["system-pthread", "system-openmp", "pypi"]
     assert not failed
+    # each variant's record names what its sweep's processes loaded (the last repeat's turn is the sweep's end)
+    assert all(read_result(tmp_path / "variants" / name / "variant.json", "variant")["environment"] == {"threadpool_info": []}
+               for name in names)
     assert steps == [(name, "sweep", repeat) for repeat in (0, 1) for name in names] + \
         [(name, "map", round_) for round_ in (0, 1, 2) for name in names]
 

@@ -192,7 +192,8 @@ def in_turn(keys: list[Hashable], start: Callable[[Hashable], Iterator], turns: 
     between two. Each is started (``start(key)``: an iterator of its results, one after each round)
     when its first turn comes, after the results before it were taken (what it measures may follow
     from them), and leaves the turns when it ends; ``before(turn, key)`` runs before each of its
-    ``turns`` rounds. Yields each result with its key."""
+    ``turns`` rounds. Yields each result with its key. No measure is asked for more than ``turns``
+    results: what one writes at its end it writes before giving its last result."""
     running: dict = dict.fromkeys(keys)
     for turn in range(turns):
         for key in [key for key in keys if key in running]:

@@ -4,8 +4,8 @@ Each variant gets its own virtual environment under the cache (``envs/<variant>`
 wheels built (cached) against its provider, or PyPI's own NumPy/SciPy wheels, plus this
 project. In each one the runtime-limits probe (which ways of asking for one thread are
 honoured, and the DGEMM rate at one and all threads) and a thread sweep of one training
-rung run as fresh processes, a repeat of each variant in turn (and so its threading map, a round of
-each in turn), every variant built before the first is timed. Results land in
+rung run as fresh processes. Every variant is built before any is timed; then the sweeps take a
+repeat of each variant in turn, and the threading maps a round of each. Results land in
 ``<results>/variants/<variant>/`` (``variant.json``, the sweep's ``scaling.json``, the map's
 ``threadmap.json``), saved as they are measured; a rerun continues.
 """

@@ -138,16 +138,17 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
             fail(name, e)
 
     def sweep(name: str) -> Iterator[dict]:
-        """The variant's sweep, a repeat at a time, its record naming after each the BLAS files its
-        processes loaded, each with its SHA-256 (two variants can load the very same file, or an
-        identical copy)."""
+        """The variant's sweep, a repeat at a time, its record naming, once the sweep has an
+        environment, the BLAS files its processes loaded, each with its SHA-256 (two variants can
+        load the very same file, or an identical copy)."""
         try:
             for scaling in sweep_repeats(settings, results / "variants" / name / "scaling.json", installed[name]["python"]):
-                environment = records[name]["environment"] = scaling.get("environment")
-                records[name]["blas_sha256"] = {lib["filepath"]: file_sha256(Path(lib["filepath"]))
-                                                for lib in (environment or {}).get("threadpool_info", [])
-                                                if lib.get("user_api") == "blas"}
-                write_result(results / "variants" / name / "variant.json", records[name])
+                if (environment := scaling.get("environment")) != records[name].get("environment"):
+                    records[name]["environment"] = environment
+                    records[name]["blas_sha256"] = {lib["filepath"]: file_sha256(Path(lib["filepath"]))
+                                                    for lib in (environment or {}).get("threadpool_info", [])
+                                                    if lib.get("user_api") == "blas"}
+                    write_result(results / "variants" / name / "variant.json", records[name])
                 yield scaling
         except UserError as e:
             fail(name, e)

@@ -230,6 +230,43 @@ def test_a_variant_whose_sweep_fails_is_reported_and_the_others_measured_to_the_
                                                              *(("pypi", "map", r) for r in (0, 1, 2))]
 
 
+def test_a_variant_stopped_by_an_error_keeps_in_its_record_what_it_loaded_and_the_error(monkeypatch, tmp_path, capsys):
+    made_up_variants(monkeypatch, tmp_path, fails=("system-openmp", 1))
+    record = read_result(tmp_path / "variants" / "system-openmp" / "variant.json", "variant")
+    assert record["error"] == "system-openmp's sweep failed" and record["environment"] == {"threadpool_info": []}
+
+
+def test_a_variant_stopped_after_a_whole_repeat_shows_its_row_and_its_error(tmp_path):
+    """What a variant measured before an error is shown, and the error beside it; a variant with no whole
+    repeat (no speedup to show) is listed as not measured."""
+    import shutil
+
+    directory = tmp_path / "run"
+    shutil.copytree(ROOT / "reports" / "examples" / "spr2-variants-in-turn" / "a", directory)
+    for name, keep in (("pypi", 2), ("system-pthread", 1)):  # pypi: one whole repeat; system-pthread: 1 thread only
+        variant, scaling = (directory / "variants" / name / f for f in ("variant.json", "scaling.json"))
+        record, sweep = json.loads(variant.read_text()), json.loads(scaling.read_text())
+        variant.write_text(json.dumps({**record, "error": f"{name} stopped"}))
+        scaling.write_text(json.dumps({**sweep, "points": sweep["points"][:keep]}))
+    measured, failed = variants_of(directory)
+    assert [v["name"] for v in measured] == ["pypi"] and [r["variant"]["name"] for r in failed] == ["system-pthread", "pypi"]
+    report = render_variants(Results.load(directory).findings["variant"])
+    assert "| **pypi** |" in report and "| **system-pthread** |" not in report
+    assert "- system-pthread: system-pthread stopped\n- pypi: pypi stopped (above: what it measured before)" in report
+
+
+def test_a_variant_measured_again_drops_the_error_an_earlier_run_recorded(monkeypatch, tmp_path):
+    from blasbench.measuring import variants
+    from blasbench.setups import VARIANTS
+
+    monkeypatch.setattr(variants, "current_identity", lambda python: {"host": "here"})
+    wanted = {"kind": "variant", "variant": {"name": "pypi"}, "identity": {"host": "here"}, "dgemm_size": 64, "limits": [],
+              "error": "earlier"}
+    (tmp_path / "variant.json").write_text(json.dumps(wanted))
+    record = variants.probed(VARIANTS["pypi"], {"python": "python"}, tmp_path, 64)
+    assert "error" not in record and "error" not in read_result(tmp_path / "variant.json", "variant")
+
+
 def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_limits_honoured():
     """BLIS as measured on a Zen 3 machine (committed example): with no thread variable its DGEMM runs one
     thread, while the sweep's points, every variable set, ran two. The verdict says "unless told", the

@@ -41,6 +41,7 @@ from .. import UserError, last_line, pins
 from ..building.build import build_all, install
 from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.change import beyond_noise, decide
+from ..results.identity import blas_libraries
 from ..results.kinds import write_result
 from ..results.kinds.release import key_fields, point_directory, release_cells, version_tuple
 from ..setups import VARIANTS
@@ -60,15 +61,10 @@ def index_versions(distribution: str, python: str = sys.executable) -> list[str]
     return sorted((v.strip() for v in listed.group(1).split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
 
 
-def blas_libraries(result: dict) -> list[dict]:
-    """The BLAS libraries the measure's processes loaded, as threadpoolctl reported them."""
-    return [lib for lib in (result.get("environment") or {}).get("threadpool_info", []) if lib.get("user_api") == "blas"]
-
-
 def loaded_blas(result: dict, where: str = "") -> dict:
     """The library whose path contains ``where`` (``numpy.libs``: NumPy's own where SciPy bundles
     another), else the first."""
-    found = blas_libraries(result)
+    found = blas_libraries(result.get("environment"))
     return next((lib for lib in found if where and where in lib.get("filepath", "")), found[0] if found else {})
 
 
@@ -290,7 +286,7 @@ class NumPyReleases(Axis):
         versions = (result.get("environment") or {}).get("versions", {})
         found = {"loaded": blas_fields(loaded_blas(result, "numpy")),
                  "installed": {k: versions.get(k) for k in ("numpy", "scipy")},
-                 "libraries": [blas_fields(lib) for lib in blas_libraries(result)]}
+                 "libraries": [blas_fields(lib) for lib in blas_libraries(result.get("environment"))]}
         if found["installed"]["numpy"] != version:
             found["error"] = f"the environment's processes ran NumPy {found['installed']['numpy']}, not {version}"
         return found

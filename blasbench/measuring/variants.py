@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import UserError, pins
 from ..building.build import build_all, install
 from ..facts import DGEMM_SIZE
+from ..results.identity import blas_libraries
 from ..results.kinds import write_result
 from ..setups import VARIANTS, Variant
 from ..store import cache_dir, file_sha256, locked
@@ -95,6 +96,8 @@ def probed(variant: Variant, installed: dict, directory: Path, dgemm_size: int) 
     directory.mkdir(parents=True, exist_ok=True)
     wanted = {"identity": current_identity(installed["python"]), "dgemm_size": dgemm_size}
     record = resume(directory / "variant.json", "variant", wanted)
+    if record is not None and record.pop("error", None):  # an earlier run's: measured again now
+        write_result(directory / "variant.json", record)
     if record is None or "limits" not in record:
         print(f"{variant.name}: probing the runtime thread limits ...", flush=True)
         record = {"kind": "variant", **wanted, "variant": asdict(variant), "installed": installed,
@@ -114,13 +117,16 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
     is reported and skipped; the names of those."""
     project = project_root()
     failed: list[str] = []
+    records: dict[str, dict] = {}
 
     def fail(name: str, error: UserError) -> None:
+        """The error on the console and in the variant's record, beside what it measured before it
+        (the report shows both)."""
         print(f"error: {name}: {error}", file=sys.stderr)
         failed.append(name)
-        if not (results / "variants" / name / "variant.json").exists():  # the report says why the row is missing
-            write_result(results / "variants" / name / "variant.json",
-                         {"kind": "variant", "variant": asdict(VARIANTS[name]), "error": str(error)})
+        record = records.setdefault(name, {"kind": "variant", "variant": asdict(VARIANTS[name])})
+        record["error"] = str(error)
+        write_result(results / "variants" / name / "variant.json", record)
 
     installed = {}
     for name in names:
@@ -130,7 +136,6 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
         except UserError as e:
             fail(name, e)
     quiet()  # a busy machine stops the comparison here, before any timing: every variant would wait for the same cores
-    records = {}
     for name in installed:
         try:
             records[name] = probed(VARIANTS[name], installed[name], results / "variants" / name, dgemm_size)
@@ -146,8 +151,7 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
                 if (environment := scaling.get("environment")) != records[name].get("environment"):
                     records[name]["environment"] = environment
                     records[name]["blas_sha256"] = {lib["filepath"]: file_sha256(Path(lib["filepath"]))
-                                                    for lib in (environment or {}).get("threadpool_info", [])
-                                                    if lib.get("user_api") == "blas"}
+                                                    for lib in blas_libraries(environment)}
                     write_result(results / "variants" / name / "variant.json", records[name])
                 yield scaling
         except UserError as e:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..facts import CHANGE_FACTOR, THREAD_VARIABLES
 from ..results.change import ALPHA
-from ..results.identity import IDENTITY_WORDS, blas_of
+from ..results.identity import IDENTITY_WORDS, blas_libraries, blas_of
 
 GLOSSARY = Path("docs") / "glossary.md"  # in the clone that holds the results
 
@@ -96,7 +96,7 @@ def provenance_lines(env: dict | None, threads: list[int] | None = None, workloa
     variables = ", ".join(f"`{k}={v}`" for k, v in shown.items()) or "none set"
     blas = "; ".join(f"{i['internal_api']} {i.get('version')} ({i.get('threading_layer')}, {i.get('architecture')}"
                      + ("" if threads else f", {i['num_threads']} threads") + f") `{i['filepath']}`"
-                     for i in env.get("threadpool_info", []) if i.get("user_api") == "blas")
+                     for i in blas_libraries(env))
     lines = [
         f"- Date: {env.get('date')}; host `{env.get('host')}`; "
         + (f"commit `{env['git_commit']}`; " if env.get("git_commit") else "commit unknown (not run from a clone); ")

@@ -7,6 +7,7 @@ import json
 from ..facts import HONOURED_CORES
 from ..results.analysis import of_function
 from ..results.directory import Results
+from ..results.identity import blas_of
 from ..setups import DEFAULT_VARIANT
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .plots import plot_variants
@@ -95,8 +96,10 @@ def render_variants(found: dict, figure: str | None = None) -> str:
                   "\n".join(f"- [`{v['name']}`](variants/{v['name']}/threadmap.md): {threadmap_line(v['threadmap'])}"
                             for v in mapped)]
     if failed:
-        parts += ["## Not measured", "\n".join(f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
-                                                 for r in failed)]
+        names = {v["name"] for v in measured}
+        parts += ["## Not measured, or not to the end", "\n".join(
+            f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
+            + (" (above: what it measured before)" if r["variant"]["name"] in names else "") for r in failed)]
     if measured:
         parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"], v["settings"]["threads"],
                                                                                   v["settings"]["workload"])
@@ -142,7 +145,7 @@ def measured_sections(measured: list[dict], findings: dict, figure: str | None) 
 def variant_row(v: dict, findings: dict, digits: int) -> list[str]:
     lib = v["blas"]
     blas = f"{lib['threading_layer']}" + (f", {lib['reported_threads']} thread(s)" if lib["reported_threads"] else "")
-    info = next((i for i in (v["environment"] or {}).get("threadpool_info") or [] if i.get("user_api") == "blas"), {})
+    info = blas_of(v["environment"]) or {}
     version = info.get("version") or (v["library"] or {}).get("version") or "–"
     return [f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
             f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",

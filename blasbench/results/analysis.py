@@ -234,11 +234,17 @@ def limit_effect(row: dict, rows: list[dict]) -> str | None:
 def analyse_variants(records: list[dict], maps: dict[str, dict]) -> tuple[list[dict], list[dict]]:
     """Per measured variant: DGEMM at one and all threads (share of nominal peak), training
     time at one and all threads, speedup, how its BLAS threads, and its threading map's analysis
-    (``maps``, by variant); and the variants that failed."""
+    (``maps``, by variant); and the variants that failed or have no sweep, a variant stopped by an
+    error in both lists (what it measured before the error, and the error)."""
     measured, failed = [], []
     for record in records:
-        if "error" in record or not (record.get("scaling") or {}).get("points"):
+        scaling = record.get("scaling") or {}
+        # a speedup to show: the limits probed and every thread count measured at least once
+        points = scaling.get("points") or []
+        swept = bool(points) and "limits" in record and {p["threads"] for p in points} >= set(scaling["settings"]["threads"])
+        if "error" in record or not swept:
             failed.append(record)
+        if not swept:
             continue
         [sweep] = analyse_scaling(record["scaling"]).values()
         limits = {row["setup"]: row for row in record["limits"]}

@@ -10,9 +10,14 @@ IDENTITY_WORDS = {"commit": "commits", "workload_source": "workload sources", "h
                   "usable_cores": "usable core counts", "blas": "BLAS libraries", "wheels": "builds"}
 
 
+def blas_libraries(env: dict | None) -> list[dict]:
+    """threadpoolctl's records of the BLAS libraries ``env``'s processes loaded."""
+    return [lib for lib in (env or {}).get("threadpool_info") or [] if lib.get("user_api") == "blas"]
+
+
 def blas_of(env: dict | None) -> dict | None:
     """threadpoolctl's record of the (first) BLAS ``env`` loaded; None when it knows none."""
-    return next((i for i in (env or {}).get("threadpool_info", []) if i.get("user_api") == "blas"), None)
+    return next(iter(blas_libraries(env)), None)
 
 
 def identity(env: dict) -> dict:
@@ -21,7 +26,7 @@ def identity(env: dict) -> dict:
     cpu = env.get("cpu") or {}
     return {
         "blas": [{k: lib.get(k) for k in ("internal_api", "filepath", "version", "threading_layer", "architecture")}
-                 for lib in env.get("threadpool_info") or [] if lib.get("user_api") == "blas"],
+                 for lib in blas_libraries(env)],
         "wheels": env.get("wheels"),
         "commit": env.get("git_commit"),
         "workload_source": env.get("workload_source"),

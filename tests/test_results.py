@@ -73,6 +73,18 @@ def test_three_repeats_a_side_leave_the_rules_advice_provisional_and_say_how_to_
     assert "(provisional: 1 → 2 threads is undecided by the rule" in (tmp_path / "index.md").read_text()
 
 
+def test_five_repeats_left_undecided_ask_for_more_not_for_the_five_they_had(tmp_path):
+    """A call at the advice's line, swept with five repeats (the spr2-use-n-threads-line example): one
+    2-thread process far off (another process on its core) keeps five a side from the test; the advice
+    asks for more repeats than were run, not for "5 or more"."""
+    shutil.copy(DATA.parent.parent / "reports" / "examples" / "spr2-use-n-threads-line" / "m800000-1" / "scaling.json", tmp_path)
+    results = Results.load(tmp_path)
+    [step] = results.findings["scaling"]["product_and_sort"]["recommendation"]["undecided"]
+    assert step["repeats"] == 5 and step["p"] == pytest.approx(0.15, abs=0.01)
+    render_all(results)
+    assert "with 5 repeats a side; more repeats (--repeats 10) can decide it" in (tmp_path / "scaling.md").read_text()
+
+
 def test_a_report_over_mixed_provenance_says_so_at_its_top(tmp_path):
     for name in ("scaling.json", "why.json", "profile.json", "build.json"):
         shutil.copy(DATA / "epyc2-a" / name, tmp_path)

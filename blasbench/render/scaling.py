@@ -50,8 +50,10 @@ def provisional_why(a: dict) -> str:
     why = [*(["a smoke run"] if a["smoke"] else []), *([] if a["complete"] else ["a partial sweep"])]
     if not why and (steps := a["recommendation"]["undecided"]):  # a smoke run's steps are undecided anyway
         step = steps[0]
+        more = (f"--repeats {FEWEST_TO_DECIDE} or more" if step["repeats"] < FEWEST_TO_DECIDE else
+                f"more repeats (--repeats {2 * step['repeats']})")  # enough to pass the test, but a process far off
         why.append(f"{step['from']} → {step['to']} threads is undecided by the rule, p = {step['p']:.2g} with "
-                   f"{step['repeats']} repeats a side; --repeats {FEWEST_TO_DECIDE} or more can decide it")
+                   f"{step['repeats']} repeats a side; {more} can decide it")
     return "; ".join(why)
 
 

@@ -69,7 +69,7 @@ def test_three_repeats_a_side_leave_the_rules_advice_provisional_and_say_how_to_
     assert advice["threads"] == 2 and advice["provisional"] and advice["undecided"][0]["p"] == pytest.approx(0.1)
     render_all(results)
     assert "**Recommendation (provisional: 1 → 2 threads is undecided by the rule, p = 0.1 with 3 repeats a side; " \
-           "--repeats 5 or more can decide it): use 2 thread(s)**" in (tmp_path / "scaling.md").read_text()
+           "--repeats 6 can decide it): use 2 thread(s)**" in (tmp_path / "scaling.md").read_text()
     assert "(provisional: 1 → 2 threads is undecided by the rule" in (tmp_path / "index.md").read_text()
 
 
@@ -82,7 +82,7 @@ def test_five_repeats_left_undecided_ask_for_more_not_for_the_five_they_had(tmp_
     [step] = results.findings["scaling"]["product_and_sort"]["recommendation"]["undecided"]
     assert step["repeats"] == 5 and step["p"] == pytest.approx(0.15, abs=0.01)
     render_all(results)
-    assert "with 5 repeats a side; more repeats (--repeats 10) can decide it" in (tmp_path / "scaling.md").read_text()
+    assert "with 5 repeats a side; --repeats 10 can decide it" in (tmp_path / "scaling.md").read_text()
 
 
 def test_a_report_over_mixed_provenance_says_so_at_its_top(tmp_path):

@@ -26,7 +26,7 @@ from ..results.analysis import (
     seed_scaling,
     serial_without_limit,
 )
-from ..results.change import FEWEST_TO_DECIDE
+from ..results.change import processes_to_decide
 from ..results.directory import Results
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 from .plots import plot_scaling
@@ -50,10 +50,8 @@ def provisional_why(a: dict) -> str:
     why = [*(["a smoke run"] if a["smoke"] else []), *([] if a["complete"] else ["a partial sweep"])]
     if not why and (steps := a["recommendation"]["undecided"]):  # a smoke run's steps are undecided anyway
         step = steps[0]
-        more = (f"--repeats {FEWEST_TO_DECIDE} or more" if step["repeats"] < FEWEST_TO_DECIDE else
-                f"more repeats (--repeats {2 * step['repeats']})")  # enough to pass the test, but a process far off
         why.append(f"{step['from']} → {step['to']} threads is undecided by the rule, p = {step['p']:.2g} with "
-                   f"{step['repeats']} repeats a side; {more} can decide it")
+                   f"{step['repeats']} repeats a side; --repeats {processes_to_decide(step['repeats'])} can decide it")
     return "; ".join(why)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..facts import CELL_SECONDS
-from ..results.change import FEWEST_TO_DECIDE
+from ..results.change import processes_to_decide
 from ..results.directory import Results
 from .format import change_rule, provenance_lines, table, thread_variable, times
 from .plots import plot_threadmap
@@ -74,7 +74,7 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
     if undecided:
         parts.append(f"**Undecided** (slower by the change factor, not beyond the test with {settings['rounds']} "
                      f"process(es) a thread count; more processes decide: `--rounds "
-                     f"{max(FEWEST_TO_DECIDE, 2 * settings['rounds'])}`, or a larger `--more-time`): "
+                     f"{processes_to_decide(settings['rounds'])}`, or a larger `--more-time`): "
                      + "; ".join(undecided) + ".")
     if figure:
         parts.append(f"![threading map]({figure})")

@@ -71,5 +71,11 @@ def decide(base: list[float], other: list[float], factor: float = CHANGE_FACTOR,
     return {**found, "verdict": "slower" if ratio > 1 else "faster"}
 
 
+def processes_to_decide(had: int) -> int:
+    """The processes a side to ask for where ``had`` left a difference undecided: enough to pass the
+    test, and twice as many where that was enough already (a process far off kept it from it)."""
+    return max(FEWEST_TO_DECIDE, 2 * had)
+
+
 def beyond_noise(verdict: str) -> bool:
     return verdict in ("slower", "faster")

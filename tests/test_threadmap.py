@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from blasbench.cli import main
-from blasbench.measuring.calls import CALLS, DTYPES, LINE, aligned
+from blasbench.measuring.calls import CALLS, DTYPES, LINE, Memory, aligned
 from blasbench.render.threadmap import render_threadmap, threadmap_line
 from blasbench.results.analysis import analyse_threadmap
 from blasbench.results.stats import summarize
@@ -23,6 +23,20 @@ def test_every_call_runs_on_operands_of_its_dtype_each_starting_on_a_cache_line(
         result = call.run(*operands)
         first = result[0] if isinstance(result, tuple) else result
         assert np.all(np.isfinite(np.asarray(first))), call.name
+
+
+def test_operands_made_in_the_memory_of_the_cells_before_are_those_fresh_memory_gives():
+    """A map's process makes every cell's float64 matrices in the same memory (first touch of fresh memory
+    took seconds on a VM): the numbers are those fresh arrays get, and a smaller cell reuses the memory."""
+    memory, kept_rng, fresh_rng = Memory(), np.random.default_rng(0), np.random.default_rng(0)
+    for n in (64, 8, 64):
+        for call in CALLS.values():
+            kept, fresh = call.operands(n, "float64", kept_rng, memory), call.operands(n, "float64", fresh_rng)
+            assert all(np.array_equal(k, f) and k.ctypes.data % LINE == 0 for k, f in zip(kept, fresh)), call.name
+    addresses = [slot.ctypes.data for slot in memory.slots]
+    assert len(memory.slots) == Memory.SLOTS and all(slot.size == 64 * 64 for slot in memory.slots)
+    CALLS["a @ b"].operands(8, "float64", kept_rng, memory)
+    assert [slot.ctypes.data for slot in memory.slots] == addresses
 
 
 def test_an_operand_off_a_cache_line_is_moved_onto_one_with_the_same_numbers_and_one_on_a_line_is_kept():

@@ -19,11 +19,37 @@ SKINNY = 8
 LINE = 64
 
 
+class Memory:
+    """Where a process makes its cells' operands, reused from one cell to the next: a map's process
+    makes hundreds, up to 4,096 x 4,096, and memory fresh from the system is first touched when they
+    are written. On the 2-core Xeon of docs/measuring.md that first touch sometimes took seconds (two
+    fresh 4,096 x 4,096 arrays of normals: 0.35 s, but 1 to 4 s in 3 of 12 tries; written into the same
+    memory again: 0.31 to 0.39 s every time), and making the operands took 17 of a default map's 36 s
+    process at one thread. Each slot is an array on a cache line, grown when a cell needs more; the
+    timed calls still allocate their results as a user's code does."""
+
+    SLOTS = 2  # the most one cell takes: a @ b's two matrices, or a matrix and its Gram matrix
+
+    def __init__(self):
+        self.slots: list = []
+
+    def matrix(self, slot: int, n: int):
+        """An n-by-n float64 array in ``slot`` (its contents are the last cell's)."""
+        import numpy as np
+
+        self.slots += [None] * (slot + 1 - len(self.slots))
+        if self.slots[slot] is None or self.slots[slot].size < n * n:
+            self.slots[slot] = None  # the old one freed first
+            self.slots[slot] = aligned(np.empty(n * n))
+        return self.slots[slot][:n * n].reshape(n, n)
+
+
 @dataclass(frozen=True)
 class Call:
-    """``setup(n, dtype, rng)`` returns the operands, ``run(*operands)`` is what is timed; ``matrices``
-    is how many n-by-n arrays setup and run hold at once (for the memory estimate); ``package`` is
-    the one whose build the call goes through (a NumPy-only build maps NumPy's calls alone)."""
+    """``setup(n, dtype, rng, memory)`` returns the operands, ``run(*operands)`` is what is timed;
+    ``matrices`` is how many n-by-n arrays setup and run hold at once (for the memory estimate);
+    ``package`` is the one whose build the call goes through (a NumPy-only build maps NumPy's calls
+    alone)."""
 
     name: str
     setup: Callable
@@ -31,9 +57,10 @@ class Call:
     matrices: int
     package: str = "numpy"
 
-    def operands(self, n: int, dtype: str, rng) -> list:
-        """The operands at size ``n``, each starting on a cache line (:func:`aligned`)."""
-        return [aligned(operand) for operand in self.setup(n, dtype, rng)]
+    def operands(self, n: int, dtype: str, rng, memory: Memory | None = None) -> list:
+        """The operands at size ``n``, each starting on a cache line (:func:`aligned`), the matrices
+        in ``memory`` where the dtype is float64 (the last cell's operands overwritten)."""
+        return [aligned(operand) for operand in self.setup(n, dtype, rng, memory or Memory())]
 
 
 def aligned(array):
@@ -54,36 +81,45 @@ def aligned(array):
     return placed
 
 
-def _square(n, dtype, rng, count=1):
+def _square(n, dtype, rng, memory, count=1):
+    """``count`` n-by-n matrices of standard normals, in ``memory``'s first slots where float64."""
     import numpy as np
 
+    if np.dtype(dtype) == np.float64:
+        return [rng.standard_normal(out=memory.matrix(slot, n)) for slot in range(count)]
     arrays = [rng.standard_normal((n, n)) for _ in range(count)]
     if np.dtype(dtype).kind == "c":
         arrays = [a + 1j * rng.standard_normal((n, n)) for a in arrays]
     return [a.astype(dtype) for a in arrays]
 
 
-def _well_conditioned(n, dtype, rng):
+def _plus_identity(a, times):
+    """``a + times * I``, in ``a``."""
+    a.flat[::a.shape[0] + 1] += times
+    return a
+
+
+def _well_conditioned(n, dtype, rng, memory):
     """A matrix whose solve, inverse and factorisations are stable at every size: diagonally dominant."""
+    [a] = _square(n, dtype, rng, memory)
+    return _plus_identity(a, n)
+
+
+def _hermitian_positive(n, dtype, rng, memory):
     import numpy as np
 
-    [a] = _square(n, dtype, rng)
-    return a + n * np.eye(n, dtype=dtype)
-
-
-def _hermitian_positive(n, dtype, rng):
-    import numpy as np
-
-    [a] = _square(n, dtype, rng)
-    return (a @ a.conj().T) / n + np.eye(n, dtype=dtype)
+    [a] = _square(n, dtype, rng, memory)
+    gram = np.matmul(a, a.conj().T, out=memory.matrix(1, n) if a.dtype == np.float64 else None)
+    gram /= n
+    return _plus_identity(gram, 1)
 
 
 def _vector(n, dtype, rng):
     return rng.standard_normal(n).astype(dtype)
 
 
-def _tall_skinny(n, dtype, rng):
-    a, b = _square(n, dtype, rng, 2)
+def _tall_skinny(n, dtype, rng, memory):
+    a, b = _square(n, dtype, rng, memory, 2)
     return [a, b[:, :SKINNY].copy()]
 
 
@@ -110,16 +146,16 @@ def _gram(a):
 
 
 CALLS: dict[str, Call] = {call.name: call for call in (
-    Call("a @ b", lambda n, d, r: _square(n, d, r, 2), _matmul, 3),
+    Call("a @ b", lambda n, d, r, m: _square(n, d, r, m, 2), _matmul, 3),
     Call("a @ b tall-skinny", _tall_skinny, _matmul, 3),
-    Call("a @ v", lambda n, d, r: [*_square(n, d, r), _vector(n, d, r)], _matmul, 1),
-    Call("a @ a.T", lambda n, d, r: _square(n, d, r), _gram, 2),
-    Call("solve", lambda n, d, r: [_well_conditioned(n, d, r), _vector(n, d, r)], _np("solve"), 2),
-    Call("inv", lambda n, d, r: [_well_conditioned(n, d, r)], _np("inv"), 2),
-    Call("cholesky", lambda n, d, r: [_hermitian_positive(n, d, r)], _np("cholesky"), 2),
-    Call("svd", lambda n, d, r: [_well_conditioned(n, d, r)], _np("svd"), 4),
-    Call("eigh", lambda n, d, r: [_hermitian_positive(n, d, r)], _np("eigh"), 3),
-    Call("lu_factor", lambda n, d, r: [_well_conditioned(n, d, r)], _lu_factor, 2, "scipy"),
+    Call("a @ v", lambda n, d, r, m: [*_square(n, d, r, m), _vector(n, d, r)], _matmul, 1),
+    Call("a @ a.T", lambda n, d, r, m: _square(n, d, r, m), _gram, 2),
+    Call("solve", lambda n, d, r, m: [_well_conditioned(n, d, r, m), _vector(n, d, r)], _np("solve"), 2),
+    Call("inv", lambda n, d, r, m: [_well_conditioned(n, d, r, m)], _np("inv"), 2),
+    Call("cholesky", lambda n, d, r, m: [_hermitian_positive(n, d, r, m)], _np("cholesky"), 2),
+    Call("svd", lambda n, d, r, m: [_well_conditioned(n, d, r, m)], _np("svd"), 4),
+    Call("eigh", lambda n, d, r, m: [_hermitian_positive(n, d, r, m)], _np("eigh"), 3),
+    Call("lu_factor", lambda n, d, r, m: [_well_conditioned(n, d, r, m)], _lu_factor, 2, "scipy"),
 )}
 
 
@@ -133,5 +169,6 @@ ITEMSIZE = {"float64": 8, "float32": 4, "complex128": 16, "complex64": 8}
 
 
 def bytes_needed(call: str, n: int, dtype: str) -> int:
-    """The memory the call's operands and result take at size ``n`` (what refuses too large a size)."""
-    return CALLS[call].matrices * n * n * ITEMSIZE[dtype]
+    """The memory the call's operands and result take at size ``n``, and the float64 matrices of
+    :class:`Memory` a process keeps from its cells before (what refuses too large a size)."""
+    return CALLS[call].matrices * n * n * ITEMSIZE[dtype] + Memory.SLOTS * n * n * ITEMSIZE["float64"]

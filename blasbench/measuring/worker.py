@@ -109,9 +109,9 @@ def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], measu
     size) limits the cells to those another thread count measured, ``cells_wanted`` to those cells."""
     import numpy as np
 
-    from .calls import CALLS
+    from .calls import CALLS, Memory
 
-    rng = np.random.default_rng(0)
+    rng, memory = np.random.default_rng(0), Memory()
     cells = []
     for call in calls:
         for dtype in dtypes:
@@ -120,7 +120,7 @@ def child_threadmap(calls: list[str], dtypes: list[str], sizes: list[int], measu
                     break
                 if cells_wanted is not None and (call, dtype, n) not in cells_wanted:
                     continue
-                operands = CALLS[call].operands(n, dtype, rng)
+                operands = CALLS[call].operands(n, dtype, rng, memory)
                 started = time.perf_counter()
                 CALLS[call].run(*operands)  # the warm-up: thread start, first touch of the result
                 warm_up = time.perf_counter() - started

@@ -39,6 +39,19 @@ def test_operands_made_in_the_memory_of_the_cells_before_are_those_fresh_memory_
     assert [slot.ctypes.data for slot in memory.slots] == addresses
 
 
+def test_a_size_whose_operands_and_the_kept_float64_memory_would_not_fit_is_refused_before_anything_runs():
+    """`a @ b` at n = 4,096 with 800 MiB available: three float32 matrices (192 MiB) fit in half of it; in
+    float64 three matrices and the two matrices Memory keeps (640 MiB) do not. A float32-only map keeps no
+    float64 memory (counted, its 448 MiB would be refused too)."""
+    from blasbench import UserError
+    from blasbench.measuring.threadmap import MapSettings, check_sizes
+
+    available = 800 * 2**20
+    check_sizes(MapSettings(calls=("a @ b",), dtypes=("float32",), sizes=(4096,)), available)
+    with pytest.raises(UserError, match=r"--sizes 4096: `a @ b` in float64 needs 0\.6 GiB, more than half of the 0\.8 GiB"):
+        check_sizes(MapSettings(calls=("a @ b",), dtypes=("float32", "float64"), sizes=(4096,)), available)
+
+
 def test_an_operand_off_a_cache_line_is_moved_onto_one_with_the_same_numbers_and_one_on_a_line_is_kept():
     """NumPy aligns to 16 bytes; the map's operands start on a cache line whatever came before them."""
     matrix = np.random.default_rng(1).standard_normal((64, 64))

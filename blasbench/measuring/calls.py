@@ -168,7 +168,9 @@ DTYPES = ("float64", "float32", "complex128", "complex64")
 ITEMSIZE = {"float64": 8, "float32": 4, "complex128": 16, "complex64": 8}
 
 
-def bytes_needed(call: str, n: int, dtype: str) -> int:
+def bytes_needed(call: str, n: int, dtype: str, mapped_dtypes) -> int:
     """The memory the call's operands and result take at size ``n``, and the float64 matrices of
-    :class:`Memory` a process keeps from its cells before (what refuses too large a size)."""
-    return CALLS[call].matrices * n * n * ITEMSIZE[dtype] + Memory.SLOTS * n * n * ITEMSIZE["float64"]
+    :class:`Memory` a process keeps from its cells before where the map has float64 cells
+    (``mapped_dtypes``): what refuses too large a size."""
+    kept = Memory.SLOTS * n * n * ITEMSIZE["float64"] if "float64" in mapped_dtypes else 0
+    return CALLS[call].matrices * n * n * ITEMSIZE[dtype] + kept

@@ -73,8 +73,8 @@ def check_sizes(settings: MapSettings, available: int | None = None) -> None:
         raise UserError("--sizes needs one or more positive sizes, e.g. --sizes 2 16 128 1024.")
     available = available_memory() if available is None else available
     call, dtype = max(((c, d) for c in settings.calls for d in settings.dtypes),
-                      key=lambda cd: bytes_needed(cd[0], max(settings.sizes), cd[1]))
-    needed = bytes_needed(call, max(settings.sizes), dtype)
+                      key=lambda cd: bytes_needed(cd[0], max(settings.sizes), cd[1], settings.dtypes))
+    needed = bytes_needed(call, max(settings.sizes), dtype, settings.dtypes)
     if needed > MEMORY_SHARE * available:
         raise UserError(f"--sizes {max(settings.sizes)}: `{call}` in {dtype} needs {needed / 2**30:.1f} GiB, more than half "
                         f"of the {available / 2**30:.1f} GiB available now: pass smaller sizes.")

@@ -93,7 +93,7 @@ def test_a_map_of_this_environment_at_one_and_two_threads_reports_and_resumes(tm
     assert main(argv) == 0
     result = json.loads((tmp_path / "threadmap.json").read_text())
     # two rounds, interleaved: every thread count once, then again
-    assert [(run["round"], run["threads"]) for run in result["runs"]] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert [(run["round"], run["threads"]) for run in result["runs"]] == [(0, 1), (0, 2), (1, 2), (1, 1)]  # counterbalanced
     assert not result["refused"]
     for run in result["runs"]:
         cells = {(c["call"], c["n"]): c for c in run["cells"]}
@@ -171,7 +171,7 @@ def test_a_process_that_happened_to_run_slower_is_one_sample_not_a_thread_effect
     [cell_] = analyse_threadmap(slow_once)["maps"][0]["rows"][0]["cells"]
     assert cell_["verdict"] == "no change"
     one_round = {**slow_once, "settings": {**slow_once["settings"], "rounds": 1},
-                 "runs": [slow_once["runs"][0], slow_once["runs"][7]]}
+                 "runs": [slow_once["runs"][0], {**slow_once["runs"][7], "round": 0}]}
     assert [c["verdict"] for c in analyse_threadmap(one_round)["maps"][0]["rows"][0]["cells"]] == ["noise unknown"]
 
 
@@ -212,21 +212,45 @@ def made_up_processes(monkeypatch, seconds: dict) -> list:
     return asked
 
 
-def test_more_rounds_measure_only_the_undecided_cells_until_the_rule_decides(monkeypatch, tmp_path):
+def test_further_rounds_measure_the_undecided_cells_alone_and_decide_them_on_their_own_processes(monkeypatch, tmp_path):
     """Made-up processes: `solve` n = 64 is 2x faster on 2 threads in every round (decided in five); n = 2
-    is 1.25x faster but one round of five ran as slow as one thread, so five rounds leave it undecided (p = 0.016): a sixth
-    round measures n = 2 alone, at 1 and 2 threads, and then the rule calls it faster (p = 0.0043)."""
+    is 1.25x faster but one round of five ran as slow as one thread, so five rounds leave it undecided (p = 0.016):
+    five further rounds measure n = 2 alone, at 1 and 2 threads, every other round in reverse order, and their five
+    fresh processes a side decide it faster (p = 0.0079) on their own."""
     from blasbench.measuring.threadmap import MapSettings, run_threadmap
 
     asked = made_up_processes(monkeypatch, {
         (1, 2): lambda r: 1.0 + 0.001 * r, (2, 2): lambda r: 1.0005 if r == 1 else 0.8 + 0.001 * r,
         (1, 64): lambda r: 1.0 + 0.001 * r, (2, 64): lambda r: 0.5 + 0.001 * r})
-    settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=5, more_rounds=3)
+    settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=5, more_rounds=5, more_time=1.0)
     result = run_threadmap(settings, tmp_path / "threadmap.json")
-    assert asked[10:] == [(1, {("solve", "float64", 2)}), (2, {("solve", "float64", 2)})]  # one more round, n = 2 alone
+    n2 = {("solve", "float64", 2)}
+    assert [threads for threads, _ in asked[:10]] == [1, 2, 2, 1, 1, 2, 2, 1, 1, 2]
+    assert asked[10:] == [(2, n2), (1, n2), (1, n2), (2, n2), (2, n2), (1, n2), (1, n2), (2, n2), (2, n2), (1, n2)]
     [row] = analyse_threadmap(result)["maps"][0]["rows"]
-    assert {c["n"]: c["verdict"] for c in row["cells"]} == {2: "faster", 64: "faster"}
-    assert [len(c["one"]["processes"]) for c in row["cells"]] == [6, 5]
+    cells = {c["n"]: c for c in row["cells"]}
+    assert (cells[2]["verdict"], cells[2]["decided_by"], cells[2]["processes"]) == ("faster", "further rounds", 5)
+    assert (cells[64]["verdict"], cells[64]["decided_by"], cells[64]["processes"]) == ("faster", "rounds", 5)
+    assert [len(cells[n]["one"]["processes"]) for n in (2, 64)] == [10, 5]
+
+
+def test_further_rounds_never_pool_their_processes_with_the_rounds(monkeypatch, tmp_path):
+    """n = 2 on 2 threads: 0.8 s in four rounds of five and 1.0005 s in one (undecided, p = 0.016); in the further
+    rounds 0.8 s in four and 1.2 s in one. Pooled, ten processes a side would pass the test (p = 0.0036, the
+    optional stopping a second look invites); the fresh five alone do not (p = 0.15), so the cell stays undecided."""
+    from blasbench.measuring.threadmap import MapSettings, run_threadmap
+    from blasbench.results.change import decide
+
+    two = {0: 0.8, 1: 1.0005, 2: 0.801, 3: 0.802, 4: 0.803, 5: 0.804, 6: 1.2, 7: 0.805, 8: 0.806, 9: 0.807}
+    made_up_processes(monkeypatch, {
+        (1, 2): lambda r: 1.0 + 0.001 * r, (2, 2): lambda r: two[r],
+        (1, 64): lambda r: 1.0 + 0.001 * r, (2, 64): lambda r: 0.5 + 0.001 * r})
+    settings = MapSettings(calls=("solve",), sizes=(2, 64), threads=(1, 2), rounds=5, more_rounds=5, more_time=1.0)
+    result = run_threadmap(settings, tmp_path / "threadmap.json")
+    [row] = analyse_threadmap(result)["maps"][0]["rows"]
+    cell = next(c for c in row["cells"] if c["n"] == 2)
+    assert decide(cell["one"]["processes"], cell["many"]["processes"])["verdict"] == "faster"  # the pooled ten
+    assert (cell["verdict"], cell["decided_by"]) == ("undecided", "further rounds")
 
 
 def test_further_rounds_stop_when_they_have_taken_their_share_of_the_rounds_time(monkeypatch, tmp_path, capsys):

@@ -32,6 +32,15 @@ from .options import (
 from .releases import add_release_options, release_axis, run_axis
 
 
+
+def further_rounds(text: str) -> int:
+    """0, or enough further rounds for their processes alone to pass the test."""
+    count = zero_or_more(text)
+    if 0 < count < FEWEST_TO_DECIDE:
+        raise argparse.ArgumentTypeError(f"{count}: further rounds decide on their own processes, so 0 or "
+                                         f"{FEWEST_TO_DECIDE} or more")
+    return count
+
 def default_thread_counts(cores: int) -> tuple[int, ...]:
     """1, the powers of two below the usable cores, and the usable cores: a map per count costs minutes."""
     return tuple(sorted({1, cores, *(2 ** k for k in range(1, cores.bit_length()) if 2 ** k < cores)}))
@@ -107,14 +116,15 @@ def register(commands) -> None:
                        help=f"measurements of each cell in each process, each at least {CELL_SECONDS * 1000:g} ms "
                             f"(default {MapSettings.measurements})")
     group.add_argument("--rounds", type=positive, default=MapSettings.rounds,
-                       help="processes per thread count, interleaved (1, 2, 4, 1, 2, 4, ...): the rule for \"slower\" "
+                       help="processes per thread count, interleaved and counterbalanced (1, 2, 4, 4, 2, 1, ...): the rule for \"slower\" "
                             "takes one value per process, so that a process that happens to run slower reads as noise, "
                             f"not as a thread effect; {FEWEST_TO_DECIDE} or more can call a difference "
                             f"(default {MapSettings.rounds})")
-    group.add_argument("--more-rounds", type=zero_or_more, default=MapSettings.more_rounds, metavar="N",
-                       help="up to N more rounds, each measuring only the cells the rule leaves undecided (medians "
+    group.add_argument("--more-rounds", type=further_rounds, default=MapSettings.more_rounds, metavar="N",
+                       help="N further rounds, each measuring only the cells the rounds leave undecided (medians "
                             "beyond the change factor, the test not yet beyond chance), at one thread and where they "
-                            f"are undecided; 0: none (default {MapSettings.more_rounds})")
+                            "are undecided, whose processes alone then decide them; 0: none, else "
+                            f"{FEWEST_TO_DECIDE} or more (default {MapSettings.more_rounds})")
     group.add_argument("--more-time", type=share, default=MapSettings.more_time, metavar="SHARE",
                        help="the further rounds stop once they have taken this share of the rounds' own time "
                             f"(default {MapSettings.more_time:g}: a quarter more)")

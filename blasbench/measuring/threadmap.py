@@ -3,15 +3,20 @@
 NumPy's and SciPy's calls (:mod:`.calls`) are timed over sizes at each thread count, each thread
 count in a fresh process of :mod:`.worker` with every thread variable set (its limit checked with
 threadpoolctl, as a sweep's points are). Every thread count is measured in ``rounds`` processes,
-the rounds outermost (1, 2, 4, 1, 2, 4, ...), so that a process that happens to run slower on a
-shared machine widens its cells' ranges instead of reading as a thread effect. One thread goes
-first; a call's sizes stop growing where a single call takes longer than ``max_seconds`` there,
-and the other processes time the same cells. Each process is saved once measured; a rerun of the
-same settings on the same identity measures only what is missing, and results of another identity
-are moved aside. Where the rule for "changed" leaves a cell undecided after the rounds (its
-medians beyond the change factor, the test not yet beyond chance), up to ``more_rounds`` more
-rounds measure those cells alone, at one thread and at the thread counts where they are undecided,
-until they have taken ``more_time`` of the rounds' own time (each process's wall time is recorded).
+the rounds outermost and their order counterbalanced (1, 2, 4, then 4, 2, 1, then 1, 2, 4, ...), so
+that a process that happens to run slower on a shared machine widens its cells' ranges instead of
+reading as a thread effect, and a drift over the run, or a place in the round, falls on every
+thread count alike. One thread goes first; a call's sizes stop growing where a single call takes
+longer than ``max_seconds`` there, and the other processes time the same cells. Each process is
+saved once measured; a rerun of the same settings on the same identity measures only what is
+missing, and results of another identity are moved aside.
+
+Where the rule for "changed" leaves a cell undecided after the rounds (its medians beyond the change
+factor, the test not yet beyond chance), ``more_rounds`` further rounds measure those cells alone, at
+one thread and at the thread counts where they are undecided, within ``more_time`` of the rounds' own
+time. The cells are chosen once, after the rounds, and the further rounds' processes decide them on
+their own (:func:`blasbench.results.analysis.analyse_threadmap`): a fresh sample, looked at once, where
+pooling them with the rounds' and testing after each would be testing until significant.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 
 from .. import UserError, last_line
 from ..results.analysis import undecided_cells
+from ..results.change import FEWEST_TO_DECIDE
 from ..results.identity import identity
 from ..results.kinds import write_result
 from . import provenance
@@ -48,9 +54,9 @@ class MapSettings:
     # processes per thread count, interleaved: the rule for "changed" takes one value per process (with 5 a
     # side, p < 0.01 is within reach), and a process that happens to run slower reads as noise, not a thread effect
     rounds: int = 5
-    # up to this many more rounds, each measuring only the cells the rule leaves undecided (beyond the change
-    # factor, not beyond the test): processes are spent where a verdict needs them
-    more_rounds: int = 5
+    # further rounds, each measuring only the cells the rounds leave undecided (beyond the change factor, not
+    # beyond the test), which these processes alone then decide: 0, or enough to pass the test (FEWEST_TO_DECIDE)
+    more_rounds: int = FEWEST_TO_DECIDE
     # ... within this share of the time the rounds took: a map on a noisy machine ends in a known time
     more_time: float = 0.25
     max_seconds: float = 1.0
@@ -114,7 +120,7 @@ def map_rounds(settings: MapSettings, path: Path, python: str = sys.executable,
     done = {(run["round"], run["threads"]): run for run in results["runs"]}
     only = sizes if (sizes := sizes_of(results)) is not None else settings.largest
     counts = sorted(set(settings.threads) | {1})  # one thread is every cell's baseline
-    todo = [(r, threads) for r in range(settings.rounds) for threads in counts]
+    todo = [(r, threads) for r in range(settings.rounds) for threads in counterbalanced(counts, r)]
 
     def measure(round_: int, threads: int, cells: list[tuple] | None = None) -> None:
         nonlocal only
@@ -148,22 +154,29 @@ def map_rounds(settings: MapSettings, path: Path, python: str = sys.executable,
             print(f"threading map: {threads} thread(s), round {round_ + 1} of {settings.rounds} ({position} of {len(todo)}): "
                   f"{len(settings.calls)} calls x {len(settings.sizes)} sizes x {len(settings.dtypes)} dtype(s) ...", flush=True)
             measure(round_, threads)
-        if threads == counts[-1]:
+        if position % len(counts) == 0:
             yield results
-    last = settings.rounds + settings.more_rounds
+    # the cells the rounds leave undecided, chosen once: the further rounds measure these and no others
+    if not settings.more_rounds or not (undecided := undecided_cells(results, settings.rounds)):
+        return
+    union = sorted({cell for cells in undecided.values() for cell in cells})
     budget = settings.more_time * sum(run.get("seconds", 0) for run in results["runs"] if run["round"] < settings.rounds)
-    for round_ in range(settings.rounds, last):  # more processes only where the rule cannot decide yet
-        if not (undecided := undecided_cells(results)):
-            break
-        union = sorted({cell for cells in undecided.values() for cell in cells})
-        for threads, cells in [(1, union), *sorted(undecided.items())]:
+    last = settings.rounds + settings.more_rounds
+    for round_ in range(settings.rounds, last):
+        for threads, cells in counterbalanced([(1, union), *sorted(undecided.items())], round_):
             if (spent := sum(run.get("seconds", 0) for run in results["runs"] if run["round"] >= settings.rounds)) >= budget:
                 print(f"threading map: the further rounds have taken their {settings.more_time:.0%} of the rounds' time "
                       f"({spent:.1f} s of {budget:.1f} s); {len(union)} cell(s) stay undecided.", flush=True)
                 yield results
                 return
             if (round_, threads) not in done:
-                print(f"threading map: {len(cells)} undecided cell(s) at {threads} thread(s), round {round_ + 1} "
-                      f"(at most {last}) ...", flush=True)
+                print(f"threading map: {len(cells)} undecided cell(s) at {threads} thread(s), further round "
+                      f"{round_ - settings.rounds + 1} of {settings.more_rounds} ...", flush=True)
                 measure(round_, threads, cells)
     yield results
+
+
+def counterbalanced(items: list, round_: int) -> list:
+    """A round's processes in order, every other round reversed (ABBA): a drift over the run, or the place
+    in a round (first after another round's last process, or last), falls on every thread count alike."""
+    return items if round_ % 2 == 0 else items[::-1]

@@ -39,8 +39,20 @@ def advice(row: dict, threads: int, dtype: str, variable: str) -> str | None:
     return (f"`{row['call']}` ({dtype}) at {hurt_sizes(row)} is {'up to ' if len(row['hurts']) > 1 else ''}"
             f"{1 / worst['speedup']:.1f}x slower on {threads} "
             f"threads than on one (n = {worst['n']:,}: {worst['one']['median'] * 1e6:,.1f} µs against "
-            f"{worst['many']['median'] * 1e6:,.1f} µs): wrap such calls in `with threadpoolctl.threadpool_limits(1):`, "
-            f"or run a program made of them with `{variable}=1`.")
+            f"{worst['many']['median'] * 1e6:,.1f} µs; {how_decided(row['hurts'])}): wrap such calls in "
+            f"`with threadpoolctl.threadpool_limits(1):`, or run a program made of them with `{variable}=1`.")
+
+
+def how_decided(cells: list[dict]) -> str:
+    """Which processes decided these cells: the rounds', or (where those left a cell undecided) the
+    further rounds' own, fresh ones."""
+    by = {}
+    for cell in cells:
+        by.setdefault((cell["decided_by"], cell["processes"]), []).append(f"{cell['n']:,}")
+    return "; ".join(f"{'n = ' + ', '.join(sizes) + ' ' if len(by) > 1 else ''}decided on "
+                     + (f"{count} process(es) a side" if how == "rounds" else
+                        f"the further rounds' {count} fresh process(es) a side, the rounds having left it undecided")
+                     for (how, count), sizes in by.items())
 
 
 def render_threadmap(result: dict, analysis: dict, figure: str | None = None) -> str:

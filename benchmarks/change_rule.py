@@ -10,21 +10,32 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
   measurements' ranges apart) on the same data;
 - the agreement of A's and A2's own verdicts (threads against one thread), cell by cell, and among
   the cells whose ratio neither map found near the change factor (within 5%);
+- how often a map's own "slower" (threads hurt here) is not repeated by the other map, and how each
+  was decided (on the rounds' processes, or on the further rounds' fresh ones);
 - the power: of the cells that A2 and B2 say moved by 1.3x or more (the truth, from other maps than
   the ones tested), the share ``compare A B`` calls slower;
-- the time of each map.
+- the gate (``compare --fail-on``) on A A2 and on A B;
+- the CPU, and the time of each map.
+
+``--gate PAIRS`` measures the gate over whole runs instead: PAIRS + 1 smaller maps of A and PAIRS of B
+(the calls, sizes and rounds of ``GATE_MAP``, or the options given), A and B in turn; the gate on each
+consecutive pair of A maps (the same environment twice: a failure is a false alarm) and on each A
+against the B mapped next to it (a change made on purpose: a failure is what it should do).
 
     python benchmarks/change_rule.py OUT [--coretype Prescott] [threadmap options, e.g. --calls solve]
     python benchmarks/change_rule.py OUT --again    # the rule re-applied to the maps kept in OUT
     python benchmarks/change_rule.py OUT --again --rounds K    # ... to their first K rounds' processes
     python benchmarks/change_rule.py OUT --again --rounds K --further M    # ... and M more where undecided
+    python benchmarks/change_rule.py OUT --again --rounds K --further M --pooled    # ... pooled (the old rule)
+    python benchmarks/change_rule.py OUT --gate 20    # the gate's false-fail rate and power over whole runs
 
 OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it, and
 ``--again`` prints the figures again from it (after a change to the rule, or for maps made elsewhere,
 e.g. on a machine without this script; without B2 the truth is A2 against B, which shares B with the
 maps tested, and the output says so). ``--rounds K`` keeps each map's first K rounds (maps made with
 ``--rounds 10``, read with 5 and with 10: what more processes buy, from one set of maps); ``--further M``
-gives the cells those K leave undecided the next M rounds' processes, as a map's further rounds would.
+gives the cells those K leave undecided the next M rounds' processes, as a map's further rounds would,
+which decide them on their own; with ``--pooled``, pooled with the K rounds' (the rule before).
 """
 
 from __future__ import annotations
@@ -40,10 +51,13 @@ from blasbench.cli import main
 from blasbench.facts import CHANGE_FACTOR
 from blasbench.results.analysis import undecided_cells
 from blasbench.results.change import beyond_noise
-from blasbench.results.compare import compare_dirs
+from blasbench.results.compare import compare_dirs, gate_comparison
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result, write_result
 
+# the gate's smaller map: 4 calls x 3 sizes x 2 thread counts = 24 measures, with rounds enough for Holm's
+# control over 24 (8 a side wholly apart: p = 1.6e-4 < 0.05 / 24) and no further rounds
+GATE_MAP = ["--calls", "a @ b", "solve", "inv", "eigh", "--sizes", "8", "64", "512", "--rounds", "8", "--more-rounds", "0"]
 KNOWN_CHANGE = 1.3  # a cell the truth maps moved by at least this much is a change the rule should see
 NEAR = 0.05  # a ratio this close to the change factor may fall either side of it in two maps
 
@@ -105,11 +119,21 @@ def report(out: Path, seconds: dict[str, float]) -> None:
           f"({len(agree) / len(shared):.1%})")
     for k in shared:
         if k not in agree:
-            print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]['verdict']} / {second[k]['verdict']}, "
-                  f"{1 / first[k]['speedup']:.3f}x / {1 / second[k]['speedup']:.3f}x")
+            print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]['verdict']} ({decided(first[k])}) / "
+                  f"{second[k]['verdict']} ({decided(second[k])}), {1 / first[k]['speedup']:.3f}x / {1 / second[k]['speedup']:.3f}x")
     far = [k for k in shared if not (near_the_factor(first[k]) or near_the_factor(second[k]))]
     print(f"  of the {len(far)} cells neither map found within {NEAR:.0%} of the change factor ({CHANGE_FACTOR}x either way), "
           f"they agree on {len(set(far) & set(agree))}")
+    claims = [(k, one, other) for one, other in ((first, second), (second, first)) for k in shared if one[k]["verdict"] == "slower"]
+    unrepeated = [(k, one, other) for k, one, other in claims if other[k]["verdict"] != "slower"]
+    against_no_change = [c for c in unrepeated if c[2][c[0]]["verdict"] == "no change"]
+    by_rounds = [c for c in claims if c[1][c[0]]["decided_by"] == "rounds"]
+    print(f"\"slower\" (threads hurt) claims: {len(claims)} over both maps, {len(by_rounds)} decided on the rounds' processes "
+          f"and {len(claims) - len(by_rounds)} on further rounds'; {len(unrepeated)} not repeated by the other map, "
+          f"{len(against_no_change)} of them \"no change\" there ({len(against_no_change)} of {len(shared)} cells, "
+          f"{len(against_no_change) / len(shared):.1%}); unrepeated: "
+          f"{sum(c[1][c[0]]['decided_by'] == 'rounds' for c in unrepeated)} decided on the rounds, "
+          f"{sum(c[1][c[0]]['decided_by'] != 'rounds' for c in unrepeated)} on further rounds")
     against, truth_maps = ((out / "b2", "A2 against B2") if (out / "b2").is_dir() else
                            (out / "b", "A2 against B, B shared with the maps tested"))
     truth = {tuple(r["key"]): r["ratio"] for r in rows(out / "a2", against)}
@@ -128,11 +152,56 @@ def report(out: Path, seconds: dict[str, float]) -> None:
     if unchanged:
         print(f"cells the truth maps found unchanged (within 5%): {len(unchanged)}, of which `compare A B` called "
               f"{len(called)} changed ({len(called) / len(unchanged):.1%})")
+    for pair, (x, y) in (("A A2", ("a", "a2")), ("A B", ("a", "b"))):
+        found = gate_comparison(compare_dirs([out / x, out / y]), "slower")
+        print(f"gate --fail-on slower, {pair}: {found['status']} ({len(found['failing'])} failing, {len(found['undecided'])} "
+              f"undecided of {found['compared']}; {found['processes_needed']} processes a side can decide)")
+    print(f"CPU: {cpu_of(out / 'a')}")
     if seconds:
         print("map times: " + ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items()))
 
 
-def first_rounds(out: Path, rounds: int, into: Path, further: int = 0) -> Path:
+def decided(cell: dict) -> str:
+    return f"{cell['processes']} processes" + ("" if cell["decided_by"] == "rounds" else ", further rounds")
+
+
+def cpu_of(directory: Path) -> str:
+    cpu = Results.load(directory)["threadmap"]["environment"]["cpu"]
+    simd = cpu.get("simd") or []
+    widest = "AVX-512" if "avx512f" in simd else "AVX2" if "avx2" in simd else "SSE/AVX"
+    return f"{cpu.get('model')}, {cpu.get('usable_cores')} usable cores, {widest}"
+
+
+def gate_runs(out: Path, pairs: int, options: list[str], coretype: str) -> None:
+    """The gate over whole runs: PAIRS + 1 maps of A and PAIRS of B, in turn; each consecutive A pair, and
+    each A against the B after it, gated with ``--fail-on slower``."""
+    options = options or GATE_MAP
+    seconds = []
+    for i in range(pairs + 1):
+        seconds.append(threadmap(out / f"a{i}", options, None))
+        if i < pairs:
+            seconds.append(threadmap(out / f"b{i}", options, coretype))
+    read_gate(out, seconds)
+
+
+def read_gate(out: Path, seconds: list[float] = ()) -> None:
+    count = sum(1 for d in out.glob("b*") if d.is_dir())
+    for what, pairs in (("A/A", [(f"a{i}", f"a{i + 1}") for i in range(count)]),
+                        ("A/B", [(f"a{i}", f"b{i}") for i in range(count)])):
+        found = [gate_comparison(compare_dirs([out / x, out / y]), "slower") for x, y in pairs]
+        statuses = [f["status"] for f in found]
+        print(f"gate {what} over {len(pairs)} pairs of runs ({found[0]['compared']} measures each): "
+              + ", ".join(f"{word} {statuses.count(word)}" for word in ("fail", "undecidable", "pass")))
+        for (x, y), f in zip(pairs, found):
+            for row in f["failing"]:
+                if what == "A/A":
+                    print(f"  false fail {x} {y}: {row['key'][0]} at {row['key'][2]} thread(s), {row['ratio']:.2f}x, p = {row['p']:.2g}")
+    print(f"CPU: {cpu_of(out / 'a0')}")
+    if seconds:
+        print(f"map times: {min(seconds):.0f} to {max(seconds):.0f} s, {sum(seconds) / 60:.1f} min in all")
+
+
+def first_rounds(out: Path, rounds: int, into: Path, further: int = 0, pooled: bool = False) -> Path:
     """The maps kept in ``out``, each with only its first ``rounds`` rounds' processes, under ``into``;
     with ``further``, the cells those leave undecided keep the next ``further`` rounds' processes too
     (at one thread and where undecided, as a map's further rounds measure them; all of them, without
@@ -149,6 +218,8 @@ def first_rounds(out: Path, rounds: int, into: Path, further: int = 0) -> Path:
         for run in (run for run in runs if rounds <= run["round"] < rounds + further):
             if cells := [c for c in run["cells"] if (c["call"], c["dtype"], c["n"]) in wanted.get(run["threads"], ())]:
                 kept["runs"].append({**run, "cells": cells})
+        if pooled:  # the rule before: the further rounds' processes pooled with the rounds', as if rounds of their own
+            kept["settings"]["rounds"] = rounds + further
         write_result(into / directory.name / "threadmap.json", kept)
     return into
 
@@ -156,15 +227,19 @@ def first_rounds(out: Path, rounds: int, into: Path, further: int = 0) -> Path:
 def run(argv: list[str]) -> None:
     out, rest = Path(argv[0]), argv[1:]
     if rest[:1] == ["--again"]:
+        if (out / "a0").is_dir():
+            return read_gate(out)
         if rest[1:2] != ["--rounds"]:
             return report(out, {})
         further = int(rest[4]) if rest[3:4] == ["--further"] else 0
         with tempfile.TemporaryDirectory() as into:
-            return report(first_rounds(out, int(rest[2]), Path(into), further), {})
+            return report(first_rounds(out, int(rest[2]), Path(into), further, "--pooled" in rest), {})
     coretype = "Prescott"
     if "--coretype" in rest:
         at = rest.index("--coretype")
         coretype, rest = rest[at + 1], rest[:at] + rest[at + 2:]
+    if rest[:1] == ["--gate"]:
+        return gate_runs(out, int(rest[1]), rest[2:], coretype)
     seconds = {}
     for name, forced in (("a", None), ("a2", None), ("b", coretype), ("b2", coretype)):
         seconds[name] = threadmap(out / name, rest, forced)

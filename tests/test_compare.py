@@ -102,19 +102,29 @@ def test_the_command_writes_data_and_report(tmp_path, capsys):
 
 def one_cell_maps(tmp_path: Path, **seconds: float) -> None:
     """A map per name of `solve` at n = 2, one thread, five rounds 1% apart around ``seconds``."""
+    for name, time in seconds.items():
+        made_up_map(tmp_path / name, {2: time})
+
+
+def made_up_map(directory: Path, seconds: dict[int, float], rounds: int = 5, jitter: int = 0) -> None:
+    """A map of `solve` at the sizes of ``seconds`` (n -> its time), one thread, ``rounds`` processes 1% apart
+    (shuffled by ``jitter``, a seed: each process's place in its cells' order drawn anew)."""
     import json
+    import random
 
     from blasbench.results.kinds import write_result
 
     environment = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "scaling.json").read_text())["environment"]
-    settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": [2], "threads": [1, 2], "measurements": 1,
-                "rounds": 5, "max_seconds": 1.0}
-    for name, time in seconds.items():
-        runs = [{"round": r, "threads": 1, "cells": [{"call": "solve", "dtype": "float64", "n": 2, "number": 1,
-                                                      "seconds": {**summarize([value]), "values": [value]}}]}
-                for r, value in enumerate(time * (1 + 0.01 * k) for k in range(5))]
-        write_result(tmp_path / name / "threadmap.json", {"kind": "threadmap", "settings": settings, "refused": [],
-                                                          "environment": environment, "runs": runs})
+    settings = {"calls": ["solve"], "dtypes": ["float64"], "sizes": sorted(seconds), "threads": [1, 2], "measurements": 1,
+                "rounds": rounds, "max_seconds": 1.0}
+    draw = random.Random(jitter)
+    order = {n: (draw.sample(range(rounds), rounds) if jitter else list(range(rounds))) for n in seconds}
+    runs = [{"round": r, "threads": 1, "cells": [
+        {"call": "solve", "dtype": "float64", "n": n, "number": 1,
+         "seconds": {**summarize([value := time * (1 + 0.01 * order[n][r])]), "values": [value]}}
+        for n, time in seconds.items()]} for r in range(rounds)]
+    write_result(directory / "threadmap.json", {"kind": "threadmap", "settings": settings, "refused": [],
+                                                "environment": environment, "runs": runs})
 
 
 def test_the_gate_fails_on_a_slower_measure_naming_it_and_passes_on_the_same_run(tmp_path, capsys):
@@ -122,12 +132,63 @@ def test_the_gate_fails_on_a_slower_measure_naming_it_and_passes_on_the_same_run
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on", "slower",
                  "--results", str(tmp_path / "gate")]) == 1
     out = capsys.readouterr().out
-    assert "FAIL: threadmap `solve` float64 n = 2 (threading map) at 1 thread(s): slower, 3.00x the baseline's time" in out
-    assert out.rstrip().endswith("gate --fail-on slower: 1 of 1 measures slower, 0 undecided: FAIL.")
+    assert "FAIL: threadmap `solve` float64 n = 2 (threading map) at 1 thread(s) (run B): slower, 3.00x the baseline's time" in out
+    assert "FAIL: 1 of 1 measure(s) slower beyond the change factor and Holm's control at 0.05 over 1 measure(s)" in out
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "same"), "--fail-on", "changed",
                  "--results", str(tmp_path / "gate2")]) == 0
     assert main(["compare", str(tmp_path / "b"), str(tmp_path / "a"), "--fail-on", "slower",
                  "--results", str(tmp_path / "gate3")]) == 0  # faster is not slower
+
+
+def test_a_gate_over_many_measures_with_too_few_processes_to_decide_is_undecidable_not_a_pass(tmp_path, capsys):
+    """40 measures of five processes a side: the smallest p five can give (0.0079) cannot pass Holm's first step
+    (0.05 / 40), so a cell 3x slower is not a failure the gate can claim, nor is the run a pass: exit 3, naming
+    the processes a side that could decide (7: 2 / C(14, 7) = 0.00058)."""
+    sizes = {n: 1.0 for n in range(2, 42)}
+    made_up_map(tmp_path / "a", sizes)
+    made_up_map(tmp_path / "b", {**sizes, 2: 3.0})
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on", "slower",
+                 "--results", str(tmp_path / "gate")]) == 3
+    out = capsys.readouterr().out
+    assert "UNDECIDABLE: 1 of 40 measure(s) undecided" in out and "`--rounds 7`" in out
+
+
+def test_a_gate_over_many_measures_fails_on_the_one_that_moved_and_passes_identical_runs(tmp_path, capsys):
+    """40 measures of ten processes a side, each process's place drawn anew per cell: identical runs pass (no
+    cell beyond the factor), one cell 1.5x slower fails the run alone (p = 1.1e-5 < 0.05 / 40), and a cell
+    1.2x slower whose processes overlap the baseline's does not."""
+    sizes = {n: 1.0 for n in range(2, 42)}
+    made_up_map(tmp_path / "a", sizes, rounds=10, jitter=1)
+    made_up_map(tmp_path / "same", sizes, rounds=10, jitter=2)
+    made_up_map(tmp_path / "b", {**sizes, 7: 1.5}, rounds=10, jitter=3)
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "same"), "--fail-on", "changed",
+                 "--results", str(tmp_path / "gate")]) == 0
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on", "slower",
+                 "--results", str(tmp_path / "gate2")]) == 1
+    out = capsys.readouterr().out
+    assert [line.split(":")[1].strip() for line in out.splitlines() if line.startswith("FAIL: threadmap")] == \
+        ["threadmap `solve` float64 n = 7 (threading map) at 1 thread(s) (run B)"]
+
+
+def test_holms_control_passes_the_smallest_p_first_and_stops_at_the_first_that_fails_its_step():
+    """Four measures slower beyond the factor with p = 0.001, 0.01, 0.02 and 0.3: Holm at 0.05 asks 0.0125 of the
+    first, 0.0167 of the second and 0.025 of the third, so the first two fail and the third, which p < 0.05
+    alone would have failed, is undecided."""
+    from blasbench.results.change import gate
+
+    rows = [{"key": [k], "ratio": 1.5, "p": p, "verdict": "slower" if p < 0.01 else "undecided", "processes": 10}
+            for k, p in enumerate((0.001, 0.0099, 0.02, 0.3))]
+    found = gate(rows, "slower")
+    assert [row["key"] for row in found["failing"]] == [[0], [1]] and [row["key"] for row in found["undecided"]] == [[2], [3]]
+    assert found["status"] == "fail" and found["threshold"] == 0.0125
+
+
+def test_a_gate_over_no_shared_measure_is_an_error_not_a_pass(tmp_path, capsys):
+    made_up_map(tmp_path / "a", {2: 1.0})
+    made_up_map(tmp_path / "b", {64: 1.0})
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on", "slower",
+                 "--results", str(tmp_path / "gate")]) == 2
+    assert "the gate compared no measure: the runs share none" in capsys.readouterr().err
 
 
 def test_compare_puts_threading_maps_side_by_side(tmp_path):
@@ -143,7 +204,7 @@ def test_compare_puts_threading_maps_side_by_side(tmp_path):
 def test_compare_says_per_run_where_threads_hurt_so_a_row_names_the_blas_with_the_pathology(tmp_path):
     """Two BLAS setups' recorded maps (Debian's OpenBLAS and PyPI's wheels, epyc2-zen3-maps-d): each
     run's own verdict per call beside the other's, as its threadmap.md says it."""
-    variants = Path(__file__).resolve().parent.parent / "reports" / "examples" / "epyc2-zen3-maps-d" / "variants"
+    variants = Path(__file__).resolve().parent / "data" / "epyc2-zen3-maps-d" / "variants"
     comparison = compare_dirs([variants / "system-pthread", variants / "pypi"])
     effects = {run["label"]: run["thread_effects"] for run in comparison["runs"]}
     [pypi] = effects["B"]

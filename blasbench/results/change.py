@@ -11,12 +11,19 @@ process (its median) is one sample. Two sets of samples differ when
 
 as ``asv continuous`` decides (its ``is_different``), with the process, not the measurement, as the
 unit. Beyond the factor but not beyond the test is **undecided** (more processes decide); fewer than
-two processes a side know no noise. The false-alarm rate and the power of this rule on this kind of
-machine are measured by ``benchmarks/change_rule.py``.
+two processes a side know no noise.
+
+A gate (``compare --fail-on``) asks the rule of every measure two runs share at once, and one false
+alarm among hundreds fails the run: it fails only on a measure whose p also passes Holm's step-down
+control of the family-wise error over every measure compared (:func:`gate`, at ``FAMILY_ALPHA``), and
+says "undecidable" where its processes cannot pass that control at all. The false-alarm rates and
+the power of the rule and of the gate on this kind of machine are measured by
+``benchmarks/change_rule.py``.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import statistics
@@ -28,16 +35,19 @@ from ..facts import CHANGE_FACTOR
 ALPHA = 0.01
 # The fewest processes a side whose samples, wholly apart, pass the test (5: 2/252 < ALPHA).
 FEWEST_TO_DECIDE = next(n for n in itertools.count(2) if 2 / math.comb(2 * n, n) < ALPHA)
-# Up to this many ways to split the pooled samples, p is exact (every split counted); above it, the
-# normal approximation with the ties' correction.
+# Up to this many ways to split pooled samples with ties, p is exact (every split counted); above it, the
+# normal approximation with the ties' correction. Without ties p is exact at any size (the U distribution).
 EXACT_SPLITS = 50_000
+# A gate's chance of failing a run in which nothing changed, over all the measures it compares (Holm).
+FAMILY_ALPHA = 0.05
 
 VERDICTS = ("slower", "faster", "no change", "undecided", "noise unknown")
 
 
 def mann_whitney_p(x: list[float], y: list[float]) -> float:
-    """Two-sided p of the Mann-Whitney U test of ``x`` against ``y`` (ties take mid-ranks): exact by
-    counting every split of the pooled ranks where there are few, else the normal approximation."""
+    """Two-sided p of the Mann-Whitney U test of ``x`` against ``y`` (ties take mid-ranks): exact from the
+    distribution of U without ties, or by counting every split of the pooled ranks where there are few,
+    else the normal approximation."""
     pooled = sorted(x + y)
     ranks = {}
     for value, group in itertools.groupby(pooled):
@@ -48,12 +58,35 @@ def mann_whitney_p(x: list[float], y: list[float]) -> float:
     n, m = len(x), len(y)
     mean = n * (n + m + 1) / 2  # the expected rank sum of x
     observed = abs(sum(ranks[v] for v in x) - mean)
+    if len(ranks) == n + m:  # no ties: U = rank sum - n(n+1)/2, and its distribution is known exactly
+        counts = u_counts(n, m)
+        extreme = sum(c for u, c in enumerate(counts) if abs(u + n * (n + 1) / 2 - mean) >= observed - 1e-9)
+        return extreme / math.comb(n + m, n)
     if math.comb(n + m, n) <= EXACT_SPLITS:
         sums = [sum(split) for split in itertools.combinations(all_ranks, n)]
         return sum(abs(s - mean) >= observed - 1e-9 for s in sums) / len(sums)
     ties = sum(c ** 3 - c for c in (pooled.count(v) for v in set(pooled)))
     variance = n * m / 12 * ((n + m + 1) - ties / ((n + m) * (n + m - 1)))
     return math.erfc(max(observed - 0.5, 0.0) / math.sqrt(2 * variance)) if variance > 0 else 1.0
+
+
+@functools.cache
+def u_counts(n: int, m: int) -> tuple[int, ...]:
+    """How many of the orderings of ``n`` and ``m`` distinct values give U = 0, 1, ..., n m (U counts the
+    pairs whose first-sample value is the larger): the largest value is of the first sample (U gains m) or not."""
+    if n == 0 or m == 0:
+        return (1,)
+    counts = [0] * (n * m + 1)
+    for u, c in enumerate(u_counts(n - 1, m)):
+        counts[u + m] += c
+    for u, c in enumerate(u_counts(n, m - 1)):
+        counts[u] += c
+    return tuple(counts)
+
+
+def smallest_p(n: int, m: int) -> float:
+    """The smallest two-sided p the test can give with ``n`` and ``m`` processes: the samples wholly apart."""
+    return 2 / math.comb(n + m, n)
 
 
 def decide(base: list[float], other: list[float], factor: float = CHANGE_FACTOR, alpha: float = ALPHA) -> dict:
@@ -79,3 +112,37 @@ def processes_to_decide(had: int) -> int:
 
 def beyond_noise(verdict: str) -> bool:
     return verdict in ("slower", "faster")
+
+
+# gate(..., fail_on) -> the verdicts that fail it
+FAIL_ON = {"slower": ("slower",), "faster": ("faster",), "changed": ("slower", "faster")}
+
+
+def gate(rows: list[dict], fail_on: str, factor: float = CHANGE_FACTOR, family_alpha: float = FAMILY_ALPHA) -> dict:
+    """A run's verdict over many measures, each of ``rows`` one measure's :func:`decide` with ``processes``
+    (the fewer of its two sides'). A row fails where the rule calls it ``fail_on`` *and* its p passes
+    Holm's step-down control at ``family_alpha`` over every row compared (the k-th smallest p against
+    family_alpha / (m - k + 1)), so that a run in which nothing changed fails with at most that chance,
+    however many measures it compares. The rows beyond the factor the way ``fail_on`` looks that do not
+    fail are ``undecided``. ``status``: "fail"; else "undecidable" where no row's processes could pass
+    the control's first step even wholly apart, or more than half the rows are undecided
+    (``processes_needed`` a side could decide); else "pass"."""
+    m = len(rows)
+    survives, threshold = set(), (family_alpha / m if m else 0.0)
+    for k, row in enumerate(sorted((row for row in rows if row["p"] is not None), key=lambda row: row["p"])):
+        if row["p"] >= family_alpha / (m - k):
+            break
+        survives.add(id(row))
+
+    def leaning(row: dict) -> bool:
+        beyond = row["ratio"] >= factor or row["ratio"] <= 1 / factor
+        return beyond and row["verdict"] != "no change" and (fail_on == "changed" or (row["ratio"] > 1) == (fail_on == "slower"))
+
+    candidates = [row for row in rows if leaning(row)]
+    failing = [row for row in candidates if row["verdict"] in FAIL_ON[fail_on] and id(row) in survives]
+    undecided = [row for row in candidates if id(row) not in {id(f) for f in failing}]
+    reachable = any(row["processes"] >= 2 and smallest_p(row["processes"], row["processes"]) < threshold for row in rows)
+    status = "fail" if failing else "undecidable" if m and (not reachable or 2 * len(undecided) > m) else "pass"
+    return {"status": status, "failing": failing, "undecided": undecided, "compared": m, "threshold": threshold,
+            "family_alpha": family_alpha,
+            "processes_needed": next(n for n in itertools.count(2) if smallest_p(n, n) < threshold) if m else None}

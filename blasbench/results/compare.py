@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import UserError
 from ..facts import CHANGE_FACTOR
-from .change import decide
+from .change import decide, gate
 from .directory import Results
 from .identity import blas_of
 from .kinds import KINDS
@@ -89,17 +89,32 @@ def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict
     runs = [{"label": chr(ord("A") + i), "directory": str(r.directory), "description": merged_description(provenances(r)),
              "measures": measures(r), "thread_effects": thread_effects(r)} for i, r in enumerate(loaded)]
     base = runs[0]
-    tables = {}
+    tables, unmatched = {}, {"base": 0, "other": 0}
     for run in runs[1:]:
         for table, rows in base["measures"].items():
             for key, summary in rows.items():
                 if (other := run["measures"].get(table, {}).get(key)) is None:
+                    unmatched["base"] += 1
                     continue
                 tables.setdefault(table, []).append({
                     "key": list(key), "base": summary, "other_label": run["label"], "other": other,
+                    "processes": [len(processes(summary)), len(processes(other))],
                     **decide(processes(summary), processes(other), factor)})
+        unmatched["other"] += sum(1 for table, rows in run["measures"].items() for key in rows
+                                  if key not in base["measures"].get(table, {}))
     differing = sorted({field for run in runs[1:] for field, value in run["description"].items()
                         if value != base["description"][field] and field not in ("date",)})
     return {"kind": "compare", "factor": factor,
             "runs": [{k: r[k] for k in ("label", "directory", "description", "thread_effects")} for r in runs],
-            "differs_in": differing, "tables": tables}
+            "differs_in": differing, "tables": tables, "unmatched": unmatched}
+
+
+def gate_comparison(comparison: dict, fail_on: str) -> dict:
+    """A comparison's rows through the gate (:func:`.change.gate`), each row with its ``table`` and, as its
+    ``processes``, the fewer of its two sides'; a comparison of no shared measure is an error, not a pass."""
+    rows = [{**row, "table": table, "processes": min(row["processes"])}
+            for table, found in comparison["tables"].items() for row in found]
+    if not rows:
+        raise UserError("the gate compared no measure: the runs share none (another grid of calls, sizes, thread counts "
+                        "or workload); measure the new run as the baseline was measured.")
+    return gate(rows, fail_on, comparison["factor"])

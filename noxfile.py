@@ -19,7 +19,7 @@ def blasbench(session: nox.Session, command: str, *groups: str) -> None:
     # `--peers torch` or `--peers=torch` (scaling, bench): PyTorch comes from the peers group
     if any(arg.removeprefix("--peers=") == "torch" for arg in session.posargs):
         groups += ("peers",)
-    session.install(".", *nox.project.dependency_groups(PYPROJECT, *groups) if groups else ())
+    session.install(".", *nox.project.dependency_groups(PYPROJECT, "pins", *groups))
     # After Ctrl-C the command keeps what it measured and renders the reports: give it the time
     # (nox's default sends SIGTERM 0.3 s after the interrupt).
     session.run("python", "-m", "blasbench", command, *session.posargs, interrupt_timeout=60)

@@ -50,3 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: results measured so far are kept; run the same command again to continue.", file=sys.stderr)
         return 130
+
+
+def run() -> None:
+    """The ``blasbench`` command (``pip install .`` or ``pipx install .``): :func:`main`'s status as the exit status."""
+    sys.exit(main())

@@ -20,10 +20,13 @@ BUILD_TOOLS = (
     "pythran==0.18.1",
 )
 
-# Installed beside the built wheels, numpy/scipy constrained to the built versions (the package's own
-# dependencies, threadpoolctl and tqdm, are pyproject.toml's and come with it). pyproject.toml's
-# dependency groups name these two again for the sessions, which cannot read this file; a test keeps
-# the two spellings equal.
+# The package's own dependencies at the versions blasbench is tested with (pyproject.toml gives ranges),
+# installed with it into every environment it makes.
+PROJECT = ("threadpoolctl==3.6.0", "tqdm==4.70.1")
+
+# Installed beside the built wheels, numpy/scipy constrained to the built versions. pyproject.toml's
+# dependency groups name these and PROJECT again for the sessions, which cannot read this file; a test
+# keeps the two spellings equal.
 RUNTIME = (
     "numexpr==2.14.2",
     "matplotlib==3.10.9",

@@ -64,10 +64,9 @@ def virtual_environment(name: str, fill: Callable[[str], None] = lambda python: 
 
 
 def install_project(python: str, project: Path) -> None:
-    """This project's code afresh (its version never changes), then its own dependencies where missing
-    (threadpoolctl, tqdm: pyproject.toml pins them); numpy and scipy are not among them, so what the
-    environment has stays."""
-    for how in (["--no-deps", "--force-reinstall"], []):
+    """This project's code afresh (its version never changes), then its own dependencies at their pins
+    (:data:`blasbench.pins.PROJECT`); numpy and scipy are not among them, so what the environment has stays."""
+    for how in (["--no-deps", "--force-reinstall"], list(pins.PROJECT)):
         if subprocess.run([python, "-m", "pip", "install", "-q", *how, str(project)]).returncode:
             raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
 

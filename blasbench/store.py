@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +19,20 @@ from typing import Any, Iterator
 from nn.files import atomic_write_bytes, cache_dir, file_sha256  # noqa: F401  (the harness uses them from here)
 
 from . import UserError
+
+
+def writable_cache() -> Path:
+    """The cache directory, made where missing and checked to take files, before anything is written
+    there: a read-only filesystem, or a file where the directory should be, is one line naming the fix."""
+    directory = cache_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as e:
+        raise UserError(f"cannot write the cache at {directory} ({e.strerror or e}): set BLASBENCH_CACHE to a "
+                        "writable directory (builds, downloads and environments go there).") from None
+    return directory
 
 
 def atomic_write_text(path: Path, text: str) -> None:

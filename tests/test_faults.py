@@ -180,3 +180,25 @@ def test_what_a_command_needs_and_the_environment_lacks_is_one_line_before_measu
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 2 and message in run.stderr and len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert not (tmp_path / "r" / "scaling.json").exists()
+
+
+@pytest.mark.parametrize("where", ["read-only", "a file"])
+def test_a_cache_that_cannot_be_written_is_one_line_before_anything_is_built(where, tmp_path, monkeypatch, capsys):
+    """BLASBENCH_CACHE on a read-only directory, or naming a file, ended `build` in a traceback from the first
+    provider that wrote there (OSError: Read-only file system: '.../pkgconfig'; NotADirectoryError)."""
+    import os
+
+    if where == "read-only":
+        cache = tmp_path / "cache"
+        cache.mkdir()
+        cache.chmod(0o555)
+        if os.access(cache, os.W_OK):  # root writes anyway: a file where the directory should be is what remains
+            cache = tmp_path / "file"
+            cache.write_text("")
+    else:
+        cache = tmp_path / "file"
+        cache.write_text("")
+    monkeypatch.setenv("BLASBENCH_CACHE", str(cache / "blasbench") if where == "a file" else str(cache))
+    assert main(["build", "--provider", "scipy-openblas", "--numpy-only", "--results", str(tmp_path / "r")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "cannot write the cache at" in err[0] and "set BLASBENCH_CACHE" in err[0], err

@@ -20,6 +20,7 @@ from ..measuring.workload import NETWORK
 from ..results.kinds import write_result
 from ..results.kinds.build import KIND as BUILD
 from ..setups import DEFAULT_VARIANT, VARIANTS
+from ..store import writable_cache
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
 SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats": 3}
@@ -124,6 +125,7 @@ class ThreadCounts(Listed):
 
 def chosen_blas(args: argparse.Namespace) -> BLASLibrary:
     """The BLAS the build options name: its provider checked, the library present (installed where it can be)."""
+    writable_cache()
     return get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure()
 
 

@@ -176,7 +176,7 @@ def check_single_blas(blas: list[dict], api: str = "openblas", built: bool = Tru
     ok = len(blas) == 1 and blas[0]["internal_api"] == api
     hint = ""
     if len(blas) > 1 and not built and (bundled := bundled_pools(blas)):
-        hint = bundled
+        return Check(f"one BLAS, and it is {api}", True, names, bundled)  # a finding of the environment, not a fault
     elif len(blas) > 1:
         hint = "a second BLAS is loaded beside the build: " + (
             shadow_hint(names) or preload_hint()
@@ -203,6 +203,9 @@ def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[s
         loaded in paths and set(paths) <= allowed for paths in resolved.values())
     detail = "; ".join(f"{name} -> {', '.join(paths) or 'nothing found by ldd'}" for name, paths in resolved.items())
     bundles = not built and all(any(bundle in path for bundle in PYPI_BUNDLES) for path in mapped)
+    if bundles and not ok:  # each PyPI wheel's own OpenBLAS, named by the first check: a finding, not a fault
+        return Check("NumPy and SciPy resolve to that library", True, f"{detail}; mapped: {', '.join(mapped)}",
+                     "each extension module loads its own wheel's OpenBLAS (see the first check).")
     hint = "" if ok else "the extension modules load different BLAS libraries: " + (
         ("each PyPI wheel's own OpenBLAS (see the first check)." if bundles else "")
         or (shadow_hint(" ".join(mapped)) if built else "") or preload_hint() or "rebuild both against one provider.")
@@ -335,11 +338,14 @@ def run_checks(library: str | None = None, threading: str | None = None, threads
 
 
 def format_checks(result: dict) -> str:
+    """One line per check, PASS or FAIL with the likely cause, or NOTE: a check that holds with a finding
+    beside it (PyPI's NumPy and SciPy each with its own OpenBLAS, where no build was asked for)."""
     lines = []
     for check in result["checks"]:
-        lines.append(f"[{'PASS' if check['ok'] else 'FAIL'}] {check['name']}: {check['detail']}")
-        if not check["ok"] and check["hint"]:
-            lines.append(f"       likely cause: {check['hint']}")
+        word = "FAIL" if not check["ok"] else "NOTE" if check["hint"] else "PASS"
+        lines.append(f"[{word}] {check['name']}: {check['detail']}")
+        if check["hint"]:
+            lines.append(f"       {'likely cause' if not check['ok'] else 'finding'}: {check['hint']}")
     return "\n".join(lines)
 
 

@@ -120,11 +120,13 @@ def report(out: Path, seconds: dict[str, float]) -> None:
     for k in shared:
         if k not in agree:
             print(f"  disagree: `{k[2]}` n = {k[3]} at {k[0]} threads: {first[k]['verdict']} ({decided(first[k])}) / "
-                  f"{second[k]['verdict']} ({decided(second[k])}), {1 / first[k]['speedup']:.3f}x / {1 / second[k]['speedup']:.3f}x")
+                  f"{second[k]['verdict']} ({decided(second[k])}), "
+                  f"{1 / first[k]['speedup']:.3f}x / {1 / second[k]['speedup']:.3f}x")
     far = [k for k in shared if not (near_the_factor(first[k]) or near_the_factor(second[k]))]
     print(f"  of the {len(far)} cells neither map found within {NEAR:.0%} of the change factor ({CHANGE_FACTOR}x either way), "
           f"they agree on {len(set(far) & set(agree))}")
-    claims = [(k, one, other) for one, other in ((first, second), (second, first)) for k in shared if one[k]["verdict"] == "slower"]
+    claims = [(k, one, other) for one, other in ((first, second), (second, first))
+              for k in shared if one[k]["verdict"] == "slower"]
     unrepeated = [(k, one, other) for k, one, other in claims if other[k]["verdict"] != "slower"]
     against_no_change = [c for c in unrepeated if c[2][c[0]]["verdict"] == "no change"]
     by_rounds = [c for c in claims if c[1][c[0]]["decided_by"] == "rounds"]
@@ -195,7 +197,8 @@ def read_gate(out: Path, seconds: list[float] = ()) -> None:
         for (x, y), f in zip(pairs, found):
             for row in f["failing"]:
                 if what == "A/A":
-                    print(f"  false fail {x} {y}: {row['key'][0]} at {row['key'][2]} thread(s), {row['ratio']:.2f}x, p = {row['p']:.2g}")
+                    print(f"  false fail {x} {y}: {row['key'][0]} at {row['key'][2]} thread(s), "
+                          f"{row['ratio']:.2f}x, p = {row['p']:.2g}")
     print(f"CPU: {cpu_of(out / 'a0')}")
     if seconds:
         print(f"map times: {min(seconds):.0f} to {max(seconds):.0f} s, {sum(seconds) / 60:.1f} min in all")

@@ -15,8 +15,8 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from blasbench import provenance
 from blasbench.facts import THREAD_VARIABLES
-from blasbench.measuring import provenance
 from blasbench.measuring.workload import parse_workload
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,6 @@ name what they read from here without loading any provider.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from . import pins
 
@@ -19,12 +18,6 @@ class Variant:
     description: str
     provider: str | None = None
     flavour: str | None = None  # the provider's flavour
-
-    def library(self, site_cfg: Path | None):
-        """Its provider's library, made available (None for PyPI's wheels)."""
-        from .building.providers import get_provider
-
-        return get_provider(self.provider, self.flavour, site_cfg).ensure() if self.provider else None
 
 
 VARIANTS = {

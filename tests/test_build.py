@@ -12,11 +12,10 @@ from conftest import group
 from small_examples import EXAMPLES
 from test_providers import example_openblas
 
-from blasbench import pins, store
+from blasbench import pins, provenance, store
 from blasbench.building import build
 from blasbench.building.wheels import wheel_members
 from blasbench.facts import EXPERIMENTS
-from blasbench.measuring import provenance
 from blasbench.results import kinds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -49,11 +48,11 @@ def test_key_changes_with_every_input_that_changes_the_binary(sdist, monkeypatch
 
 
 def test_a_recorded_build_recomputes_to_its_recorded_key():
-    """Build keys survive renames: the example's BLAS description, read through the migrations
+    """Build keys survive renames: a recorded build's BLAS description, read through the migrations
     (its "variant" is now "flavour"), hashes to the very inputs and key its manifest recorded."""
     from blasbench.building.providers import BLASLibrary
 
-    result = kinds.read_result(Path(ROOT) / "reports" / "examples" / "epyc2-zen3-c" / "build.json", "build")
+    result = kinds.read_result(Path(ROOT) / "tests" / "data" / "epyc2-zen3-c" / "build.json", "build")
     blas = BLASLibrary(**{**result["blas"], "companions": tuple(result["blas"]["companions"])})
     numpy = result["wheels"][0]["manifest"]
     assert blas.key_material() == numpy["inputs"]["openblas"]

@@ -132,7 +132,8 @@ def test_the_gate_fails_on_a_slower_measure_naming_it_and_passes_on_the_same_run
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--fail-on", "slower",
                  "--results", str(tmp_path / "gate")]) == 1
     out = capsys.readouterr().out
-    assert "FAIL: threadmap `solve` float64 n = 2 (threading map) at 1 thread(s) (run B): slower, 3.00x the baseline's time" in out
+    assert ("FAIL: threadmap `solve` float64 n = 2 (threading map) at 1 thread(s) (run B): slower, 3.00x the baseline's time"
+            in out)
     assert "FAIL: 1 of 1 measure(s) slower beyond the change factor and Holm's control at 0.05 over 1 measure(s)" in out
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "same"), "--fail-on", "changed",
                  "--results", str(tmp_path / "gate2")]) == 0

@@ -138,7 +138,7 @@ def clone_with_edit(tmp_path: Path, text: str) -> Path:
 
 
 def identity_in(clone: Path) -> dict:
-    query = "import json; from blasbench.measuring import provenance; print(json.dumps([provenance.git_commit(), " \
+    query = "import json; from blasbench import provenance; print(json.dumps([provenance.git_commit(), " \
             "provenance.workload_source()]))"
     out = subprocess.run([sys.executable, "-c", query], cwd=clone, env={**os.environ, "PYTHONPATH": str(clone)},
                          capture_output=True, text=True, check=True).stdout
@@ -223,7 +223,7 @@ def test_an_edit_during_a_run_does_not_change_the_runs_commit(tmp_path):
     """A run measures the package installed when it started: its commit is read once, so editing
     the clone while a map or sweep runs does not split its results between two identities."""
     clone = clone_with_edit(tmp_path, "")
-    query = ("import json, pathlib; from blasbench.measuring import provenance; before = provenance.git_commit(); "
+    query = ("import json, pathlib; from blasbench import provenance; before = provenance.git_commit(); "
              "path = pathlib.Path('nn/network.py'); path.write_text(path.read_text() + '# edited\\n'); "
              "print(json.dumps([before, provenance.git_commit()]))")
     out = subprocess.run([sys.executable, "-c", query], cwd=clone, env={**os.environ, "PYTHONPATH": str(clone)},
@@ -236,7 +236,7 @@ def test_an_edit_during_a_run_does_not_change_the_runs_commit(tmp_path):
 def test_the_package_run_from_its_clone_finds_its_commit_from_any_directory(tmp_path):
     """The package's own clone is found from where the package is, not only from the current
     directory (moving provenance.py into measuring/ had made it look one folder too deep)."""
-    run = subprocess.run([sys.executable, "-c", "from blasbench.measuring import provenance; print(provenance.source_tree())"],
+    run = subprocess.run([sys.executable, "-c", "from blasbench import provenance; print(provenance.source_tree())"],
                          cwd=tmp_path, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.stdout.strip() == str(ROOT)

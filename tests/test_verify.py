@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from blasbench import provenance
 from blasbench.building import verify
-from blasbench.measuring import provenance
 
 PYPI = "/venv/lib/python3.11/site-packages/numpy.libs/libscipy_openblas64_-32a4b2a6.so"
 SYSTEM = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"

@@ -4,8 +4,8 @@ import sys
 
 import pytest
 
+from blasbench import provenance
 from blasbench.facts import LIMIT_SETUPS
-from blasbench.measuring import provenance
 from blasbench.measuring.sweep import Workload
 from blasbench.measuring.why import BUFFER_RUNG, WhySettings, run_why, runtime_limits
 from blasbench.render.scaling import render_why

@@ -29,8 +29,8 @@ from tqdm import tqdm
 
 from .. import UserError, pins
 from ..facts import REBUILDS, WAIT_QUIET_SECONDS
-from ..render.format import describe_difference
 from ..results.identity import identity
+from ..results.kinds.build import describe_difference
 from ..store import atomic_write_text, cache_dir, digest, file_sha256, locked, pid_alive, read_json, write_json
 from .disk import check_free, full_disk, one_line_when_full, says_full
 from .host import ensure_build_dependencies, toolchain

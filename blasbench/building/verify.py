@@ -18,9 +18,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import UserError
+from .. import UserError, provenance
 from ..facts import BUSY_CORES, PARALLEL_SPEEDUP, SERIAL_LAYERS, STATUS_WORDS
-from ..measuring import provenance
 from ..store import read_json, write_json
 
 SERIAL_MAX_SPEEDUP = 1.2

@@ -10,11 +10,12 @@ from nn.options import positive
 
 from .. import UserError
 from ..measuring.cluster import COMMANDS, ClusterJob, run_cluster
+from ..render import render_all
 
 
 def command_cluster(args: argparse.Namespace) -> int:
     if args.resume:
-        return run_cluster(None, args.resume, args.results, args.poll)
+        return run_cluster(None, args.resume, args.results, args.poll, render_all)
     if not args.command:
         raise UserError(f"name the command each node runs ({', '.join(COMMANDS)}), or --resume JOB.")
     nodelist = args.nodelist.split(",") if args.nodelist else None
@@ -22,7 +23,7 @@ def command_cluster(args: argparse.Namespace) -> int:
                      results=str(args.results.resolve()), repository=str(Path.cwd()), python=sys.executable,
                      partition=args.partition, nodelist=nodelist, time=args.time, account=args.account,
                      constraint=args.constraint)
-    return run_cluster(job, None, args.results, args.poll)
+    return run_cluster(job, None, args.results, args.poll, render_all)
 
 
 def register(commands) -> None:

@@ -43,7 +43,8 @@ def command_gate(comparison: dict, fail_on: str) -> int:
     found = gate_comparison(comparison, fail_on)
     unmatched = comparison["unmatched"]
     print(f"gate --fail-on {fail_on}: {found['compared']} measure(s) in both runs" +
-          (f"; not compared: {unmatched['base']} of the baseline's, {unmatched['other']} of the new run's" if any(unmatched.values()) else "") +
+          (f"; not compared: {unmatched['base']} of the baseline's, {unmatched['other']} of the new run's"
+           if any(unmatched.values()) else "") +
           (f"; the runs differ in {', '.join(comparison['differs_in'])}" if comparison["differs_in"] else ""))
     for word, listed in (("FAIL", found["failing"]), ("undecided", found["undecided"])):
         for row in listed:
@@ -79,6 +80,7 @@ def register(commands) -> None:
                          help="where compare.json, compare.md and its index.md go (default reports/compare)")
     compare.add_argument("--fail-on", choices=list(FAIL_ON),
                          help="a gate for CI: exit 1 when a measure is slower (faster, changed) than in the first directory "
-                              f"by the rule for \"changed\" and Holm's control at {FAMILY_ALPHA} over every measure compared, 3 when "
+                              f"by the rule for \"changed\" and Holm's control at {FAMILY_ALPHA} over every measure "
+                              "compared, 3 when "
                               "the processes cannot decide, 0 when none is, 2 on an error")
     compare.set_defaults(run=command_compare)

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from nn.options import ITERATIONS, TRAIN_SIZE, positive
 
-from .. import MachineBusy, UserError, pins
+from .. import MachineBusy, UserError, pins, provenance
 from ..building.build import ensure
 from ..building.providers import PROVIDERS, BLASLibrary, get_provider, providers_help
 from ..facts import BUSY_CORES, WAIT_QUIET_SECONDS
-from ..measuring import provenance
 from ..measuring.workload import NETWORK
 from ..results.kinds import write_result
 from ..results.kinds.build import KIND as BUILD

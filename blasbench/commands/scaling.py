@@ -12,9 +12,8 @@ from pathlib import Path
 
 from nn.options import RUNGS, positive
 
-from .. import UserError, pins
+from .. import UserError, pins, provenance
 from ..facts import EXPERIMENTS, PEERS
-from ..measuring import provenance
 from ..measuring.peers import peer_installed
 from ..measuring.profiles import run_profiles
 from ..measuring.releases import NumPyReleases, sweep_measure

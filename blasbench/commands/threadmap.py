@@ -8,10 +8,9 @@ import sys
 
 from nn.options import positive, zero_or_more
 
-from .. import UserError
+from .. import UserError, provenance
 from ..building.verify import THREAD_COUNT, failed_checks
 from ..facts import CELL_SECONDS
-from ..measuring import provenance
 from ..measuring.calls import CALLS, DTYPES, calls_of
 from ..measuring.releases import NumPyReleases, map_measure
 from ..measuring.threadmap import DEFAULT_SIZES, MapSettings, check_sizes, run_threadmap
@@ -30,7 +29,6 @@ from .options import (
     writable_results,
 )
 from .releases import add_release_options, release_axis, run_axis
-
 
 
 def further_rounds(text: str) -> int:
@@ -116,7 +114,8 @@ def register(commands) -> None:
                        help=f"measurements of each cell in each process, each at least {CELL_SECONDS * 1000:g} ms "
                             f"(default {MapSettings.measurements})")
     group.add_argument("--rounds", type=positive, default=MapSettings.rounds,
-                       help="processes per thread count, interleaved and counterbalanced (1, 2, 4, 4, 2, 1, ...): the rule for \"slower\" "
+                       help="processes per thread count, interleaved and counterbalanced (1, 2, 4, 4, 2, 1, ...): the rule "
+                            "for \"slower\" "
                             "takes one value per process, so that a process that happens to run slower reads as noise, "
                             f"not as a thread effect; {FEWEST_TO_DECIDE} or more can call a difference "
                             f"(default {MapSettings.rounds})")

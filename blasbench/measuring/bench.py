@@ -7,11 +7,11 @@ import time
 
 from nn.options import LAYERS, LMBDA, TRAIN_SIZE
 
+from .. import provenance
 from ..building.verify import time_dgemm
 from ..results.analysis import bench_label
 from ..results.identity import identity
 from ..results.stats import summarize
-from . import provenance
 from .peers import TorchNetwork, torch_description, torch_installed
 
 DGEMM_REPEATS = 3  # the DGEMM rate is the best of these: what the BLAS can reach

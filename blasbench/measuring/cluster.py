@@ -21,15 +21,16 @@ import shlex
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from .. import UserError
 from ..facts import CHANGE_FACTOR
-from ..render import render_all
 from ..results.compare import compare_dirs
-from ..results.directory import Results, task_directories
+from ..results.directory import Results
 from ..results.kinds import KINDS, read_result, write_result
+from ..results.kinds.cluster import task_directories
 from ..store import atomic_write_text, one_writer
 
 # The pipeline command a task runs -> the nox session that runs it, from the result kinds that say so.
@@ -252,10 +253,10 @@ def log_tail(job: ClusterJob, task: str, lines: int = 12) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def merge(job: ClusterJob, factor: float = CHANGE_FACTOR) -> Path:
+def merge(job: ClusterJob, render: Callable[[Results], list[Path]], factor: float = CHANGE_FACTOR) -> Path:
     """compare over every task that left results; each task's node, CPU and BLAS (as its results
     recorded them) and, for a failed task, the tail of its log, kept in ``cluster.json``; then the
-    reports, rendered from those results as ``report`` renders them again."""
+    reports, rendered from those results by ``render`` (the command's: ``report`` renders them again)."""
     directory = Path(job.results) / job.job
     found = task_directories(directory)
     measured = [path for path in found.values() if Results.load(path).environments()]
@@ -266,14 +267,16 @@ def merge(job: ClusterJob, factor: float = CHANGE_FACTOR) -> Path:
         save(job)
         if len(measured) >= 2:
             write_result(directory / "compare.json", compare_dirs(measured, factor))
-        for path in render_all(Results.load(directory)):
+        for path in render(Results.load(directory)):
             print(f"wrote {path}", flush=True)
     print(f"merged {len(measured)} of {job.nodes} task(s): {directory / 'index.md'}", flush=True)
     return directory
 
 
-def run_cluster(job: ClusterJob | None, resume: str | None, results: Path, poll: float) -> int:
-    """Submit (or pick up ``resume``), follow until every task ended, merge; non-zero when a task failed."""
+def run_cluster(job: ClusterJob | None, resume: str | None, results: Path, poll: float,
+                render: Callable[[Results], list[Path]]) -> int:
+    """Submit (or pick up ``resume``), follow until every task ended, merge and ``render``; non-zero when a
+    task failed."""
     if resume:
         job = load(results, resume)
         print(f"resuming job {job.job} ({job.command} on {job.nodes} node(s)); nothing is submitted", flush=True)
@@ -281,7 +284,7 @@ def run_cluster(job: ClusterJob | None, resume: str | None, results: Path, poll:
         submit(job)
     if not all(state.get("state") in FINISHED for state in job.tasks.values()) or len(job.tasks) < job.nodes:
         follow(job, poll)
-    merge(job)
+    merge(job, render)
     failed = {n: s for n, s in job.tasks.items() if s["state"] != "COMPLETED"}
     if failed:
         print("failed: " + "; ".join(f"task {n} on {s.get('node') or 'no node'} {s['state'].lower()}"

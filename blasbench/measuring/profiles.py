@@ -9,9 +9,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .. import provenance
 from ..results.identity import identity
 from ..results.kinds import write_result
-from . import provenance
 from .sweep import Workload, current_identity, resume, run_child
 
 # Functions of nn/network.py that compute the sigmoid (or sigma' fused into delta), and the

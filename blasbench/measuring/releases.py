@@ -39,6 +39,7 @@ from pathlib import Path
 
 from .. import UserError, last_line, pins
 from ..building.build import build_all, install
+from ..building.providers import variant_library
 from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.change import beyond_noise, decide
 from ..results.identity import blas_libraries
@@ -228,7 +229,7 @@ class OpenBLASReleases(Axis):
         """A variant's point: its provider's library made available, NumPy (and SciPy) built against it
         (cached, like every build), installed into an environment named by the wheels' keys."""
         project = project_root()  # before the build: its error is one line
-        library = VARIANTS[name].library(None)
+        library = variant_library(VARIANTS[name])
         wheels = build_all(library, self.numpy, self.scipy)
 
         def fill(python: str) -> None:

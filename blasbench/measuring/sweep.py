@@ -26,12 +26,11 @@ from tqdm import tqdm
 
 from nn.options import ITERATIONS, LAYERS, LMBDA, TRAIN_SIZE
 
-from .. import UserError, last_line
+from .. import UserError, last_line, provenance
 from ..facts import PEERS, SERIAL_LAYERS, THREAD_VARIABLES
 from ..results.identity import identity
 from ..results.kinds import read_result, write_result
 from ..store import digest, read_json
-from . import provenance
 from .workload import FunctionWorkload
 
 PEER_START = "5-fused-buffers"  # a peer computes its own cost and gradient: the rung only sets the start

@@ -29,12 +29,11 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .. import UserError, last_line
+from .. import UserError, last_line, provenance
 from ..results.analysis import undecided_cells
 from ..results.change import FEWEST_TO_DECIDE
 from ..results.identity import identity
 from ..results.kinds import write_result
-from . import provenance
 from .calls import CALLS, bytes_needed
 from .sweep import current_identity, limit_problem, resume, run_fresh, thread_env
 

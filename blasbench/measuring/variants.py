@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .. import UserError, pins
 from ..building.build import build_all, install
+from ..building.providers import variant_library
 from ..facts import DGEMM_SIZE
 from ..results.identity import blas_libraries
 from ..results.kinds import write_result
@@ -74,7 +75,7 @@ def install_project(python: str, project: Path) -> None:
 def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
     """Build (cached) and install the variant's NumPy/SciPy and this project; what was installed."""
     python = virtual_environment(variant.name)
-    library = variant.library(site_cfg)
+    library = variant_library(variant, site_cfg)
     if library is None:
         pypi = (f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}", *pins.RUNTIME)
         if subprocess.run([python, "-m", "pip", "install", "-q", *pypi]).returncode != 0:

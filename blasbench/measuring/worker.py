@@ -24,9 +24,9 @@ import sys
 import time
 from pathlib import Path
 
+from .. import provenance
 from ..facts import ANSWER_TOLERANCE, CELL_SECONDS, DGEMM_SIZE
 from ..results.stats import summarize
-from . import provenance
 from .peers import trained_network
 
 

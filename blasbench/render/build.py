@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..facts import REBUILDS, STATUS_WORDS
 from ..results.directory import Results
-from .format import PEAK_NOTE, describe_difference, fmt, provenance_lines, table
+from ..results.kinds.build import describe_difference
+from .format import PEAK_NOTE, fmt, provenance_lines, table
 
 KINDS = ("build",)
 

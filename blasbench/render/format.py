@@ -135,15 +135,3 @@ def ratio_words(before: float, after: float) -> str:
     if after <= before:
         return f"{before / after:.2f}x faster"
     return f"{after / before:.2f}x slower"
-
-
-def describe_difference(difference: dict) -> str:
-    """One member's difference in words."""
-    if "only_in" in difference:
-        return f"`{difference['member']}` only in the {difference['only_in']} build"
-    sizes = difference["sizes"]
-    where = f"first differing byte at {difference['first_difference']:,}"
-    if difference.get("elf_section"):
-        where += f" (in {difference['elf_section']})"
-    size = f"{sizes[0]:,} bytes both" if sizes[0] == sizes[1] else f"{sizes[0]:,} vs {sizes[1]:,} bytes"
-    return f"`{difference['member']}`: {size}, {where}"

@@ -26,6 +26,9 @@ class Results:
             raise UserError(f"{directory} is not a results directory: pass one that `scaling`, `bench`, "
                             "`build-openblas` or `compare-variants` wrote (default reports/).")
         found = {kind.name: result for kind in KINDS if (result := kind.load(directory)) is not None}
+        for kind in (kind for kind in KINDS if kind.name in found):  # a result that gathers other directories
+            if nested := kind.nested(directory):
+                found[kind.name] = kind.gather(found[kind.name], {name: cls.load(path) for name, path in nested.items()})
         return cls(directory, found, {kind.name: kind.analyse(found[kind.name]) for kind in KINDS if kind.name in found})
 
     def __getitem__(self, kind: str) -> Any:
@@ -50,9 +53,3 @@ class Results:
                 if (text := describe(name, ident[name])) not in found:
                     found.append(text)
         return {name: found for name, found in values.items() if len(found) > 1}
-
-
-def task_directories(job_directory: Path) -> dict[str, Path]:
-    """A Slurm job's task directories (``<task>-<node>``), by task number."""
-    return {path.name.split("-", 1)[0]: path for path in sorted(Path(job_directory).iterdir())
-            if path.is_dir() and path.name.split("-", 1)[0].isdigit()}

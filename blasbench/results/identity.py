@@ -1,6 +1,6 @@
 """What measured a result, read from the provenance it recorded: two results compare, and a
 measurement resumes, only when their identities are equal. Readers of results use this module;
-:mod:`blasbench.measuring.provenance` collects the provenance in the measuring processes."""
+:mod:`blasbench.provenance` collects the provenance in the measuring processes."""
 
 from __future__ import annotations
 

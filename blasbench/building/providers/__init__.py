@@ -24,7 +24,8 @@ from .pypi import MKLProvider, ScipyOpenBLASProvider
 from .sitecfg import SiteCfgProvider, parse_site_cfg
 from .source import PORTABLE_TARGET, SourceProvider, compile_hint, parse_make_options
 
-__all__ = ["PROVIDERS", "SYSTEM_FLAVOURS", "PORTABLE_TARGET", "BLASLibrary", "Provider", "get_provider", "providers_help",
+__all__ = ["PROVIDERS", "SYSTEM_FLAVOURS", "PORTABLE_TARGET", "BLASLibrary", "Provider", "get_provider", "variant_library",
+           "providers_help",
            "describe_library", "render_pc", "parse_site_cfg", "parse_make_options", "compile_hint", "BLISProvider",
            "MKLProvider", "ReferenceProvider", "ScipyOpenBLASProvider", "SiteCfgProvider", "SourceProvider", "SystemProvider"]
 
@@ -46,6 +47,11 @@ def get_provider(name: str, flavour: str | None = None, site_cfg: Path | None = 
     if make and name != "source":
         raise UserError(f"--make sets how OpenBLAS is compiled: only with --provider source, not {name}.")
     return cls.from_options(flavour or (cls.flavours[0] if cls.flavours else ""), site_cfg, tuple(make))
+
+
+def variant_library(variant, site_cfg: Path | None = None) -> BLASLibrary | None:
+    """A BLAS setup's (:class:`blasbench.setups.Variant`) library, made available; None for PyPI's wheels."""
+    return get_provider(variant.provider, variant.flavour, site_cfg).ensure() if variant.provider else None
 
 
 def providers_help() -> str:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from ... import UserError, last_line
-from ...measuring.provenance import cpu_flags
+from ...provenance import cpu_flags
 from ...store import cache_dir, digest, file_sha256, locked, read_json
 from ..host import apt_install, debian_source_lists, host_debian_mirror, toolchain, triplet
 from .base import BLASLibrary, Provider, describe_library, render_pc

@@ -10,73 +10,13 @@ Adding a kind is a module here and its renderer in :mod:`blasbench.render`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any, Callable
 
-from ... import UserError
 from ...store import write_json
+from . import bench, build, cluster, compare, profile, release, scaling, threadmap, variant, why
+from .base import RESULT_VERSION, Kind, read_kind
 
-# The version of the result files this package writes (pyperf's _JSON_VERSION, asv's api_version).
-# History (each kind's migrations say what changed for it):
-# - 1: no "version" field.
-# - 2: "version"; "rung" for a ladder step everywhere; every measured point and result records the
-#   identity of what measured it and the load around it; the kinds "cluster" and bench's peers.
-# - 3: bench records "dgemm_repeats".
-# - 4: the kind "threadmap".
-# - 5: a build's BLAS is "blas", the provider's option its "flavour".
-# - 6: a threading map measures each thread count in "rounds", each cell with its "values".
-# - 7: the kind "release" (an OpenBLAS release loaded under one build, its map beside it); one rule
-#   for "changed" (results/change.py): a comparison's rows say its "verdict" (they said
-#   "flag"); a threading map's measurements per process are its settings' "measurements" ("repeats",
-#   the word for a fresh run of a point).
-# - 8: a release point names its "axis" (OpenBLAS releases under one build, or NumPy's wheel releases)
-#   and its "measure" (the kind of result beside it: a threading map or a sweep).
-RESULT_VERSION = 8
-
-
-class Kind:
-    """One kind of result. A subclass declares:
-
-    - ``name``: the file's ``kind`` field; ``file``: its name in a results directory;
-    - ``required``: what every version of it has, under the same name (checked before migrating);
-    - ``migrations``: version N -> the function that brings a version N-1 file of this kind to N
-      (a version that changed nothing for this kind has none);
-    - ``command``, ``session``: the command that writes it and the nox session that runs that
-      command, where a cluster task can run it (None otherwise);
-    - ``table``, ``measure_title``: the name and title of ``compare``'s table of its measures,
-      where it has measures;
-
-    and may override :meth:`load` (where it is), :meth:`analyse` (its findings, computed once per
-    directory) and :meth:`measures` (what ``compare`` puts side by side).
-    """
-
-    name: str
-    file: str
-    required: tuple[str, ...] = ()
-    migrations: dict[int, Callable[[dict], dict]] = {}
-    command: str | None = None
-    session: str | None = None
-    table: str = ""
-    measure_title: str | None = None
-
-    def load(self, directory: Path) -> Any:
-        """This kind's result in ``directory``, read and migrated; None where there is none."""
-        path = Path(directory) / self.file
-        return read_result(path, self.name) if path.exists() else None
-
-    def analyse(self, result: Any) -> Any:
-        """What the result says, computed once when its directory is read."""
-        return None
-
-    def environments(self, result: Any) -> list[tuple[str, dict]]:
-        """(what, environment) of each provenance the result recorded."""
-        return [(self.name, result["environment"])] if result.get("environment") else []
-
-    def measures(self, result: Any, findings: Any) -> dict[tuple, dict]:
-        """Key -> summary (n, median, q1, q3, min, max, and the raw ``values`` where kept) of what
-        ``compare`` puts side by side in its table ``table``."""
-        return {}
+__all__ = ["KINDS", "BY_NAME", "RESULT_VERSION", "Kind", "read_result", "write_result"]
 
 
 def write_result(path: Path, result: dict) -> None:
@@ -87,42 +27,10 @@ def write_result(path: Path, result: dict) -> None:
 
 
 def read_result(path: Path, name: str) -> dict:
-    """The result of kind ``name`` in ``path``, migrated to the current version; a file that is
-    missing, unreadable, not JSON, of another kind or of a newer version is a one-line error."""
-    path, kind = Path(path), BY_NAME[name]
-    fix = "move it away and run the command that writes it again"
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"{path} does not exist: run the command that writes it first.") from None
-    except (OSError, UnicodeDecodeError) as e:
-        reason = getattr(e, "strerror", None) or e
-        raise UserError(f"{path} cannot be read ({reason}): check its permissions, or {fix}.") from None
-    except json.JSONDecodeError as e:
-        what = "is empty" if not path.read_bytes().strip() else f"is not valid JSON (line {e.lineno}: cut short or edited)"
-        raise UserError(f"{path} {what}: {fix}.") from None
-    if not isinstance(data, dict) or data.get("kind") != name:
-        found = data.get("kind") if isinstance(data, dict) else type(data).__name__
-        raise UserError(f"{path} is not a {name} result (kind: {found!r}): {fix}.")
-    if missing := [key for key in kind.required if key not in data]:
-        raise UserError(f"{path} is a {name} result without {', '.join(missing)}: {fix}.")
-    version = data.get("version", 1)
-    if not isinstance(version, int) or version > RESULT_VERSION:
-        raise UserError(f"{path} has result version {version!r}, newer than this blasbench reads ({RESULT_VERSION}): "
-                        "update blasbench (git pull) to read it.")
-    try:
-        for reached in range(version + 1, RESULT_VERSION + 1):  # asv's update_to_N: readers see the current version only
-            data = {**kind.migrations.get(reached, dict)(data), "version": reached}
-    except (KeyError, TypeError, AttributeError) as e:  # a field a migration reads is missing or of another type
-        raise UserError(f"{path} is a version {version} {name} result that lacks what it should have ({e!r}): {fix}.") from None
-    return data
+    """The result of the kind named ``name`` in ``path``, migrated to the current version (:func:`.base.read_kind`)."""
+    return read_kind(path, BY_NAME[name])
 
 
-def _registry() -> tuple[Kind, ...]:
-    from . import bench, build, cluster, compare, profile, release, scaling, threadmap, variant, why
-
-    return tuple(module.KIND for module in (build, profile, scaling, why, variant, bench, threadmap, release, compare, cluster))
-
-
-KINDS: tuple[Kind, ...] = _registry()
+KINDS: tuple[Kind, ...] = tuple(module.KIND for module in (build, profile, scaling, why, variant, bench, threadmap,
+                                                           release, compare, cluster))
 BY_NAME = {kind.name: kind for kind in KINDS}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import bench_label, workload_label
-from . import Kind
+from .base import Kind
 
 
 def _float64_rows_no_peers(data: dict) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Kind
+from .base import Kind
 
 
 def _status_from_ok(data: dict) -> dict:
@@ -17,6 +17,18 @@ def _blas_and_flavour(data: dict) -> dict:
     blas = data.pop("openblas")
     blas["flavour"] = blas.pop("variant")
     return {**data, "blas": blas}
+
+
+def describe_difference(difference: dict) -> str:
+    """One member's difference in words."""
+    if "only_in" in difference:
+        return f"`{difference['member']}` only in the {difference['only_in']} build"
+    sizes = difference["sizes"]
+    where = f"first differing byte at {difference['first_difference']:,}"
+    if difference.get("elf_section"):
+        where += f" (in {difference['elf_section']})"
+    size = f"{sizes[0]:,} bytes both" if sizes[0] == sizes[1] else f"{sizes[0]:,} vs {sizes[1]:,} bytes"
+    return f"`{difference['member']}`: {size}, {where}"
 
 
 class Build(Kind):

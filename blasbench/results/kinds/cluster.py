@@ -5,22 +5,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import Kind
+from .base import Kind
 from .release import across_nodes
+
+
+def task_directories(job_directory: Path) -> dict[str, Path]:
+    """A Slurm job's task directories (``<task>-<node>``), by task number."""
+    return {path.name.split("-", 1)[0]: path for path in sorted(Path(job_directory).iterdir())
+            if path.is_dir() and path.name.split("-", 1)[0].isdigit()}
 
 
 class Cluster(Kind):
     name, file = "cluster", "cluster.json"
     required = ("job", "command", "tasks")
 
-    def load(self, directory: Path) -> dict | None:
-        """The job, and each task's results (``task_results``, by task number), each read once."""
-        from ..directory import Results, task_directories
+    def nested(self, directory: Path) -> dict[str, Path]:
+        """Each task's results directory, by task number."""
+        return task_directories(directory)
 
-        job = super().load(directory)
-        if job is None:
-            return None
-        return {**job, "task_results": {number: Results.load(path) for number, path in task_directories(directory).items()}}
+    def gather(self, job: dict, nested: dict) -> dict:
+        """The job with each task's results (``task_results``, by task number), each read once."""
+        return {**job, "task_results": nested}
 
     def analyse(self, job: dict) -> dict:
         """Each release step that changed a cell on some node, read within every node (a node's

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Kind
+from .base import Kind
 
 
 def _description_was_identity(data: dict) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import analyse_profile
-from . import Kind
+from .base import Kind
 
 
 class Profile(Kind):

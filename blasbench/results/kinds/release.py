@@ -12,12 +12,16 @@ from pathlib import Path
 
 from ..analysis import analyse_scaling, analyse_threadmap, sweep_measures, threadmap_cells
 from ..change import beyond_noise, decide
-from . import Kind, read_result
+from .base import Kind, read_kind
+from .scaling import KIND as SCALING
+from .threadmap import KIND as THREADMAP
 
 # The axes, in the order the report shows them: what each one's releases are releases of.
 AXES = {"openblas": "OpenBLAS", "numpy": "NumPy"}
 # What a point can measure, in the report's order, and what names one of its cells (beside the thread count).
 MEASURES = {"threadmap": ("call", "dtype", "n"), "scaling": ("rung", "workload")}
+# the kind of result each measure writes beside a point's record
+MEASURED = {kind.name: kind for kind in (THREADMAP, SCALING)}
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -88,9 +92,10 @@ class Release(Kind):
         release first, each with its result (``result``; None until its first process is saved)."""
         records = []
         for path in (Path(directory) / "releases").glob(f"*/{self.file}"):
-            record = read_result(path, self.name)
-            found = path.with_name(f"{record['measure']}.json")
-            record["result"] = read_result(found, record["measure"]) if found.exists() else None
+            record = read_kind(path, self)
+            measure = MEASURED[record["measure"]]
+            found = path.with_name(measure.file)
+            record["result"] = read_kind(found, measure) if found.exists() else None
             records.append(record)
         return sorted(records, key=lambda r: (list(MEASURES).index(r["measure"]), list(AXES).index(r["axis"]),
                                               version_tuple(r["release"]), r.get("variant", ""))) or None

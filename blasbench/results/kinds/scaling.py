@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import analyse_scaling, sweep_measures
-from . import Kind
+from .base import Kind
 
 
 def _rungs_were_variants(data: dict) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import analyse_threadmap, threadmap_cells
-from . import Kind
+from .base import Kind
 
 
 def _one_round(data: dict) -> dict:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from ...setups import VARIANTS
 from ..analysis import analyse_threadmap, analyse_variants, sweep_measures, variants_findings
-from . import Kind, read_result
+from .base import Kind, read_kind
+from .scaling import KIND as SCALING
+from .threadmap import KIND as THREADMAP
 
 
 class Variant(Kind):
@@ -24,10 +26,10 @@ class Variant(Kind):
                        key=lambda p: (order.index(p.parent.name) if p.parent.name in order else len(order), p))
         records = []
         for path in paths:
-            record = read_result(path, self.name)
-            for beside in ("scaling", "threadmap"):
-                found = path.with_name(f"{beside}.json")
-                record[beside] = read_result(found, beside) if found.exists() else None
+            record = read_kind(path, self)
+            for beside in (SCALING, THREADMAP):
+                found = path.with_name(beside.file)
+                record[beside.name] = read_kind(found, beside) if found.exists() else None
             records.append(record)
         return records or None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..analysis import analyse_why
-from . import Kind
+from .base import Kind
 
 
 class Why(Kind):

@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..facts import BUSY_CORES, THREAD_VARIABLES
+from .facts import BUSY_CORES, THREAD_VARIABLES
 
 # Variables that change what BLAS, numexpr or malloc do; recorded whenever set.
 RELEVANT_ENV = (
@@ -69,7 +69,7 @@ def source_tree() -> Path | None:
     """The clone this code comes from: the package's own parent when it runs from there, else the
     current directory when it is a clone of this project (nox installs the package into a session
     environment and runs it from the clone)."""
-    for candidate in (Path(__file__).resolve().parents[2], Path.cwd()):  # blasbench/measuring/provenance.py
+    for candidate in (Path(__file__).resolve().parents[1], Path.cwd()):  # blasbench/provenance.py
         if (candidate / "blasbench" / "__init__.py").is_file() and (candidate / ".git").exists():
             return candidate
     return None
@@ -79,7 +79,7 @@ def source_tree() -> Path | None:
 def uninstalled_root() -> str | None:
     """The directory this package is imported from when it is not installed in this interpreter's
     environment (``python -m blasbench`` run in a clone, nothing installed), else None."""
-    root = Path(__file__).resolve().parents[2]  # blasbench/measuring/provenance.py
+    root = Path(__file__).resolve().parents[1]  # blasbench/provenance.py
     paths = sysconfig.get_paths()
     installed = {Path(p).resolve() for p in (paths["purelib"], paths["platlib"], *site.getsitepackages())}
     return None if root in installed else str(root)

@@ -77,7 +77,7 @@ def test_five_repeats_left_undecided_ask_for_more_not_for_the_five_they_had(tmp_
     """A call at the advice's line, swept with five repeats (the spr2-use-n-threads-line example): one
     2-thread process far off (another process on its core) keeps five a side from the test; the advice
     asks for more repeats than were run, not for "5 or more"."""
-    shutil.copy(DATA.parent.parent / "reports" / "examples" / "spr2-use-n-threads-line" / "m800000-1" / "scaling.json", tmp_path)
+    shutil.copy(DATA / "at-the-line" / "scaling.json", tmp_path)
     results = Results.load(tmp_path)
     [step] = results.findings["scaling"]["product_and_sort"]["recommendation"]["undecided"]
     assert step["repeats"] == 5 and step["p"] == pytest.approx(0.15, abs=0.01)
@@ -221,7 +221,7 @@ def test_report_on_a_cluster_job_renders_the_job_index_again(tmp_path):
     """`report` on a Slurm job's directory once replaced its merged index (the nodes, their CPUs and
     BLAS) with an empty "No results yet" page."""
     job = tmp_path / "reports" / "examples" / "job"  # as deep in a clone as the committed one, for the glossary's link
-    shutil.copytree(Path(__file__).parent.parent / "reports" / "examples" / "cluster-2node-test", job)
+    shutil.copytree(DATA / "cluster-2node-test", job)
     shutil.copytree(Path(__file__).parent.parent / "docs", tmp_path / "docs")
     committed = (job / "index.md").read_text()
     (job / "index.md").unlink()
@@ -234,7 +234,7 @@ def test_a_comparison_renders_the_same_from_memory_and_from_its_file(tmp_path):
     from blasbench.render.compare import render_compare
     from blasbench.results.kinds import read_result
 
-    comparison = read_result(Path(__file__).parent.parent / "reports" / "examples" / "compare" / "compare.json", "compare")
+    comparison = read_result(DATA / "compare" / "compare.json", "compare")
     shuffled = {**comparison, "tables": dict(reversed(list(comparison["tables"].items())))}
     assert render_compare(shuffled) == render_compare(comparison)
 

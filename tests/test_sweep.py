@@ -78,7 +78,7 @@ def test_scaling_sweep_resumes_and_reports(tmp_path):
     again = sweep.run_scaling(settings, path)  # nothing left to measure
     assert again["points"] == first["points"] and path.stat().st_mtime_ns == measured_at
     written = render_all(Results.load(tmp_path))
-    assert {p.name for p in written} >= {"scaling.md", "scaling.svg", "scaling.png", "index.md"}
+    assert {p.name for p in written} >= {"scaling.md", "scaling.svg", "index.md"}
     text = (tmp_path / "scaling.md").read_text()
     assert "## `3-numexpr`" in text and "seed speedup" in text and "Recommendation" in text
     assert "Scaling" in (tmp_path / "index.md").read_text()

@@ -242,7 +242,7 @@ def test_a_variant_stopped_after_a_whole_repeat_shows_its_row_and_its_error(tmp_
     import shutil
 
     directory = tmp_path / "run"
-    shutil.copytree(ROOT / "reports" / "examples" / "spr2-variants-in-turn" / "a", directory)
+    shutil.copytree(ROOT / "tests" / "data" / "spr2-variants-in-turn", directory)
     for name, keep in (("pypi", 2), ("system-pthread", 1)):  # pypi: one whole repeat; system-pthread: 1 thread only
         variant, scaling = (directory / "variants" / name / f for f in ("variant.json", "scaling.json"))
         record, sweep = json.loads(variant.read_text()), json.loads(scaling.read_text())
@@ -273,10 +273,10 @@ def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_
     DGEMM column says on how many threads it ran, and its limits are not called honoured: nothing to limit."""
     from blasbench.render.scaling import limits_matrix
 
-    measured, _ = variants_of(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c")
+    measured, _ = variants_of(ROOT / "tests" / "data" / "epyc2-zen3-variants-c")
     blis = next(v for v in measured if v["name"] == "blis")
     assert verdict(blis).startswith("one BLAS thread unless told (DGEMM") and "cores free" not in verdict(blis)
-    found = Results.load(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c").findings["variant"]
+    found = Results.load(ROOT / "tests" / "data" / "epyc2-zen3-variants-c").findings["variant"]
     assert f"| {blis['dgemm_all']['gflops']:.1f} on 1 (" in render_variants(found)
     blis_column = [line.split("|")[1 + [v["name"] for v in measured].index("blis") + 1]
                    for line in limits_matrix(measured).splitlines()[2:]]
@@ -287,7 +287,7 @@ def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_
 
 def test_the_verdict_says_how_far_from_the_fastest_to_two_digits_as_the_table_does():
     """5.51 s against the fastest's 5.25 s was '1.0x the fastest's time', which reads as a tie."""
-    measured, _ = variants_of(ROOT / "reports" / "examples" / "epyc2-zen3-variants-c")
+    measured, _ = variants_of(ROOT / "tests" / "data" / "epyc2-zen3-variants-c")
     pthread = next(v for v in measured if v["name"] == "system-pthread")
     fastest = min(measured, key=lambda v: v["best_seconds"])
     assert f"; {pthread['best_seconds'] / fastest['best_seconds']:.2f}x the fastest's time" in verdict(pthread)

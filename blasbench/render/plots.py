@@ -1,4 +1,4 @@
-"""The scaling figure (matplotlib, SVG and PNG), drawn from analysed results."""
+"""The figures (matplotlib, SVG: one format, scalable, the same bytes for the same results), drawn from analysed results."""
 
 from __future__ import annotations
 
@@ -22,17 +22,14 @@ def pyplot():
 
 
 def save_figure(fig, stem: Path) -> list[Path]:
-    """The figure as SVG and PNG beside the report, written atomically."""
+    """The figure as SVG beside the report, written atomically."""
     fig.tight_layout()
-    written = []
-    for suffix in (".svg", ".png"):
-        target = stem.with_suffix(suffix)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format=suffix[1:], dpi=110, metadata={"Date": None} if suffix == ".svg" else {"Software": None})
-        atomic_write_bytes(target, buffer.getvalue())
-        written.append(target)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    target = stem.with_suffix(".svg")
+    atomic_write_bytes(target, buffer.getvalue())
     pyplot().close(fig)
-    return written
+    return [target]
 
 
 def plot_scaling(analysis: dict, stem: Path, network: bool = True) -> list[Path]:

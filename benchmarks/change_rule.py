@@ -21,6 +21,10 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
 (the calls, sizes and rounds of ``GATE_MAP``, or the options given), A and B in turn; the gate on each
 consecutive pair of A maps (the same environment twice: a failure is a false alarm) and on each A
 against the B mapped next to it (a change made on purpose: a failure is what it should do).
+``--gate-function PAIRS`` measures it on one measure moved on purpose: a function of this script's
+(``FUNCTION``, solves of small systems) swept at 1 and 2 threads with 5 repeats, then again after an
+edit that makes it do 1.5 times the work (``--workload``'s file rewritten, as a commit would), in turn;
+the gate on each version against the edit after it, and on each version against the next unedited one.
 
     python benchmarks/change_rule.py OUT [--coretype Prescott] [threadmap options, e.g. --calls solve]
     python benchmarks/change_rule.py OUT --again    # the rule re-applied to the maps kept in OUT
@@ -28,6 +32,7 @@ against the B mapped next to it (a change made on purpose: a failure is what it 
     python benchmarks/change_rule.py OUT --again --rounds K --further M    # ... and M more where undecided
     python benchmarks/change_rule.py OUT --again --rounds K --further M --pooled    # ... pooled (the old rule)
     python benchmarks/change_rule.py OUT --gate 20    # the gate's false-fail rate and power over whole runs
+    python benchmarks/change_rule.py OUT --gate-function 10    # ... on one function edited to do 1.5x the work
 
 OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it, and
 ``--again`` prints the figures again from it (after a change to the rule, or for maps made elsewhere,
@@ -58,6 +63,22 @@ from blasbench.results.kinds import read_result, write_result
 # the gate's smaller map: 4 calls x 3 sizes x 2 thread counts = 24 measures, with rounds enough for Holm's
 # control over 24 (8 a side wholly apart: p = 1.6e-4 < 0.05 / 24) and no further rounds
 GATE_MAP = ["--calls", "a @ b", "solve", "inv", "eigh", "--sizes", "8", "64", "512", "--rounds", "8", "--more-rounds", "0"]
+# the function the gate is measured on, before and after an edit that does 1.5x the work
+FUNCTION = """import numpy as np
+
+WORK = {work}
+
+
+def setup():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((40, 64, 64)) + 64 * np.eye(64), rng.standard_normal((40, 64))
+
+
+def solves(operands):
+    a, b = operands
+    for _ in range(WORK):
+        np.linalg.solve(a, b)
+"""
 KNOWN_CHANGE = 1.3  # a cell the truth maps moved by at least this much is a change the rule should see
 NEAR = 0.05  # a ratio this close to the change factor may fall either side of it in two maps
 
@@ -168,7 +189,8 @@ def decided(cell: dict) -> str:
 
 
 def cpu_of(directory: Path) -> str:
-    cpu = Results.load(directory)["threadmap"]["environment"]["cpu"]
+    results = Results.load(directory)
+    cpu = next(env for _, env in results.environments())["cpu"]
     simd = cpu.get("simd") or []
     widest = "AVX-512" if "avx512f" in simd else "AVX2" if "avx2" in simd else "SSE/AVX"
     return f"{cpu.get('model')}, {cpu.get('usable_cores')} usable cores, {widest}"
@@ -183,6 +205,28 @@ def gate_runs(out: Path, pairs: int, options: list[str], coretype: str) -> None:
         seconds.append(threadmap(out / f"a{i}", options, None))
         if i < pairs:
             seconds.append(threadmap(out / f"b{i}", options, coretype))
+    read_gate(out, seconds)
+
+
+def sweep_function(directory: Path, work: int) -> float:
+    """One sweep of FUNCTION doing ``work`` rounds of solves, its file rewritten in place first; its wall time."""
+    source = directory.parent / "function" / "solves.py"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.write_text(FUNCTION.format(work=work))
+    started = time.perf_counter()
+    if main(["scaling", "--installed", "--allow-busy", "--workload", f"{source}:solves", "--threads", "1,2",
+             "--repeats", "5", "--profile-rungs", "--experiments", "--results", str(directory)]) != 0:
+        raise SystemExit(f"the sweep into {directory} failed")
+    return time.perf_counter() - started
+
+
+def gate_function(out: Path, pairs: int) -> None:
+    """The gate on one function edited to do 1.5x the work (2 solves a call, then 3), versions in turn."""
+    seconds = []
+    for i in range(pairs + 1):
+        seconds.append(sweep_function(out / f"a{i}", 2))
+        if i < pairs:
+            seconds.append(sweep_function(out / f"b{i}", 3))
     read_gate(out, seconds)
 
 
@@ -201,7 +245,7 @@ def read_gate(out: Path, seconds: list[float] = ()) -> None:
                           f"{row['ratio']:.2f}x, p = {row['p']:.2g}")
     print(f"CPU: {cpu_of(out / 'a0')}")
     if seconds:
-        print(f"map times: {min(seconds):.0f} to {max(seconds):.0f} s, {sum(seconds) / 60:.1f} min in all")
+        print(f"run times: {min(seconds):.0f} to {max(seconds):.0f} s, {sum(seconds) / 60:.1f} min in all")
 
 
 def first_rounds(out: Path, rounds: int, into: Path, further: int = 0, pooled: bool = False) -> Path:
@@ -243,6 +287,8 @@ def run(argv: list[str]) -> None:
         coretype, rest = rest[at + 1], rest[:at] + rest[at + 2:]
     if rest[:1] == ["--gate"]:
         return gate_runs(out, int(rest[1]), rest[2:], coretype)
+    if rest[:1] == ["--gate-function"]:
+        return gate_function(out, int(rest[1]))
     seconds = {}
     for name, forced in (("a", None), ("a2", None), ("b", coretype), ("b2", coretype)):
         seconds[name] = threadmap(out / name, rest, forced)

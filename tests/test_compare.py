@@ -217,3 +217,19 @@ def test_compare_says_per_run_where_threads_hurt_so_a_row_names_the_blas_with_th
     assert "## Where threads hurt, per run" in report
     [row] = [line for line in report.splitlines() if line.startswith("| `a @ b` float64 |")]
     assert row.count("never slower") == 2 and "undecided at n = " in row and "64" in row.split("|")[3]
+
+
+def test_two_versions_of_a_function_compare_measure_for_measure_and_other_arguments_do_not():
+    """A sweep of `work.py:work` before a change and after it (another file hash): the gate's question, so their
+    measures share keys; the same function with other arguments is another measure."""
+    from blasbench.results.analysis import sweep_measures
+
+    def sweep(sha: str, args: dict) -> dict:
+        workload = {"function": "work", "spec": "work.py:work", "source_sha256": sha * 32, "args": args}
+        return {"settings": {"workload": workload},
+                "points": [{"rung": "work", "threads": 1, "seconds_per_iteration": 1.0 + 0.01 * r} for r in range(3)]}
+
+    before, after, other = (sweep_measures(sweep(sha, args)) for sha, args in (("ab", {"n": 8}), ("cd", {"n": 8}),
+                                                                               ("ab", {"n": 9})))
+    assert set(before) == set(after) == {("work", '`work.py:work` {"n": 8}', 1)}
+    assert not set(before) & set(other)

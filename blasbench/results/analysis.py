@@ -405,9 +405,12 @@ def bench_label(row: dict) -> str:
 
 
 def workload_label(workload: dict) -> str:
-    """A workload as ``compare`` keys its measures: a function with its file's hash, or the network's size."""
-    if "function" in workload:  # a user's function: its file's hash tells two versions apart
-        return f"`{workload['spec']}` {workload['source_sha256'][:12]}"
+    """A workload as ``compare`` keys its measures: a function by its spec and arguments (not its file's hash:
+    two versions of one function, before and after a change, are the comparison the gate is for; the hash
+    stays in each run's provenance), or the network's size."""
+    if "function" in workload:
+        args = workload.get("args")
+        return f"`{workload['spec']}`" + (f" {json.dumps(args, sort_keys=True)}" if args else "")
     return f"[{workload['layers']}], {workload['train_size']:,} examples"
 
 

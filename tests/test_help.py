@@ -157,3 +157,39 @@ def test_every_list_option_takes_spaces_and_commas_alike():
     for args in (spaced, commas, mixed):
         assert (args.sizes, args.threads, args.calls) == ([8, 64, 512], (1, 2), ["solve", "inv"])
     assert parser.parse_args(["scaling", "--rungs", "0-seed,4-contiguous"]).rungs == ["0-seed", "4-contiguous"]
+
+
+def test_every_command_line_in_readme_or_docs_parses():
+    """Each command line the pages show, parsed by its command's parser as a user would type it (placeholders
+    such as DIR or FILE.py:FUNCTION are spelt so that they parse; a line of a shell loop, whose `$variable` the
+    loop sets, is left to the test of its options above): a line that fails is a line that lies."""
+    import contextlib
+    import io
+    import shlex
+
+    known, failed = parsers(), []
+    for page, command, args in invocations():
+        if command not in known or "$" in args:
+            continue
+        try:
+            words = shlex.split(args.replace("...", ""))
+        except ValueError:
+            failed.append(f"{page}: {command} {args}: unbalanced quotes")
+            continue
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            try:
+                known[command].parse_args(words)
+            except SystemExit as e:
+                if e.code:
+                    failed.append(f"{page}: {command} {args.strip()}: {err.getvalue().strip().splitlines()[-1]}")
+    assert not failed, "\n".join(failed)
+
+
+def test_every_option_of_every_command_is_documented():
+    """Each option a command's --help lists is named in README.md or docs/: an option no page names is one a
+    user finds only by reading --help of the right command."""
+    text = "\n".join(page.read_text() for page in PAGES)
+    missing = sorted({f"{name} {option}" for name, parser in parsers().items() for action in parser._actions
+                      for option in action.option_strings if option.startswith("--") and option != "--help"
+                      and not re.search(rf"{re.escape(option)}(?![\w-])", text)})
+    assert not missing, missing

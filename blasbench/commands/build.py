@@ -41,9 +41,8 @@ def register(commands) -> None:
     add_build_options(build)
     build.add_argument("--check-reproducible", nargs="?", const="compile", choices=list(REBUILDS), metavar="HOW",
                        help="build every wheel a second time into a temporary directory and say whether the two are "
-                            "identical (or which members differ, and where); build.md shows the verdict. HOW: compile "
-                            "(the default: every object compiled again, ccache off) or package (the objects from "
-                            "ccache: the link and packaging only, in minutes)")
+                            "identical (or which members differ, and where); build.md shows the outcome. HOW: "
+                            + "; ".join(f"{how} ({what})" for how, what in REBUILDS.items()) + " (default compile)")
     build.set_defaults(run=command_build)
     verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
     add_build_options(verify)

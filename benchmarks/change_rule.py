@@ -17,6 +17,9 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
 - the gate (``compare --fail-on``) on A A2 and on A B;
 - the CPU, and the time of each map.
 
+``--gate PAIRS --interleaved`` measures each pair in one job instead, a round of each side in turn
+(as a release axis or compare-variants measures its setups), so that a drift of the machine between
+two runs minutes apart falls on both sides alike: PAIRS identical pairs and PAIRS / 2 Prescott pairs.
 ``--gate PAIRS`` measures the gate over whole runs instead: PAIRS + 1 smaller maps of A and PAIRS of B
 (the calls, sizes and rounds of ``GATE_MAP``, or the options given), A and B in turn; the gate on each
 consecutive pair of A maps (the same environment twice: a failure is a false alarm) and on each A
@@ -32,6 +35,7 @@ the gate on each version against the edit after it, and on each version against 
     python benchmarks/change_rule.py OUT --again --rounds K --further M    # ... and M more where undecided
     python benchmarks/change_rule.py OUT --again --rounds K --further M --pooled    # ... pooled (the old rule)
     python benchmarks/change_rule.py OUT --gate 20    # the gate's false-fail rate and power over whole runs
+    python benchmarks/change_rule.py OUT --gate 20 --interleaved    # ... each pair measured in one job, in turn
     python benchmarks/change_rule.py OUT --gate-function 10    # ... on one function edited to do 1.5x the work
 
 OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it, and
@@ -54,6 +58,8 @@ from pathlib import Path
 
 from blasbench.cli import main
 from blasbench.facts import CHANGE_FACTOR
+from blasbench.measuring.sweep import in_turn
+from blasbench.measuring.threadmap import MapSettings, map_rounds
 from blasbench.results.analysis import undecided_cells
 from blasbench.results.change import beyond_noise
 from blasbench.results.compare import compare_dirs, gate_comparison
@@ -62,7 +68,8 @@ from blasbench.results.kinds import read_result, write_result
 
 # the gate's smaller map: 4 calls x 3 sizes x 2 thread counts = 24 measures, with rounds enough for Holm's
 # control over 24 (8 a side wholly apart: p = 1.6e-4 < 0.05 / 24) and no further rounds
-GATE_MAP = ["--calls", "a @ b", "solve", "inv", "eigh", "--sizes", "8", "64", "512", "--rounds", "8", "--more-rounds", "0"]
+GATE_CALLS, GATE_SIZES, GATE_ROUNDS = ("a @ b", "solve", "inv", "eigh"), (8, 64, 512), 8
+GATE_MAP = ["--calls", *GATE_CALLS, "--sizes", *map(str, GATE_SIZES), "--rounds", str(GATE_ROUNDS), "--more-rounds", "0"]
 # the function the gate is measured on, before and after an edit that does 1.5x the work
 FUNCTION = """import numpy as np
 
@@ -71,7 +78,7 @@ WORK = {work}
 
 def setup():
     rng = np.random.default_rng(0)
-    return rng.standard_normal((40, 64, 64)) + 64 * np.eye(64), rng.standard_normal((40, 64))
+    return rng.standard_normal((40, 64, 64)) + 64 * np.eye(64), rng.standard_normal((40, 64, 1))
 
 
 def solves(operands):
@@ -230,10 +237,38 @@ def gate_function(out: Path, pairs: int) -> None:
     read_gate(out, seconds)
 
 
+def interleaved_pair(x: Path, y: Path, y_env: dict | None) -> float:
+    """Two maps of GATE_MAP's calls, sizes and rounds at 1 and 2 threads, a round of each in turn (the product's
+    own round-robin, as a release axis takes its points); ``y_env``: what the second side's processes get
+    besides (a forced core type). Their wall time."""
+    settings = MapSettings(calls=GATE_CALLS, sizes=GATE_SIZES, threads=(1, 2), rounds=GATE_ROUNDS, more_rounds=0)
+    sides = {x: None, y: y_env}
+    started = time.perf_counter()
+    for _ in in_turn([x, y], lambda side: map_rounds(settings, side / "threadmap.json", extra_env=sides[side]),
+                     settings.rounds):
+        pass
+    return time.perf_counter() - started
+
+
+def gate_interleaved(out: Path, pairs: int, coretype: str) -> None:
+    """PAIRS identical pairs and PAIRS / 2 Prescott pairs, each measured in one job, a round of each side in turn."""
+    seconds = []
+    for i in range(pairs):
+        seconds.append(interleaved_pair(out / f"a{i}", out / f"a{i}-again", None))
+        if i % 2 == 0:
+            seconds.append(interleaved_pair(out / f"c{i // 2}", out / f"b{i // 2}", {"OPENBLAS_CORETYPE": coretype}))
+    read_gate(out, seconds)
+
+
 def read_gate(out: Path, seconds: list[float] = ()) -> None:
     count = sum(1 for d in out.glob("b*") if d.is_dir())
-    for what, pairs in (("A/A", [(f"a{i}", f"a{i + 1}") for i in range(count)]),
-                        ("A/B", [(f"a{i}", f"b{i}") for i in range(count)])):
+    if (out / "a0-again").is_dir():  # measured in pairs, each in one job
+        aa = sorted(((d.name.removesuffix("-again"), d.name) for d in out.glob("a*-again")), key=lambda p: int(p[0][1:]))
+        ab = [(f"c{i}", f"b{i}") for i in range(count)]
+    else:  # whole runs one after another: consecutive A maps, and each A against the B after it
+        aa = [(f"a{i}", f"a{i + 1}") for i in range(count)]
+        ab = [(f"a{i}", f"b{i}") for i in range(count)]
+    for what, pairs in (("A/A", aa), ("A/B", ab)):
         found = [gate_comparison(compare_dirs([out / x, out / y]), "slower") for x, y in pairs]
         statuses = [f["status"] for f in found]
         print(f"gate {what} over {len(pairs)} pairs of runs ({found[0]['compared']} measures each): "
@@ -285,6 +320,8 @@ def run(argv: list[str]) -> None:
     if "--coretype" in rest:
         at = rest.index("--coretype")
         coretype, rest = rest[at + 1], rest[:at] + rest[at + 2:]
+    if rest[:1] == ["--gate"] and "--interleaved" in rest:
+        return gate_interleaved(out, int(rest[1]), coretype)
     if rest[:1] == ["--gate"]:
         return gate_runs(out, int(rest[1]), rest[2:], coretype)
     if rest[:1] == ["--gate-function"]:

@@ -19,8 +19,8 @@ from blasbench import UserError, store
 from blasbench.building import build, wheelhouse
 from blasbench.building.wheels import compare_wheels, elf_section_at, wheel_members
 from blasbench.cli import main
-from blasbench.render.format import describe_difference
 from blasbench.results import kinds
+from blasbench.results.kinds.build import describe_difference
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBM = Path("/usr/lib/x86_64-linux-gnu/libm.so.6")

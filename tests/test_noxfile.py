@@ -70,3 +70,18 @@ def test_every_pin_is_written_once():
     twice = {name: places for name, places in pinned_names().items() if len(places) > 1 and name not in GROUPS_AND_PACKAGE}
     assert not twice, f"pinned in more than one place: {twice}"
     assert pinned_names()["nox"] == ["pyproject.toml"]  # .ci/run and the Dockerfile read it from there
+
+
+def test_the_blasbench_command_runs_the_command_line_and_exits_with_its_status(monkeypatch, capsys):
+    """`pip install .` gives a `blasbench` command (pyproject's [project.scripts]): the entry it names exists and
+    exits with what the command line returns (here 2: a bad option is one line, not a traceback)."""
+    import importlib
+
+    import pytest
+
+    module, _, name = PYPROJECT["project"]["scripts"]["blasbench"].partition(":")
+    entry = getattr(importlib.import_module(module), name)
+    monkeypatch.setattr("sys.argv", ["blasbench", "compare", "only-one-directory"])
+    with pytest.raises(SystemExit) as stopped:
+        entry()
+    assert stopped.value.code == 2 and "compare needs two or more result directories" in capsys.readouterr().err

@@ -21,18 +21,22 @@ from nn.files import atomic_write_bytes, cache_dir, file_sha256  # noqa: F401  (
 from . import UserError
 
 
-def writable_cache() -> Path:
-    """The cache directory, made where missing and checked to take files, before anything is written
-    there: a read-only filesystem, or a file where the directory should be, is one line naming the fix."""
-    directory = cache_dir()
+def writable_directory(directory: Path, what: str, fix: str) -> Path:
+    """``directory``, made where missing and checked to take files, before anything long: a read-only
+    filesystem, or a file where the directory should be, is one line (``cannot write {what} ...: {fix}``)."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
             pass
     except OSError as e:
-        raise UserError(f"cannot write the cache at {directory} ({e.strerror or e}): set BLASBENCH_CACHE to a "
-                        "writable directory (builds, downloads and environments go there).") from None
+        raise UserError(f"cannot write {what} {directory} ({e.strerror or e}): {fix}") from None
     return directory
+
+
+def writable_cache() -> Path:
+    """The cache directory, checked before any provider or build writes there."""
+    return writable_directory(cache_dir(), "the cache at",
+                              "set BLASBENCH_CACHE to a writable directory (builds, downloads and environments go there).")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

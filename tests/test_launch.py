@@ -185,8 +185,8 @@ def test_readme_check_the_numpy_you_already_have_in_a_bare_environment(tmp_path)
     """README's block verbatim in a new virtual environment holding PyPI's NumPy and SciPy and nothing
     else: its install line brings what the commands need (the map's report was lost to a missing
     matplotlib after 166 s of measuring; the network needs numexpr), verify notes the wheels' two
-    bundled OpenBLAS for what they are and passes on its timing probe, and the map and the smoke sweep write their reports (without
-    pytest, the network's tests are skipped, saying so)."""
+    bundled OpenBLAS for what they are and passes on its timing probe, and the map and the smoke sweep
+    write their reports (without pytest, the network's tests are skipped, saying so)."""
     from test_build import new_virtualenv
 
     from blasbench import pins

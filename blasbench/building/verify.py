@@ -206,8 +206,7 @@ def check_resolution(loaded: str, resolved: dict[str, list[str]], mapped: list[s
         return Check("NumPy and SciPy resolve to that library", True, f"{detail}; mapped: {', '.join(mapped)}",
                      "each extension module loads its own wheel's OpenBLAS (see the first check).")
     hint = "" if ok else "the extension modules load different BLAS libraries: " + (
-        ("each PyPI wheel's own OpenBLAS (see the first check)." if bundles else "")
-        or (shadow_hint(" ".join(mapped)) if built else "") or preload_hint() or "rebuild both against one provider.")
+        (shadow_hint(" ".join(mapped)) if built else "") or preload_hint() or "rebuild both against one provider.")
     return Check("NumPy and SciPy resolve to that library", ok, f"{detail}; mapped: {', '.join(mapped)}", hint)
 
 

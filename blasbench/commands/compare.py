@@ -81,6 +81,5 @@ def register(commands) -> None:
     compare.add_argument("--fail-on", choices=list(FAIL_ON),
                          help="a gate for CI: exit 1 when a measure is slower (faster, changed) than in the first directory "
                               f"by the rule for \"changed\" and Holm's control at {FAMILY_ALPHA} over every measure "
-                              "compared, 3 when "
-                              "the processes cannot decide, 0 when none is, 2 on an error")
+                              "compared, 3 when the processes cannot decide, 0 when none is, 2 on an error")
     compare.set_defaults(run=command_compare)

@@ -6,12 +6,11 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from nn.options import ITERATIONS, TRAIN_SIZE, positive
 
-from .. import MachineBusy, UserError, pins, provenance
+from .. import MachineBusy, pins, provenance
 from ..building.build import ensure
 from ..building.providers import PROVIDERS, BLASLibrary, get_provider, providers_help
 from ..facts import BUSY_CORES, WAIT_QUIET_SECONDS
@@ -19,7 +18,7 @@ from ..measuring.workload import NETWORK
 from ..results.kinds import write_result
 from ..results.kinds.build import KIND as BUILD
 from ..setups import DEFAULT_VARIANT, VARIANTS
-from ..store import writable_cache
+from ..store import writable_cache, writable_directory
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
 SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats": 3}
@@ -154,12 +153,7 @@ def ensure_quiet(args: argparse.Namespace) -> None:
 
 def writable_results(directory: Path) -> None:
     """Checked before anything long: the results directory exists (or can be made) and takes files."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
-            pass
-    except OSError as e:
-        raise UserError(f"cannot write results to {directory} ({e.strerror}): pass a writable --results DIR.") from None
+    writable_directory(directory, "results to", "pass a writable --results DIR.")
 
 
 def check_installed() -> None:

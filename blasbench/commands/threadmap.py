@@ -39,6 +39,7 @@ def further_rounds(text: str) -> int:
                                          f"{FEWEST_TO_DECIDE} or more")
     return count
 
+
 def default_thread_counts(cores: int) -> tuple[int, ...]:
     """1, the powers of two below the usable cores, and the usable cores: a map per count costs minutes."""
     return tuple(sorted({1, cores, *(2 ** k for k in range(1, cores.bit_length()) if 2 ** k < cores)}))

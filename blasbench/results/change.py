@@ -33,8 +33,7 @@ from ..facts import CHANGE_FACTOR
 # The test's threshold. With 5 processes a side the smallest two-sided p is 2/252 = 0.0079: only
 # samples wholly apart pass.
 ALPHA = 0.01
-# The fewest processes a side whose samples, wholly apart, pass the test (5: 2/252 < ALPHA).
-FEWEST_TO_DECIDE = next(n for n in itertools.count(2) if 2 / math.comb(2 * n, n) < ALPHA)
+
 # Up to this many ways to split pooled samples with ties, p is exact (every split counted); above it, the
 # normal approximation with the ties' correction. Without ties p is exact at any size (the U distribution).
 EXACT_SPLITS = 50_000
@@ -89,6 +88,15 @@ def smallest_p(n: int, m: int) -> float:
     return 2 / math.comb(n + m, n)
 
 
+def fewest_to_decide(alpha: float) -> int:
+    """The fewest processes a side whose samples, wholly apart, give p below ``alpha``."""
+    return next(n for n in itertools.count(2) if smallest_p(n, n) < alpha)
+
+
+# The fewest processes a side that can pass the test (5: 2/252 < ALPHA).
+FEWEST_TO_DECIDE = fewest_to_decide(ALPHA)
+
+
 def decide(base: list[float], other: list[float], factor: float = CHANGE_FACTOR, alpha: float = ALPHA) -> dict:
     """``other`` against ``base``, each one value per process (lower is faster): the ratio of the
     medians, its range from the extremes, the test's p, and the verdict (one of :data:`VERDICTS`)."""
@@ -140,9 +148,9 @@ def gate(rows: list[dict], fail_on: str, factor: float = CHANGE_FACTOR, family_a
 
     candidates = [row for row in rows if leaning(row)]
     failing = [row for row in candidates if row["verdict"] in FAIL_ON[fail_on] and id(row) in survives]
-    undecided = [row for row in candidates if id(row) not in {id(f) for f in failing}]
+    undecided = [row for row in candidates if not (row["verdict"] in FAIL_ON[fail_on] and id(row) in survives)]
     reachable = any(row["processes"] >= 2 and smallest_p(row["processes"], row["processes"]) < threshold for row in rows)
     status = "fail" if failing else "undecidable" if m and (not reachable or 2 * len(undecided) > m) else "pass"
     return {"status": status, "failing": failing, "undecided": undecided, "compared": m, "threshold": threshold,
             "family_alpha": family_alpha,
-            "processes_needed": next(n for n in itertools.count(2) if smallest_p(n, n) < threshold) if m else None}
+            "processes_needed": fewest_to_decide(threshold) if m else None}

@@ -41,7 +41,8 @@ class Kind:
       where it has measures;
 
     and may override :meth:`load` (where it is), :meth:`analyse` (its findings, computed once per
-    directory) and :meth:`measures` (what ``compare`` puts side by side).
+    directory), :meth:`nested` and :meth:`gather` (other directories its result gathers) and
+    :meth:`measures` (what ``compare`` puts side by side).
     """
 
     name: str

@@ -44,7 +44,7 @@ COPY --chown=bench:bench . /work
 # builder's cores are not the run's: verification is recorded here and enforced at run time.
 RUN mkdir -p "$BLASBENCH_CACHE" \
     && if [ -d .container/cache ]; then cp -r .container/cache/. "$BLASBENCH_CACHE/"; fi \
-    && python -m nox -s scaling -- --flavour "${OPENBLAS_FLAVOUR}" --allow-unverified --quick --threads 1 --profile-rungs --experiments \
+    && python -m nox -s scaling -- --setup "system:${OPENBLAS_FLAVOUR}" --allow-unverified --quick --threads 1 --profile-rungs --experiments \
         --results /tmp/smoke \
     && rm -rf /tmp/smoke .container "$BLASBENCH_CACHE/build" "$BLASBENCH_CACHE/src" "$BLASBENCH_CACHE/buildenv" \
     && chmod -R a+rwX "$BLASBENCH_CACHE" /work
@@ -52,4 +52,4 @@ RUN mkdir -p "$BLASBENCH_CACHE" \
 # Any user may run it (--user keeps the reports owned by the host's user); the thread count
 # follows the CPUs the container is given at run time, and the verification checks it.
 ENV OPENBLAS_FLAVOUR=${OPENBLAS_FLAVOUR}
-CMD ["sh", "-c", "python -m nox -R -s scaling -- --flavour \"$OPENBLAS_FLAVOUR\" --results /work/reports"]
+CMD ["sh", "-c", "python -m nox -R -s scaling -- --setup \"system:$OPENBLAS_FLAVOUR\" --results /work/reports"]

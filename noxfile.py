@@ -29,7 +29,7 @@ def blasbench(session: nox.Session, command: str, *groups: str) -> None:
 def build_openblas(session: nox.Session) -> None:
     """Compile NumPy and SciPy against a BLAS (cached), install and verify them: reports/build.md.
 
-    OpenBLAS from Debian by default; `-- --provider NAME` picks another (see docs/building.md)."""
+    Debian's OpenBLAS by default; `-- --setup KIND[:FLAVOUR]` picks another (see docs/building.md)."""
     blasbench(session, "build")
 
 
@@ -68,7 +68,7 @@ def compare_variants(session: nox.Session) -> None:
     """Several BLAS setups built, verified and swept side by side: reports/variants.md.
 
     Debian's OpenBLAS (pthread, openmp, serial), scipy-openblas, PyPI's wheels, BLIS, oneMKL and the
-    reference BLAS; `-- --variants NAME ...` picks, `-- --site-cfg FILE` adds a prefix of your own."""
+    reference BLAS; `-- --setup KIND ...` picks (`site-cfg:PATH`: a prefix of your own)."""
     blasbench(session, "compare-variants", "plotting")
 
 

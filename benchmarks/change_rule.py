@@ -97,7 +97,7 @@ def threadmap(directory: Path, options: list[str], coretype: str | None) -> floa
         os.environ["OPENBLAS_CORETYPE"] = coretype
     try:
         started = time.perf_counter()
-        if main(["threadmap", "--installed", "--allow-busy", "--results", str(directory), *options]) != 0:
+        if main(["threadmap", "--setup", "installed", "--allow-busy", "--results", str(directory), *options]) != 0:
             raise SystemExit(f"the map into {directory} failed")
         return time.perf_counter() - started
     finally:
@@ -221,7 +221,7 @@ def sweep_function(directory: Path, work: int) -> float:
     source.parent.mkdir(parents=True, exist_ok=True)
     source.write_text(FUNCTION.format(work=work))
     started = time.perf_counter()
-    if main(["scaling", "--installed", "--allow-busy", "--workload", f"{source}:solves", "--threads", "1,2",
+    if main(["scaling", "--setup", "installed", "--allow-busy", "--workload", f"{source}:solves", "--threads", "1,2",
              "--repeats", "5", "--profile-rungs", "--experiments", "--results", str(directory)]) != 0:
         raise SystemExit(f"the sweep into {directory} failed")
     return time.perf_counter() - started

@@ -28,12 +28,46 @@ def build_parser() -> Parser:
     return parser
 
 
+# Spellings of earlier versions, each refused in one line naming the one that replaced it.
+RENAMED = {
+    "--provider": "--setup KIND[:FLAVOUR] (e.g. --setup system:openmp, --setup scipy-openblas)",
+    "--flavour": "--setup KIND:FLAVOUR (e.g. --setup system:serial, --setup blis:openmp)",
+    "--site-cfg": "--setup site-cfg:PATH",
+    "--installed": "--setup installed",
+    "--variants": "--setup KIND ... (e.g. --setup system:pthread blis mkl)",
+    "--openblas-releases": "--setup scipy-openblas:LOW..HIGH (and system:pthread or source beside it)",
+    "--numpy-releases": "--setup pypi:LOW..HIGH",
+    "--tag": "the image's tag, blasbench:FLAVOUR",
+    "--base": "the base image, always made or found as debian:bookworm-slim",
+    "--mirror": "the host's own Debian mirror, which --local-base reads",
+    "--extra-ca": "the host's extra CA certificates, which --local-base adds where there are any",
+    "--context": "the repository, which the image is always built from (run from its root)",
+    "--output": "--results DIR",
+}
+
+
+def renamed(argv: list[str]) -> str | None:
+    """The one-line refusal of an earlier version's spelling in ``argv``, or None."""
+    for i, word in enumerate(argv):
+        option = word.split("=", 1)[0]
+        if option in RENAMED:
+            return f"{option} is gone: {RENAMED[option]}."
+        if option == "--bisect" and ("=" in word or (i + 1 < len(argv) and ".." in argv[i + 1]
+                                                     and not argv[i + 1].startswith("-"))):
+            return ("--bisect takes no range now: give the range as the setup, e.g. "
+                    "--setup scipy-openblas:0.3.26..0.3.34 --bisect.")
+    return None
+
+
 def interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if refusal := renamed(argv):
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     # A scheduler's, `timeout`'s or `docker stop`'s SIGTERM, and a closed terminal's SIGHUP, end a run as
     # Ctrl-C does: what was measured is kept and reported.

@@ -1,40 +1,174 @@
-"""The BLAS setups compare-variants measures side by side, by name ("variants" in its options and
-result files): each a provider with its option, or PyPI's own wheels. Data only: reports order and
-name what they read from here without loading any provider.
+"""Setups: what a measurement runs on, NumPy/SciPy and the BLAS under them, spelt one way in every
+command (``--setup``), report and result as ``KIND[:OPTION]``:
+
+=====================  ======================================================================
+``installed``          the NumPy/SciPy of the environment blasbench runs in; nothing built
+``system:pthread``     NumPy/SciPy built here against Debian's OpenBLAS (``openmp``, ``serial``)
+``scipy-openblas``     built against the ``scipy-openblas32`` wheel NumPy's and SciPy's own
+                       wheels bundle; ``scipy-openblas:0.3.30`` or ``:0.3.26..0.3.34``: its
+                       releases, each loaded under that one build
+``pypi``               PyPI's NumPy and SciPy wheels as pinned; ``pypi:1.26..2.4`` or
+                       ``pypi:2.0.2``: NumPy's releases as PyPI's wheels
+``source``             built against OpenBLAS compiled here from Debian's source (``:trixie``)
+``blis``, ``mkl``,     built against the rivals and the floor (``blis:openmp``)
+``reference``
+``site-cfg:PATH``      built against the prefix a ``site.cfg`` describes (default ``site.cfg``)
+=====================  ======================================================================
+
+A kind (:data:`SETUP_KINDS`) knows its spelling, the provider it builds against (none for ``installed``
+and ``pypi``) and, where it has releases, its series; the provider knows its flavours. Data only:
+reports and result kinds read labels from here without loading any provider.
+
+compare-variants' setups keep their names in result files (``variants/system-pthread/``):
+:data:`VARIANTS` maps each name to its setup.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from . import pins
+from . import UserError, pins
+
+
+@dataclass(frozen=True)
+class SetupKind:
+    """How one kind of setup is spelt and made: ``provider`` is the building provider it compiles
+    against (None: nothing is built for it); ``series`` names the release axis its versioned spellings
+    are points of (``openblas``, ``numpy``), ``option`` what follows its colon."""
+
+    name: str
+    summary: str
+    provider: str | None = None
+    option: str = ""  # "flavour", "release", "path" or "" (none)
+    series: str | None = None
+    default: str = ""  # the option when none is written
+
+    def spelling(self) -> str:
+        return {"flavour": f"{self.name}[:FLAVOUR]", "release": f"{self.name}[:RELEASE|LOW..HIGH]",
+                "path": f"{self.name}[:PATH]"}.get(self.option, self.name)
+
+
+SETUP_KINDS: dict[str, SetupKind] = {kind.name: kind for kind in (
+    SetupKind("installed", "the NumPy/SciPy installed where blasbench runs (PyPI's wheels, conda's, a distribution's); "
+              "nothing built"),
+    SetupKind("system", "built against Debian's OpenBLAS (flavours pthread, openmp, serial)", "system", "flavour",
+              default="pthread"),
+    SetupKind("scipy-openblas", "built against the scipy-openblas32 wheel NumPy's and SciPy's wheels bundle; with a "
+              "release or range, each release of it loaded under that one build", "scipy-openblas", "release",
+              series="openblas"),
+    SetupKind("pypi", f"PyPI's wheels (numpy {pins.NUMPY}, scipy {pins.SCIPY}); with a release or range, each NumPy "
+              "release's wheel in an environment of its own", None, "release", series="numpy"),
+    SetupKind("source", "built against OpenBLAS compiled here from Debian's source package (flavours bookworm, trixie)",
+              "source", "flavour", default="bookworm"),
+    SetupKind("blis", "not OpenBLAS: built against Debian's BLIS (flavours pthread, openmp)", "blis", "flavour",
+              default="pthread"),
+    SetupKind("mkl", "not OpenBLAS: built against Intel oneMKL from PyPI", "mkl"),
+    SetupKind("reference", "not OpenBLAS: built against Debian's reference BLAS/LAPACK (netlib), the floor", "reference"),
+    SetupKind("site-cfg", "built against the OpenBLAS prefix a site.cfg describes", "site-cfg", "path", default="site.cfg"),
+)}
+
+RELEASE = re.compile(r"\d+(\.\d+)*(\.\.\d+(\.\d+)*)?")
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One setup: its kind and what follows the colon (a flavour, a release or range, a path; "" for none)."""
+
+    kind: str
+    option: str = ""
+
+    @property
+    def spec(self) -> str:
+        return f"{self.kind}:{self.option}" if self.option else self.kind
+
+    def __str__(self) -> str:
+        return self.spec
+
+    @property
+    def of(self) -> SetupKind:
+        return SETUP_KINDS[self.kind]
+
+    @property
+    def release(self) -> str | None:
+        """The release (or range) of a versioned spelling: a point of the kind's series; None for a build."""
+        return self.option if self.of.series and self.option else None
+
+    @property
+    def builds(self) -> bool:
+        """Whether measuring it needs NumPy/SciPy compiled here (a scipy-openblas release does: the one build)."""
+        return self.of.provider is not None
+
+    @property
+    def flavour(self) -> str | None:
+        return self.option if self.of.option == "flavour" else None
+
+
+def kinds_help() -> str:
+    return "; ".join(f"{kind.spelling()}: {kind.summary}" for kind in SETUP_KINDS.values())
+
+
+def parse_setup(word: str) -> Setup:
+    """``KIND[:OPTION]`` as a :class:`Setup`, its default option written out (``system`` is ``system:pthread``);
+    a kind that does not exist, or an option it cannot take, is one line naming the spellings that work."""
+    name, _, option = word.partition(":")
+    if name not in SETUP_KINDS:
+        raise UserError(f"--setup {word}: no setup kind {name!r}; the kinds: "
+                        f"{', '.join(kind.spelling() for kind in SETUP_KINDS.values())}.")
+    kind = SETUP_KINDS[name]
+    if option and not kind.option:
+        raise UserError(f"--setup {word}: {name} takes nothing after a colon: write {name}.")
+    if kind.option == "release" and option and not RELEASE.fullmatch(option):
+        raise UserError(f"--setup {word}: {option!r} is not a release (2.0, 0.3.28) or a range LOW..HIGH.")
+    return Setup(name, option or kind.default)
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One BLAS setup: a provider to build against, or PyPI's wheels (provider None)."""
+    """One of compare-variants' setups, by the name its results are kept under."""
 
     name: str
     description: str
-    provider: str | None = None
-    flavour: str | None = None  # the provider's flavour
+    setup: Setup
+
+    @property
+    def provider(self) -> str | None:
+        return self.setup.of.provider
+
+    def as_record(self) -> dict:
+        """What a result file says of it."""
+        return {"name": self.name, "description": self.description, "setup": self.setup.spec}
+
+    @property
+    def flavour(self) -> str | None:
+        return self.setup.flavour
 
 
-VARIANTS = {
-    "system-pthread": Variant("system-pthread", "Debian OpenBLAS, pthreads", "system", "pthread"),
-    "system-openmp": Variant("system-openmp", "Debian OpenBLAS, OpenMP", "system", "openmp"),
-    "system-serial": Variant("system-serial", "Debian OpenBLAS, single-threaded", "system", "serial"),
-    "scipy-openblas": Variant("scipy-openblas", "the OpenBLAS NumPy/SciPy release with (scipy-openblas32), "
-                              "NumPy and SciPy built here", "scipy-openblas", "lp64"),
-    "pypi": Variant("pypi", f"PyPI wheels numpy {pins.NUMPY} / scipy {pins.SCIPY} (bundled OpenBLAS)"),
-    "blis": Variant("blis", "not OpenBLAS: Debian's BLIS (pthreads) with the reference LAPACK", "blis", "pthread"),
-    "mkl": Variant("mkl", "not OpenBLAS: Intel oneMKL from PyPI, through mkl_rt", "mkl"),
-    "reference": Variant("reference", "Debian reference BLAS/LAPACK (netlib): the floor", "reference"),
-    "site-cfg": Variant("site-cfg", "the OpenBLAS prefix of site.cfg", "site-cfg"),
-    "source": Variant("source", "OpenBLAS compiled here from Debian bookworm's source package (the provider's default TARGET)",
-                      "source", "bookworm"),
-}
-# What `build-openblas` builds when not told otherwise: the default provider in its first flavour.
+VARIANTS = {variant.name: variant for variant in (
+    Variant("system-pthread", "Debian OpenBLAS, pthreads", Setup("system", "pthread")),
+    Variant("system-openmp", "Debian OpenBLAS, OpenMP", Setup("system", "openmp")),
+    Variant("system-serial", "Debian OpenBLAS, single-threaded", Setup("system", "serial")),
+    Variant("scipy-openblas", "the OpenBLAS NumPy/SciPy release with (scipy-openblas32), NumPy and SciPy built here",
+            Setup("scipy-openblas")),
+    Variant("pypi", f"PyPI wheels numpy {pins.NUMPY} / scipy {pins.SCIPY} (bundled OpenBLAS)", Setup("pypi")),
+    Variant("blis", "not OpenBLAS: Debian's BLIS (pthreads) with the reference LAPACK", Setup("blis", "pthread")),
+    Variant("mkl", "not OpenBLAS: Intel oneMKL from PyPI, through mkl_rt", Setup("mkl")),
+    Variant("reference", "Debian reference BLAS/LAPACK (netlib): the floor", Setup("reference")),
+    Variant("site-cfg", "the OpenBLAS prefix of a site.cfg", Setup("site-cfg", "site.cfg")),
+    Variant("source", "OpenBLAS compiled here from Debian bookworm's source package (the provider's default TARGET)",
+            Setup("source", "bookworm")),
+)}
+# What `build-openblas` builds, and what the other setups are timed against, when not told otherwise.
 DEFAULT_VARIANT = "system-pthread"
+DEFAULT_SETUP = VARIANTS[DEFAULT_VARIANT].setup
 DEFAULT_VARIANTS = ("system-pthread", "system-openmp", "system-serial", "scipy-openblas", "pypi", "blis", "mkl",
                     "reference")
+
+
+def variant_of(setup: Setup) -> Variant:
+    """The compare-variants setup ``setup`` is (a site.cfg at any path is the variant ``site-cfg``)."""
+    for variant in VARIANTS.values():
+        if variant.setup == setup or (setup.kind == "site-cfg" and variant.name == "site-cfg"):
+            return variant
+    raise UserError(f"--setup {setup}: several setups side by side are measured from these: "
+                    f"{', '.join(str(v.setup) for v in VARIANTS.values())} (build it alone with `build --setup {setup}`).")

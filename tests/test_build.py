@@ -228,9 +228,9 @@ def test_every_other_example_sweeps_on_the_build(built_env, tmp_path, example, m
 @pytest.mark.slow
 def test_a_point_measured_by_one_build_is_not_reused_by_another(built_env, tmp_path):
     """The from-source build measures a sweep; the same command in the test session (PyPI's NumPy,
-    `--installed`) finds those points of another identity, moves them aside and measures afresh."""
+    `--setup installed`) finds those points of another identity, moves them aside and measures afresh."""
     python, _ = built_env
-    command = ["-m", "blasbench", "scaling", "--quick", "--installed", "--rungs", "3-numexpr", "--profile-rungs",
+    command = ["-m", "blasbench", "scaling", "--quick", "--setup", "installed", "--rungs", "3-numexpr", "--profile-rungs",
                "--experiments", "--threads", "1", "--results", str(tmp_path)]
     first = subprocess.run([python, *command], capture_output=True, text=True, cwd=ROOT)
     assert first.returncode == 0, first.stderr[-2000:]
@@ -288,7 +288,7 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
     with a provider (its pkg-config text, meson options, linkage, what is loaded) breaks in NumPy."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BLIS_", "OMP_", "OPENBLAS_", "MKL_"))}
     env.update({k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")})
-    command = [fresh_python, "-m", "blasbench", "build", "--provider", provider, "--results", str(tmp_path),
+    command = [fresh_python, "-m", "blasbench", "build", "--setup", provider, "--results", str(tmp_path),
                *(["--numpy-only"] if numpy_only else [])]
     run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if provider == "blis" and provenance.usable_cores() > 1:
@@ -313,13 +313,13 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
 
 @pytest.mark.slow
 def test_openblas_releases_load_under_one_build_beside_the_variants_built_against_debians(fresh_python, tmp_path):
-    """`threadmap --provider scipy-openblas --numpy-only --openblas-releases 0.3.28,system-pthread,source`: NumPy
+    """`threadmap --setup scipy-openblas:0.3.28 system:pthread source --numpy-only`: NumPy
     built (reused from the wheelhouse) against scipy-openblas32; a tiny map under its 0.3.28 wheel, loaded in the
     build's place, and under Debian's OpenBLAS and under the one compiled from Debian's source, each with NumPy
     built against it in an environment of its own. Each point's processes loaded what it names (threadpoolctl)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "OPENBLAS_NUM", "MKL_"))}
-    run = subprocess.run([fresh_python, "-m", "blasbench", "threadmap", "--provider", "scipy-openblas", "--numpy-only",
-                          "--openblas-releases", "0.3.28,system-pthread,source", "--calls", "solve", "--sizes", "64",
+    run = subprocess.run([fresh_python, "-m", "blasbench", "threadmap", "--setup", "scipy-openblas:0.3.28",
+                          "system:pthread", "source", "--numpy-only", "--calls", "solve", "--sizes", "64",
                           "--threads", "1,2", "--rounds", "1", "--more-rounds", "0", "--allow-busy",
                           "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

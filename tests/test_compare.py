@@ -93,7 +93,7 @@ def test_a_directory_without_results_is_a_clear_error(tmp_path):
 
 
 def test_the_command_writes_data_and_report(tmp_path, capsys):
-    assert main(["compare", str(RUN_A), str(RUN_B), "--output", str(tmp_path)]) == 0
+    assert main(["compare", str(RUN_A), str(RUN_B), "--results", str(tmp_path)]) == 0
     assert (tmp_path / "compare.json").exists() and (tmp_path / "compare.md").exists()
     assert main(["compare", str(RUN_A)]) == 2
     assert "needs two or more result directories" in capsys.readouterr().err

@@ -33,20 +33,36 @@ CLI_FAULTS = [
     (["scaling", "--rungs", "9-nonsense"], "invalid choice: '9-nonsense'"),
     (["scaling", "--numpy-only", "--results", "RESULTS"], "the post's network trains with scipy.optimize.minimize"),
     (["bench", "--train-size", "-5"], "--train-size: -5 is not positive"),
-    (["build", "--provider", "bogus"], "invalid choice: 'bogus'"),
-    (["build", "--flavour", "nope", "--results", "RESULTS"], "Unknown flavour 'nope' of provider system: choose one of"),
-    (["build", "--provider", "reference", "--flavour", "x", "--results", "RESULTS"], "it has none: leave out --flavour"),
-    (["build", "--provider", "scipy-openblas", "--flavour", "lp32", "--results", "RESULTS"], "choose one of lp64"),
-    (["build", "--provider", "site-cfg", "--site-cfg", "/nonexistent/site.cfg", "--results", "RESULTS"], "site.cfg"),
+    (["build", "--setup", "bogus", "--results", "RESULTS"], "--setup bogus: no setup kind 'bogus'; the kinds: installed, "
+                                                            "system[:FLAVOUR], scipy-openblas[:RELEASE|LOW..HIGH]"),
+    (["build", "--setup", "system:nope", "--results", "RESULTS"], "--setup system:nope: system has no flavour 'nope'"),
+    (["build", "--setup", "reference:x", "--results", "RESULTS"], "reference takes nothing after a colon: write reference"),
+    (["build", "--setup", "scipy-openblas:lp32", "--results", "RESULTS"], "'lp32' is not a release (2.0, 0.3.28) or a range"),
+    (["build", "--setup", "scipy-openblas:0.3.30", "--results", "RESULTS"], "build builds scipy-openblas as pinned"),
+    (["build", "--setup", "site-cfg:/nonexistent/site.cfg", "--results", "RESULTS"], "site.cfg"),
+    (["build", "--setup", "installed", "--results", "RESULTS"], "--setup installed: nothing to build"),
+    (["build", "--setup", "system,blis", "--results", "RESULTS"], "build takes one setup; several side by side: "
+                                                                   "`compare-variants --setup system:pthread blis:pthread`"),
+    (["threadmap", "--setup", "pypi:2.0", "scipy-openblas:0.3.28", "--results", "RESULTS"], "one release series at a time"),
+    (["threadmap", "--setup", "scipy-openblas:0.3.28", "blis", "--results", "RESULTS"], "beside scipy-openblas's releases, "
+                                                                                        "a point is one of system:pthread"),
+    (["threadmap", "--bisect", "--results", "RESULTS"], "--bisect needs the releases to search"),
+    (["build", "--provider", "blis"], "--provider is gone: --setup KIND[:FLAVOUR]"),
+    (["threadmap", "--installed"], "--installed is gone: --setup installed."),
+    (["threadmap", "--numpy-releases", "1.26..2.4"], "--numpy-releases is gone: --setup pypi:LOW..HIGH."),
+    (["threadmap", "--setup", "scipy-openblas", "--bisect", "0.3.26..0.3.34"], "--bisect takes no range now"),
+    (["container", "--setup", "blis"], "the image builds against Debian's OpenBLAS"),
+    (["compare", "RESULTS", "RESULTS", "--output", "RESULTS"], "--output is gone: --results DIR."),
     (["scaling", "--results", "/dev/null/results"], "cannot write results to /dev/null/results"),
     (["report", "--results", "RESULTS/missing"], "is not a results directory"),
     (["compare", "RESULTS"], "compare needs two or more result directories"),
     (["compare", "RESULTS", "RESULTS"], "the same directory is given twice"),
-    (["compare", "RESULTS", str(DATA / "xeon16-pypi-a"), "--output", "reports/examples/x"], "inside the committed examples"),
-    (["compare-variants", "--variants", "essl"], "invalid choice: 'essl'"),
-    (["build", "--provider", "source", "--make", "TARGT=ZEN", "--results", "RESULTS"], "unknown OpenBLAS make variable"),
-    (["build", "--provider", "mkl", "--make", "TARGET=ZEN", "--results", "RESULTS"], "only with --provider source"),
-    (["build", "--provider", "blis", "--flavour", "tbb", "--results", "RESULTS"], "choose one of pthread, openmp"),
+    (["compare", "RESULTS", str(DATA / "xeon16-pypi-a"), "--results", "reports/examples/x"], "inside the committed examples"),
+    (["compare-variants", "--setup", "essl", "--results", "RESULTS"], "no setup kind 'essl'"),
+    (["compare-variants", "--setup", "blis:openmp", "--results", "RESULTS"], "side by side are measured from these"),
+    (["build", "--setup", "source", "--make", "TARGT=ZEN", "--results", "RESULTS"], "unknown OpenBLAS make variable"),
+    (["build", "--setup", "mkl", "--make", "TARGET=ZEN", "--results", "RESULTS"], "only with --setup source"),
+    (["build", "--setup", "blis:tbb", "--results", "RESULTS"], "choose one of pthread, openmp"),
 ]
 # A results file damaged in one way, then `report`: (file content, message fragment).
 BAD_FILES = [
@@ -122,7 +138,7 @@ def test_every_point_refused_is_a_failure_that_says_why(tmp_path, capsys, monkey
     """More threads than cores, allowed: OpenBLAS runs at most one per core, so every point is
     refused; the command fails saying so, and the report lists the refused points."""
     monkeypatch.chdir(ROOT)
-    code, err = run_cli(["scaling", "--installed", "--quick", "--threads", "64", "--oversubscribe", "--allow-busy",
+    code, err = run_cli(["scaling", "--setup", "installed", "--quick", "--threads", "64", "--oversubscribe", "--allow-busy",
                          "--rungs", "3-numexpr", "--profile-rungs", "--experiments", "--results", str(tmp_path)], capsys)
     assert code == 2 and "every point of the sweep was refused" in err[-1] and "not 64" in err[-1]
     scaling = json.loads((tmp_path / "scaling.json").read_text())
@@ -141,7 +157,7 @@ def test_a_stop_mid_sweep_keeps_the_points_and_renders_them(stop, tmp_path):
         os.setsid()
 
     command = [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-               "from blasbench.cli import main; sys.exit(main())", "scaling", "--installed", "--quick", "--allow-busy",
+               "from blasbench.cli import main; sys.exit(main())", "scaling", "--setup", "installed", "--quick", "--allow-busy",
                "--rungs", "3-numexpr", "--repeats", "4", "--threads", "1", "--profile-rungs", "--experiments",
                "--results", str(tmp_path)]
     child = subprocess.Popen(command, cwd=ROOT, preexec_fn=interruptible, stdout=subprocess.PIPE,
@@ -169,8 +185,8 @@ def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(tmp
 
 
 @pytest.mark.parametrize("blocked, argv, message", [
-    ("numexpr", ["scaling", "--installed", "--quick"], "the post's network computes its sigmoid with numexpr, which is not "
-                                                        "installed here: `python3 -m pip install numexpr`"),
+    ("numexpr", ["scaling", "--setup", "installed", "--quick"], "the post's network computes its sigmoid with numexpr, "
+                                                                "which is not installed here: `python3 -m pip install numexpr`"),
 ])
 def test_what_a_command_needs_and_the_environment_lacks_is_one_line_before_measuring(blocked, argv, message, tmp_path):
     """`pip install .` into an environment with NumPy alone: the sweep had measured until its first point
@@ -199,6 +215,6 @@ def test_a_cache_that_cannot_be_written_is_one_line_before_anything_is_built(whe
         cache = tmp_path / "file"
         cache.write_text("")
     monkeypatch.setenv("BLASBENCH_CACHE", str(cache / "blasbench") if where == "a file" else str(cache))
-    assert main(["build", "--provider", "scipy-openblas", "--numpy-only", "--results", str(tmp_path / "r")]) == 2
+    assert main(["build", "--setup", "scipy-openblas", "--numpy-only", "--results", str(tmp_path / "r")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "cannot write the cache at" in err[0] and "set BLASBENCH_CACHE" in err[0], err

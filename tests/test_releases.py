@@ -40,27 +40,26 @@ def test_a_range_takes_every_release_between_by_its_tag_and_a_list_takes_exact_v
 def test_openblas_variants_are_points_beside_the_releases_and_a_range_mixes_with_a_list():
     assert OPENBLAS.parse("0.3.26..0.3.27,source,0.3.34,system-pthread", INDEX) == \
         ["source", "system-pthread", "0.3.26.0.4", "0.3.27.0.1", "0.3.34.0.0"]
-    with pytest.raises(UserError, match=r"'debian' is not a release \(0\.3\.28\) or an index version, or a variant "
+    with pytest.raises(UserError, match=r"debian: not a release \(0\.3\.28\) or an index version, or a variant "
                                         r"\(system-pthread, system-openmp, system-serial, source\)"):
         OPENBLAS.parse("0.3.28,debian", INDEX)
 
 
-def test_bisect_refuses_a_build_in_its_range_in_one_line(tmp_path, capsys, monkeypatch):
+def test_bisect_refuses_a_build_beside_its_range_in_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(OpenBLASReleases, "available", lambda self: INDEX)
-    assert main(["threadmap", "--provider", "scipy-openblas", "--numpy-only", "--bisect", "0.3.26..0.3.34,system-pthread",
+    assert main(["threadmap", "--setup", "scipy-openblas:0.3.26..0.3.34", "system:pthread", "--numpy-only", "--bisect",
                  "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: --bisect searches releases loaded under one build; system-pthread is a variant, another "
-                   "build: leave it out of the range (map it beside them with --openblas-releases)."]
+    assert err == ["error: --bisect searches one range of releases loaded alike: --setup scipy-openblas:LOW..HIGH alone."]
 
 
 def test_a_numpy_release_means_its_newest_patch_and_a_range_takes_every_minor_between():
     assert NUMPY.parse("1.26..2.2", NUMPY_INDEX) == ["1.26.4", "2.0.2", "2.1.3", "2.2.6"]
     assert NUMPY.parse("1.26.3..2.0.1", NUMPY_INDEX) == ["1.26.4", "2.0.2"]  # a range's ends name minors
     assert NUMPY.parse("2.0.1,1.26,2.4", NUMPY_INDEX) == ["1.26.4", "2.0.1", "2.4.6"]
-    with pytest.raises(UserError, match=r"--numpy-releases: the index has no numpy 2\.3; its releases: 1\.25, 1\.26"):
+    with pytest.raises(UserError, match=r"--setup pypi:2\.3: the index has no numpy 2\.3; its releases: 1\.25, 1\.26"):
         NUMPY.parse("2.3", NUMPY_INDEX)
-    with pytest.raises(UserError, match="--numpy-releases: 'latest' is not a release"):
+    with pytest.raises(UserError, match="--setup pypi:latest: not a release"):
         NUMPY.parse("latest", NUMPY_INDEX)
 
 
@@ -68,22 +67,20 @@ def test_a_numpy_release_means_its_newest_patch_and_a_range_takes_every_minor_be
     ("0.3.32", "the index has no scipy-openblas32 0.3.32; its releases: 0.3.26, 0.3.27"),
     ("0.3.23", "older than 0.3.26, whose wheels export unprefixed symbols"),
     ("0.4.0..0.5.0", "the index has no release in that range"),
-    ("latest", "'latest' is not a release (0.3.28) or an index version"),
+    ("latest", "latest: not a release (0.3.28) or an index version"),
 ])
 def test_a_release_the_index_lacks_or_the_build_cannot_load_is_one_line(spec, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         OPENBLAS.parse(spec, INDEX)
 
 
-def test_the_release_axis_needs_a_build_against_scipy_openblas(tmp_path, capsys):
-    assert main(["threadmap", "--installed", "--openblas-releases", "0.3.26..0.3.34", "--results", str(tmp_path)]) == 2
-    assert "add --provider scipy-openblas" in capsys.readouterr().err
-
-
 @pytest.mark.parametrize("options, message", [
-    (["--numpy-releases", "2.0", "--installed"], "--numpy-releases installs each NumPy release from the package index"),
-    (["--numpy-releases", "2.0", "--openblas-releases", "0.3.28"], "one release axis at a time"),
+    (["--setup", "installed", "scipy-openblas:0.3.26..0.3.34"], "beside scipy-openblas's releases, a point is one of "
+                                                                 "system:pthread, system:openmp, system:serial, source:bookworm"),
+    (["--setup", "pypi:2.0", "installed"], "NumPy's releases are measured as PyPI's wheels alone"),
+    (["--setup", "pypi:2.0", "scipy-openblas:0.3.28"], "one release series at a time"),
     (["--bisect"], "--bisect needs the releases to search"),
+    (["--setup", "pypi:2.0..2.4", "pypi:1.26", "--bisect"], "--bisect searches one range of releases"),
 ])
 def test_release_axes_asked_for_wrongly_are_one_line_before_anything_is_installed(tmp_path, capsys, options, message):
     assert main(["threadmap", *options, "--results", str(tmp_path)]) == 2
@@ -270,7 +267,7 @@ def test_numpy_wheel_releases_are_mapped_each_in_its_own_environment_with_the_op
     """Two NumPy releases from the package index, a tiny map of each (NumPy's `solve` alone): each
     point's processes ran the NumPy asked for, and its OpenBLAS is the one its wheel bundles
     (threadpoolctl finds it under numpy.libs), of another release for each."""
-    assert main(["threadmap", "--numpy-releases", "1.26.4,2.4.6", "--numpy-only", "--calls", "solve", "--sizes", "64",
+    assert main(["threadmap", "--setup", "pypi:1.26.4,pypi:2.4.6", "--numpy-only", "--calls", "solve", "--sizes", "64",
                  "--threads", "1,2", "--rounds", "1", "--allow-busy", "--results", str(tmp_path)]) == 0
     records = Results.load(tmp_path).findings["release"]["measured"]
     assert [(r["axis"], r["installed"]["numpy"], r["installed"]["scipy"]) for r in records] == \
@@ -317,12 +314,12 @@ def test_a_sweep_on_the_axis_reads_each_workloads_change_per_thread_count_beside
 
 @pytest.mark.slow
 def test_a_users_function_is_swept_under_each_numpy_release(tmp_path, monkeypatch):
-    """`scaling --workload FILE:FUNCTION --numpy-releases`: the function swept at 1 and 2 threads under two
+    """`scaling --workload FILE:FUNCTION --setup pypi:...`: the function swept at 1 and 2 threads under two
     NumPy wheels, each in its own environment (SciPy beside it), its report beside each point."""
     from pathlib import Path
 
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
-    assert main(["scaling", "--numpy-releases", "1.26.4,2.4.6", "--workload", "examples/small_solves.py:solve_many",
+    assert main(["scaling", "--setup", "pypi:1.26.4", "pypi:2.4.6", "--workload", "examples/small_solves.py:solve_many",
                  "--workload-args", '{"count": 50}', "--threads", "1,2", "--repeats", "2", "--allow-busy",
                  "--results", str(tmp_path)]) == 0
     records = Results.load(tmp_path).findings["release"]["measured"]
@@ -340,7 +337,7 @@ def test_a_cluster_reads_each_release_step_within_each_node_then_sets_the_nodes_
     the other, and says that the nodes differ."""
     from blasbench.measuring.cluster import ClusterJob, save
 
-    job = ClusterJob(command="threadmap", arguments=["--openblas-releases", "0.3.27,0.3.28"], nodes=2,
+    job = ClusterJob(command="threadmap", arguments=["--setup", "scipy-openblas:0.3.27", "scipy-openblas:0.3.28"], nodes=2,
                      results=str(tmp_path), repository="/repo", python="python3", job="41",
                      tasks={"0": {"state": "COMPLETED", "node": "node1"}, "1": {"state": "COMPLETED", "node": "node2"}})
     save(job)

@@ -162,7 +162,7 @@ def test_compare_refuses_the_same_directory_twice(capsys):
 def test_compare_never_writes_into_the_committed_examples(capsys, monkeypatch):
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     assert main(["compare", str(DATA / "xeon16-pypi-a"), str(DATA / "xeon16-pypi-b"),
-                 "--output", "reports/examples/compare"]) == 2
+                 "--results", "reports/examples/compare"]) == 2
     assert "inside the committed examples" in capsys.readouterr().err
 
 

@@ -88,7 +88,7 @@ def test_a_cells_count_of_calls_starts_where_the_warm_up_call_says_and_climbs_wh
 
 
 def test_a_map_of_this_environment_at_one_and_two_threads_reports_and_resumes(tmp_path, capsys):
-    argv = ["threadmap", "--installed", "--allow-busy", "--calls", "solve,a @ b", "--sizes", "2", "64",
+    argv = ["threadmap", "--setup", "installed", "--allow-busy", "--calls", "solve,a @ b", "--sizes", "2", "64",
             "--threads", "1,2", "--measurements", "1", "--rounds", "2", "--more-rounds", "0", "--results", str(tmp_path)]
     assert main(argv) == 0
     result = json.loads((tmp_path / "threadmap.json").read_text())
@@ -278,7 +278,7 @@ def test_further_rounds_stop_when_they_have_taken_their_share_of_the_rounds_time
     (["200000"], "--sizes 200000: `svd` in float64 needs"),
 ])
 def test_bad_sizes_are_one_line_before_anything_runs(sizes, message, tmp_path, capsys):
-    assert main(["threadmap", "--installed", "--sizes", *sizes, "--results", str(tmp_path / "r")]) == 2
+    assert main(["threadmap", "--setup", "installed", "--sizes", *sizes, "--results", str(tmp_path / "r")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "r" / "threadmap.json").exists()

@@ -14,6 +14,7 @@ from blasbench.render.format import glossary_footer
 from blasbench.render.variants import findings_lines, render_variants, verdict
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result
+from blasbench.setups import VARIANTS
 
 
 def variants_of(directory: Path) -> tuple[list[dict], list[dict]]:
@@ -31,10 +32,9 @@ def test_variants_are_installed_from_the_repository_root_only(tmp_path, monkeypa
         project_root()
 
 
-def test_an_unknown_variant_is_refused_by_the_command_line(capsys):
-    with pytest.raises(SystemExit):
-        main(["compare-variants", "--variants", "essl"])
-    assert "invalid choice: 'essl'" in capsys.readouterr().err
+def setups(names) -> list[str]:
+    """The spellings of compare-variants' setups ``names`` (the names their results are kept under)."""
+    return [str(VARIANTS[name].setup) for name in names]
 
 
 def test_the_recorded_variants_render_with_their_findings():
@@ -63,7 +63,7 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     """Quick settings, real builds (from the wheelhouse), real environments, real runs."""
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
-    assert main(["compare-variants", "--quick", "--variants", *names, "--results", str(results)]) == 0
+    assert main(["compare-variants", "--quick", "--setup", *setups(names), "--results", str(results)]) == 0
     measured, failed = variants_of(results)
     assert not failed
     by_name = {v["name"]: v for v in measured}
@@ -82,7 +82,7 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     assert all(f"| **{name}** |" in report for name in names)
     assert (results / "variants.svg").exists()
     # rerunning measures nothing new: every point is already there
-    assert main(["compare-variants", "--quick", "--variants", names[-1], "--results", str(results)]) == 0
+    assert main(["compare-variants", "--quick", "--setup", *setups(names[-1:]), "--results", str(results)]) == 0
     rendered = render_variants(Results.load(results).findings["variant"]) + glossary_footer(results)
     assert rendered == report.replace("![variants](variants.svg)\n\n", "")
 
@@ -98,7 +98,7 @@ def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_
     environment's calls mapped."""
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
-    assert main(["compare-variants", "--quick", "--threadmap", "--variants", *VARIANTS_HERE, "--allow-busy",
+    assert main(["compare-variants", "--quick", "--threadmap", "--setup", *setups(VARIANTS_HERE), "--allow-busy",
                  "--workload", "examples/small_solves.py:solve_many", "--workload-args", '{"count": 50}',
                  "--results", str(results)]) == 0
     measured, failed = variants_of(results)
@@ -122,7 +122,7 @@ def test_compare_variants_sweeps_every_other_example(example, tmp_path, monkeypa
     side-by-side and the map are tested above): answers compared, seconds per call reported."""
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
-    assert main(["compare-variants", "--quick", "--variants", *VARIANTS_HERE, "--allow-busy",
+    assert main(["compare-variants", "--quick", "--setup", *setups(VARIANTS_HERE), "--allow-busy",
                  "--workload", f"examples/{example}", "--workload-args", EXAMPLES[example],
                  "--results", str(results)]) == 0
     [variant], failed = variants_of(results)

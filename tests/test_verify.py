@@ -96,7 +96,7 @@ def test_a_one_thread_limit_on_several_cores_is_checked_not_passed_as_threads_ru
 
 
 def test_pypi_wheels_verified_as_installed_are_two_bundled_pools_not_a_shadowed_build():
-    """With no build expected (`--installed`, `python -m blasbench.verify` alone), NumPy's and SciPy's
+    """With no build expected (`--setup installed`, `python -m blasbench.verify` alone), NumPy's and SciPy's
     PyPI wheels each bringing their own OpenBLAS are named for what they are and what that means for
     the numbers, a finding and not a failure (the most common install there is; the question is whether
     the BLAS is parallel); there is no build to reinstall. Where a build is expected it fails."""

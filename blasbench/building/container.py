@@ -48,19 +48,20 @@ def image_exists(engine: list[str], tag: str) -> bool:
     return subprocess.run([*engine, "image", "inspect", tag], capture_output=True).returncode == 0
 
 
-def make_base_image(engine: list[str], tag: str = BASE_TAG, mirror: str | None = None, extra_ca: bool = False) -> None:
+def make_base_image(engine: list[str], tag: str = BASE_TAG, extra_ca: bool = False) -> None:
     """debootstrap a minimal Debian (the suite named by the tag) and import it as ``tag``."""
     if shutil.which("debootstrap") is None:
         raise UserError("debootstrap is needed to make the base image locally: `sudo apt-get install debootstrap`.")
     suite = tag.split(":")[-1].split("-")[0]  # debian:bookworm-slim -> bookworm
-    mirror = mirror or host_debian_mirror()
+    mirror = host_debian_mirror()
     with tempfile.TemporaryDirectory(prefix="blasbench-rootfs-") as tmp:
         rootfs = Path(tmp) / "rootfs"
         print(f"debootstrap {suite} from {mirror} ...", flush=True)
         run = subprocess.run(["debootstrap", "--variant=minbase", suite, str(rootfs), mirror],
                              capture_output=True, text=True)
         if run.returncode != 0:
-            raise UserError(f"debootstrap failed ({last_line(run.stdout + run.stderr)}): check --mirror and that you are root.")
+            raise UserError(f"debootstrap failed ({last_line(run.stdout + run.stderr)}): check the host's Debian mirror "
+                            "and that you are root.")
         changes = []
         if extra_ca:
             certificates = sorted(EXTRA_CA_DIR.glob("*.crt"))
@@ -117,20 +118,24 @@ def run_image(engine: list[str], tag: str, reports: Path, command: list[str] | N
         raise UserError(f"the pipeline in {tag} failed (see its output above); reports so far are in {reports}.")
 
 
-def main_container(args) -> int:
-    engine = find_engine(args.engine)
-    context = Path(args.context).resolve()
-    if args.local_base or not image_exists(engine, args.base):
-        if not args.local_base:
-            print(f"{args.base} is not present; making it locally (--local-base) ...", file=sys.stderr)
-        make_base_image(engine, args.base, args.mirror, args.extra_ca)
-    staged = stage_cache(context) if not args.no_wheelhouse else 0
+def main_container(engine_name: str | None, context: Path, flavour: str, local_base: bool, wheelhouse: bool,
+                   command: str | None, cpus: str | None, results: Path) -> int:
+    """Build the image of ``context`` (the repository) with Debian's OpenBLAS in ``flavour``, its base
+    made locally where asked or missing (with the host's extra CA certificates, where it has any), and
+    run the pipeline (or ``command``) in it, its reports into ``results``."""
+    engine = find_engine(engine_name)
+    context = Path(context).resolve()
+    if local_base or not image_exists(engine, BASE_TAG):
+        if not local_base:
+            print(f"{BASE_TAG} is not present; making it locally (--local-base) ...", file=sys.stderr)
+        make_base_image(engine, BASE_TAG, extra_ca=any(EXTRA_CA_DIR.glob("*.crt")))
+    staged = stage_cache(context) if wheelhouse else 0
     print(f"staged {staged} wheelhouse entr{'y' if staged == 1 else 'ies'} into the build context", flush=True)
-    tag = args.tag or f"blasbench:{args.flavour}"
+    tag = f"blasbench:{flavour}"
     try:
-        build_image(engine, context, tag, args.flavour, args.base)
+        build_image(engine, context, tag, flavour, BASE_TAG)
     finally:
         shutil.rmtree(context / ".container", ignore_errors=True)
-    run_image(engine, tag, args.results, args.command.split() if args.command else None, args.cpus)
-    print(f"reports from the container: {args.results}")
+    run_image(engine, tag, results, command.split() if command else None, cpus)
+    print(f"reports from the container: {results}")
     return 0

@@ -24,7 +24,7 @@ def apt_install(packages: list[str], what: str) -> None:
     """Install Debian packages when running as root with apt-get, else say the exact command."""
     command = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        raise UserError(f"{what} is not installed: run `sudo {' '.join(command)}` (or pick another --flavour/--provider).")
+        raise UserError(f"{what} is not installed: run `sudo {' '.join(command)}` (or pick another --setup).")
     print(f"Installing {' '.join(packages)} with apt-get ...", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if subprocess.run(command, env=env).returncode != 0:

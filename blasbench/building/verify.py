@@ -74,7 +74,7 @@ def shadow_hint(path: str) -> str:
 
 
 def bundled_pools(blas: list[dict]) -> str:
-    """Where no build is expected (``--installed``) and NumPy's and SciPy's PyPI wheels each brought their
+    """Where no build is expected (``--setup installed``) and NumPy's and SciPy's PyPI wheels each brought their
     own OpenBLAS: what that means for the numbers, and the way to one library."""
     if len(blas) > 1 and all(any(bundle in lib["filepath"] for bundle in PYPI_BUNDLES) for lib in blas):
         return ("NumPy's and SciPy's PyPI wheels each bundle their own OpenBLAS: two libraries, two thread pools in one "
@@ -170,7 +170,7 @@ def peak_gflops_per_core() -> float | None:
 
 def check_single_blas(blas: list[dict], api: str = "openblas", built: bool = True) -> Check:
     """threadpoolctl sees exactly one BLAS, of the kind expected (``internal_api``); ``built``: a build
-    is expected (not the environment as it is, ``--installed``)."""
+    is expected (not the environment as it is, ``--setup installed``)."""
     names = ", ".join(f"{lib['internal_api']} {lib['filepath']}" for lib in blas) or "none"
     ok = len(blas) == 1 and blas[0]["internal_api"] == api
     hint = ""

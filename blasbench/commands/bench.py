@@ -13,11 +13,11 @@ from ..render import render_all
 from ..results.directory import Results
 from ..results.kinds import write_result
 from .options import (
-    INSTALLED_HELP,
     Listed,
     add_build_options,
     add_results_options,
     check_installed,
+    one_setup,
     recorded_build,
     writable_results,
 )
@@ -25,7 +25,7 @@ from .options import (
 
 def command_bench(args: argparse.Namespace) -> int:
     writable_results(args.results)
-    if args.installed:
+    if one_setup(args, builds=False).kind == "installed":
         check_installed()
     elif recorded_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
@@ -51,5 +51,4 @@ def register(commands) -> None:
                        help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
                             "default all; `--peers` with no name measures none)")
     bench.set_defaults(run=command_bench)
-    bench.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
     add_results_options(bench)

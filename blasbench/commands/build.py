@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
 from .. import UserError
@@ -11,12 +12,14 @@ from ..facts import REBUILDS
 from ..render import render_all
 from ..results.directory import Results
 from ..results.kinds.build import KIND as BUILD
-from .options import add_build_options, add_results_options, ensure_build, recorded_build, writable_results
+from ..setups import Setup
+from .options import add_build_options, add_results_options, ensure_build, one_setup, recorded_build, writable_results
 
 
-def command_build(args: argparse.Namespace) -> int:
+def command_build(args: argparse.Namespace, setup: Setup | None = None) -> int:
+    """Build ``setup`` (default: the one --setup names), install and verify it, and report it."""
     writable_results(args.results)
-    result = recorded_build(args)
+    result = recorded_build(args, setup)
     render_all(Results.load(args.results))
     print(f"wrote {args.results / BUILD.file} and {args.results / 'build.md'}")
     status = result["verification"]["status"]
@@ -32,20 +35,23 @@ def command_build(args: argparse.Namespace) -> int:
 
 
 def command_verify(args: argparse.Namespace) -> int:
+    """The build's checks; on ``--setup installed``, the checks of this environment's own NumPy and SciPy."""
+    if one_setup(args, builds=False).kind == "installed":
+        return subprocess.run([sys.executable, "-m", "blasbench.verify"]).returncode
     result = ensure_build(args)
     return EXIT_STATUS[result["verification"]["status"]]
 
 
 def register(commands) -> None:
     build = commands.add_parser("build", help="compile NumPy and SciPy against a BLAS (OpenBLAS by default), install, verify")
-    add_build_options(build)
+    add_build_options(build, "the setup built")
     build.add_argument("--check-reproducible", nargs="?", const="compile", choices=list(REBUILDS), metavar="HOW",
                        help="build every wheel a second time into a temporary directory and say whether the two are "
                             "identical (or which members differ, and where); build.md shows the outcome. HOW: "
                             + "; ".join(f"{how} ({what})" for how, what in REBUILDS.items()) + " (default compile)")
     build.set_defaults(run=command_build)
     verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
-    add_build_options(verify)
+    add_build_options(verify, "the setup checked; installed: this environment's own NumPy and SciPy")
     verify.set_defaults(run=command_verify)
     for sub in (build, verify):
         sub.add_argument("--numpy-only", action="store_true",

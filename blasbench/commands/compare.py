@@ -76,7 +76,7 @@ def register(commands) -> None:
     compare.add_argument("--factor", type=float, default=CHANGE_FACTOR,
                          help=f"the change factor: the smallest ratio of medians that can be a change (default {CHANGE_FACTOR}, "
                               "as asv's); the rule's test must agree")
-    compare.add_argument("--results", "--output", type=Path, default=Path("reports") / "compare",
+    compare.add_argument("--results", type=Path, default=Path("reports") / "compare",
                          help="where compare.json, compare.md and its index.md go (default reports/compare)")
     compare.add_argument("--fail-on", choices=list(FAIL_ON),
                          help="a gate for CI: exit 1 when a measure is slower (faster, changed) than in the first directory "

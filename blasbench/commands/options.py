@@ -10,14 +10,14 @@ from pathlib import Path
 
 from nn.options import ITERATIONS, TRAIN_SIZE, positive
 
-from .. import MachineBusy, pins, provenance
+from .. import MachineBusy, UserError, pins, provenance
 from ..building.build import ensure
-from ..building.providers import PROVIDERS, BLASLibrary, get_provider, providers_help
+from ..building.providers import get_provider
 from ..facts import BUSY_CORES, WAIT_QUIET_SECONDS
 from ..measuring.workload import NETWORK
 from ..results.kinds import write_result
 from ..results.kinds.build import KIND as BUILD
-from ..setups import DEFAULT_VARIANT, VARIANTS
+from ..setups import DEFAULT_SETUP, SETUP_KINDS, Setup, kinds_help, parse_setup
 from ..store import writable_cache, writable_directory
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
@@ -25,13 +25,17 @@ SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats
 QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 
 
-def add_build_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("build")
-    group.add_argument("--provider", choices=list(PROVIDERS), default=VARIANTS[DEFAULT_VARIANT].provider, help=providers_help())
-    group.add_argument("--flavour", help="the provider's flavour (see --provider; default: its first)")
-    group.add_argument("--site-cfg", type=Path, help="with --provider site-cfg: the site.cfg to read (default ./site.cfg)")
+def add_setup_option(parser, default: str = str(DEFAULT_SETUP), what: str = "the setup measured") -> None:
+    """``--setup``: what a command runs on, in the one spelling of :mod:`blasbench.setups`."""
+    parser.add_argument("--setup", action=Listed, default=[default], metavar="KIND[:OPTION]",
+                        help=f"{what} (default {default}): {kinds_help()}")
+
+
+def add_build_options(parser: argparse.ArgumentParser, what: str = "the setup measured") -> None:
+    group = parser.add_argument_group("setup")
+    add_setup_option(group, what=what)
     group.add_argument("--make", nargs="+", default=[], metavar="KEY=VALUE",
-                       help="with --provider source: OpenBLAS make variables, e.g. TARGET=ZEN USE_OPENMP=1 "
+                       help="with --setup source: OpenBLAS make variables, e.g. TARGET=ZEN USE_OPENMP=1 "
                             "(defaults USE_THREAD=1 NUM_THREADS=64 NO_AFFINITY=1 NO_WARMUP=1)")
     group.add_argument("--numpy", default=pins.NUMPY, help=f"NumPy version to build (default {pins.NUMPY})")
     group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
@@ -77,9 +81,6 @@ def add_results_options(parser: argparse.ArgumentParser) -> None:
                         help="stop at once when another run is writing to the same --results directory (default: wait for it)")
 
 
-INSTALLED_HELP = "measure the NumPy/SciPy already installed here instead of building (e.g. PyPI's wheels)"
-
-
 LIST_HELP = "(one or more, spaced or comma-separated)"
 
 
@@ -121,22 +122,53 @@ class ThreadCounts(Listed):
         setattr(namespace, self.dest, counts)
 
 
-def chosen_blas(args: argparse.Namespace) -> BLASLibrary:
-    """The BLAS the build options name: its provider checked, the library present (installed where it can be)."""
+def chosen_setups(args: argparse.Namespace) -> list[Setup]:
+    """The setups ``--setup`` names, each once, in order: each spelling checked, and each build's
+    provider and flavour, before anything is installed or built."""
+    setups = list(dict.fromkeys(parse_setup(word) for word in args.setup))
+    for setup in setups:
+        if setup.builds:
+            provider(setup, args.make)
+    if args.make and not any(setup.kind == "source" for setup in setups):
+        raise UserError("--make sets how OpenBLAS is compiled: only with --setup source.")
+    return setups
+
+
+def provider(setup: Setup, make: list[str] = ()):
+    """The building provider of ``setup`` (checked, not yet made available)."""
+    site_cfg = Path(setup.option) if setup.kind == "site-cfg" else None
+    return get_provider(setup.of.provider, setup.flavour, site_cfg, tuple(make) if setup.kind == "source" else ())
+
+
+def one_setup(args: argparse.Namespace, builds: bool = True) -> Setup:
+    """The one setup a command that measures one asks for; ``builds``: it must be compiled here
+    (``installed`` and PyPI's wheels are measured by the commands that measure, not built)."""
+    setups = chosen_setups(args)
+    if len(setups) > 1:
+        raise UserError(f"--setup {' '.join(map(str, setups))}: {args.command} takes one setup; several side by side: "
+                        f"`compare-variants --setup {' '.join(map(str, setups))}`.")
+    setup = setups[0]
+    if setup.release:
+        raise UserError(f"--setup {setup}: a release is measured by threadmap or scaling, which load it beside the build; "
+                        f"{args.command} builds {setup.kind} as pinned: --setup {setup.kind}.")
+    if builds and not setup.builds:
+        raise UserError(f"--setup {setup}: nothing to build ({setup.of.summary}); build one of "
+                        f"{', '.join(str(parse_setup(k)) for k, kind in SETUP_KINDS.items() if kind.provider)}.")
+    return setup
+
+
+def ensure_build(args: argparse.Namespace, setup: Setup | None = None) -> dict:
+    """The build of ``setup`` (default: the one the options name), its library made available, NumPy (and
+    SciPy) compiled against it (cached), installed into this environment and verified (see :func:`build.ensure`)."""
     writable_cache()
-    return get_provider(args.provider, args.flavour, args.site_cfg, args.make).ensure()
+    library = provider(setup or one_setup(args), args.make).ensure()
+    return ensure(library, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
 
 
-def ensure_build(args: argparse.Namespace) -> dict:
-    """The build the options ask for, installed into this environment and verified (see :func:`build.ensure`)."""
-    return ensure(chosen_blas(args), args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet,
-                  args.check_reproducible)
-
-
-def recorded_build(args: argparse.Namespace) -> dict:
+def recorded_build(args: argparse.Namespace, setup: Setup | None = None) -> dict:
     """:func:`ensure_build`, its result written to the results directory as ``build.json``: the report
     of what is measured there names the build it ran on (provider, options, keys, verification)."""
-    result = ensure_build(args)
+    result = ensure_build(args, setup)
     write_result(args.results / BUILD.file, result)
     return result
 
@@ -157,9 +189,9 @@ def writable_results(directory: Path) -> None:
 
 
 def check_installed() -> None:
-    """With --installed: measure this environment's own NumPy/SciPy, whatever their BLAS; the
+    """With --setup installed: measure this environment's own NumPy/SciPy, whatever their BLAS; the
     verification is shown so that the reader knows what was measured, and does not stop the run."""
-    print("Measuring the NumPy/SciPy installed in this environment (--installed); no build.", flush=True)
+    print("Measuring the NumPy/SciPy installed in this environment (--setup installed); no build.", flush=True)
     if subprocess.run([sys.executable, "-m", "blasbench.verify"]).returncode != 0:
         print("note: this environment fails verification (above); its results show it as it is.", file=sys.stderr)
 

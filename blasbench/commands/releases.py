@@ -6,65 +6,70 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import UserError
-from ..building.providers.pypi import ScipyOpenBLASProvider
+from .. import UserError, pins
 from ..measuring.releases import Axis, Measure, NumPyReleases, OpenBLASReleases, bisect, run_release_axis
 from ..measuring.variants import project_root
 from ..render import render_all
 from ..render.format import duration
 from ..render.releases import cell_name
 from ..results.directory import Results
+from ..setups import VARIANTS, Setup, variant_of
+from .options import one_setup
 
 
-def add_release_options(group) -> None:
-    group.add_argument("--openblas-releases", metavar="RELEASES",
-                       help="with --provider scipy-openblas: measure under each release of scipy-openblas32 loaded under "
-                            "the one build, a range (0.3.26..0.3.34: every release between, by its tag) or a list "
-                            "(0.3.27,0.3.30.0.8), and compare-variants' variants of OpenBLAS beside them, with NumPy "
-                            f"(and SciPy) built against each ({', '.join(OpenBLASReleases.variants)}; e.g. "
-                            "0.3.26..0.3.34,system-pthread), "
-                            "into RESULTS/releases/ and releases.md")
-    group.add_argument("--numpy-releases", metavar="RELEASES",
-                       help="measure each NumPy release as PyPI's wheel (with the SciPy pip picks for it), each in its "
-                            "own environment, no build: a range (1.26..2.4: every minor release between, by its newest "
-                            "patch) or a list (1.26.4,2.0.2), into RESULTS/releases/ and releases.md")
-    group.add_argument("--bisect", nargs="?", const=True, metavar="GOOD..BAD",
-                       help="find the release where each cell that changed between two releases changed, measuring "
-                            "only the releases needed, and confirm it afresh: GOOD..BAD of OpenBLAS (with --provider "
-                            "scipy-openblas), or with no value the range of --openblas-releases or --numpy-releases")
+def add_bisect_option(group) -> None:
+    group.add_argument("--bisect", action="store_true",
+                       help="with a range of releases (--setup scipy-openblas:LOW..HIGH or pypi:LOW..HIGH): find the "
+                            "release where each cell that changed between the first and the last changed, measuring "
+                            "only the releases needed, and confirm it afresh on both sides of the step")
 
 
-def release_axis(args: argparse.Namespace, with_scipy: bool = True,
+def series_point(setup: Setup) -> str:
+    """How the release axis names ``setup``: its release (or range), or the variant built beside the releases."""
+    return setup.release or variant_of(setup).name
+
+
+def release_axis(args: argparse.Namespace, setups: list[Setup], with_scipy: bool = True,
                  extras: tuple[str, ...] = ()) -> tuple[Axis | None, list[str] | None]:
-    """The release axis asked for (``--openblas-releases``, ``--numpy-releases``, or ``--bisect``'s
-    range) and its index versions, checked before anything is installed; (None, None) for none.
-    ``with_scipy``, ``extras``: what a NumPy release's environment needs beside NumPy."""
-    if sum(map(bool, (args.openblas_releases, args.numpy_releases, isinstance(args.bisect, str)))) > 1:
-        raise UserError("one release axis at a time: --openblas-releases, --numpy-releases or --bisect GOOD..BAD.")
-    if args.bisect is True and not (args.openblas_releases or args.numpy_releases):
-        raise UserError("--bisect needs the releases to search: --bisect GOOD..BAD (OpenBLAS releases), or with "
-                        "--openblas-releases or --numpy-releases LOW..HIGH.")
-    spec = args.bisect if isinstance(args.bisect, str) else args.openblas_releases or args.numpy_releases
-    if not spec:
+    """The release axis ``setups`` make, and its index versions, checked before anything is installed;
+    (None, None) where they name no release. ``with_scipy``, ``extras``: what a NumPy release's
+    environment needs beside NumPy. A scipy-openblas release is loaded under one build against it,
+    beside which Debian's OpenBLAS and source builds can be points; NumPy's releases stand alone."""
+    # PyPI's pinned wheels are a NumPy release's point like any other
+    setups = [Setup("pypi", pins.NUMPY) if setup == Setup("pypi") else setup for setup in setups]
+    released = [setup for setup in setups if setup.release]
+    if not released:
+        if args.bisect:
+            raise UserError("--bisect needs the releases to search: --setup scipy-openblas:LOW..HIGH (OpenBLAS) or "
+                            "pypi:LOW..HIGH (NumPy).")
         return None, None
-    if args.numpy_releases:
-        if args.installed:
-            raise UserError("--numpy-releases installs each NumPy release from the package index into its own "
-                            "environment: drop --installed.")
+    kinds = {setup.kind for setup in released}
+    if len(kinds) > 1:
+        raise UserError(f"--setup {' '.join(map(str, released))}: one release series at a time, OpenBLAS's "
+                        "(scipy-openblas:...) or NumPy's (pypi:...).")
+    if released[0].kind == "pypi":
+        if others := [setup for setup in setups if setup not in released]:
+            raise UserError(f"--setup {' '.join(map(str, others))}: NumPy's releases are measured as PyPI's wheels "
+                            "alone; measure the others in a run of their own.")
         axis: Axis = NumPyReleases(with_scipy, project_root(), extras)
     else:
-        if args.installed or args.provider != ScipyOpenBLASProvider.name:
-            raise UserError(f"--{'bisect' if args.bisect else 'openblas-releases'} loads each release of scipy-openblas32 "
-                            "under a build against it: add --provider scipy-openblas (with --numpy-only for NumPy's calls "
-                            "alone, in minutes).")
         axis = OpenBLASReleases(numpy=args.numpy, scipy=None if args.numpy_only else args.scipy)
-    if args.bisect and ".." not in spec:
-        raise UserError(f"--bisect {spec}: give the good and the bad release as a range, e.g. 0.3.26..0.3.34.")
-    releases = axis.parse(spec, axis.available())
-    if args.bisect and (variants := [r for r in releases if r in axis.variants]):
-        raise UserError(f"--bisect searches releases loaded under one build; {', '.join(variants)} is a variant, "
-                        "another build: leave it out of the range (map it beside them with --openblas-releases).")
+        beside = [setup for setup in setups if setup not in released]
+        if wrong := [setup for setup in beside if setup.kind == "scipy-openblas" or
+                     (setup.kind in ("system", "source") and variant_of(setup).name not in axis.variants)
+                     or setup.kind not in ("system", "source")]:
+            raise UserError(f"--setup {' '.join(map(str, wrong))}: beside scipy-openblas's releases, a point is one of "
+                            f"{', '.join(str(VARIANTS[name].setup) for name in axis.variants)}.")
+    if args.bisect and (len(setups) > 1 or ".." not in released[0].option):
+        raise UserError(f"--bisect searches one range of releases loaded alike: --setup {released[0].kind}:LOW..HIGH "
+                        "alone.")
+    releases = axis.parse(",".join(map(series_point, setups)), axis.available())
     return axis, releases
+
+
+def build_of(axis: Axis | None, args: argparse.Namespace) -> Setup:
+    """The setup compiled here for a run: OpenBLAS's releases load under the build against scipy-openblas32."""
+    return Setup("scipy-openblas") if isinstance(axis, OpenBLASReleases) else one_setup(args)
 
 
 def run_axis(args: argparse.Namespace, axis: Axis, measure: Measure, releases: list[str]) -> int:

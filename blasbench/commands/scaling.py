@@ -25,7 +25,6 @@ from ..results.directory import Results
 from ..results.kinds import write_result
 from .build import command_build
 from .options import (
-    INSTALLED_HELP,
     QUICK,
     SCALING_WORKLOAD,
     Listed,
@@ -34,10 +33,12 @@ from .options import (
     add_sweep_options,
     add_workload_options,
     check_installed,
+    chosen_setups,
     ensure_quiet,
+    one_setup,
     writable_results,
 )
-from .releases import add_release_options, release_axis, run_axis
+from .releases import add_bisect_option, build_of, release_axis, run_axis
 
 # The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
 # the data-parallel step that runs every phase on every core.
@@ -72,7 +73,7 @@ def why_settings(args: argparse.Namespace, settings: ScalingSettings) -> WhySett
 def run_network_tests(required: bool = True) -> None:
     """The network's correctness tests, against the NumPy/SciPy of this environment; without pytest,
     a build's sweep stops (its session installs pytest) while an environment checked as it is
-    (``--installed``, after a bare `pip install .`) says so and goes on."""
+    (``--setup installed``, after a bare `pip install .`) says so and goes on."""
     tests = Path("tests") / "test_network.py"
     if not tests.exists():
         print(f"note: {tests} not found (run from the repository root to include the network's tests)", file=sys.stderr)
@@ -106,13 +107,13 @@ def profile_function(settings: ScalingSettings, sweep: dict, path: Path) -> None
 
 
 def sweep_releases(args: argparse.Namespace, settings: ScalingSettings, extras: tuple[str, ...] = ()) -> int | None:
-    """With a release axis (``--openblas-releases``, ``--numpy-releases``, ``--bisect``): the sweep of
+    """With a release axis (``--setup scipy-openblas:RELEASES`` or ``pypi:RELEASES``): the sweep of
     ``settings`` at each release, nothing else (no tests, profile or experiments); None without one."""
-    axis, releases = release_axis(args, with_scipy=not args.numpy_only, extras=extras)
+    axis, releases = release_axis(args, chosen_setups(args), with_scipy=not args.numpy_only, extras=extras)
     if axis is None:
         return None
     if not isinstance(axis, NumPyReleases):  # OpenBLAS's releases load under the build against scipy-openblas32
-        command_build(args)
+        command_build(args, build_of(axis, args))
     ensure_quiet(args)
     return run_axis(args, axis, sweep_measure(settings), releases)
 
@@ -123,7 +124,7 @@ def command_function_scaling(args: argparse.Namespace) -> int:
     writable_results(args.results)
     if (code := sweep_releases(args, settings)) is not None:
         return code
-    if args.installed:
+    if one_setup(args, builds=False).kind == "installed":
         check_installed()
     else:
         command_build(args)
@@ -157,14 +158,15 @@ def command_scaling(args: argparse.Namespace) -> int:
     numexpr = tuple(p for p in pins.RUNTIME if p.startswith("numexpr=="))  # the network's sigmoid
     if (code := sweep_releases(args, settings, extras=numexpr)) is not None:
         return code
-    if args.installed and importlib.util.find_spec("numexpr") is None:  # a build's environment has it (pins.RUNTIME)
+    installed = one_setup(args, builds=False).kind == "installed"
+    if installed and importlib.util.find_spec("numexpr") is None:  # a build's environment has it (pins.RUNTIME)
         raise UserError("the post's network computes its sigmoid with numexpr, which is not installed here: "
                         "`python3 -m pip install numexpr` (it keeps your NumPy), or sweep your own code with --workload.")
-    if args.installed:
+    if installed:
         check_installed()
     else:
         command_build(args)
-    run_network_tests(required=not args.installed)
+    run_network_tests(required=not installed)
     ensure_quiet(args)
     sweep = None
     try:
@@ -206,11 +208,9 @@ def register(commands) -> None:
                        help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all; "
                             "`--experiments` with no name skips them)")
     add_sweep_options(group)
-    add_release_options(scaling.add_argument_group("releases: the sweep alone, at each release"))
+    add_bisect_option(group)
     scaling.set_defaults(run=command_scaling)
-    installed = scaling.add_mutually_exclusive_group()
-    installed.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
-    installed.add_argument("--numpy-only", action="store_true",
-                           help="with --workload: build NumPy alone against the provider, for a function that needs no "
-                                "SciPy (minutes where SciPy's build takes half an hour; the network trains with SciPy)")
+    scaling.add_argument("--numpy-only", action="store_true",
+                         help="NumPy alone: build (or install) no SciPy, for a --workload function that needs none "
+                              "(minutes where SciPy's build takes half an hour; the network trains with SciPy)")
     add_results_options(scaling)

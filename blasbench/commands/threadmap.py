@@ -18,17 +18,18 @@ from ..render import render_all
 from ..results.change import FEWEST_TO_DECIDE
 from ..results.directory import Results
 from .options import (
-    INSTALLED_HELP,
     Listed,
     ThreadCounts,
     add_build_options,
     add_results_options,
     check_installed,
+    chosen_setups,
     ensure_quiet,
+    one_setup,
     recorded_build,
     writable_results,
 )
-from .releases import add_release_options, release_axis, run_axis
+from .releases import add_bisect_option, build_of, release_axis, run_axis
 
 
 def further_rounds(text: str) -> int:
@@ -75,11 +76,11 @@ def command_threadmap(args: argparse.Namespace) -> int:
                            max_seconds=args.max_seconds)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
-    axis, releases = release_axis(args, with_scipy=not args.numpy_only)
-    if args.installed:
+    axis, releases = release_axis(args, chosen_setups(args), with_scipy=not args.numpy_only)
+    if axis is None and one_setup(args, builds=False).kind == "installed":
         check_installed()
     elif not isinstance(axis, NumPyReleases):  # PyPI's wheels need no build
-        verification = recorded_build(args)["verification"]
+        verification = recorded_build(args, build_of(axis, args))["verification"]
         failed = failed_checks(verification) if verification["status"] == "failed" else []
         if failed == [THREAD_COUNT]:
             print(f"note: the map sets and checks every process's thread count, so the library's default "
@@ -133,11 +134,9 @@ def register(commands) -> None:
                             f"(default {MapSettings.max_seconds:g})")
     group.add_argument("--allow-busy", action="store_true",
                        help="measure even when other processes keep the cores busy")
-    add_release_options(group)
+    add_bisect_option(group)
     threadmap.set_defaults(run=command_threadmap)
-    installed = threadmap.add_mutually_exclusive_group()
-    installed.add_argument("--installed", action="store_true", help=INSTALLED_HELP)
-    installed.add_argument("--numpy-only", action="store_true",
-                           help="build NumPy alone against the provider and map NumPy's calls (minutes where SciPy's "
-                                "build takes half an hour; SciPy's calls need SciPy)")
+    threadmap.add_argument("--numpy-only", action="store_true",
+                           help="NumPy alone: build (or install) no SciPy and map NumPy's calls (minutes where SciPy's "
+                                "build takes half an hour)")
     add_results_options(threadmap)

@@ -14,8 +14,16 @@ from ..measuring.variants import compare_variants
 from ..measuring.workload import NETWORK
 from ..render import render_all
 from ..results.directory import Results
-from ..setups import DEFAULT_VARIANTS, VARIANTS
-from .options import Listed, add_results_options, add_sweep_options, add_workload_options, ensure_quiet, writable_results
+from ..setups import DEFAULT_VARIANTS, VARIANTS, variant_of
+from .options import (
+    Listed,
+    add_results_options,
+    add_sweep_options,
+    add_workload_options,
+    chosen_setups,
+    ensure_quiet,
+    writable_results,
+)
 from .scaling import scaling_settings, with_function
 
 # compare-variants trains the post's end: all its parallelism is the BLAS's, which is what is compared.
@@ -34,12 +42,14 @@ def command_compare_variants(args: argparse.Namespace) -> int:
     settings = scaling_settings(args, [args.rung], VARIANTS_WORKLOAD)
     if args.workload != NETWORK:
         settings = with_function(args, settings)
-    names = list(dict.fromkeys(args.blas_variants + (["site-cfg"] if args.site_cfg else [])))
+    setups = chosen_setups(args)
+    names = list(dict.fromkeys(variant_of(setup).name for setup in setups))
+    site_cfg = next((Path(setup.option) for setup in setups if setup.kind == "site-cfg"), None)
     writable_results(args.results)
     try:
         maps = (MapSettings(threads=settings.threads, sizes=QUICK_SIZES if args.quick else DEFAULT_SIZES)
                 if args.threadmap else None)
-        failed = compare_variants(names, settings, args.results, args.site_cfg,
+        failed = compare_variants(names, settings, args.results, site_cfg,
                                   dgemm_size=256 if args.quick else DGEMM_SIZE, quiet=lambda: ensure_quiet(args),
                                   map_settings=maps)
     finally:
@@ -52,10 +62,12 @@ def command_compare_variants(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     variants = commands.add_parser("compare-variants", help="build (cached) and sweep several BLAS variants side by side")
-    variants.add_argument("--variants", dest="blas_variants", action=Listed, allowed=list(VARIANTS),
-                          default=list(DEFAULT_VARIANTS),
-                          metavar="VARIANT", help=f"from {', '.join(VARIANTS)} (default: {', '.join(DEFAULT_VARIANTS)})")
-    variants.add_argument("--site-cfg", type=Path, help="also measure the OpenBLAS prefix this site.cfg describes")
+    variants.add_argument("--setup", action=Listed, default=[str(VARIANTS[name].setup) for name in DEFAULT_VARIANTS],
+                          metavar="KIND[:OPTION]",
+                          help=f"the setups side by side, from {', '.join(str(v.setup) for v in VARIANTS.values())} "
+                               f"(site-cfg:PATH for a site.cfg elsewhere; default: "
+                               f"{' '.join(str(VARIANTS[name].setup) for name in DEFAULT_VARIANTS)})")
+    variants.set_defaults(make=[])
     variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
     variants.add_argument("--threadmap", action="store_true",
                           help="also map each variant's NumPy and SciPy calls over sizes and thread counts (as `threadmap`; "

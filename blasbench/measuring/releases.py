@@ -113,7 +113,7 @@ class Axis:
 
     name: str  # the record's "axis"
     what: str  # "OpenBLAS release"
-    option: str  # the command's option that spells the axis
+    setup: str  # the setup kind whose releases are the points (--setup KIND:RELEASE)
     distribution: str  # on the package index
     depth: int  # the numbers naming a release (0.3.28: 3; NumPy's 2.0: 2)
     first: tuple[int, ...] = ()  # the oldest release a point can be
@@ -142,7 +142,7 @@ class Axis:
             elif ".." in word:
                 low, high = (version_tuple(end)[:self.depth] for end in word.split("..", 1))
                 if not (between := [r for r in releases if low <= version_tuple(r) <= high]):
-                    raise UserError(f"--{self.option} {word}: the index has no release in that range; it has "
+                    raise UserError(f"--setup {self.setup}:{word}: the index has no release in that range; it has "
                                     f"{', '.join(releases)}.")
                 wanted += between
             else:
@@ -152,12 +152,12 @@ class Axis:
             if not re.fullmatch(r"\d+(\.\d+){%d,4}" % (self.depth - 1), word):
                 example = ".".join(["0", "3", "28"][:self.depth]) if self.first else "2.0"
                 variants_too = f", or a variant ({', '.join(self.variants)})" if self.variants else ""
-                raise UserError(f"--{self.option}: {word!r} is not a release ({example}) or an index version{variants_too}.")
+                raise UserError(f"--setup {self.setup}:{word}: not a release ({example}) or an index version{variants_too}.")
             if version_tuple(word)[:len(self.first)] < self.first:
-                raise UserError(f"--{self.option}: {word} is {self.too_old(word)}.")
+                raise UserError(f"--setup {self.setup}:{word}: {word} is {self.too_old(word)}.")
             found = word if word in available else (self.newest(word, available) if word.count(".") == self.depth - 1 else None)
             if found is None:
-                raise UserError(f"--{self.option}: the index has no {self.distribution} {word}; its releases: "
+                raise UserError(f"--setup {self.setup}:{word}: the index has no {self.distribution} {word}; its releases: "
                                 f"{', '.join(r for r in releases if version_tuple(r) >= self.first)}.")
             chosen.append(found)
         return [*dict.fromkeys(variants), *sorted(dict.fromkeys(chosen), key=version_tuple)]
@@ -192,7 +192,7 @@ class OpenBLASReleases(Axis):
     compare-variants' variants of OpenBLAS (Debian's, and Debian's source compiled here), each with
     NumPy (and SciPy) of the same versions built against it."""
 
-    name, what, option = "openblas", "OpenBLAS release", "openblas-releases"
+    name, what, setup = "openblas", "OpenBLAS release", "scipy-openblas"
     distribution = ScipyOpenBLASProvider.distribution
     depth, first = 3, (0, 3, 26)  # the first release whose symbols carry the scipy_ prefix the build links
     variants = tuple(name for name, variant in VARIANTS.items() if variant.provider in ("system", "source"))
@@ -257,7 +257,7 @@ class NumPyReleases(Axis):
     """PyPI's NumPy wheels, each in its own environment (with the SciPy pip picks for it where
     ``with_scipy``), each with the OpenBLAS it bundles."""
 
-    name, what, option = "numpy", "NumPy release", "numpy-releases"
+    name, what, setup = "numpy", "NumPy release", "pypi"
     distribution, depth = "numpy", 2
 
     def __init__(self, with_scipy: bool, project: Path, extras: tuple[str, ...] = ()):

@@ -17,7 +17,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 
 from .. import UserError, pins
@@ -100,7 +99,7 @@ def probed(variant: Variant, installed: dict, directory: Path, dgemm_size: int) 
         write_result(directory / "variant.json", record)
     if record is None or "limits" not in record:
         print(f"{variant.name}: probing the runtime thread limits ...", flush=True)
-        record = {"kind": "variant", **wanted, "variant": asdict(variant), "installed": installed,
+        record = {"kind": "variant", **wanted, "variant": variant.as_record(), "installed": installed,
                   "limits": runtime_limits(installed["python"], dgemm_size)}
         write_result(directory / "variant.json", record)
     return record
@@ -124,7 +123,7 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
         (the report shows both)."""
         print(f"error: {name}: {error}", file=sys.stderr)
         failed.append(name)
-        record = records.setdefault(name, {"kind": "variant", "variant": asdict(VARIANTS[name])})
+        record = records.setdefault(name, {"kind": "variant", "variant": VARIANTS[name].as_record()})
         record["error"] = str(error)
         write_result(results / "variants" / name / "variant.json", record)
 

@@ -25,8 +25,9 @@ def identity(env: dict) -> dict:
     resumes, only when this is equal."""
     cpu = env.get("cpu") or {}
     return {
+        # in the order of their paths: the order threadpoolctl finds them in is the order they were imported in
         "blas": [{k: lib.get(k) for k in ("internal_api", "filepath", "version", "threading_layer", "architecture")}
-                 for lib in blas_libraries(env)],
+                 for lib in sorted(blas_libraries(env), key=lambda lib: lib.get("filepath") or "")],
         "wheels": env.get("wheels"),
         "commit": env.get("git_commit"),
         "workload_source": env.get("workload_source"),

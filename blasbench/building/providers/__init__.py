@@ -42,10 +42,10 @@ def get_provider(name: str, flavour: str | None = None, site_cfg: Path | None = 
         raise UserError(f"Unknown provider {name!r}: choose one of {', '.join(PROVIDERS)}.")
     cls = PROVIDERS[name]
     if flavour is not None and flavour not in cls.flavours:
-        choices = f"choose one of {', '.join(cls.flavours)}" if cls.flavours else "it has none: leave out --flavour"
-        raise UserError(f"Unknown flavour {flavour!r} of provider {name}: {choices}.")
+        choices = f"choose one of {', '.join(cls.flavours)}" if cls.flavours else f"it has none: write {name}"
+        raise UserError(f"--setup {name}:{flavour}: {name} has no flavour {flavour!r}; {choices}.")
     if make and name != "source":
-        raise UserError(f"--make sets how OpenBLAS is compiled: only with --provider source, not {name}.")
+        raise UserError(f"--make sets how OpenBLAS is compiled: only with --setup source, not {name}.")
     return cls.from_options(flavour or (cls.flavours[0] if cls.flavours else ""), site_cfg, tuple(make))
 
 

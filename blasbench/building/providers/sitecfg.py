@@ -53,7 +53,7 @@ class SiteCfgProvider(Provider):
     translated into a pkg-config file whose RUNPATH points at ``runtime_library_dirs``."""
 
     name = "site-cfg"
-    summary = "your own OpenBLAS prefix, described in a classic site.cfg (--site-cfg)"
+    summary = "your own OpenBLAS prefix, described in a classic site.cfg (--setup site-cfg:PATH)"
 
     @classmethod
     def from_options(cls, flavour: str, site_cfg: Path | None, make: tuple[str, ...] = ()) -> Provider:

@@ -16,7 +16,7 @@ from ...store import cache_dir, digest, file_sha256, locked, read_json
 from ..host import apt_install, debian_source_lists, host_debian_mirror, toolchain, triplet
 from .base import BLASLibrary, Provider, describe_library, render_pc
 
-# OpenBLAS's own make variables a user may set for --provider source (Makefile.rule documents them).
+# OpenBLAS's own make variables a user may set for --setup source (Makefile.rule documents them).
 MAKE_VARIABLES = ("TARGET", "DYNAMIC_ARCH", "DYNAMIC_OLDER", "NO_AVX512", "USE_THREAD", "USE_OPENMP", "NUM_THREADS",
                   "INTERFACE64", "NO_AFFINITY", "NO_WARMUP", "USE_TLS", "CONSISTENT_FPCSR", "BUFFERSIZE",
                   "GEMM_MULTITHREAD_THRESHOLD", "COMMON_OPT", "FCOMMON_OPT")
@@ -148,7 +148,7 @@ class SourceProvider(Provider):
         have = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "liblapack-dev"], capture_output=True, text=True).stdout
         if needed and have and subprocess.run(["dpkg", "--compare-versions", have, "lt", needed.group(1)]).returncode == 0:
             raise UserError(f"Debian {self.suite}'s openblas {debian_version} needs liblapack-dev >= {needed.group(1)} "
-                            f"and this system has {have}: pick the system's own suite (--flavour {self.flavours[0]}).")
+                            f"and this system has {have}: pick the system's own suite (--setup source:{self.flavours[0]}).")
 
     def compile(self, dsc: Path, prefix: Path, inputs: dict, key: str) -> None:
         """Unpack (Debian's patches applied), make, install into ``prefix``; renamed into place

@@ -51,7 +51,7 @@ def scaling(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """One cost-and-gradient per rung at 1 and all threads, against the DGEMM rate: reports/bench.md.
 
-    Against PyTorch too where it is installed; `-- --peers torch` installs it (the peers dependency group)."""
+    `-- --peers torch` measures PyTorch beside them, installed from the peers dependency group."""
     blasbench(session, "bench")
 
 

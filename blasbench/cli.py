@@ -44,6 +44,8 @@ RENAMED = {
     "--context": "the repository, which the image is always built from (run from its root)",
     "--output": "--results DIR",
 }
+# ... and those renamed in one command only, where the name meant something else than in the others.
+RENAMED_IN = {("threadmap", "--max-seconds"): "--call-limit SECONDS", ("bench", "--repeats"): "--evaluations N"}
 
 
 def renamed(argv: list[str]) -> str | None:
@@ -52,6 +54,8 @@ def renamed(argv: list[str]) -> str | None:
         option = word.split("=", 1)[0]
         if option in RENAMED:
             return f"{option} is gone: {RENAMED[option]}."
+        if argv and (argv[0], option) in RENAMED_IN:
+            return f"{argv[0]} {option} is gone: {RENAMED_IN[argv[0], option]}."
         if option == "--bisect" and ("=" in word or (i + 1 < len(argv) and ".." in argv[i + 1]
                                                      and not argv[i + 1].startswith("-"))):
             return ("--bisect takes no range now: give the range as the setup, e.g. "

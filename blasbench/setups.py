@@ -104,6 +104,12 @@ class Setup:
         return self.option if self.of.option == "flavour" else None
 
 
+def built_setup(library: dict) -> Setup:
+    """The setup a build's BLAS (``build.json``'s ``blas``: its provider and flavour) was built as."""
+    kind = SETUP_KINDS[library["provider"]]
+    return Setup(kind.name, library.get("flavour") or "" if kind.option == "flavour" else "")
+
+
 def kinds_help() -> str:
     return "; ".join(f"{kind.spelling()}: {kind.summary}" for kind in SETUP_KINDS.values())
 

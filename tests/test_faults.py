@@ -53,6 +53,7 @@ CLI_FAULTS = [
     (["threadmap", "--setup", "scipy-openblas", "--bisect", "0.3.26..0.3.34"], "--bisect takes no range now"),
     (["container", "--setup", "blis"], "the image builds against Debian's OpenBLAS"),
     (["compare", "RESULTS", "RESULTS", "--output", "RESULTS"], "--output is gone: --results DIR."),
+    (["threadmap", "--max-seconds", "2"], "threadmap --max-seconds is gone: --call-limit SECONDS."),
     (["scaling", "--results", "/dev/null/results"], "cannot write results to /dev/null/results"),
     (["report", "--results", "RESULTS/missing"], "is not a results directory"),
     (["compare", "RESULTS"], "compare needs two or more result directories"),
@@ -175,12 +176,13 @@ def test_a_stop_mid_sweep_keeps_the_points_and_renders_them(stop, tmp_path):
     assert re.search(r"^\| 1 \| 1( \(1†\))? \|", text, re.M)  # one run at one thread († if measured under load)
 
 
-def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(tmp_path, capsys, monkeypatch):
-    from blasbench.commands import scaling
+@pytest.mark.parametrize("command", ["scaling", "bench"])
+def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(command, tmp_path, capsys, monkeypatch):
+    from blasbench.commands import options
 
-    monkeypatch.setattr(scaling, "peer_installed", lambda peer: False)
-    code, err = run_cli(["scaling", "--peers", "torch", "--results", str(tmp_path)], capsys)
-    assert code == 2 and "--peers torch: not installed" in err[-1] and "-- --peers torch` installs it" in err[-1]
+    monkeypatch.setattr(options, "peer_installed", lambda peer: False)
+    code, err = run_cli([command, "--peers", "torch", "--results", str(tmp_path)], capsys)
+    assert code == 2 and "--peers torch: not installed" in err[-1] and f"nox -s {command} -- --peers torch` installs it" in err[-1]
     assert list(tmp_path.iterdir()) == []  # nothing built, measured or written
 
 

@@ -150,7 +150,7 @@ def test_a_variants_point_sits_by_its_version_and_a_change_next_to_it_is_named_a
     render_all(results)
     page = (tmp_path / "releases.md").read_text()
     assert "the build changed too (another build of NumPy, against another OpenBLAS), a packaging change" in page
-    assert "| `0.3.21` | variant `system-pthread` | 0.3.21 | Haswell | pthreads | " \
+    assert "| `0.3.21` | setup `system:pthread` | 0.3.21 | Haswell | pthreads | " \
            "[threadmap.md](releases/system-pthread/threadmap.md) |" in page
     assert "3 OpenBLAS release(s) mapped under one build and 2 variant(s) built otherwise" in (tmp_path / "index.md").read_text()
 
@@ -359,7 +359,7 @@ def test_a_cluster_reads_each_release_step_within_each_node_then_sets_the_nodes_
 
 class MadeUpProcesses:
     """A map's processes, made up (``run_fresh`` of :mod:`blasbench.measuring.threadmap`): `solve` n = 2 takes
-    1 ms a call and n = 64 0.5 s at the release 0.3.27.0.1, 1.5 s at any other, past --max-seconds 1, where a
+    1 ms a call and n = 64 0.5 s at the release 0.3.27.0.1, 1.5 s at any other, past --call-limit 1, where a
     process not told the sizes times it once and skips it. ``asked``: each process's release, thread count
     and ``--only`` sizes, in the order they ran."""
 
@@ -413,7 +413,7 @@ def made_up_axis(monkeypatch, tmp_path, releases: list[str]) -> list[tuple]:
 
 
 def test_every_point_of_an_axis_maps_the_cells_its_first_point_mapped(monkeypatch, tmp_path):
-    """`solve` n = 64 takes 0.5 s a call at the first release and 1.5 s at the second, past --max-seconds 1:
+    """`solve` n = 64 takes 0.5 s a call at the first release and 1.5 s at the second, past --call-limit 1:
     a map of the second alone would time it once and skip it; on the axis it is measured there as at the
     first (every process is asked for the first point's sizes), so its change is read, not dropped."""
     asked = made_up_axis(monkeypatch, tmp_path, ["0.3.27.0.1", "0.3.28.0.2"])

@@ -88,7 +88,7 @@ def test_probe_needs_a_real_speedup_and_cpu_time():
 
 
 def test_a_one_thread_limit_on_several_cores_is_checked_not_passed_as_threads_running():
-    """`verify --threads 1` on 2 cores once PASSed "threads really run"; now it checks the limit holds."""
+    """`verify --expect-threads 1` on 2 cores once PASSed "threads really run"; now it checks the limit holds."""
     held = verify.check_probe(timing(1.0, 1.0), timing(0.99, 1.0), "pthreads", 1, 2)
     assert held.ok and held.name == "timing probe: one thread, as limited"
     leaked = verify.check_probe(timing(1.0, 1.0), timing(0.55, 1.9), "pthreads", 1, 2)

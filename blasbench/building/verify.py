@@ -374,9 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="another file of the same provider the modules may load (a BLIS's LAPACK)")
     parser.add_argument("--threading", help="expected threading layer as threadpoolctl names it "
                         "(pthreads, openmp, disabled; MKL: intel, gnu, sequential)")
-    parser.add_argument("--threads", type=int, help="expected thread count (default: usable cores)")
+    parser.add_argument("--expect-threads", type=int, help="expected thread count (default: usable cores)")
     parser.add_argument("--size", type=int, default=2048, help="DGEMM size of the timing probe (default 2048)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed DGEMMs at each thread count (default 5)")
+    parser.add_argument("--timings", type=int, default=5, help="timed DGEMMs at each thread count (default 5)")
     parser.add_argument("--numpy-only", action="store_true", help="check NumPy's linkage alone (a build without SciPy)")
     parser.add_argument("--json", type=Path, help="write the full result here")
     parser.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result = run_checks(args.library, args.threading, args.threads, args.size, args.repeats, args.wait_quiet,
+    result = run_checks(args.library, args.threading, args.expect_threads, args.size, args.timings, args.wait_quiet,
                         args.api, tuple(args.companion), args.numpy_only)
     print(format_checks(result))
     if args.json:

@@ -7,7 +7,6 @@ import argparse
 from nn.options import RUNGS, TRAIN_SIZE, positive
 
 from .. import UserError
-from ..facts import PEERS
 from ..measuring.bench import REPEATS, run_bench
 from ..render import render_all
 from ..results.directory import Results
@@ -15,8 +14,10 @@ from ..results.kinds import write_result
 from .options import (
     Listed,
     add_build_options,
+    add_peers_option,
     add_results_options,
     check_installed,
+    chosen_peers,
     one_setup,
     recorded_build,
     writable_results,
@@ -24,12 +25,13 @@ from .options import (
 
 
 def command_bench(args: argparse.Namespace) -> int:
+    peers = chosen_peers(args)  # before the build: a peer missing is one line
     writable_results(args.results)
     if one_setup(args, builds=False).kind == "installed":
         check_installed()
     elif recorded_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
-    result = run_bench(args.rungs, args.train_size, args.repeats, peers=args.peers, dtypes=args.dtypes)
+    result = run_bench(args.rungs, args.train_size, args.evaluations, peers=peers, dtypes=args.dtypes)
     write_result(args.results / "bench.json", result)
     render_all(Results.load(args.results))
     print(f"wrote {args.results / 'bench.json'} and {args.results / 'bench.md'}")
@@ -43,12 +45,10 @@ def register(commands) -> None:
                        help=f"the rungs measured (default all: {', '.join(RUNGS)})")
     bench.add_argument("--train-size", type=positive, default=TRAIN_SIZE,
                        help=f"examples in the evaluated batch (default {TRAIN_SIZE:,})")
-    bench.add_argument("--repeats", type=positive, default=REPEATS,
+    bench.add_argument("--evaluations", type=positive, default=REPEATS,
                        help=f"timed evaluations per rung, dtype and thread count, after a warm-up (default {REPEATS})")
     bench.add_argument("--dtypes", action=Listed, allowed=("float64", "float32"), default=["float64", "float32"],
                        help="precisions of the rungs' cost and gradient (default both)")
-    bench.add_argument("--peers", action=Listed, nargs="*", allowed=PEERS, default=list(PEERS), metavar="PEER",
-                       help=f"other frameworks measured beside the rungs when installed ({', '.join(PEERS)}; "
-                            "default all; `--peers` with no name measures none)")
+    add_peers_option(bench, "measured beside the rungs")
     bench.set_defaults(run=command_bench)
     add_results_options(bench)

@@ -13,7 +13,8 @@ from nn.options import ITERATIONS, TRAIN_SIZE, positive
 from .. import MachineBusy, UserError, pins, provenance
 from ..building.build import ensure
 from ..building.providers import get_provider
-from ..facts import BUSY_CORES, WAIT_QUIET_SECONDS
+from ..facts import BUSY_CORES, PEERS, WAIT_QUIET_SECONDS
+from ..measuring.peers import peer_installed
 from ..measuring.workload import NETWORK
 from ..results.kinds import write_result
 from ..results.kinds.build import KIND as BUILD
@@ -72,6 +73,22 @@ def add_workload_options(group) -> None:
                        help="calls per measurement of a function (default: auto-ranged like timeit's, 0.2 s or more)")
     group.add_argument("--max-seconds", type=float, default=10.0,
                        help="a function's single call taking longer is refused (default 10)")
+
+
+def add_peers_option(group, what: str) -> None:
+    """``--peers``: the same network in other frameworks, opt-in in every command that has it (a
+    measure's settings, hence what it resumes, must not change because a package happens to be installed)."""
+    group.add_argument("--peers", action=Listed, nargs="*", allowed=PEERS, default=[], metavar="PEER",
+                       help=f"other frameworks {what} ({', '.join(PEERS)}; default none; "
+                            f"`python3 -m nox -s SESSION -- --peers torch` installs PyTorch)")
+
+
+def chosen_peers(args: argparse.Namespace) -> list[str]:
+    """The peers asked for, each installed here: one asked for but not installed is one line saying how."""
+    if missing := sorted(peer for peer in args.peers if not peer_installed(peer)):
+        raise UserError(f"--peers {' '.join(missing)}: not installed in this environment; "
+                        f"`python3 -m nox -s {args.command} -- --peers {' '.join(missing)}` installs it.")
+    return list(args.peers)
 
 
 def add_results_options(parser: argparse.ArgumentParser) -> None:

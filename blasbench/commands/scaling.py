@@ -13,8 +13,7 @@ from pathlib import Path
 from nn.options import RUNGS, positive
 
 from .. import UserError, pins, provenance
-from ..facts import EXPERIMENTS, PEERS
-from ..measuring.peers import peer_installed
+from ..facts import EXPERIMENTS
 from ..measuring.profiles import run_profiles
 from ..measuring.releases import NumPyReleases, sweep_measure
 from ..measuring.sweep import ScalingSettings, Workload, run_child, run_scaling
@@ -29,10 +28,12 @@ from .options import (
     SCALING_WORKLOAD,
     Listed,
     add_build_options,
+    add_peers_option,
     add_results_options,
     add_sweep_options,
     add_workload_options,
     check_installed,
+    chosen_peers,
     chosen_setups,
     ensure_quiet,
     one_setup,
@@ -147,10 +148,7 @@ def command_scaling(args: argparse.Namespace) -> int:
     if args.numpy_only:
         raise UserError("--numpy-only builds no SciPy, and the post's network trains with scipy.optimize.minimize: "
                         "drop --numpy-only, or sweep your own NumPy code with --workload FILE.py:FUNCTION.")
-    peers = [peer for peer in args.peers if peer_installed(peer)]
-    if missing := sorted(set(args.peers) - set(peers)):
-        raise UserError(f"--peers {' '.join(missing)}: not installed in this environment; "
-                        f"`python3 -m nox -s scaling -- --peers {' '.join(missing)}` installs it.")
+    peers = chosen_peers(args)
     settings = scaling_settings(args, [*args.rungs, *peers] if args.rungs else [])
     profile_workload = Workload(**{**asdict(settings.workload),
                                    "iterations": args.profile_iterations or (settings.workload.iterations if args.quick else 20)})
@@ -198,11 +196,7 @@ def register(commands) -> None:
                             "`--rungs` with no name skips the sweep)")
     group.add_argument("--profile-rungs", action=Listed, nargs="*", allowed=RUNGS, default=list(RUNGS), metavar="RUNG",
                        help="rungs to profile (default all; `--profile-rungs` with no name skips the profiling sweep)")
-    # opt-in, unlike bench: a sweep's settings (hence which results it resumes) must not change
-    # because a package happens to be installed
-    group.add_argument("--peers", action=Listed, nargs="*", allowed=PEERS, default=[], metavar="PEER",
-                       help=f"other frameworks swept beside the rungs ({', '.join(PEERS)}; default none; "
-                            "`python3 -m nox -s scaling -- --peers torch` installs PyTorch)")
+    add_peers_option(group, "swept beside the rungs")
     group.add_argument("--experiments", action=Listed, nargs="*", allowed=EXPERIMENTS, default=list(EXPERIMENTS),
                        metavar="NAME",
                        help=f"why-scaling-stops experiments ({', '.join(EXPERIMENTS)}; default all; "

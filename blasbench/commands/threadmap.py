@@ -73,7 +73,7 @@ def command_threadmap(args: argparse.Namespace) -> int:
     settings = MapSettings(calls=chosen_calls(args), dtypes=tuple(args.dtypes), sizes=tuple(args.sizes),
                            threads=threads, measurements=args.measurements, rounds=args.rounds, more_rounds=args.more_rounds,
                            more_time=args.more_time,
-                           max_seconds=args.max_seconds)
+                           max_seconds=args.call_limit)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
     axis, releases = release_axis(args, chosen_setups(args), with_scipy=not args.numpy_only)
@@ -129,7 +129,7 @@ def register(commands) -> None:
     group.add_argument("--more-time", type=share, default=MapSettings.more_time, metavar="SHARE",
                        help="the further rounds stop once they have taken this share of the rounds' own time "
                             f"(default {MapSettings.more_time:g}: a quarter more)")
-    group.add_argument("--max-seconds", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
+    group.add_argument("--call-limit", type=float, default=MapSettings.max_seconds, metavar="SECONDS",
                        help="a call's sizes stop growing where one call at one thread takes longer than this "
                             f"(default {MapSettings.max_seconds:g})")
     group.add_argument("--allow-busy", action="store_true",

@@ -7,6 +7,7 @@ from pathlib import Path
 from ..facts import REBUILDS, STATUS_WORDS
 from ..results.directory import Results
 from ..results.kinds.build import describe_difference
+from ..setups import built_setup
 from .format import PEAK_NOTE, fmt, provenance_lines, table
 
 KINDS = ("build",)
@@ -19,8 +20,8 @@ def pages(results: Results, out) -> None:
 def headline(results: Results) -> list[str]:
     build = results["build"]
     probe, blas = build["verification"].get("probe", {}), build["blas"]
-    return [f"- [Build](build.md): {built(build)} compiled against the {blas['provider']} provider's {blas_word(blas)} "
-            f"{blas['version']} ({blas['threading_layer']}); verification **{status(build['verification'])}**"
+    return [f"- [Build](build.md): {built(build)} compiled against {blas_word(blas)} {blas['version']} "
+            f"({blas['threading_layer']}; setup `{built_setup(blas)}`); verification **{status(build['verification'])}**"
             + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else ".")]
 
 
@@ -79,7 +80,7 @@ def render_build(result: dict) -> str:
                   for c in verification["checks"]]
     packages = built(result)
     parts = [
-        f"# Build: {packages} from source against {blas_word(blas)} ({blas['provider']})",
+        f"# Build: {packages} from source against {blas_word(blas)} (setup `{built_setup(blas)}`)",
         f"Verification **{status(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",
@@ -123,7 +124,7 @@ def input_rows(result: dict) -> list[list[str]]:
                                  f"{o['compile_seconds'] / 60:.0f} min to compile"
                                  + (f"; target: {o['target']}" if "target" in o else "")]] if (o := blas.get("origin")) else [])
     return [
-        ["provider", f"{blas['provider']} ({blas['flavour']})"],
+        ["setup", f"`{built_setup(blas)}` (provider {blas['provider']}, flavour {blas['flavour'] or 'none'})"],
         ["BLAS", f"{blas['version']}, threading `{blas['threading_layer']}`, core `{blas['architecture']}`, "
                  f"{'ILP64' if blas['ilp64'] else 'LP64'}"],
         ["library", f"`{blas['library']}`"],

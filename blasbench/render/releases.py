@@ -9,6 +9,7 @@ from pathlib import Path
 from ..results.analysis import of_function
 from ..results.directory import Results
 from ..results.kinds.release import AXES, along, cells_by_label, directory_of, label
+from ..setups import VARIANTS
 from .format import change_rule, duration, table, times
 from .plots import plot_scaling, pyplot, save_figure
 from .scaling import render_scaling
@@ -20,8 +21,8 @@ HOW = {
     "openblas": "One NumPy (and SciPy) built against the `scipy-openblas32` wheel, then each release of that wheel "
                 "loaded in its place (its `lib` directory first in `LD_LIBRARY_PATH`, which the loader searches before "
                 "the build's RUNPATH) and measured there as `threadmap` maps and `scaling` sweeps; what each release's "
-                "processes loaded is what threadpoolctl reported. A point named by a variant (`system-pthread`: Debian's "
-                "OpenBLAS; `source`: compiled here from Debian's source) is that OpenBLAS with the same NumPy (and "
+                "processes loaded is what threadpoolctl reported. A point of another setup (`system:pthread`: Debian's "
+                "OpenBLAS; `source:bookworm`: compiled here from Debian's source) is that OpenBLAS with the same NumPy (and "
                 "SciPy) built against it: it differs from its neighbours in its build as well as its release.",
     "numpy": "PyPI's NumPy wheels as users install them, each release in its own environment (with the SciPy pip "
              "picked for it, unless NumPy's calls alone are mapped) and measured there as `threadmap` maps and `scaling` "
@@ -93,7 +94,7 @@ def points_table(records: list[dict], axis: str) -> str:
 
     if axis == "openblas":
         return table(["release", "build", "OpenBLAS reported", "core type", "threading", "its report"],
-                     [[f"`{r['release']}`", f"variant `{r['variant']}`" if r.get("variant") else "the one build",
+                     [[f"`{r['release']}`", f"setup `{VARIANTS[r['variant']].setup}`" if r.get("variant") else "the one build",
                        r["loaded"]["version"], r["loaded"]["architecture"], r["loaded"]["threading_layer"], its_report(r)]
                       for r in records])
     rows = []

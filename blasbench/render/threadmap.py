@@ -104,7 +104,7 @@ def render_threadmap(result: dict, analysis: dict, figure: str | None = None) ->
                   table(["call", *(f"n = {n:,}" for n in sizes), "threads pay from n =", "slower at n ="], rows)]
     if analysis["skipped"]:
         parts.append("Not measured (a single call at one thread took longer than the time limit, "
-                     f"`--max-seconds {settings['max_seconds']:g}`): "
+                     f"`--call-limit {settings['max_seconds']:g}`): "
                      + "; ".join(f"`{c['call']}` {c['dtype']} from n = {c['n']:,}" for c in analysis["skipped"]) + ".")
     if result.get("refused"):
         parts.append("Refused thread counts (their limit did not take effect): "

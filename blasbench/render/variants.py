@@ -126,7 +126,7 @@ def measured_sections(measured: list[dict], findings: dict, figure: str | None) 
         parts.append(f"![variants]({figure})")
     top = measured[0]["all"]["threads"]
     return parts + [
-        table(["variant", "what", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
+        table(["variant", "setup", "BLAS as reported (version, layer, core)", "DGEMM 1 thread GFLOP/s (of peak)",
                "DGEMM, no thread variable set: GFLOP/s on threads (of peak)", f"{seconds}, 1 thread", f"{seconds}, {top} threads",
                "speedup", *([f"time vs `{DEFAULT_VARIANT}` (1 / {top} threads)"] if findings["against_default"] else []),
                "NumPy + SciPy build", "verdict"], [variant_row(v, findings, digits) for v in measured]),
@@ -147,7 +147,8 @@ def variant_row(v: dict, findings: dict, digits: int) -> list[str]:
     blas = f"{lib['threading_layer']}" + (f", {lib['reported_threads']} thread(s)" if lib["reported_threads"] else "")
     info = blas_of(v["environment"]) or {}
     version = info.get("version") or (v["library"] or {}).get("version") or "–"
-    return [f"**{v['name']}**", v["description"], f"{version}, {blas}, core {info.get('architecture') or '–'}",
+    return [f"**{v['name']}**", f"`{v['setup']}`: {v['description']}",
+            f"{version}, {blas}, core {info.get('architecture') or '–'}",
             f"{v['dgemm_one']['gflops']:.1f} ({pct(v['share_of_peak_one'])})",
             f"{v['dgemm_all']['gflops']:.1f} on {v['threads_all']} ({pct(v['share_of_peak_all'])})",
             median_iqr(v["one"]["wall"], digits), median_iqr(v["all"]["wall"], digits), f"{v['training_speedup']:.2f}x",

@@ -20,7 +20,7 @@ from ..facts import (
     PEERS,
     SERIAL_LAYERS,
 )
-from ..setups import DEFAULT_VARIANT
+from ..setups import DEFAULT_VARIANT, VARIANTS
 from .change import FEWEST_TO_DECIDE, decide
 from .stats import RECOMMENDATION_RULE, amdahl_fit, amdahl_limit, karp_flatt, recommend, summarize
 
@@ -255,6 +255,8 @@ def analyse_variants(records: list[dict], maps: dict[str, dict]) -> tuple[list[d
         best = min(rows, key=lambda r: r["wall"]["median"])
         measured.append(variant := {
             "name": record["variant"]["name"], "description": record["variant"]["description"],
+            # records before setups were spelt name their variant alone
+            "setup": record["variant"].get("setup") or str(VARIANTS[record["variant"]["name"]].setup),
             "blas": everyone, "library": record["installed"]["library"],
             "dgemm_one": one["dgemm"], "dgemm_all": everyone["dgemm"], "threads_all": threads_all,
             "share_of_peak_one": one["dgemm"]["gflops"] / peak if peak else None,

@@ -182,7 +182,8 @@ def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(com
 
     monkeypatch.setattr(options, "peer_installed", lambda peer: False)
     code, err = run_cli([command, "--peers", "torch", "--results", str(tmp_path)], capsys)
-    assert code == 2 and "--peers torch: not installed" in err[-1] and f"nox -s {command} -- --peers torch` installs it" in err[-1]
+    assert code == 2 and "--peers torch: not installed" in err[-1]
+    assert f"nox -s {command} -- --peers torch` installs it" in err[-1]
     assert list(tmp_path.iterdir()) == []  # nothing built, measured or written
 
 

@@ -4,6 +4,7 @@ finds and reports across releases."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -203,6 +204,25 @@ def test_bisect_between_releases_that_do_not_differ_is_one_line(tmp_path):
 
     with pytest.raises(UserError, match="no change between 0.3.26.0.4 and 0.3.34.0.0 to find"):
         bisect(MAP, MadeUp(lambda i: 1.0), RELEASES, tmp_path)
+    assert read_result(tmp_path / "bisect.json", "bisect")["findings"] == []  # the answer is kept, for the report
+
+
+def test_a_bisects_answer_is_written_into_the_releases_report(tmp_path):
+    """Each step a bisect placed, and whether fresh measures confirmed it, is in releases.md and the index
+    (it was printed on the terminal only, and the example kept the printout by hand)."""
+    from blasbench.measuring.releases import bisect
+
+    bisect(MAP, MadeUp(lambda i: 1.0 if i < 5 else 2.0), RELEASES, tmp_path)
+    for version in RELEASES[::7]:  # the ends' maps, as the axis keeps them under releases/
+        release_map(tmp_path, version, "Haswell", 1.0)
+    render_all(Results.load(tmp_path))
+    page, index = (tmp_path / "releases.md").read_text(), (tmp_path / "index.md").read_text()
+    assert "## Bisect" in page
+    assert re.search(r"- `solve` \(float64\) n = 2 at 1 thread\(s\): 0\.3\.30\.0\.8 [\d.]+ \w?s, 0\.3\.31\.22\.1 [\d.]+ \w?s "
+                     r"\(slower\): confirmed on fresh measures \(p = ", page), page
+    measured = read_result(tmp_path / "bisect.json", "bisect")["measured"]
+    assert f"[Bisect](releases.md#bisect): 0.3.26.0.4 … 0.3.34.0.0, {len(measured)} of 8 releases measured: 1 step(s) " \
+           "placed, 1 confirmed on fresh measures." in index
 
 
 def test_a_history_that_goes_the_other_way_between_is_reported_not_forced_into_one_step(tmp_path):

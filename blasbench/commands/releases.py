@@ -10,8 +10,7 @@ from .. import UserError, pins
 from ..measuring.releases import Axis, Measure, NumPyReleases, OpenBLASReleases, bisect, run_release_axis
 from ..measuring.variants import project_root
 from ..render import render_all
-from ..render.format import duration
-from ..render.releases import cell_name
+from ..render.releases import bisect_line
 from ..results.directory import Results
 from ..setups import VARIANTS, Setup, variant_of
 from .options import one_setup
@@ -89,17 +88,3 @@ def run_axis(args: argparse.Namespace, axis: Axis, measure: Measure, releases: l
         print(bisect_line(found))
     print(f"report: {args.results / 'releases.md'}")
     return 1 if len(refused) == len(releases) else 0
-
-
-def bisect_line(found: dict) -> str:
-    """One change a bisect found: where, between which releases, and whether fresh measures confirmed it."""
-    cell = f"{cell_name(found)} at {found['threads']} thread(s)"
-    if "not_monotone" in found:
-        turn = found["not_monotone"]
-        return (f"{cell}: {found['verdict']} from {found['before']} to {found['after']} overall, but {turn['verdict']} at "
-                f"{turn['release']}: not monotone; bisect a narrower range on each side")
-    again = found["confirmation"]
-    return (f"{cell}: {found['before']} {duration(found['seconds'][0])}, {found['after']} {duration(found['seconds'][1])} "
-            f"({found['verdict']}): " + ("confirmed" if found["confirmed"] else
-                                        f"not confirmed (measured again: {again['verdict']}, {again['ratio']:.2f}x)")
-            + f" on fresh measures (p = {again['p']:.3g})")

@@ -349,15 +349,22 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
             cells.update(fresh)
         return [cells[i] for i in indices]
 
+    def answer(findings: list[dict]) -> None:
+        """The answer so far, into ``bisect.json`` beside the axis (its report reads it)."""
+        write_result(Path(results) / "bisect.json", {"kind": "bisect", "axis": axis.name, "measure": measure.kind,
+                                                     "releases": releases, "measured": [releases[i] for i in sorted(cells)],
+                                                     "findings": findings})
+
     last = len(releases) - 1
     first, final = mapped([0, last])
     ends = {(t, key): decide(found["processes"], final[t][key]["processes"])
             for t, row in first.items() for key, found in row.items() if key in final.get(t, {})}
     changed = {cell: change for cell, change in ends.items() if beyond_noise(change["verdict"])}
     if not changed:
+        answer([])
         raise UserError(f"no change between {releases[0]} and {releases[-1]} to find: no cell is slower or faster "
                         "beyond noise by the rule.")
-    findings = []
+    findings: list[dict] = []
     for (threads, key), end in sorted(changed.items()):
         low, high, other_way = 0, last, None
         while high - low > 1 and other_way is None:
@@ -380,5 +387,6 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
             found["confirmed"] = again["verdict"] == end["verdict"]
             found["confirmation"] = {k: again[k] for k in ("verdict", "ratio", "p")}
         findings.append(found)
+        answer(findings)
     print(f"bisect measured {len(cells)} of {len(releases)} {axis.what}s, and the pair around each step again.", flush=True)
     return findings

@@ -15,7 +15,7 @@ from .plots import plot_scaling, pyplot, save_figure
 from .scaling import render_scaling
 from .threadmap import map_page
 
-KINDS = ("release",)
+KINDS = ("release", "bisect")
 
 HOW = {
     "openblas": "One NumPy (and SciPy) built against the `scipy-openblas32` wheel, then each release of that wheel "
@@ -36,7 +36,7 @@ def pages(results: Results, out) -> None:
     """releases.md, and each point's own report beside it (releases/<point>/threadmap.md or scaling.md)."""
     found = results.findings["release"]
     figures = {line: out.figure(plot_releases, found, figure_stem(*line), *line) for line in found["lines"]}
-    out.page("releases.md", render_releases(found, figures))
+    out.page("releases.md", render_releases(found, figures, results["bisect"]))
     for record in found["measured"]:
         where, result, analysed = f"releases/{directory_of(record)}/", record["result"], found["analysed"][directory_of(record)]
         if record["measure"] == "threadmap":
@@ -55,6 +55,13 @@ def headline(results: Results) -> list[str]:
     if not found["measured"]:
         return ["- [Releases](releases.md): no release mapped yet."]
     lines = []
+    if bisected := results["bisect"]:
+        steps = bisected["findings"]
+        confirmed = sum(bool(f.get("confirmed")) for f in steps)
+        lines.append(f"- [Bisect](releases.md#bisect): {bisected['releases'][0]} … {bisected['releases'][-1]}, "
+                     f"{len(bisected['measured'])} of {len(bisected['releases'])} releases measured: "
+                     + (f"{len(steps)} step(s) placed, {confirmed} confirmed on fresh measures." if steps else
+                        "no cell changed between the ends by the rule."))
     for measure, axis in found["lines"]:
         records = along(found, measure, axis)
         names = [label(r) for r in records]
@@ -109,9 +116,36 @@ def points_table(records: list[dict], axis: str) -> str:
 TITLES = {"threadmap": "threading map", "scaling": "thread sweep"}
 
 
-def render_releases(found: dict, figures: dict[tuple, str | None] | None = None) -> str:
+def bisect_line(found: dict) -> str:
+    """One change a bisect found: where, between which releases, and whether fresh measures confirmed it."""
+    cell = f"{cell_name(found)} at {found['threads']} thread(s)"
+    if "not_monotone" in found:
+        turn = found["not_monotone"]
+        return (f"{cell}: {found['verdict']} from {found['before']} to {found['after']} overall, but {turn['verdict']} at "
+                f"{turn['release']}: not monotone; bisect a narrower range on each side")
+    again = found["confirmation"]
+    return (f"{cell}: {found['before']} {duration(found['seconds'][0])}, {found['after']} {duration(found['seconds'][1])} "
+            f"({found['verdict']}): " + ("confirmed" if found["confirmed"] else
+                                        f"not confirmed (measured again: {again['verdict']}, {again['ratio']:.2f}x)")
+            + f" on fresh measures (p = {again['p']:.3g})")
+
+
+def bisect_section(bisected: dict) -> list[str]:
+    """The bisect's answer: each step placed between two adjacent releases, confirmed or not."""
+    ends = f"{bisected['releases'][0]} … {bisected['releases'][-1]}"
+    return ["## Bisect",
+            f"Over {ends} ({len(bisected['releases'])} releases; measured: {', '.join(bisected['measured'])}), each cell "
+            "that changed between the ends by the rule, placed between the two adjacent releases that hold the step "
+            "by halving, and that pair measured again, afresh and together (under `bisect/`), to confirm it.",
+            "\n".join(f"- {bisect_line(f)}" for f in bisected["findings"]) if bisected["findings"] else
+            f"No cell changed between {ends} by the rule: nothing to place."]
+
+
+def render_releases(found: dict, figures: dict[tuple, str | None] | None = None, bisected: dict | None = None) -> str:
     parts = ["# Releases",
              f"A change between consecutive releases counts by the one rule for \"changed\": {change_rule()}."]
+    if bisected:
+        parts += bisect_section(bisected)
     if not found["measured"]:
         return "\n\n".join(parts + ["_No release mapped yet._"]) + "\n"
     for measure, axis in found["lines"]:
@@ -123,7 +157,7 @@ def render_releases(found: dict, figures: dict[tuple, str | None] | None = None)
         parts += [f"### What changed between consecutive {AXES[axis]} releases",
                   f"{found['compared'][measure, axis]:,} cells compared between consecutive releases, each a chance of a "
                   "false alarm: a change just past the change factor is the kind a second run does not always find again. "
-                  "`--bisect LOW..HIGH` maps the pair around a change afresh and says whether it is confirmed.",
+                  "`--bisect` over a range of releases maps the pair around a change afresh and says whether it is confirmed.",
                   "\n".join(f"- {change_line(c)}" for c in changes) if changes else
                   "Nothing beyond noise: no cell's time changed between consecutive releases by the rule."]
         parts += per_call_tables(found, records) if measure == "threadmap" else sweep_table(found, records)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...store import write_json
-from . import bench, build, cluster, compare, profile, release, scaling, threadmap, variant, why
+from . import bench, bisect, build, cluster, compare, profile, release, scaling, threadmap, variant, why
 from .base import RESULT_VERSION, Kind, read_kind
 
 __all__ = ["KINDS", "BY_NAME", "RESULT_VERSION", "Kind", "read_result", "write_result"]
@@ -32,5 +32,5 @@ def read_result(path: Path, name: str) -> dict:
 
 
 KINDS: tuple[Kind, ...] = tuple(module.KIND for module in (build, profile, scaling, why, variant, bench, threadmap,
-                                                           release, compare, cluster))
+                                                           release, bisect, compare, cluster))
 BY_NAME = {kind.name: kind for kind in KINDS}

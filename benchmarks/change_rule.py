@@ -184,8 +184,8 @@ def report(out: Path, seconds: dict[str, float]) -> None:
               f"{len(called)} changed ({len(called) / len(unchanged):.1%})")
     for pair, (x, y) in (("A A2", ("a", "a2")), ("A B", ("a", "b"))):
         found = gate_comparison(compare_dirs([out / x, out / y]), "slower")
-        print(f"gate --fail-on slower, {pair}: {found['status']} ({len(found['failing'])} failing, {len(found['undecided'])} "
-              f"undecided of {found['compared']}; {found['processes_needed']} processes a side can decide)")
+        print(f"gate --fail-on slower, {pair}: {found['status']} ({len(found['failing'])} failing, {len(found['open'])} "
+              f"open of {found['compared']}; {found['processes_needed']} processes a side can decide)")
     print(f"CPU: {cpu_of(out / 'a')}")
     if seconds:
         print("map times: " + ", ".join(f"{name} {s:.0f} s" for name, s in seconds.items()))

@@ -46,7 +46,7 @@ def command_gate(comparison: dict, fail_on: str) -> int:
           (f"; not compared: {unmatched['base']} of the baseline's, {unmatched['other']} of the new run's"
            if any(unmatched.values()) else "") +
           (f"; the runs differ in {', '.join(comparison['differs_in'])}" if comparison["differs_in"] else ""))
-    for word, listed in (("FAIL", found["failing"]), ("undecided", found["undecided"])):
+    for word, listed in (("FAIL", found["failing"]), ("open", found["open"])):
         for row in listed:
             p = f"; p = {row['p']:.3g}" if row["p"] is not None else ""
             print(f"{word}: {describe(row)}: {row['verdict']}, {row['ratio']:.2f}x the baseline's time{p}")
@@ -57,11 +57,11 @@ def command_gate(comparison: dict, fail_on: str) -> int:
               f"{control}.")
         return 1
     if found["status"] == "undecidable":
-        print(f"UNDECIDABLE: {len(found['undecided'])} of {found['compared']} measure(s) undecided, and {control}, which "
+        print(f"UNDECIDABLE: {len(found['open'])} of {found['compared']} measure(s) open, and {control}, which "
               f"needs {found['processes_needed']} processes a side wholly apart: measure both runs with "
               f"`--rounds {found['processes_needed']}` (or `--repeats` as many), or gate fewer measures.")
         return UNDECIDABLE
-    print(f"pass: no measure {fail_on} beyond the change factor and {control}; {len(found['undecided'])} undecided.")
+    print(f"pass: no measure {fail_on} beyond the change factor and {control}; {len(found['open'])} open.")
     return 0
 
 

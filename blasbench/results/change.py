@@ -132,9 +132,10 @@ def gate(rows: list[dict], fail_on: str, factor: float = CHANGE_FACTOR, family_a
     Holm's step-down control at ``family_alpha`` over every row compared (the k-th smallest p against
     family_alpha / (m - k + 1)), so that a run in which nothing changed fails with at most that chance,
     however many measures it compares. The rows beyond the factor the way ``fail_on`` looks that do not
-    fail are ``undecided``. ``status``: "fail"; else "undecidable" where no row's processes could pass
-    the control's first step even wholly apart, or more than half the rows are undecided
-    (``processes_needed`` a side could decide); else "pass"."""
+    fail are ``open`` (the rule left them undecided, or their p does not pass the control: the gate's own
+    word, not a verdict). ``status``: "fail"; else "undecidable" where no row's processes could pass the
+    control's first step even wholly apart, or more than half the rows are open (``processes_needed`` a
+    side could decide); else "pass"."""
     m = len(rows)
     survives, threshold = set(), (family_alpha / m if m else 0.0)
     for k, row in enumerate(sorted((row for row in rows if row["p"] is not None), key=lambda row: row["p"])):
@@ -148,9 +149,9 @@ def gate(rows: list[dict], fail_on: str, factor: float = CHANGE_FACTOR, family_a
 
     candidates = [row for row in rows if leaning(row)]
     failing = [row for row in candidates if row["verdict"] in FAIL_ON[fail_on] and id(row) in survives]
-    undecided = [row for row in candidates if not (row["verdict"] in FAIL_ON[fail_on] and id(row) in survives)]
+    open_ = [row for row in candidates if not (row["verdict"] in FAIL_ON[fail_on] and id(row) in survives)]
     reachable = any(row["processes"] >= 2 and smallest_p(row["processes"], row["processes"]) < threshold for row in rows)
-    status = "fail" if failing else "undecidable" if m and (not reachable or 2 * len(undecided) > m) else "pass"
-    return {"status": status, "failing": failing, "undecided": undecided, "compared": m, "threshold": threshold,
+    status = "fail" if failing else "undecidable" if m and (not reachable or 2 * len(open_) > m) else "pass"
+    return {"status": status, "failing": failing, "open": open_, "compared": m, "threshold": threshold,
             "family_alpha": family_alpha,
             "processes_needed": fewest_to_decide(threshold) if m else None}

@@ -188,8 +188,12 @@ def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(com
 
 
 @pytest.mark.parametrize("blocked, argv, message", [
-    ("numexpr", ["scaling", "--setup", "installed", "--quick"], "the post's network computes its sigmoid with numexpr, "
-                                                                "which is not installed here: `python3 -m pip install numexpr`"),
+    ("numexpr", ["scaling", "--setup", "installed", "--quick"], "this environment has no numexpr (the post's network's "
+                                                                "sigmoid): `python3 -m pip install numexpr` here"),
+    ("numexpr", ["bench", "--setup", "installed"], "this environment has no numexpr"),
+    ("scipy", ["threadmap", "--setup", "installed"], "this environment has no scipy (SciPy's calls, and the network's "
+                                                     "optimiser): `python3 -m pip install scipy` here"),
+    ("numpy", ["threadmap", "--setup", "installed", "--numpy-only"], "this environment has no numpy (what is measured)"),
 ])
 def test_what_a_command_needs_and_the_environment_lacks_is_one_line_before_measuring(blocked, argv, message, tmp_path):
     """`pip install .` into an environment with NumPy alone: the sweep had measured until its first point

@@ -28,7 +28,7 @@ def command_bench(args: argparse.Namespace) -> int:
     peers = chosen_peers(args)  # before the build: a peer missing is one line
     writable_results(args.results)
     if one_setup(args, builds=False).kind == "installed":
-        check_installed()
+        check_installed("numpy", "scipy", "numexpr")
     elif recorded_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")
     result = run_bench(args.rungs, args.train_size, args.evaluations, peers=peers, dtypes=args.dtypes)

@@ -126,7 +126,7 @@ def command_function_scaling(args: argparse.Namespace) -> int:
     if (code := sweep_releases(args, settings)) is not None:
         return code
     if one_setup(args, builds=False).kind == "installed":
-        check_installed()
+        check_installed("numpy", *(() if args.numpy_only else ("scipy",)))
     else:
         command_build(args)
     ensure_quiet(args)
@@ -157,11 +157,8 @@ def command_scaling(args: argparse.Namespace) -> int:
     if (code := sweep_releases(args, settings, extras=numexpr)) is not None:
         return code
     installed = one_setup(args, builds=False).kind == "installed"
-    if installed and importlib.util.find_spec("numexpr") is None:  # a build's environment has it (pins.RUNTIME)
-        raise UserError("the post's network computes its sigmoid with numexpr, which is not installed here: "
-                        "`python3 -m pip install numexpr` (it keeps your NumPy), or sweep your own code with --workload.")
     if installed:
-        check_installed()
+        check_installed("numpy", "scipy", "numexpr")  # a build's environment has them (pins.RUNTIME)
     else:
         command_build(args)
     run_network_tests(required=not installed)

@@ -78,7 +78,7 @@ def command_threadmap(args: argparse.Namespace) -> int:
     writable_results(args.results)
     axis, releases = release_axis(args, chosen_setups(args), with_scipy=not args.numpy_only)
     if axis is None and one_setup(args, builds=False).kind == "installed":
-        check_installed()
+        check_installed("numpy", *(("scipy",) if set(settings.calls) - set(calls_of("numpy")) else ()))
     elif not isinstance(axis, NumPyReleases):  # PyPI's wheels need no build
         verification = recorded_build(args, build_of(axis, args))["verification"]
         failed = failed_checks(verification) if verification["status"] == "failed" else []

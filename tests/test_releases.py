@@ -453,3 +453,23 @@ def test_an_axis_maps_a_round_of_every_release_before_the_next_round_of_any(monk
     assert [(release, threads) for release, threads, _ in asked] == \
         [(release, threads) for order in ((1, 2), (2, 1)) for release in releases for threads in order]
     assert made_up_axis(monkeypatch, tmp_path, releases) == []
+
+
+def test_compare_of_a_release_axis_with_a_single_run_names_the_points_to_compare(tmp_path, capsys):
+    """A map set beside a directory holding a release axis shared no measure ("no measure in both runs"), though
+    each of the axis's points is a map like it: the error names the point directories, which compare."""
+    import json
+    from pathlib import Path
+
+    environment = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "scaling.json").read_text())["environment"]
+    for version in ("0.3.27.0.1", "0.3.28.0.2"):
+        release_map(tmp_path / "axis", version, "Haswell", 1.0)
+        path = tmp_path / "axis" / "releases" / version / "threadmap.json"
+        write_result(path, {**json.loads(path.read_text()), "environment": environment})
+    shutil.copytree(tmp_path / "axis" / "releases" / "0.3.27.0.1", tmp_path / "single")
+    assert main(["compare", str(tmp_path / "single"), str(tmp_path / "axis"), "--results", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / 'axis'} holds a release axis, whose points are result directories of their own: "
+                   f"compare one of them, e.g. {tmp_path / 'axis' / 'releases' / '0.3.27.0.1'} (2 in all)."]
+    assert main(["compare", str(tmp_path / "single"), str(tmp_path / "axis" / "releases" / "0.3.28.0.2"),
+                 "--results", str(tmp_path / "c")]) == 0

@@ -16,6 +16,7 @@ from .change import decide, gate
 from .directory import Results
 from .identity import blas_of
 from .kinds import KINDS
+from .kinds.release import directory_of
 
 
 def measures(results: Results) -> dict[str, dict[tuple, dict]]:
@@ -102,6 +103,10 @@ def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict
                     **decide(processes(summary), processes(other), factor)})
         unmatched["other"] += sum(1 for table, rows in run["measures"].items() for key in rows
                                   if key not in base["measures"].get(table, {}))
+    if not tables and (axes := [r for r in loaded if r["release"]]):
+        points = sorted(str(axes[0].directory / "releases" / directory_of(record)) for record in axes[0]["release"])
+        raise UserError(f"{axes[0].directory} holds a release axis, whose points are result directories of their own: "
+                        f"compare one of them, e.g. {points[0]} ({len(points)} in all).")
     differing = sorted({field for run in runs[1:] for field, value in run["description"].items()
                         if value != base["description"][field] and field not in ("date",)})
     return {"kind": "compare", "factor": factor,

@@ -9,6 +9,8 @@ import copy
 import shutil
 from pathlib import Path
 
+import pytest
+
 from blasbench import render
 from blasbench.render import RENDERERS, render_all
 from blasbench.results import analysis
@@ -139,3 +141,60 @@ def test_the_glossary_defines_every_verdict_and_word_of_the_rule_the_reports_pri
                  "reference answer", "threads unused", "release axis", "gate", "further round", "counterbalanced",
                  "holm's control", "undecidable", "a/a", "power", "kernel set", "auto-ranged", "ccache"):
         assert f"**{word}**" in glossary, word
+
+
+class Toy:
+    """A kind of result made up here, the way a new one is added: a Kind subclass, registered, and a renderer,
+    registered. Nothing else in the package names it."""
+
+    from blasbench.results.kinds import Kind as _Kind
+
+    class Kind(_Kind):
+        name, file = "toy", "toy.json"
+        required = ("seconds",)
+        table, measure_title = "toy", "Toy (seconds per call)"
+
+        def analyse(self, result: dict) -> dict:
+            from blasbench.results.stats import summarize
+
+            return {"summary": {**summarize(result["seconds"]), "processes": result["seconds"]}}
+
+        def measures(self, result: dict, findings: dict) -> dict:
+            return {("toy call", "a toy workload", 1): findings["summary"]}
+
+    KINDS = ("toy",)
+
+    @staticmethod
+    def pages(results, out) -> None:
+        out.page("toy.md", f"# Toy\n\nmedian {results.findings['toy']['summary']['median']:.2f} s\n")
+
+    @staticmethod
+    def headline(results) -> list[str]:
+        return [f"- [Toy](toy.md): median {results.findings['toy']['summary']['median']:.2f} s."]
+
+
+def test_a_new_result_kind_is_one_class_and_a_registration_end_to_end(tmp_path):
+    """Registered, a toy kind is written and read back checked, analysed once, rendered into its page and the
+    index, and compared by the rule, with no edit anywhere else (the gate fails it where it is 1.5x slower)."""
+    from blasbench.cli import main
+    from blasbench.results import kinds
+
+    kind = kinds.register(Toy.Kind())
+    render.register(Toy)
+    try:
+        for name, scale in (("a", 1.0), ("b", 1.5)):
+            seconds = [scale * (1 + 0.01 * i) for i in range(6)]
+            kinds.write_result(tmp_path / name / "toy.json", {"kind": "toy", "seconds": seconds,
+                                                              "environment": {"host": "toyhost", "cpu": {"model": "toy"}}})
+            results = Results.load(tmp_path / name)
+            assert results.findings["toy"]["summary"]["median"] == pytest.approx(scale * 1.025)
+            render_all(results)
+            assert (tmp_path / name / "toy.md").exists()
+            assert "- [Toy](toy.md): median" in (tmp_path / name / "index.md").read_text()
+        assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--results", str(tmp_path / "c"),
+                     "--fail-on", "slower"]) == 1
+        assert "## Toy (seconds per call)" in (tmp_path / "c" / "compare.md").read_text()
+    finally:
+        kinds.KINDS.remove(kind)
+        del kinds.BY_NAME[kind.name]
+        render.RENDERERS.remove(Toy)

@@ -19,10 +19,16 @@ from . import bench, build, cluster, compare, profile, releases, scaling, thread
 from .format import glossary_footer
 from .index import render_index
 
-__all__ = ["render_all", "Output"]
+__all__ = ["render_all", "register", "Output"]
 
 # The renderers, in the order the index lists their findings.
-RENDERERS = (build, profile, scaling, bench, variants, threadmap, releases, compare, cluster)
+RENDERERS = [build, profile, scaling, bench, variants, threadmap, releases, compare, cluster]
+
+
+def register(renderer) -> None:
+    """Add a renderer (anything with ``KINDS``, ``pages`` and ``headline``, as the modules here): its pages
+    are written and its lines join the index, after the others', wherever a directory has its kinds."""
+    RENDERERS.append(renderer)
 
 
 class Output:

@@ -8,8 +8,11 @@ from ..results.kinds import KINDS as RESULT_KINDS
 from .format import change_rule, duration, fmt, table
 
 KINDS = ("compare",)
-# compare's tables, titled and ordered as the result kinds whose measures they hold
-TABLE_TITLES = {kind.table: kind.measure_title for kind in RESULT_KINDS if kind.measure_title}
+
+
+def table_titles() -> dict[str, str]:
+    """compare's tables, titled and ordered as the result kinds whose measures they hold."""
+    return {kind.table: kind.measure_title for kind in RESULT_KINDS if kind.measure_title}
 
 
 def pages(results: Results, out) -> None:
@@ -41,7 +44,8 @@ def render_compare(comparison: dict) -> str:
     if not comparison["tables"]:
         parts.append("_No measure appears in both runs (different rungs, thread counts or workloads)._")
     # In one fixed order: a comparison read back from disk has its tables sorted by name.
-    for name, rows in sorted(comparison["tables"].items(), key=lambda item: list(TABLE_TITLES).index(item[0])):
+    titles = table_titles()
+    for name, rows in sorted(comparison["tables"].items(), key=lambda item: list(titles).index(item[0])):
         flagged = [r for r in rows if beyond_noise(r["verdict"])]
         # a map's calls take microseconds to seconds; the other tables' measures, tenths of a second
         seconds, unit = (duration, "") if name == "threadmap" else ((lambda value: f"{value:.4f}"), " s")
@@ -51,7 +55,7 @@ def render_compare(comparison: dict) -> str:
             cells.append([*(str(k) for k in r["key"]), f"{seconds(r['base']['median'])} (n={r['base']['n']})",
                           f"{r['other_label']}: {seconds(r['other']['median'])} (n={r['other']['n']})",
                           f"{r['ratio']:.2f} [{r['ratio_range'][0]:.2f}, {r['ratio_range'][1]:.2f}]", verdict])
-        parts += [f"## {TABLE_TITLES.get(name, name)}",
+        parts += [f"## {titles.get(name, name)}",
                   f"{len(flagged)} of {len(rows)} differences are beyond the noise.",
                   table(["measure", "workload", "threads", f"{runs[0]['label']} median{unit}", f"other median{unit}",
                          "ratio [range]", "verdict"], cells)]

@@ -5,7 +5,7 @@ the migrations that bring an older file of it to the current version, the analys
 a directory is read, and the measures ``compare`` puts side by side; nothing else does. Every
 other list of kinds is derived from :data:`KINDS` (threadpoolctl's ``_ALL_CONTROLLERS``): the
 directory reader (:mod:`blasbench.results.directory`), ``compare``, ``cluster`` and the reports iterate it.
-Adding a kind is a module here and its renderer in :mod:`blasbench.render`.
+Adding a kind is a :class:`Kind` and :func:`register`, and its renderer registered in :mod:`blasbench.render`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from ...store import write_json
 from . import bench, bisect, build, cluster, compare, profile, release, scaling, threadmap, variant, why
 from .base import RESULT_VERSION, Kind, read_kind
 
-__all__ = ["KINDS", "BY_NAME", "RESULT_VERSION", "Kind", "read_result", "write_result"]
+__all__ = ["KINDS", "BY_NAME", "RESULT_VERSION", "Kind", "read_result", "register", "write_result"]
 
 
 def write_result(path: Path, result: dict) -> None:
@@ -31,6 +31,19 @@ def read_result(path: Path, name: str) -> dict:
     return read_kind(path, BY_NAME[name])
 
 
-KINDS: tuple[Kind, ...] = tuple(module.KIND for module in (build, profile, scaling, why, variant, bench, threadmap,
-                                                           release, bisect, compare, cluster))
-BY_NAME = {kind.name: kind for kind in KINDS}
+KINDS: list[Kind] = []
+BY_NAME: dict[str, Kind] = {}
+
+
+def register(kind: Kind) -> Kind:
+    """Add a kind of result (threadpoolctl's ``register``): the directory reader, its analysis, ``compare``,
+    ``cluster`` and the reports take it from here on."""
+    if kind.name in BY_NAME:
+        raise ValueError(f"a result kind named {kind.name!r} is registered already")
+    KINDS.append(kind)
+    BY_NAME[kind.name] = kind
+    return kind
+
+
+for module in (build, profile, scaling, why, variant, bench, threadmap, release, bisect, compare, cluster):
+    register(module.KIND)

@@ -77,8 +77,9 @@ class Kind:
         return result
 
     def measures(self, result: Any, findings: Any) -> dict[tuple, dict]:
-        """Key -> summary (n, median, q1, q3, min, max, and the raw ``values`` where kept) of what
-        ``compare`` puts side by side in its table ``table``."""
+        """Key -> summary (n, median, q1, q3, min, max, and one value per process as ``processes``
+        where kept) of what ``compare`` puts side by side in its table ``table``; a key is (what,
+        of what, thread count): a call and its size, or a rung and its workload."""
         return {}
 
 

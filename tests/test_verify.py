@@ -159,3 +159,14 @@ def test_sweeps_stop_on_a_busy_machine_naming_the_override(burners):
 
     with pytest.raises(MachineBusy, match="pass --allow-busy to measure anyway"):
         ensure_quiet(argparse.Namespace(allow_busy=False, wait_quiet=1.0))
+
+
+def test_verify_on_the_installed_setup_checks_this_environment_with_the_verifiers_checks(capfd):
+    """`verify --setup installed` is `python -m blasbench.verify` (the two verifies are one command): this
+    environment's NumPy and SciPy checked with no build, the status its exit code (0 passed, 3 machine busy)."""
+    from blasbench.cli import main
+
+    code = main(["verify", "--setup", "installed", "--wait-quiet", "0"])
+    out = capfd.readouterr().out
+    assert code in (0, 3), out
+    assert "[PASS] thread count" in out and "timing probe" in out and "verification " in out

@@ -37,7 +37,8 @@ def command_build(args: argparse.Namespace, setup: Setup | None = None) -> int:
 def command_verify(args: argparse.Namespace) -> int:
     """The build's checks; on ``--setup installed``, the checks of this environment's own NumPy and SciPy."""
     if one_setup(args, builds=False).kind == "installed":
-        return subprocess.run([sys.executable, "-m", "blasbench.verify"]).returncode
+        return subprocess.run([sys.executable, "-m", "blasbench.verify", "--wait-quiet", str(args.wait_quiet),
+                               *(["--numpy-only"] if args.numpy_only else [])]).returncode
     result = ensure_build(args)
     return EXIT_STATUS[result["verification"]["status"]]
 

@@ -37,8 +37,8 @@ def project_root() -> Path:
     root = Path.cwd()
     pyproject = root / "pyproject.toml"
     if not (pyproject.exists() and 'name = "blasbench"' in pyproject.read_text()):
-        raise UserError("this command installs this project into environments of its own (a variant's, a "
-                        "release's): run it from the repository root.")
+        raise UserError("this command installs blasbench into environments of its own (a variant's, a release's) "
+                        f"from its source tree, which {root} is not: run it from the repository root of a clone.")
     return root
 
 

@@ -107,7 +107,7 @@ class Setup:
 def built_setup(library: dict) -> Setup:
     """The setup a build's BLAS (``build.json``'s ``blas``: its provider and flavour) was built as."""
     kind = SETUP_KINDS[library["provider"]]
-    return Setup(kind.name, library.get("flavour") or "" if kind.option == "flavour" else "")
+    return Setup(kind.name, (library.get("flavour") or "") if kind.option == "flavour" else "")
 
 
 def kinds_help() -> str:

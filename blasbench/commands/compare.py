@@ -9,7 +9,7 @@ from .. import UserError
 from ..facts import CHANGE_FACTOR
 from ..render import render_all
 from ..results.change import FAIL_ON, FAMILY_ALPHA
-from ..results.compare import compare_dirs, gate_comparison
+from ..results.compare import check_shared, compare_dirs, gate_comparison
 from ..results.directory import Results
 from ..results.kinds import write_result
 from ..results.kinds.compare import KIND as COMPARE
@@ -23,6 +23,7 @@ def command_compare(args: argparse.Namespace) -> int:
     if args.results.resolve().is_relative_to(examples):
         raise UserError(f"{args.results} is inside the committed examples ({examples}): pass another --results DIR.")
     comparison = compare_dirs(args.directories, args.factor)
+    check_shared(comparison, args.directories)
     with one_writer(args.results, "compare"):
         write_result(args.results / COMPARE.file, comparison)
         print(f"wrote {args.results / COMPARE.file}")

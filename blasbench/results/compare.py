@@ -103,15 +103,23 @@ def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict
                     **decide(processes(summary), processes(other), factor)})
         unmatched["other"] += sum(1 for table, rows in run["measures"].items() for key in rows
                                   if key not in base["measures"].get(table, {}))
-    if not tables and (axes := [r for r in loaded if r["release"]]):
-        points = sorted(str(axes[0].directory / "releases" / directory_of(record)) for record in axes[0]["release"])
-        raise UserError(f"{axes[0].directory} holds a release axis, whose points are result directories of their own: "
-                        f"compare one of them, e.g. {points[0]} ({len(points)} in all).")
     differing = sorted({field for run in runs[1:] for field, value in run["description"].items()
                         if value != base["description"][field] and field not in ("date",)})
     return {"kind": "compare", "factor": factor,
             "runs": [{k: r[k] for k in ("label", "directory", "description", "thread_effects")} for r in runs],
             "differs_in": differing, "tables": tables, "unmatched": unmatched}
+
+
+def check_shared(comparison: dict, directories: list[Path]) -> None:
+    """A user's comparison that shares no measure because a directory holds a release axis (a Slurm job's
+    nodes, which each map an axis, compare so by design): one line naming the point directories to compare."""
+    if comparison["tables"]:
+        return
+    for directory in directories:
+        if records := Results.load(directory)["release"]:
+            points = sorted(str(Path(directory) / "releases" / directory_of(record)) for record in records)
+            raise UserError(f"{directory} holds a release axis, whose points are result directories of their own: "
+                            f"compare one of them, e.g. {points[0]} ({len(points)} in all).")
 
 
 def gate_comparison(comparison: dict, fail_on: str) -> dict:

@@ -38,7 +38,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import UserError, last_line, pins
-from ..building.build import build_all, install
 from ..building.providers import variant_library
 from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.change import beyond_noise, decide
@@ -46,10 +45,9 @@ from ..results.identity import blas_libraries
 from ..results.kinds import write_result
 from ..results.kinds.release import key_fields, point_directory, release_cells, version_tuple
 from ..setups import VARIANTS
-from ..store import digest
 from .sweep import ScalingSettings, in_turn, sweep_repeats
 from .threadmap import MapSettings, map_rounds, sizes_of
-from .variants import install_project, project_root, virtual_environment
+from .variants import built_environment, install_project, project_root, virtual_environment
 
 
 def index_versions(distribution: str, python: str = sys.executable) -> list[str]:
@@ -230,13 +228,7 @@ class OpenBLASReleases(Axis):
         (cached, like every build), installed into an environment named by the wheels' keys."""
         project = project_root()  # before the build: its error is one line
         library = variant_library(VARIANTS[name])
-        wheels = build_all(library, self.numpy, self.scipy)
-
-        def fill(python: str) -> None:
-            install(wheels, python)
-            install_project(python, project)
-
-        python = virtual_environment(f"openblas-axis-{name}-{digest([w.key for w in wheels])[:12]}", fill)
+        python, wheels = built_environment(name, library, project, self.numpy, self.scipy)
         return python, {}, {"release": library.version, "variant": name, "library": library.library,
                             "wheels": [{"package": w.package, "version": w.version, "key": w.key} for w in wheels]}
 

@@ -1,13 +1,15 @@
 """Several BLAS setups side by side on the same workload, in one run.
 
-Each variant gets its own virtual environment under the cache (``envs/<variant>``): the
-wheels built (cached) against its provider, or PyPI's own NumPy/SciPy wheels, plus this
-project. In each one the runtime-limits probe (which ways of asking for one thread are
-honoured, and the DGEMM rate at one and all threads) and a thread sweep of one training
-rung run as fresh processes. Every variant is built before any is timed; then the sweeps take a
-repeat of each variant in turn, and the threading maps a round of each. Results land in
-``<results>/variants/<variant>/`` (``variant.json``, the sweep's ``scaling.json``, the map's
-``threadmap.json``), saved as they are measured; a rerun continues.
+Each variant gets its own virtual environment under the cache: the wheels built (cached) against
+its provider, in an environment named by their keys (``envs/<variant>-<digest>``, made once, shared
+with the release axis's point of the same build: :func:`built_environment`), or PyPI's own
+NumPy/SciPy wheels (``envs/pypi``), plus this project's code, installed afresh each run. In each
+one the runtime-limits probe (which ways of asking for one thread are honoured, and the DGEMM rate
+at one and all threads) and a thread sweep of one training rung run as fresh processes. Every
+variant is built before any is timed; then the sweeps take a repeat of each variant in turn, and the
+threading maps a round of each. Results land in ``<results>/variants/<variant>/`` (``variant.json``,
+the sweep's ``scaling.json``, the map's ``threadmap.json``), saved as they are measured; a rerun
+continues.
 """
 
 from __future__ import annotations
@@ -20,13 +22,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .. import UserError, pins
-from ..building.build import build_all, install
-from ..building.providers import variant_library
+from ..building.build import BuiltWheel, build_all, install
+from ..building.providers import BLASLibrary, variant_library
 from ..facts import DGEMM_SIZE
 from ..results.identity import blas_libraries
 from ..results.kinds import write_result
 from ..setups import VARIANTS, Variant
-from ..store import cache_dir, file_sha256, locked
+from ..store import cache_dir, digest, file_sha256, locked
 from .sweep import ScalingSettings, current_identity, in_turn, resume, sweep_repeats
 from .threadmap import MapSettings, map_rounds
 from .why import runtime_limits
@@ -71,21 +73,31 @@ def install_project(python: str, project: Path) -> None:
             raise UserError(f"installing this project into {python}'s environment failed (see pip's message above).")
 
 
+def built_environment(name: str, library: BLASLibrary, project: Path, numpy: str = pins.NUMPY,
+                      scipy: str | None = pins.SCIPY) -> tuple[str, list[BuiltWheel]]:
+    """NumPy (and SciPy; None: NumPy alone) built against ``library`` (cached, like every build) in an
+    environment of their own, named by ``name`` and the wheels' keys and made once; this project's code
+    installed afresh each time, so that its processes run the code that records their commit."""
+    wheels = build_all(library, numpy, scipy)
+    python = virtual_environment(f"{name}-{digest([w.key for w in wheels])[:12]}", lambda python: install(wheels, python))
+    install_project(python, project)
+    return python, wheels
+
+
 def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
     """Build (cached) and install the variant's NumPy/SciPy and this project; what was installed."""
-    python = virtual_environment(variant.name)
     library = variant_library(variant, site_cfg)
     if library is None:
+        python = virtual_environment(variant.name)
         pypi = (f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}", *pins.RUNTIME)
         if subprocess.run([python, "-m", "pip", "install", "-q", *pypi]).returncode != 0:
             raise UserError("pip could not install PyPI's numpy/scipy wheels (see its message above).")
+        install_project(python, project)
         wheels = []
     else:
-        built = build_all(library)
-        install(built, python)
+        python, built = built_environment(variant.name, library, project)
         wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached,
                    "build_seconds": w.manifest.get("build_seconds")} for w in built]
-    install_project(python, project)
     return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
 
 

@@ -54,7 +54,7 @@ def renamed(argv: list[str]) -> str | None:
         option = word.split("=", 1)[0]
         if option in RENAMED:
             return f"{option} is gone: {RENAMED[option]}."
-        if argv and (argv[0], option) in RENAMED_IN:
+        if (argv[0], option) in RENAMED_IN:
             return f"{argv[0]} {option} is gone: {RENAMED_IN[argv[0], option]}."
         if option == "--bisect" and ("=" in word or (i + 1 < len(argv) and ".." in argv[i + 1]
                                                      and not argv[i + 1].startswith("-"))):

@@ -34,14 +34,13 @@ from . import UserError, pins
 @dataclass(frozen=True)
 class SetupKind:
     """How one kind of setup is spelt and made: ``provider`` is the building provider it compiles
-    against (None: nothing is built for it); ``series`` names the release axis its versioned spellings
-    are points of (``openblas``, ``numpy``), ``option`` what follows its colon."""
+    against (None: nothing is built for it), ``option`` what follows its colon (a kind that takes a
+    "release" has a release axis, whose points its versioned spellings are)."""
 
     name: str
     summary: str
     provider: str | None = None
     option: str = ""  # "flavour", "release", "path" or "" (none)
-    series: str | None = None
     default: str = ""  # the option when none is written
 
     def spelling(self) -> str:
@@ -55,10 +54,9 @@ SETUP_KINDS: dict[str, SetupKind] = {kind.name: kind for kind in (
     SetupKind("system", "built against Debian's OpenBLAS (flavours pthread, openmp, serial)", "system", "flavour",
               default="pthread"),
     SetupKind("scipy-openblas", "built against the scipy-openblas32 wheel NumPy's and SciPy's wheels bundle; with a "
-              "release or range, each release of it loaded under that one build", "scipy-openblas", "release",
-              series="openblas"),
+              "release or range, each release of it loaded under that one build", "scipy-openblas", "release"),
     SetupKind("pypi", f"PyPI's wheels (numpy {pins.NUMPY}, scipy {pins.SCIPY}); with a release or range, each NumPy "
-              "release's wheel in an environment of its own", None, "release", series="numpy"),
+              "release's wheel in an environment of its own", None, "release"),
     SetupKind("source", "built against OpenBLAS compiled here from Debian's source package (flavours bookworm, trixie)",
               "source", "flavour", default="bookworm"),
     SetupKind("blis", "not OpenBLAS: built against Debian's BLIS (flavours pthread, openmp)", "blis", "flavour",
@@ -92,7 +90,7 @@ class Setup:
     @property
     def release(self) -> str | None:
         """The release (or range) of a versioned spelling: a point of the kind's series; None for a build."""
-        return self.option if self.of.series and self.option else None
+        return self.option if self.of.option == "release" and self.option else None
 
     @property
     def builds(self) -> bool:

@@ -18,7 +18,7 @@ from .options import (
     add_results_options,
     check_installed,
     chosen_peers,
-    one_setup,
+    on_installed,
     recorded_build,
     writable_results,
 )
@@ -27,7 +27,7 @@ from .options import (
 def command_bench(args: argparse.Namespace) -> int:
     peers = chosen_peers(args)  # before the build: a peer missing is one line
     writable_results(args.results)
-    if one_setup(args, builds=False).kind == "installed":
+    if on_installed(args):
         check_installed("numpy", "scipy", "numexpr")
     elif recorded_build(args)["verification"]["status"] == "failed":
         raise UserError("the build failed verification (see above): its timings would not mean anything.")

@@ -13,7 +13,7 @@ from ..render import render_all
 from ..results.directory import Results
 from ..results.kinds.build import KIND as BUILD
 from ..setups import Setup
-from .options import add_build_options, add_results_options, ensure_build, one_setup, recorded_build, writable_results
+from .options import add_build_options, add_results_options, ensure_build, on_installed, recorded_build, writable_results
 
 
 def command_build(args: argparse.Namespace, setup: Setup | None = None) -> int:
@@ -36,7 +36,7 @@ def command_build(args: argparse.Namespace, setup: Setup | None = None) -> int:
 
 def command_verify(args: argparse.Namespace) -> int:
     """The build's checks; on ``--setup installed``, the checks of this environment's own NumPy and SciPy."""
-    if one_setup(args, builds=False).kind == "installed":
+    if on_installed(args):
         return subprocess.run([sys.executable, "-m", "blasbench.verify", "--wait-quiet", str(args.wait_quiet),
                                *(["--numpy-only"] if args.numpy_only else [])]).returncode
     result = ensure_build(args)

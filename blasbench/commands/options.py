@@ -27,10 +27,12 @@ SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats
 QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
 
 
-def add_setup_option(parser, default: str = str(DEFAULT_SETUP), what: str = "the setup measured") -> None:
-    """``--setup``: what a command runs on, in the one spelling of :mod:`blasbench.setups`."""
-    parser.add_argument("--setup", action=Listed, default=[default], metavar="KIND[:OPTION]",
-                        help=f"{what} (default {default}): {kinds_help()}")
+def add_setup_option(parser, default: tuple[str, ...] = (str(DEFAULT_SETUP),), what: str = "the setup measured",
+                     kinds: str | None = None) -> None:
+    """``--setup``: what a command runs on, in the one spelling of :mod:`blasbench.setups`; ``kinds``: the
+    spellings it takes, where not every kind's."""
+    parser.add_argument("--setup", action=Listed, default=list(default), metavar="KIND[:OPTION]",
+                        help=f"{what} (default {' '.join(default)}): {kinds or kinds_help()}")
 
 
 def add_build_options(parser: argparse.ArgumentParser, what: str = "the setup measured") -> None:
@@ -156,6 +158,11 @@ def provider(setup: Setup, make: list[str] = ()):
     """The building provider of ``setup`` (checked, not yet made available)."""
     site_cfg = Path(setup.option) if setup.kind == "site-cfg" else None
     return get_provider(setup.of.provider, setup.flavour, site_cfg, tuple(make) if setup.kind == "source" else ())
+
+
+def on_installed(args: argparse.Namespace) -> bool:
+    """Whether the one setup asked for is this environment as it is (``--setup installed``): nothing to build."""
+    return one_setup(args, builds=False).kind == "installed"
 
 
 def one_setup(args: argparse.Namespace, builds: bool = True) -> Setup:

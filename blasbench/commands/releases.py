@@ -53,12 +53,10 @@ def release_axis(args: argparse.Namespace, setups: list[Setup], with_scipy: bool
         axis: Axis = NumPyReleases(with_scipy, project_root(), extras)
     else:
         axis = OpenBLASReleases(numpy=args.numpy, scipy=None if args.numpy_only else args.scipy)
-        beside = [setup for setup in setups if setup not in released]
-        if wrong := [setup for setup in beside if setup.kind == "scipy-openblas" or
-                     (setup.kind in ("system", "source") and variant_of(setup).name not in axis.variants)
-                     or setup.kind not in ("system", "source")]:
+        beside = [VARIANTS[name].setup for name in axis.variants]
+        if wrong := [setup for setup in setups if setup not in released and setup not in beside]:
             raise UserError(f"--setup {' '.join(map(str, wrong))}: beside scipy-openblas's releases, a point is one of "
-                            f"{', '.join(str(VARIANTS[name].setup) for name in axis.variants)}.")
+                            f"{', '.join(map(str, beside))}.")
     if args.bisect and (len(setups) > 1 or ".." not in released[0].option):
         raise UserError(f"--bisect searches one range of releases loaded alike: --setup {released[0].kind}:LOW..HIGH "
                         "alone.")

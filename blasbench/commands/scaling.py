@@ -36,7 +36,7 @@ from .options import (
     chosen_peers,
     chosen_setups,
     ensure_quiet,
-    one_setup,
+    on_installed,
     writable_results,
 )
 from .releases import add_bisect_option, build_of, release_axis, run_axis
@@ -125,7 +125,7 @@ def command_function_scaling(args: argparse.Namespace) -> int:
     writable_results(args.results)
     if (code := sweep_releases(args, settings)) is not None:
         return code
-    if one_setup(args, builds=False).kind == "installed":
+    if on_installed(args):
         check_installed("numpy", *(() if args.numpy_only else ("scipy",)))
     else:
         command_build(args)
@@ -156,7 +156,7 @@ def command_scaling(args: argparse.Namespace) -> int:
     numexpr = tuple(p for p in pins.RUNTIME if p.startswith("numexpr=="))  # the network's sigmoid
     if (code := sweep_releases(args, settings, extras=numexpr)) is not None:
         return code
-    installed = one_setup(args, builds=False).kind == "installed"
+    installed = on_installed(args)
     if installed:
         check_installed("numpy", "scipy", "numexpr")  # a build's environment has them (pins.RUNTIME)
     else:

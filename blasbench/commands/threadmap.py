@@ -25,7 +25,7 @@ from .options import (
     check_installed,
     chosen_setups,
     ensure_quiet,
-    one_setup,
+    on_installed,
     recorded_build,
     writable_results,
 )
@@ -77,7 +77,7 @@ def command_threadmap(args: argparse.Namespace) -> int:
     check_sizes(settings)  # before anything long
     writable_results(args.results)
     axis, releases = release_axis(args, chosen_setups(args), with_scipy=not args.numpy_only)
-    if axis is None and one_setup(args, builds=False).kind == "installed":
+    if axis is None and on_installed(args):
         check_installed("numpy", *(("scipy",) if set(settings.calls) - set(calls_of("numpy")) else ()))
     elif not isinstance(axis, NumPyReleases):  # PyPI's wheels need no build
         verification = recorded_build(args, build_of(axis, args))["verification"]

@@ -16,8 +16,8 @@ from ..render import render_all
 from ..results.directory import Results
 from ..setups import DEFAULT_VARIANTS, VARIANTS, variant_of
 from .options import (
-    Listed,
     add_results_options,
+    add_setup_option,
     add_sweep_options,
     add_workload_options,
     chosen_setups,
@@ -62,11 +62,8 @@ def command_compare_variants(args: argparse.Namespace) -> int:
 
 def register(commands) -> None:
     variants = commands.add_parser("compare-variants", help="build (cached) and sweep several BLAS variants side by side")
-    variants.add_argument("--setup", action=Listed, default=[str(VARIANTS[name].setup) for name in DEFAULT_VARIANTS],
-                          metavar="KIND[:OPTION]",
-                          help=f"the setups side by side, from {', '.join(str(v.setup) for v in VARIANTS.values())} "
-                               f"(site-cfg:PATH for a site.cfg elsewhere; default: "
-                               f"{' '.join(str(VARIANTS[name].setup) for name in DEFAULT_VARIANTS)})")
+    add_setup_option(variants, tuple(str(VARIANTS[name].setup) for name in DEFAULT_VARIANTS), "the setups side by side",
+                     f"from {', '.join(str(v.setup) for v in VARIANTS.values())} (site-cfg:PATH for a site.cfg elsewhere)")
     variants.set_defaults(make=[])
     variants.add_argument("--quick", action="store_true", help="a small smoke run: 3 iterations on 5,000 examples, 1 repeat")
     variants.add_argument("--threadmap", action="store_true",

@@ -56,12 +56,11 @@ def headline(results: Results) -> list[str]:
         return ["- [Releases](releases.md): no release mapped yet."]
     lines = []
     if bisected := results["bisect"]:
-        steps = bisected["findings"]
-        confirmed = sum(bool(f.get("confirmed")) for f in steps)
+        steps = results.findings["bisect"]
         lines.append(f"- [Bisect](releases.md#bisect): {bisected['releases'][0]} … {bisected['releases'][-1]}, "
                      f"{len(bisected['measured'])} of {len(bisected['releases'])} releases measured: "
-                     + (f"{len(steps)} step(s) placed, {confirmed} confirmed on fresh measures." if steps else
-                        "no cell changed between the ends by the rule."))
+                     + (f"{steps['placed']} step(s) placed, {steps['confirmed']} confirmed on fresh measures."
+                        if steps["placed"] else "no cell changed between the ends by the rule."))
     for measure, axis in found["lines"]:
         records = along(found, measure, axis)
         names = [label(r) for r in records]

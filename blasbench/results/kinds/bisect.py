@@ -11,5 +11,9 @@ class Bisect(Kind):
     name, file = "bisect", "bisect.json"
     required = ("axis", "releases", "findings")
 
+    def analyse(self, result: dict) -> dict:
+        """How many steps were placed, and how many of them fresh measures confirmed."""
+        return {"placed": len(result["findings"]), "confirmed": sum(bool(f.get("confirmed")) for f in result["findings"])}
+
 
 KIND = Bisect()

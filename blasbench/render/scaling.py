@@ -286,7 +286,7 @@ def usage_notes(a: dict, function: bool) -> list[str]:
     return notes
 
 
-RUN_HEADER = ["setup", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",
+RUN_HEADER = ["condition", "rung", "threads", "wall s (median ± IQR/2)", "user s", "system s", "CPU/wall",
               "minor page faults", "voluntary context switches"]
 
 
@@ -339,10 +339,10 @@ def malloc_findings(rows: list[dict]) -> list[str]:
     top = max(r["threads"] for r in rows)
     base = by[rows[0]["setup"], top]
     lines = []
-    for setup in dict.fromkeys(r["setup"] for r in rows):
-        row, one = by[setup, top], by.get((setup, 1))
+    for condition in dict.fromkeys(r["setup"] for r in rows):
+        row, one = by[condition, top], by.get((condition, 1))
         scaling = f", {one['wall']['median'] / row['wall']['median']:.2f}x from 1 to {top} threads" if one and top > 1 else ""
-        lines.append(f"{setup}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
+        lines.append(f"{condition}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
                      f"({change(row['seconds_per_evaluation'], base['seconds_per_evaluation'])} against the "
                      f"defaults), {row['minor_page_faults']:,.0f} page faults, {row['system']:.1f} s system time{scaling}.")
     return lines
@@ -356,7 +356,7 @@ def limits_finding(rows: list[dict]) -> str:
             effects.setdefault(effect, []).append(f"`{row['setup']}`")
     if not effects:
         return "the BLAS ran one thread without a limit: nothing to honour."
-    return "; ".join(f"{effect}: {', '.join(setups)}" for effect, setups in effects.items()) + "."
+    return "; ".join(f"{effect}: {', '.join(conditions)}" for effect, conditions in effects.items()) + "."
 
 
 def why_headline(why: dict, findings: dict) -> str:
@@ -440,16 +440,16 @@ def render_why(why: dict, found: dict, variants: list[dict]) -> list[str]:
 
 
 def limits_matrix(variants: list[dict]) -> str:
-    setups = [row["setup"] for row in variants[0]["limits"]]
+    conditions = [row["setup"] for row in variants[0]["limits"]]
     rows = []
-    for setup in setups:
+    for condition in conditions:
         cells = []
         for variant in variants:
-            row = next(r for r in variant["limits"] if r["setup"] == setup)
-            serial = setup != NO_LIMIT and serial_without_limit(variant["limits"])
+            row = next(r for r in variant["limits"] if r["setup"] == condition)
+            serial = condition != NO_LIMIT and serial_without_limit(variant["limits"])
             mark = " (one core without a limit too)" if serial else {
                 "ignored": " **ignored**", "compute only": " (compute limited; idle threads spun)"}.get(
                 limit_effect(row, variant["limits"]), "")
             cells.append(f"{fmt(row['reported_threads'])} / {row['dgemm']['cpu_per_wall']:.2f}{mark}")
-        rows.append([setup, *cells])
+        rows.append([condition, *cells])
     return table(["threads reported / cores busy", *(v["name"] for v in variants)], rows)

@@ -1,4 +1,4 @@
-"""Sessions: build-openblas, verify, scaling, bench, threadmap, compare-variants, compare, report, tests,
+"""Sessions: build-openblas, verify, scaling, bench, threadmap, compare, report, tests,
 container, cluster.
 
 Options go after ``--`` and are parsed by the package's own command line
@@ -43,7 +43,8 @@ def verify(session: nox.Session) -> None:
 def scaling(session: nox.Session) -> None:
     """The network's tests, profiling and thread-scaling sweeps on the build: reports/index.md.
 
-    `-- --quick` for a smoke run; `-- --peers torch` installs PyTorch and sweeps it beside the rungs."""
+    `-- --quick` for a smoke run; `-- --peers torch` installs PyTorch and sweeps it beside the rungs;
+    `-- --setup system:pthread pypi blis ...` sweeps several setups side by side: reports/variants.md."""
     blasbench(session, "scaling", "network-tests", "plotting")  # plotting: a release axis installs no build
 
 
@@ -61,15 +62,6 @@ def threadmap(session: nox.Session) -> None:
 
     Each call timed over sizes and thread counts on the build, and what to set where threads hurt."""
     blasbench(session, "threadmap", "plotting")  # a release axis of NumPy's wheels installs no build, and no matplotlib with it
-
-
-@nox.session(name="compare-variants", reuse_venv=True)
-def compare_variants(session: nox.Session) -> None:
-    """Several BLAS setups built, verified and swept side by side: reports/variants.md.
-
-    Debian's OpenBLAS (pthread, openmp, serial), scipy-openblas, PyPI's wheels, BLIS, oneMKL and the
-    reference BLAS; `-- --setup KIND ...` picks (`site-cfg:PATH`: a prefix of your own)."""
-    blasbench(session, "compare-variants", "plotting")
 
 
 @nox.session
@@ -97,8 +89,8 @@ def tests(session: nox.Session) -> None:
 def cluster(session: nox.Session) -> None:
     """Run a command on every node of a Slurm cluster and merge the results.
 
-    `-- --partition P --nodes N COMMAND ...`, COMMAND one of scaling, bench, compare-variants,
-    threadmap, verify; one job-array task per node."""
+    `-- --nodes N COMMAND ...` (sbatch's own SBATCH_PARTITION, ... choose the rest), COMMAND one of
+    scaling, bench, threadmap, verify; one job-array task per node."""
     blasbench(session, "cluster", "cluster")
 
 

@@ -18,7 +18,7 @@ kernel set (a change made on purpose: the same calls on slower kernels). Prints:
 - the CPU, and the time of each map.
 
 ``--gate PAIRS --interleaved`` measures each pair in one job instead, a round of each side in turn
-(as a release axis or compare-variants measures its setups), so that a drift of the machine between
+(as a release axis or several setups side by side are measured), so that a drift of the machine between
 two runs minutes apart falls on both sides alike: PAIRS identical pairs and PAIRS / 2 Prescott pairs.
 ``--gate PAIRS`` measures the gate over whole runs instead: PAIRS + 1 smaller maps of A and PAIRS of B
 (the calls, sizes and rounds of ``GATE_MAP``, or the options given), A and B in turn; the gate on each

@@ -21,7 +21,7 @@ def build_parser() -> Parser:
                     epilog="Is the BLAS of any environment's NumPy parallel? `python -m blasbench.verify` checks it "
                            "(exit 0 passed, 1 failed, 3 machine busy). `python -m blasbench COMMAND --help` lists a "
                            "command's options with their defaults.")
-    parser.set_defaults(numpy_only=False, check_reproducible=None)  # what the commands that build but cannot take these see
+    parser.set_defaults(check_reproducible=None)  # what the commands that build but cannot take it see
     commands = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.register(commands)
@@ -43,13 +43,29 @@ RENAMED = {
     "--extra-ca": "the host's extra CA certificates, which --local-base adds where there are any",
     "--context": "the repository, which the image is always built from (run from its root)",
     "--output": "--results DIR",
+    "--numpy": "the setup's +numpy==RELEASE (e.g. --setup system:pthread+numpy==2.3.5)",
+    "--scipy": "the setup's +scipy==RELEASE (e.g. --setup system:pthread+scipy==1.16.3)",
+    "--make": "the setup's +KEY=VALUE (e.g. --setup source+TARGET=ZEN+USE_OPENMP=1)",
+    "--oversubscribe": "--threads above the usable cores are measured as asked",
+    "--profile-iterations": "--iterations, the profile's too",
+    "--numpy-only": "the setup's +numpy-only (e.g. --setup blis+numpy-only)",
+    "--partition": "sbatch's own SBATCH_PARTITION=NAME in the environment",
+    "--account": "sbatch's own SBATCH_ACCOUNT=NAME in the environment",
+    "--time": "sbatch's own SBATCH_TIMELIMIT=LIMIT in the environment",
+    "--constraint": "sbatch's own SBATCH_CONSTRAINT=FEATURES in the environment",
+    "--no-wait": "a second run into the same --results waits for the first, saying which (Ctrl-C stops it)",
 }
+# Commands that are gone, and what does their work now.
+RENAMED_COMMANDS = {"compare-variants": "several setups side by side are `scaling --setup A B ...` (their sweeps) and "
+                                        "`threadmap --setup A B ...` (their maps), e.g. scaling --setup system:pthread pypi blis"}
 # ... and those renamed in one command only, where the name meant something else than in the others.
 RENAMED_IN = {("threadmap", "--max-seconds"): "--call-limit SECONDS", ("bench", "--repeats"): "--evaluations N"}
 
 
 def renamed(argv: list[str]) -> str | None:
     """The one-line refusal of an earlier version's spelling in ``argv``, or None."""
+    if argv and argv[0] in RENAMED_COMMANDS:
+        return f"{argv[0]} is gone: {RENAMED_COMMANDS[argv[0]]}."
     for i, word in enumerate(argv):
         option = word.split("=", 1)[0]
         if option in RENAMED:
@@ -79,8 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(stop, interrupt)
     try:
         # one run at a time writes a results directory: two would measure under each other's load
-        with (one_writer(args.results, f"python -m blasbench {' '.join(argv)}", not args.no_wait, args.run != command_report)
-              if hasattr(args, "no_wait") else contextlib.nullcontext()):
+        with (one_writer(args.results, f"python -m blasbench {' '.join(argv)}", args.run != command_report)
+              if getattr(args, "one_writer", False) else contextlib.nullcontext()):
             return args.run(args)
     except (UserError, WorkloadError) as e:
         print(f"error: {e}", file=sys.stderr)

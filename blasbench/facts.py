@@ -21,7 +21,7 @@ EXPERIMENTS = ("timeout", "sizes", "malloc", "limits")
 GLIBC_MMAP_THRESHOLD_MAX = 32 * 1024 * 1024
 # Ways of asking for one BLAS thread, each tried in a fresh process; "threadpoolctl" limits at run time.
 NO_LIMIT, ALL_LIMITED = "no limit", "all four thread variables = 1"
-LIMIT_SETUPS = {
+LIMIT_CONDITIONS = {
     NO_LIMIT: {},
     "OPENBLAS_NUM_THREADS=1": {"OPENBLAS_NUM_THREADS": "1"},
     "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"},

@@ -15,18 +15,23 @@ command (``--setup``), report and result as ``KIND[:OPTION]``:
 ``site-cfg:PATH``      built against the prefix a ``site.cfg`` describes (default ``site.cfg``)
 =====================  ======================================================================
 
+Any setup can be NumPy alone, ``blis+numpy-only`` (no SciPy: minutes of compiling where SciPy takes
+half an hour); a built setup takes the NumPy and SciPy releases it compiles,
+``system:openmp+numpy==2.3.5+scipy==1.16.3`` (default the pinned ones), and ``source`` OpenBLAS's make
+variables, ``source+TARGET=ZEN+USE_OPENMP=1``.
+
 A kind (:data:`SETUP_KINDS`) knows its spelling, the provider it builds against (none for ``installed``
 and ``pypi``) and, where it has releases, its series; the provider knows its flavours. Data only:
 reports and result kinds read labels from here without loading any provider.
 
-compare-variants' setups keep their names in result files (``variants/system-pthread/``):
+Several setups side by side keep their names in result files (``variants/system-pthread/``):
 :data:`VARIANTS` maps each name to its setup.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from . import UserError, pins
 
@@ -71,14 +76,23 @@ RELEASE = re.compile(r"\d+(\.\d+)*(\.\.\d+(\.\d+)*)?")
 
 @dataclass(frozen=True)
 class Setup:
-    """One setup: its kind and what follows the colon (a flavour, a release or range, a path; "" for none)."""
+    """One setup: its kind, what follows the colon (a flavour, a release or range, a path; "" for none)
+    and what follows a ``+``: ``numpy-only`` (NumPy alone: ``scipy`` is None) and, for a kind that is
+    built, the NumPy and SciPy releases compiled (``+numpy==2.3.5``, ``+scipy==1.16.3``; default the
+    pinned ones) and, for ``source``, OpenBLAS's make variables (``+TARGET=ZEN``)."""
 
     kind: str
     option: str = ""
+    numpy: str = pins.NUMPY
+    scipy: str | None = pins.SCIPY
+    make: tuple[str, ...] = ()
 
     @property
     def spec(self) -> str:
-        return f"{self.kind}:{self.option}" if self.option else self.kind
+        more = [*([f"numpy=={self.numpy}"] if self.numpy != pins.NUMPY else []),
+                *(["numpy-only"] if self.scipy is None else [f"scipy=={self.scipy}"] if self.scipy != pins.SCIPY else []),
+                *self.make]
+        return "+".join([f"{self.kind}:{self.option}" if self.option else self.kind, *more])
 
     def __str__(self) -> str:
         return self.spec
@@ -102,10 +116,14 @@ class Setup:
         return self.option if self.of.option == "flavour" else None
 
 
-def built_setup(library: dict) -> Setup:
-    """The setup a build's BLAS (``build.json``'s ``blas``: its provider and flavour) was built as."""
+def built_setup(library: dict, wheels: list[dict] = ()) -> Setup:
+    """The setup a build's BLAS (``build.json``'s ``blas``: its provider and flavour) and ``wheels`` (the
+    NumPy and SciPy releases compiled) were built as (its make variables are in the build's report)."""
     kind = SETUP_KINDS[library["provider"]]
-    return Setup(kind.name, (library.get("flavour") or "") if kind.option == "flavour" else "")
+    versions = {wheel["package"]: wheel["version"] for wheel in wheels if wheel["package"] in ("numpy", "scipy")}
+    if wheels and "scipy" not in versions:
+        versions["scipy"] = None  # NumPy alone
+    return Setup(kind.name, (library.get("flavour") or "") if kind.option == "flavour" else "", **versions)
 
 
 def kinds_help() -> str:
@@ -113,9 +131,11 @@ def kinds_help() -> str:
 
 
 def parse_setup(word: str) -> Setup:
-    """``KIND[:OPTION]`` as a :class:`Setup`, its default option written out (``system`` is ``system:pthread``);
-    a kind that does not exist, or an option it cannot take, is one line naming the spellings that work."""
-    name, _, option = word.partition(":")
+    """``KIND[:OPTION][+BUILT...]`` as a :class:`Setup`, its default option written out (``system`` is
+    ``system:pthread``); a kind that does not exist, or an option it cannot take, is one line naming the
+    spellings that work."""
+    head, *more = word.split("+")
+    name, _, option = head.partition(":")
     if name not in SETUP_KINDS:
         raise UserError(f"--setup {word}: no setup kind {name!r}; the kinds: "
                         f"{', '.join(kind.spelling() for kind in SETUP_KINDS.values())}.")
@@ -124,12 +144,30 @@ def parse_setup(word: str) -> Setup:
         raise UserError(f"--setup {word}: {name} takes nothing after a colon: write {name}.")
     if kind.option == "release" and option and not RELEASE.fullmatch(option):
         raise UserError(f"--setup {word}: {option!r} is not a release (2.0, 0.3.28) or a range LOW..HIGH.")
-    return Setup(name, option or kind.default)
+    versions, make = {}, []
+    for part in more:
+        package, equals, version = part.partition("==")
+        if part == "numpy-only":
+            versions["scipy"] = None
+        elif not kind.provider:
+            raise UserError(f"--setup {word}: {name} compiles nothing, so only +numpy-only can follow it"
+                            + ("; NumPy's releases are pypi:RELEASE." if name == "pypi" else "."))
+        elif equals and package in ("numpy", "scipy") and RELEASE.fullmatch(version) and ".." not in version:
+            versions[package] = version
+        elif name == "source" and "=" in part and not equals:
+            make.append(part)
+        else:
+            raise UserError(f"--setup {word}: {part!r} is not numpy-only, numpy==RELEASE or scipy==RELEASE"
+                            + (" or an OpenBLAS make variable KEY=VALUE" if name == "source" else "")
+                            + f", e.g. {name}+numpy==2.3.5.")
+    if "numpy-only" in more and any(part.startswith("scipy==") for part in more):
+        raise UserError(f"--setup {word}: NumPy alone builds no SciPy: drop +numpy-only or +scipy==.")
+    return Setup(name, option or kind.default, make=tuple(make), **versions)
 
 
 @dataclass(frozen=True)
 class Variant:
-    """One of compare-variants' setups, by the name its results are kept under."""
+    """One of the setups measured side by side, by the name its results are kept under."""
 
     name: str
     description: str
@@ -165,14 +203,13 @@ VARIANTS = {variant.name: variant for variant in (
 # What `build-openblas` builds, and what the other setups are timed against, when not told otherwise.
 DEFAULT_VARIANT = "system-pthread"
 DEFAULT_SETUP = VARIANTS[DEFAULT_VARIANT].setup
-DEFAULT_VARIANTS = ("system-pthread", "system-openmp", "system-serial", "scipy-openblas", "pypi", "blis", "mkl",
-                    "reference")
 
 
 def variant_of(setup: Setup) -> Variant:
-    """The compare-variants setup ``setup`` is (a site.cfg at any path is the variant ``site-cfg``)."""
+    """The side-by-side setup ``setup`` is, with the releases and make variables it asks for (a site.cfg
+    at any path is the variant ``site-cfg``)."""
     for variant in VARIANTS.values():
-        if variant.setup == setup or (setup.kind == "site-cfg" and variant.name == "site-cfg"):
-            return variant
+        if (variant.setup.kind, variant.setup.option) == (setup.kind, setup.option) or variant.name == setup.kind == "site-cfg":
+            return replace(variant, setup=setup)
     raise UserError(f"--setup {setup}: several setups side by side are measured from these: "
                     f"{', '.join(str(v.setup) for v in VARIANTS.values())} (build it alone with `build --setup {setup}`).")

@@ -67,9 +67,9 @@ def locked(name: str, what: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def holding(lock_file: Path, what: str, wait: bool = True, holder: str = "", remove: bool = False) -> Iterator[None]:
+def holding(lock_file: Path, what: str, holder: str = "", remove: bool = False) -> Iterator[None]:
     """Hold the ``flock`` of ``lock_file``, whose text says who holds it (``holder`` beside the pid,
-    host and time). Taken: wait, saying for whom, or (``wait=False``) raise :class:`Busy` with that text.
+    host and time). Taken: wait, saying for whom.
     ``remove``: the file goes on release (a results directory keeps only results); a waiter that then
     holds a removed file's lock opens the path again."""
     said = False
@@ -80,9 +80,6 @@ def holding(lock_file: Path, what: str, wait: bool = True, holder: str = "", rem
         except BlockingIOError:
             f.seek(0)
             other = f.read().strip() or "another process"
-            if not wait:
-                f.close()
-                raise Busy(other) from None
             if not said:
                 print(f"waiting for {what} ({other}) ...", file=sys.stderr, flush=True)
                 said = True
@@ -105,17 +102,13 @@ def holding(lock_file: Path, what: str, wait: bool = True, holder: str = "", rem
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-class Busy(Exception):
-    """A lock is held by another process; the message says by whom."""
-
-
 RESULTS_LOCK = ".blasbench.lock"
 
 
 @contextlib.contextmanager
-def one_writer(directory: Path, command: str, wait: bool = True, create: bool = True) -> Iterator[None]:
+def one_writer(directory: Path, command: str, create: bool = True) -> Iterator[None]:
     """Hold ``directory`` (a results directory) for this run alone: a second run into it waits, saying
-    for which run, or (``wait=False``) stops in one line. A directory that cannot take the lock file
+    for which run (Ctrl-C stops it). A directory that cannot take the lock file
     (read-only, another user's lock) is a one-line error before anything is measured. Without
     ``create``, a missing directory is left missing, unlocked (a reader says it is missing)."""
     lock_file = Path(directory) / RESULTS_LOCK
@@ -124,11 +117,8 @@ def one_writer(directory: Path, command: str, wait: bool = True, create: bool = 
         return
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
-        with holding(lock_file, f"the other run writing to {directory}", wait, holder=f": {command}", remove=True):
+        with holding(lock_file, f"the other run writing to {directory}", holder=f": {command}", remove=True):
             yield
-    except Busy as e:
-        raise UserError(f"{directory} is being written by another run ({e}): wait for it, drop --no-wait, "
-                        "or pass another --results DIR.") from None
     except PermissionError as e:
         if e.filename not in (str(lock_file), str(directory)):
             raise

@@ -40,7 +40,8 @@ def pytest_collection_modifyitems(config, items):
             if "slow" in item.keywords:
                 item.add_marker(skip)
     elif not config.getoption("--all-providers"):
-        skip = pytest.mark.skip(reason="the full tier (every provider's SciPy, NumPy compiled twice): --slow --all-providers")
+        skip = pytest.mark.skip(reason="the full tier (every provider's SciPy, NumPy compiled twice, the costliest runs): "
+                                   "--slow --all-providers")
         for item in items:
             if "all_providers" in item.keywords:
                 item.add_marker(skip)
@@ -51,13 +52,17 @@ def pytest_collection_modifyitems(config, items):
 # build's lock, saying so. The quick tests (sorted first) run beside the compile: they take a core from it
 # for their 3 minutes, and the single-threaded setup before the compile starts overlaps with them too;
 # nothing is timed on the build before the build is there.
-PREBUILD = """
-from blasbench.building.build import build_all
-from blasbench.cli import build_parser
-from blasbench.commands.options import chosen_blas
-args = build_parser().parse_args(["build"])
-build_all(chosen_blas(args), args.numpy, args.scipy)
-"""
+def prebuild(build_all=None) -> None:
+    """The default setup's wheels into the wheelhouse, by the product's own code (``build_all``: a
+    stand-in's only for the quick test that this still names the product's functions)."""
+    from blasbench.building import build
+    from blasbench.building.providers import setup_provider
+    from blasbench.setups import DEFAULT_SETUP
+
+    (build_all or build.build_all)(setup_provider(DEFAULT_SETUP).ensure(), DEFAULT_SETUP.numpy, DEFAULT_SETUP.scipy)
+
+
+PREBUILD = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import conftest; conftest.prebuild()"
 BUILDING = pytest.StashKey[subprocess.Popen]()
 
 
@@ -76,11 +81,17 @@ def pytest_collection_finish(session):
 
 
 def pytest_sessionfinish(session):
-    """A build no test waited for (a few tests selected, or a stop) is not left compiling."""
+    """A build no test waited for (a few tests selected, or a stop) is not left compiling; one that
+    failed is said (the tests then built it one after another, without the overlap)."""
     building = session.config.stash.get(BUILDING, None)
     if building is not None and building.poll() is None:
         os.killpg(building.pid, signal.SIGTERM)
         building.wait()
+    elif building is not None and building.returncode != 0:
+        from blasbench.store import cache_dir
+
+        print(f"\nthe background build failed (exit {building.returncode}): see {cache_dir() / 'logs' / 'tests-prebuild.log'}",
+              file=sys.stderr)
 
 
 @pytest.fixture(autouse=True)

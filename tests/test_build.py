@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import group
+from conftest import group, prebuild
 from small_examples import EXAMPLES
 from test_providers import example_openblas
 
@@ -17,6 +17,7 @@ from blasbench.building import build
 from blasbench.building.wheels import wheel_members
 from blasbench.facts import EXPERIMENTS
 from blasbench.results import kinds
+from blasbench.setups import VARIANTS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,6 +31,15 @@ def sdist(tmp_path):
 
 def key(sdist, openblas=None, **env):
     return store.digest(build.build_inputs("numpy", "9.9.9", openblas or example_openblas(), sdist))
+
+
+def test_the_background_build_is_the_default_setups_own_build():
+    """The slow tier's compile beside the quick tests (conftest's prebuild, run in a subprocess) calls the
+    product's build of the default setup: a function it names that was renamed fails only in that
+    subprocess's log, and the tier then compiles NumPy and SciPy one test after another instead."""
+    called = []
+    prebuild(lambda library, numpy, scipy: called.append((library.provider, library.flavour, numpy, scipy)))
+    assert called == [("system", "pthread", pins.NUMPY, pins.SCIPY)]
 
 
 def test_key_changes_with_every_input_that_changes_the_binary(sdist, monkeypatch):
@@ -272,13 +282,18 @@ def fresh_python(tmp_path_factory):
 
 
 # Not the reference BLAS: threadpoolctl knows no netlib, so its verification fails by design (README);
-# its linkage has a quick test, and compare-variants measures it in the full tier.
+# its linkage has a quick test, and the reference BLAS is measured side by side in the full tier.
 PROVIDERS_BUILT = [("scipy-openblas", "openblas"), ("source", "openblas"), ("mkl", "mkl"), ("blis", "blis")]
+# The full tier's alone: compiling OpenBLAS from Debian's source takes CI's tier 5 to 6 minutes before its
+# NumPy (the costliest step after the default build); its make options, sources list and target choice
+# have quick tests.
+FULL_TIER_ONLY = {"source"}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("provider, api, numpy_only", [
-    *[(provider, api, True) for provider, api in PROVIDERS_BUILT],
+    *[pytest.param(provider, api, True, marks=[pytest.mark.all_providers] if provider in FULL_TIER_ONLY else [])
+      for provider, api in PROVIDERS_BUILT],
     *[pytest.param(provider, api, False, marks=pytest.mark.all_providers) for provider, api in PROVIDERS_BUILT],
 ], ids=lambda value: {True: "numpy-only", False: "numpy-and-scipy"}.get(value, value) if isinstance(value, bool) else None)
 def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_only, fresh_python, tmp_path):
@@ -288,8 +303,8 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
     with a provider (its pkg-config text, meson options, linkage, what is loaded) breaks in NumPy."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BLIS_", "OMP_", "OPENBLAS_", "MKL_"))}
     env.update({k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")})
-    command = [fresh_python, "-m", "blasbench", "build", "--setup", provider, "--results", str(tmp_path),
-               *(["--numpy-only"] if numpy_only else [])]
+    command = [fresh_python, "-m", "blasbench", "build", "--setup", provider + ("+numpy-only" if numpy_only else ""),
+               "--results", str(tmp_path)]
     run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)
     if provider == "blis" and provenance.usable_cores() > 1:
         # Debian's BLIS runs one thread unless told: verification says so, and how to fix it
@@ -312,23 +327,26 @@ def test_every_provider_builds_and_verifies_for_what_it_is(provider, api, numpy_
 
 
 @pytest.mark.slow
-def test_openblas_releases_load_under_one_build_beside_the_variants_built_against_debians(fresh_python, tmp_path):
-    """`threadmap --setup scipy-openblas:0.3.28 system:pthread source --numpy-only`: NumPy
+@pytest.mark.parametrize("beside", [("system-pthread",), pytest.param(("system-pthread", "source"),
+                                                                       marks=pytest.mark.all_providers)],
+                         ids=["debian", "debian-and-source"])
+def test_openblas_releases_load_under_one_build_beside_the_variants_built_against_debians(beside, fresh_python, tmp_path):
+    """`threadmap --setup scipy-openblas:0.3.28+numpy-only system:pthread+numpy-only source+numpy-only`: NumPy
     built (reused from the wheelhouse) against scipy-openblas32; a tiny map under its 0.3.28 wheel, loaded in the
-    build's place, and under Debian's OpenBLAS and under the one compiled from Debian's source, each with NumPy
-    built against it in an environment of its own. Each point's processes loaded what it names (threadpoolctl)."""
+    build's place, and under Debian's OpenBLAS and (the full tier) under the one compiled from Debian's source, each
+    with NumPy built against it in an environment of its own. Each point's processes loaded what it names."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OMP_", "OPENBLAS_NUM", "MKL_"))}
-    run = subprocess.run([fresh_python, "-m", "blasbench", "threadmap", "--setup", "scipy-openblas:0.3.28",
-                          "system:pthread", "source", "--numpy-only", "--calls", "solve", "--sizes", "64",
+    run = subprocess.run([fresh_python, "-m", "blasbench", "threadmap", "--setup", "scipy-openblas:0.3.28+numpy-only",
+                          *(f"{VARIANTS[name].setup}+numpy-only" for name in beside), "--calls", "solve", "--sizes", "64",
                           "--threads", "1,2", "--rounds", "1", "--more-rounds", "0", "--allow-busy",
                           "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     points = {p.parent.name: json.loads(p.read_text()) for p in (tmp_path / "releases").glob("*/release.json")}
-    assert set(points) == {"0.3.28.0.2", "system-pthread", "source"} and not any("error" in p for p in points.values())
+    assert set(points) == {"0.3.28.0.2", *beside} and not any("error" in p for p in points.values())
     assert points["0.3.28.0.2"]["loaded"]["version"].startswith("0.3.28") and "variant" not in points["0.3.28.0.2"]
     assert "openblas-pthread" in points["system-pthread"]["loaded"]["filepath"]
-    assert "openblas-source" in points["source"]["library"]
-    for name in ("system-pthread", "source"):
+    assert "source" not in beside or "openblas-source" in points["source"]["library"]
+    for name in beside:
         assert points[name]["release"] == "0.3.21" and points[name]["variant"] == name
         assert os.path.realpath(points[name]["loaded"]["filepath"]) == points[name]["library"]
         assert [w["package"] for w in points[name]["wheels"]] == ["numpy"]
@@ -346,7 +364,7 @@ def test_numpy_built_twice_gives_the_same_bytes(how, built_env, tmp_path):
     """`build --check-reproducible`: the wheelhouse's NumPy built once more into a temporary directory;
     the two wheels are identical, and build.md says so."""
     python, _ = built_env
-    run = subprocess.run([python, "-m", "blasbench", "build", "--numpy-only", "--check-reproducible", how,
+    run = subprocess.run([python, "-m", "blasbench", "build", "--setup", "system:pthread+numpy-only", "--check-reproducible", how,
                           "--results", str(tmp_path)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     result = json.loads((tmp_path / "build.json").read_text())

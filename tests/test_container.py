@@ -114,6 +114,7 @@ def test_image_builds_from_a_local_base_and_its_reports_reach_the_host(dockerd, 
 
 
 @pytest.mark.slow
+@pytest.mark.all_providers  # CI's tier runs the quickstart as an ordinary user (test_launch) and a fresh image above
 def test_readme_debian_quickstart_runs_in_a_fresh_debian_container(dockerd, tmp_path, monkeypatch):
     """README's Debian 12 commands, verbatim, as root in a fresh debootstrapped bookworm with nothing
     installed (no Python, no compiler), on a fresh clone: the session installs what it needs, reuses

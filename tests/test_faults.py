@@ -29,9 +29,10 @@ CLI_FAULTS = [
     (["threadmap", "--sizes", "8,64,x"], "'8,64,x' is not a list of sizes (one or more, spaced or comma-separated)"),
     (["threadmap", "--calls", "solve,qr"], "invalid choice: 'qr'"),
     (["scaling", "--threads", "0,1"], "thread counts must be 1 or more"),
-    (["scaling", "--threads", "4096", "--results", "RESULTS"], "add --oversubscribe"),
     (["scaling", "--rungs", "9-nonsense"], "invalid choice: '9-nonsense'"),
-    (["scaling", "--numpy-only", "--results", "RESULTS"], "the post's network trains with scipy.optimize.minimize"),
+    (["scaling", "--setup", "system+numpy-only", "--results", "RESULTS"], "the post's network trains with scipy.optimize"),
+    (["threadmap", "--setup", "pypi:2.0+numpy-only", "pypi:2.4", "--results", "RESULTS"], "+numpy-only on every setup"),
+    (["build", "--numpy-only"], "--numpy-only is gone: the setup's +numpy-only"),
     (["bench", "--train-size", "-5"], "--train-size: -5 is not positive"),
     (["build", "--setup", "bogus", "--results", "RESULTS"], "--setup bogus: no setup kind 'bogus'; the kinds: installed, "
                                                             "system[:FLAVOUR], scipy-openblas[:RELEASE|LOW..HIGH]"),
@@ -42,7 +43,7 @@ CLI_FAULTS = [
     (["build", "--setup", "site-cfg:/nonexistent/site.cfg", "--results", "RESULTS"], "site.cfg"),
     (["build", "--setup", "installed", "--results", "RESULTS"], "--setup installed: nothing to build"),
     (["build", "--setup", "system,blis", "--results", "RESULTS"], "build takes one setup; several side by side: "
-                                                                   "`compare-variants --setup system:pthread blis:pthread`"),
+                                                                   "`scaling --setup system:pthread blis:pthread`"),
     (["threadmap", "--setup", "pypi:2.0", "scipy-openblas:0.3.28", "--results", "RESULTS"], "one release series at a time"),
     (["threadmap", "--setup", "scipy-openblas:0.3.28", "blis", "--results", "RESULTS"], "beside scipy-openblas's releases, "
                                                                                         "a point is one of system:pthread"),
@@ -59,10 +60,18 @@ CLI_FAULTS = [
     (["compare", "RESULTS"], "compare needs two or more result directories"),
     (["compare", "RESULTS", "RESULTS"], "the same directory is given twice"),
     (["compare", "RESULTS", str(DATA / "xeon16-pypi-a"), "--results", "reports/examples/x"], "inside the committed examples"),
-    (["compare-variants", "--setup", "essl", "--results", "RESULTS"], "no setup kind 'essl'"),
-    (["compare-variants", "--setup", "blis:openmp", "--results", "RESULTS"], "side by side are measured from these"),
-    (["build", "--setup", "source", "--make", "TARGT=ZEN", "--results", "RESULTS"], "unknown OpenBLAS make variable"),
-    (["build", "--setup", "mkl", "--make", "TARGET=ZEN", "--results", "RESULTS"], "only with --setup source"),
+    (["scaling", "--setup", "pypi", "essl", "--results", "RESULTS"], "no setup kind 'essl'"),
+    (["threadmap", "--setup", "pypi", "blis:openmp", "--results", "RESULTS"], "side by side are measured from these"),
+    (["scaling", "--setup", "pypi", "blis", "--peers", "torch", "--results", "RESULTS"], "--peers are swept beside one setup"),
+    (["compare-variants", "--setup", "blis"], "compare-variants is gone: several setups side by side are `scaling --setup"),
+    (["build", "--setup", "source+TARGT=ZEN", "--results", "RESULTS"], "unknown OpenBLAS make variable"),
+    (["build", "--setup", "mkl+TARGET=ZEN", "--results", "RESULTS"], "'TARGET=ZEN' is not numpy-only, numpy==RELEASE"),
+    (["build", "--setup", "system+numpy==latest", "--results", "RESULTS"], "'numpy==latest' is not numpy-only, numpy==RELEASE"),
+    (["threadmap", "--setup", "pypi+numpy==2.0", "--results", "RESULTS"], "NumPy's releases are pypi:RELEASE"),
+    (["build", "--setup", "system+scipy==1.16.3+numpy-only", "--results", "RESULTS"], "NumPy alone builds no SciPy"),
+    (["scaling", "--setup", "system", "system:pthread+numpy==2.3.5", "--results", "RESULTS"], "each setup of another kind"),
+    (["build", "--numpy", "2.3.5"], "--numpy is gone: the setup's +numpy==RELEASE"),
+    (["build", "--make", "TARGET=ZEN"], "--make is gone: the setup's +KEY=VALUE"),
     (["build", "--setup", "blis:tbb", "--results", "RESULTS"], "choose one of pthread, openmp"),
 ]
 # A results file damaged in one way, then `report`: (file content, message fragment).
@@ -136,10 +145,10 @@ def test_the_workload_command_line_says_one_line(argv, message):
 
 
 def test_every_point_refused_is_a_failure_that_says_why(tmp_path, capsys, monkeypatch):
-    """More threads than cores, allowed: OpenBLAS runs at most one per core, so every point is
+    """More threads than cores, measured as asked: OpenBLAS runs at most one per core, so every point is
     refused; the command fails saying so, and the report lists the refused points."""
     monkeypatch.chdir(ROOT)
-    code, err = run_cli(["scaling", "--setup", "installed", "--quick", "--threads", "64", "--oversubscribe", "--allow-busy",
+    code, err = run_cli(["scaling", "--setup", "installed", "--quick", "--threads", "64", "--allow-busy",
                          "--rungs", "3-numexpr", "--profile-rungs", "--experiments", "--results", str(tmp_path)], capsys)
     assert code == 2 and "every point of the sweep was refused" in err[-1] and "not 64" in err[-1]
     scaling = json.loads((tmp_path / "scaling.json").read_text())
@@ -193,7 +202,7 @@ def test_a_peer_asked_for_but_not_installed_is_one_line_before_anything_long(com
     ("numexpr", ["bench", "--setup", "installed"], "this environment has no numexpr"),
     ("scipy", ["threadmap", "--setup", "installed"], "this environment has no scipy (SciPy's calls, and the network's "
                                                      "optimiser): `python3 -m pip install scipy` here"),
-    ("numpy", ["threadmap", "--setup", "installed", "--numpy-only"], "this environment has no numpy (what is measured)"),
+    ("numpy", ["threadmap", "--setup", "installed+numpy-only"], "this environment has no numpy (what is measured)"),
 ])
 def test_what_a_command_needs_and_the_environment_lacks_is_one_line_before_measuring(blocked, argv, message, tmp_path):
     """`pip install .` into an environment with NumPy alone: the sweep had measured until its first point
@@ -222,6 +231,6 @@ def test_a_cache_that_cannot_be_written_is_one_line_before_anything_is_built(whe
         cache = tmp_path / "file"
         cache.write_text("")
     monkeypatch.setenv("BLASBENCH_CACHE", str(cache / "blasbench") if where == "a file" else str(cache))
-    assert main(["build", "--setup", "scipy-openblas", "--numpy-only", "--results", str(tmp_path / "r")]) == 2
+    assert main(["build", "--setup", "scipy-openblas+numpy-only", "--results", str(tmp_path / "r")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and "cannot write the cache at" in err[0] and "set BLASBENCH_CACHE" in err[0], err

@@ -218,7 +218,7 @@ def test_make_options_keep_the_thread_ceiling_unless_the_user_sets_one():
     assert parse_make_options([])["NUM_THREADS"] == "64"
     assert parse_make_options(["NUM_THREADS=256", "TARGET=ZEN"]) == {
         "USE_THREAD": "1", "NUM_THREADS": "256", "NO_AFFINITY": "1", "NO_WARMUP": "1", "TARGET": "ZEN", "NO_LAPACKE": "1"}
-    with pytest.raises(UserError, match="only with --setup source, not system"):
+    with pytest.raises(UserError, match="only for --setup source, not system"):
         get_provider("system", "pthread", make=("TARGET=ZEN",))
 
 

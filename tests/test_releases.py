@@ -48,7 +48,7 @@ def test_openblas_variants_are_points_beside_the_releases_and_a_range_mixes_with
 
 def test_bisect_refuses_a_build_beside_its_range_in_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(OpenBLASReleases, "available", lambda self: INDEX)
-    assert main(["threadmap", "--setup", "scipy-openblas:0.3.26..0.3.34", "system:pthread", "--numpy-only", "--bisect",
+    assert main(["threadmap", "--setup", "scipy-openblas:0.3.26..0.3.34+numpy-only", "system:pthread+numpy-only", "--bisect",
                  "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["error: --bisect searches one range of releases loaded alike: --setup scipy-openblas:LOW..HIGH alone."]
@@ -92,7 +92,7 @@ def test_release_axes_asked_for_wrongly_are_one_line_before_anything_is_installe
 def release_map(tmp_path, version: str, architecture: str, slow_at_2: float, axis: str = "openblas",
                 variant: str | None = None) -> None:
     """A release's record and its map of `solve` at n = 2 and 64: five rounds, 2 threads as fast as one but
-    at n = 2, ``slow_at_2`` times one thread's; ``variant``: compare-variants' variant of OpenBLAS, at ``version``."""
+    at n = 2, ``slow_at_2`` times one thread's; ``variant``: a side-by-side setup of OpenBLAS, at ``version``."""
     runs = [{"round": r, "threads": threads,
              "cells": [cell("solve", 2, [(slow_at_2 if threads == 2 else 1.0) * (1 + 0.01 * r)]),
                        cell("solve", 64, [1.0 + 0.01 * r])]} for r in range(5) for threads in (1, 2)]
@@ -287,7 +287,7 @@ def test_numpy_wheel_releases_are_mapped_each_in_its_own_environment_with_the_op
     """Two NumPy releases from the package index, a tiny map of each (NumPy's `solve` alone): each
     point's processes ran the NumPy asked for, and its OpenBLAS is the one its wheel bundles
     (threadpoolctl finds it under numpy.libs), of another release for each."""
-    assert main(["threadmap", "--setup", "pypi:1.26.4,pypi:2.4.6", "--numpy-only", "--calls", "solve", "--sizes", "64",
+    assert main(["threadmap", "--setup", "pypi:1.26.4+numpy-only,pypi:2.4.6+numpy-only", "--calls", "solve", "--sizes", "64",
                  "--threads", "1,2", "--rounds", "1", "--allow-busy", "--results", str(tmp_path)]) == 0
     records = Results.load(tmp_path).findings["release"]["measured"]
     assert [(r["axis"], r["installed"]["numpy"], r["installed"]["scipy"]) for r in records] == \

@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from blasbench.results import kinds
 from blasbench.results.kinds.build import describe_difference
 
 ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
 LIBM = Path("/usr/lib/x86_64-linux-gnu/libm.so.6")
 
 
@@ -155,15 +157,27 @@ def test_code_edited_again_is_another_identity_not_the_same_dirty(tmp_path):
     assert len({clean["workload_source"], first["workload_source"], second["workload_source"]}) == 3
 
 
-def test_a_second_run_into_the_same_results_directory_waits_or_stops_in_one_line(tmp_path, capsys):
+def test_a_second_run_into_the_same_results_directory_waits_for_the_first_naming_it(tmp_path, capsys):
     results = tmp_path / "reports"
-    with store.one_writer(results, "python -m blasbench scaling (the first run)"):
-        code = main(["report", "--results", str(results), "--no-wait"])
+    shutil.copytree(DATA / "epyc2-a", results)
+    held, release = threading.Event(), threading.Event()
+
+    def first_run():
+        with store.one_writer(results, "python -m blasbench scaling (the first run)"):
+            held.set()
+            release.wait(30)
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    held.wait(30)
+    threading.Timer(1.0, release.set).start()  # the first run ends while the second waits
+    code = main(["report", "--results", str(results)])
+    first.join()
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert code == 2 and len(err) == 1, err
-    assert f"{results} is being written by another run (pid {os.getpid()}" in err[0]
-    assert "python -m blasbench scaling (the first run)" in err[0] and "drop --no-wait" in err[0]
-    assert list(results.iterdir()) == []  # the lock file goes with the run that held it
+    assert code == 0 and release.is_set()
+    assert err[0].startswith(f"waiting for the other run writing to {results} (pid {os.getpid()}"), err
+    assert err[0].endswith(": python -m blasbench scaling (the first run)) ...")
+    assert not (results / store.RESULTS_LOCK).exists()  # the lock file goes with the run that held it
 
 
 def test_a_results_directory_that_cannot_hold_the_lock_is_one_line(tmp_path, capsys):
@@ -186,7 +200,7 @@ def test_the_source_provider_names_a_target_every_avx2_cpu_runs_unless_told():
     log = ("../kernel/x86_64/../arm/../simd/intrin_avx512.h:29:18: note: called from here\n"
            "avx512fintrin.h:12520:1: error: inlining failed in call to 'always_inline' '_mm512_add_ps': "
            "target specific option mismatch\n")
-    assert "pass --make TARGET=HASWELL" in compile_hint(log)
+    assert "pass --setup source+TARGET=HASWELL" in compile_hint(log)
     assert compile_hint("make: *** [Makefile:42: libs] Error 1\n") is None
 
 

@@ -186,6 +186,24 @@ def test_every_version_has_its_migration_and_older_results_reach_the_current_sha
     assert "openblas" not in build and build["blas"]["flavour"] == "pthread" and "variant" not in build["blas"]
 
 
+def test_version_8_conditions_and_sbatch_options_reach_their_version_9_names(tmp_path):
+    """"setup" had two meanings until version 9: an experiment's or the limits probe's way of running a
+    process is now its "condition"; a Slurm job's partition, time, account and constraint options are
+    the SBATCH_* variables it was submitted with."""
+    why = read_result(DATA / "epyc2-a" / "why.json", "why")
+    rows = [row for found in why["experiments"].values() for row in found["rows"]]
+    assert not any("setup" in row for row in rows) and {r["condition"] for r in why["experiments"]["limits"]["rows"]}
+    variant = read_result(DATA / "epyc2-a" / "variants" / "pypi" / "variant.json", "variant")
+    assert all("condition" in row and "setup" not in row for row in variant["limits"])
+    assert variant["variant"]["name"] == "pypi"  # the variant's own record is not a condition
+    job = json.loads((DATA / "cluster-2node-test" / "cluster.json").read_text())
+    job.update(partition="short", time="01:00:00", account=None, version=8)
+    (tmp_path / "cluster.json").write_text(json.dumps(job))
+    migrated = read_result(tmp_path / "cluster.json", "cluster")
+    assert migrated["sbatch_environment"] == {"SBATCH_PARTITION": "short", "SBATCH_TIMELIMIT": "01:00:00"}
+    assert not {"partition", "time", "account", "constraint"} & set(migrated)
+
+
 def test_a_migration_that_meets_a_cut_short_file_says_so_in_one_line(tmp_path):
     path = tmp_path / "build.json"
     path.write_text(json.dumps({"kind": "build", "version": 4, "wheels": [], "verification": {},
@@ -247,7 +265,7 @@ def test_the_index_ends_in_one_bottom_line_a_user_can_act_on(tmp_path):
     bottom = [line for line in index.splitlines() if line.startswith("**Bottom line**")]
     assert len(bottom) == 1 and "on AMD EPYC (2 usable cores)" in bottom[0]
     assert "at 2 thread(s) on openblas 0.3.21 (pthreads): nothing to set: by default it uses every usable core" in bottom[0]
-    assert "`python3 -m nox -s compare-variants` measures them side by side" in bottom[0]
+    assert "`python3 -m nox -s scaling -- --setup system:pthread pypi blis ...` measures them side by side" in bottom[0]
     result = read_result(DATA / "epyc2-a" / "scaling.json", "scaling")
     for point in result["points"]:  # one thread made it faster: the advice is to hold the BLAS to one
         point["wall"] *= 1 if point["threads"] == 1 else 2

@@ -3,7 +3,7 @@ and every setup a build reports is one a command takes."""
 
 import pytest
 
-from blasbench import UserError
+from blasbench import UserError, pins
 from blasbench.building.providers import PROVIDERS
 from blasbench.setups import SETUP_KINDS, VARIANTS, Setup, built_setup, parse_setup
 
@@ -13,9 +13,20 @@ from blasbench.setups import SETUP_KINDS, VARIANTS, Setup, built_setup, parse_se
     ("source", "source:bookworm"), ("scipy-openblas", "scipy-openblas"), ("scipy-openblas:0.3.26..0.3.34",
                                                                           "scipy-openblas:0.3.26..0.3.34"),
     ("pypi:2.0", "pypi:2.0"), ("site-cfg", "site-cfg:site.cfg"), ("installed", "installed"), ("mkl", "mkl"),
+    ("system+scipy==1.16.3+numpy==2.3.5", "system:pthread+numpy==2.3.5+scipy==1.16.3"),
+    ("source:trixie+TARGET=ZEN+USE_OPENMP=1", "source:trixie+TARGET=ZEN+USE_OPENMP=1"),
+    (f"mkl+numpy=={pins.NUMPY}", "mkl"),
 ])
 def test_a_spelling_parses_to_the_setup_that_reads_back_as_its_full_spelling(word, spelt):
     assert str(parse_setup(word)) == spelt and parse_setup(spelt) == parse_setup(word)
+
+
+def test_a_built_setup_carries_the_releases_it_compiles_and_a_build_reports_them():
+    setup = parse_setup("blis:openmp+numpy==2.3.5")
+    assert (setup.numpy, setup.scipy, setup.make) == ("2.3.5", pins.SCIPY, ())
+    assert parse_setup("source+TARGET=ZEN").make == ("TARGET=ZEN",)
+    wheels = [{"package": "numpy", "version": "2.3.5"}, {"package": "scipy", "version": pins.SCIPY}]
+    assert built_setup({"provider": "blis", "flavour": "openmp"}, wheels) == setup
 
 
 def test_a_release_is_a_point_of_its_kinds_series_and_a_build_is_not():

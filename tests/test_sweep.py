@@ -165,7 +165,7 @@ def test_signal_tests_pass_when_the_suite_starts_with_sigint_ignored():
 
 def test_a_child_imports_its_environments_package_not_the_callers_directory(tmp_path, monkeypatch):
     """`python -m` puts the current directory first on sys.path: a child started from a directory that
-    holds a `blasbench/` (a clone, when compare-variants runs another environment's python) imported
+    holds a `blasbench/` (a clone, when several setups side by side run another environment's python) imported
     those sources instead of the package installed in its own environment."""
     from blasbench.measuring.sweep import current_identity
 

@@ -288,10 +288,11 @@ def test_a_numpy_only_map_leaves_out_scipys_calls_and_refuses_one_asked_for(tmp_
     from blasbench.cli import build_parser
     from blasbench.commands.threadmap import chosen_calls
 
-    args = build_parser().parse_args(["threadmap", "--numpy-only"])
+    args = build_parser().parse_args(["threadmap", "--setup", "system+numpy-only"])
     assert chosen_calls(args) == tuple(name for name, call in CALLS.items() if call.package == "numpy")
     assert "lu_factor" not in chosen_calls(args) and "solve" in chosen_calls(args)
-    assert main(["threadmap", "--numpy-only", "--calls", "solve", "lu_factor", "--results", str(tmp_path / "r")]) == 2
+    assert main(["threadmap", "--setup", "system+numpy-only", "--calls", "solve", "lu_factor",
+                 "--results", str(tmp_path / "r")]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    assert err == ["error: --numpy-only builds no SciPy, which lu_factor needs: drop --numpy-only or those calls."]
+    assert err == ["error: +numpy-only has no SciPy, which lu_factor needs: drop +numpy-only or those calls."]
     assert not (tmp_path / "r" / "threadmap.json").exists()

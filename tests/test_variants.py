@@ -1,4 +1,5 @@
-"""BLAS variants side by side: setup errors, the report from recorded results, a real run (slow)."""
+"""Several setups side by side (`scaling`/`threadmap --setup A B ...`): setup errors, the report from recorded
+results, real runs (slow)."""
 
 import json
 import os
@@ -33,7 +34,7 @@ def test_variants_are_installed_from_the_repository_root_only(tmp_path, monkeypa
 
 
 def setups(names) -> list[str]:
-    """The spellings of compare-variants' setups ``names`` (the names their results are kept under)."""
+    """The spellings of the side-by-side setups ``names`` (the names their results are kept under)."""
     return [str(VARIANTS[name].setup) for name in names]
 
 
@@ -54,16 +55,16 @@ def test_the_recorded_variants_render_with_their_findings():
 
 
 @pytest.mark.slow
+@pytest.mark.all_providers  # CI's tier has setups side by side in the function's test below, in a minute less
 @pytest.mark.parametrize("names", [
     ["system-pthread", "pypi"],
-    # the reference BLAS's SciPy is another 10-30 minutes of compiling: the full tier only
-    pytest.param(["system-pthread", "pypi", "reference"], marks=pytest.mark.all_providers),
+    ["system-pthread", "pypi", "reference"],  # the reference BLAS's SciPy: another 10-30 minutes of compiling
 ], ids=["openblas-and-pypi", "with-the-reference-floor"])
-def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, tmp_path, monkeypatch):
+def test_scaling_sweeps_openblas_pypi_and_the_reference_floor_side_by_side(names, tmp_path, monkeypatch):
     """Quick settings, real builds (from the wheelhouse), real environments, real runs."""
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
-    assert main(["compare-variants", "--quick", "--setup", *setups(names), "--results", str(results)]) == 0
+    assert main(["scaling", "--quick", "--setup", *setups(names), "--results", str(results)]) == 0
     measured, failed = variants_of(results)
     assert not failed
     by_name = {v["name"]: v for v in measured}
@@ -82,25 +83,27 @@ def test_compare_variants_measures_openblas_pypi_and_the_reference_floor(names, 
     assert all(f"| **{name}** |" in report for name in names)
     assert (results / "variants.svg").exists()
     # rerunning measures nothing new: every point is already there
-    assert main(["compare-variants", "--quick", "--setup", *setups(names[-1:]), "--results", str(results)]) == 0
+    assert main(["scaling", "--quick", "--setup", *setups(names), "--results", str(results)]) == 0
     rendered = render_variants(Results.load(results).findings["variant"]) + glossary_footer(results)
     assert rendered == report.replace("![variants](variants.svg)\n\n", "")
 
 
-# Side by side is the network test's above; here the function and the map in one environment (CI time).
-VARIANTS_HERE = ("system-pthread",)
+# The network's test above (the full tier) has the reference floor; here two setups CI's tier builds anyway.
+VARIANTS_HERE = ("system-pthread", "pypi")
 
 
 @pytest.mark.slow
-def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_path, monkeypatch):
-    """`compare-variants --workload ... --threadmap`: the small-solves example (OpenBLAS issue 4387)
-    in the system OpenBLAS's environment, reported per call, its answers compared, and the
-    environment's calls mapped."""
+def test_scaling_and_threadmap_sweep_a_users_function_and_map_each_setup_side_by_side(tmp_path, monkeypatch):
+    """`scaling --setup A B --workload ...` then `threadmap --setup A B` into the same results: the
+    small-solves example (OpenBLAS issue 4387) in each setup's environment, reported per call, its
+    answers compared, and each environment's calls mapped, in one report."""
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
-    assert main(["compare-variants", "--quick", "--threadmap", "--setup", *setups(VARIANTS_HERE), "--allow-busy",
+    assert main(["scaling", "--quick", "--setup", *setups(VARIANTS_HERE), "--allow-busy",
                  "--workload", "examples/small_solves.py:solve_many", "--workload-args", '{"count": 50}',
                  "--results", str(results)]) == 0
+    assert main(["threadmap", "--setup", *setups(VARIANTS_HERE), "--allow-busy", "--calls", "solve", "a @ b",
+                 "--sizes", "2", "128", "--rounds", "2", "--more-rounds", "0", "--results", str(results)]) == 0
     measured, failed = variants_of(results)
     assert not failed and {v["name"] for v in measured} == set(VARIANTS_HERE)
     for variant in measured:
@@ -109,7 +112,7 @@ def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_
     report = (results / "variants.md").read_text()
     assert "The same function (`examples/small_solves.py:solve_many` with `{\"count\": 50}`" in report
     assert "s per call, 1 thread" in report and ", the function " in report
-    assert "## Threading map per variant" in report and "## Does threading change the answer, per variant?" in report
+    assert "## Threading map per setup" in report and "## Does threading change the answer, per variant?" in report
     assert all(f"- [`{name}`](variants/{name}/threadmap.md): float64 on " in report for name in VARIANTS_HERE)
     assert all((results / "variants" / name / "threadmap.md").exists() for name in VARIANTS_HERE)
     print(report)
@@ -117,20 +120,20 @@ def test_compare_variants_sweeps_a_users_function_and_maps_each_environment(tmp_
 
 @pytest.mark.slow
 @pytest.mark.parametrize("example", [name for name in EXAMPLES if name != "small_solves.py:solve_many"])
-def test_compare_variants_sweeps_every_other_example(example, tmp_path, monkeypatch):
-    """The other examples through `compare-variants --workload` (small size, one variant: the
-    side-by-side and the map are tested above): answers compared, seconds per call reported."""
+def test_scaling_sweeps_every_other_example_on_the_installed_numpy(example, tmp_path, monkeypatch):
+    """The other examples through `scaling --setup installed --workload` (small size, this environment's
+    NumPy/SciPy: the side-by-side and the map are tested above): answers compared, seconds per call reported."""
     monkeypatch.chdir(ROOT)
     results = tmp_path / "reports"
-    assert main(["compare-variants", "--quick", "--setup", *setups(VARIANTS_HERE), "--allow-busy",
+    assert main(["scaling", "--quick", "--setup", "installed", "--allow-busy",
                  "--workload", f"examples/{example}", "--workload-args", EXAMPLES[example],
                  "--results", str(results)]) == 0
-    [variant], failed = variants_of(results)
-    assert not failed and variant["settings"]["workload"]["spec"] == f"examples/{example}"
-    report = (results / "variants.md").read_text()
+    sweep = read_result(results / "scaling.json", "scaling")
+    assert sweep["settings"]["workload"]["spec"] == f"examples/{example}" and sweep["points"]
+    report = (results / "scaling.md").read_text()
     arguments = json.dumps(json.loads(EXAMPLES[example]), sort_keys=True)  # as the report writes them
-    assert f"The same function (`examples/{example}` with `{arguments}`" in report
-    assert "## Does threading change the answer, per variant?" in report
+    assert f"`examples/{example}` with `{arguments}`" in report
+    assert "### Does threading change the answer?" in report
     print(report)
 
 
@@ -158,7 +161,7 @@ def test_findings_name_the_fastest_and_say_when_rows_are_noise_undecided_or_one_
     assert "takes 1.25x as long, but its repeats overlap the fastest's: undecided" in findings_lines(findings)
 
 
-def test_a_busy_machine_stops_compare_variants_after_the_builds_before_any_timing(tmp_path, monkeypatch):
+def test_a_busy_machine_stops_the_side_by_side_after_the_builds_before_any_timing(tmp_path, monkeypatch):
     """Every variant is built and installed before the first timing, then the comparison waits once
     for quiet cores; when they stay busy it stops with one message, nothing timed."""
     from blasbench import MachineBusy
@@ -172,12 +175,12 @@ def test_a_busy_machine_stops_compare_variants_after_the_builds_before_any_timin
         raise MachineBusy("the machine is busy (other processes kept 2.00 cores busy): run again when it is quiet")
 
     with pytest.raises(MachineBusy, match="run again when it is quiet"):
-        variants.compare_variants(["system-pthread", "pypi"], None, tmp_path, None, quiet=busy)
+        variants.compare_variants([VARIANTS["system-pthread"], VARIANTS["pypi"]], None, tmp_path, quiet=busy)
     assert prepared == ["system-pthread", "pypi"] and not list(tmp_path.glob("variants/*/variant.json"))
 
 
 def made_up_variants(monkeypatch, tmp_path, fails: tuple[str, int] | None = None) -> tuple[list[str], list[tuple]]:
-    """compare-variants over three variants whose sweeps (two repeats) and maps (two rounds and the further
+    """Three setups side by side whose sweeps (two repeats) and maps (two rounds and the further
     ones) are made up: the variants failed, and each step in the order measured. ``fails``: the variant
     whose sweep fails at that repeat."""
     from blasbench.measuring import variants
@@ -203,12 +206,12 @@ def made_up_variants(monkeypatch, tmp_path, fails: tuple[str, int] | None = None
     monkeypatch.setattr(variants, "probed", lambda variant, *_: {"kind": "variant", "variant": {"name": variant.name}})
     monkeypatch.setattr(variants, "sweep_repeats", sweep_repeats)
     monkeypatch.setattr(variants, "map_rounds", map_rounds)
-    failed = variants.compare_variants(["system-pthread", "system-openmp", "pypi"], ScalingSettings(("x",), (1, 2), 2),
-                                       tmp_path, None, map_settings=MapSettings(rounds=2))
+    failed = variants.compare_variants([VARIANTS[name] for name in ("system-pthread", "system-openmp", "pypi")],
+                                       ScalingSettings(("x",), (1, 2), 2), tmp_path, map_settings=MapSettings(rounds=2))
     return failed, steps
 
 
-def test_compare_variants_measures_a_repeat_of_every_variant_before_the_next_repeat_of_any(monkeypatch, tmp_path):
+def test_side_by_side_measures_a_repeat_of_every_setup_before_the_next_repeat_of_any(monkeypatch, tmp_path):
     """Variants swept one after another let the machine's drift over the run read as a difference between
     two (the rule's verdict on the fastest and the next): the sweeps take a repeat of each variant in turn,
     then the maps a round of each in turn, then their further rounds."""

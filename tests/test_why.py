@@ -5,7 +5,7 @@ import sys
 import pytest
 
 from blasbench import provenance
-from blasbench.facts import LIMIT_SETUPS
+from blasbench.facts import LIMIT_CONDITIONS
 from blasbench.measuring.sweep import Workload
 from blasbench.measuring.why import BUFFER_RUNG, WhySettings, run_why, runtime_limits
 from blasbench.render.scaling import render_why
@@ -13,8 +13,8 @@ from blasbench.results.analysis import analyse_why
 
 
 def test_every_way_of_asking_for_one_thread_is_probed_in_a_fresh_process():
-    rows = {row["setup"]: row for row in runtime_limits(sys.executable, size=128)}
-    assert list(rows) == list(LIMIT_SETUPS)
+    rows = {row["condition"]: row for row in runtime_limits(sys.executable, size=128)}
+    assert list(rows) == list(LIMIT_CONDITIONS)
     # a pthreads OpenBLAS (PyPI's, in the test session): every limit reaches it; "no limit" sets none
     assert rows["no limit"]["reported_threads"] == provenance.usable_cores()
     assert rows["no limit"]["honoured"] is None
@@ -43,7 +43,7 @@ def test_temporaries_page_fault_and_reuse_or_a_kept_heap_avoids_it(tmp_path):
     run at the quick sweep's sizes in test_scaling_quick_end_to_end.)"""
     settings = WhySettings(threads=provenance.usable_cores(), repeats=1, workload=Workload(iterations=2))
     results = run_why(settings, ["malloc"], tmp_path / "why.json")
-    rows = {(r["setup"], r["threads"]): r for r in results["experiments"]["malloc"]["rows"]}
+    rows = {(r["condition"], r["threads"]): r for r in results["experiments"]["malloc"]["rows"]}
     threads = settings.threads
     defaults = rows["glibc defaults", threads]["minor_page_faults"]
     kept_heap = next(r for (setup, t), r in rows.items() if setup.startswith("MALLOC_MMAP_MAX_=0") and t == threads)
@@ -57,18 +57,18 @@ def test_a_limit_whose_compute_took_effect_while_idle_threads_spun_says_exactly_
     """threadpoolctl's limit with both cores busy but its DGEMM at the one-thread rate (seen on a
     2-core Zen 4) was reported as "not honoured"; the compute was limited and idle threads spun."""
     import copy
-    import json
     from pathlib import Path
 
     from blasbench.results.analysis import limit_effect
+    from blasbench.results.kinds import read_result
 
-    why = json.loads((Path(__file__).parent / "data" / "epyc2-a" / "why.json").read_text())
+    why = read_result(Path(__file__).parent / "data" / "epyc2-a" / "why.json", "why")  # a version 8 file, migrated
     rows = why["experiments"]["limits"]["rows"]
-    spinning = next(r for r in rows if r["setup"].startswith("threadpoolctl"))
+    spinning = next(r for r in rows if r["condition"].startswith("threadpoolctl"))
     spinning.update(honoured=False, dgemm={**spinning["dgemm"], "cpu_per_wall": 2.0, "gflops": 51.4})
     ignored = copy.deepcopy(spinning)
-    ignored.update(setup="OMP_NUM_THREADS=1", dgemm={**ignored["dgemm"], "gflops": 99.0})
-    rows = [r for r in rows if r["setup"] != "OMP_NUM_THREADS=1"] + [ignored]
+    ignored.update(condition="OMP_NUM_THREADS=1", dgemm={**ignored["dgemm"], "gflops": 99.0})
+    rows = [r for r in rows if r["condition"] != "OMP_NUM_THREADS=1"] + [ignored]
     assert [limit_effect(r, rows) for r in (spinning, ignored)] == ["compute only", "ignored"]
     assert limit_effect(rows[0], rows) is None and limit_effect(rows[1], rows) == "honoured"
     why["experiments"] = {"limits": {**why["experiments"]["limits"], "rows": rows}}

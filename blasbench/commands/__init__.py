@@ -3,6 +3,6 @@
 ``--help``.
 """
 
-from . import bench, build, cluster, compare, container, report, scaling, threadmap, variants, wheelhouse
+from . import bench, build, cluster, compare, container, report, scaling, threadmap, wheelhouse
 
-COMMANDS = (build, wheelhouse, scaling, variants, compare, bench, threadmap, container, cluster, report)
+COMMANDS = (build, wheelhouse, scaling, compare, bench, threadmap, container, cluster, report)

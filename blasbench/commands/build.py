@@ -13,7 +13,15 @@ from ..render import render_all
 from ..results.directory import Results
 from ..results.kinds.build import KIND as BUILD
 from ..setups import Setup
-from .options import add_build_options, add_results_options, ensure_build, on_installed, recorded_build, writable_results
+from .options import (
+    add_build_options,
+    add_results_options,
+    ensure_build,
+    on_installed,
+    one_setup,
+    recorded_build,
+    writable_results,
+)
 
 
 def command_build(args: argparse.Namespace, setup: Setup | None = None) -> int:
@@ -38,7 +46,7 @@ def command_verify(args: argparse.Namespace) -> int:
     """The build's checks; on ``--setup installed``, the checks of this environment's own NumPy and SciPy."""
     if on_installed(args):
         return subprocess.run([sys.executable, "-m", "blasbench.verify", "--wait-quiet", str(args.wait_quiet),
-                               *(["--numpy-only"] if args.numpy_only else [])]).returncode
+                               *(["--numpy-only"] if one_setup(args, builds=False).scipy is None else [])]).returncode
     result = ensure_build(args)
     return EXIT_STATUS[result["verification"]["status"]]
 
@@ -52,10 +60,6 @@ def register(commands) -> None:
                             + "; ".join(f"{how} ({what})" for how, what in REBUILDS.items()) + " (default compile)")
     build.set_defaults(run=command_build)
     verify = commands.add_parser("verify", help="install the build (cached) and verify it, writing nothing")
-    add_build_options(verify, "the setup checked; installed: this environment's own NumPy and SciPy")
+    add_build_options(verify, "the setup checked; installed: this environment's own NumPy and SciPy", goes_on=False)
     verify.set_defaults(run=command_verify)
-    for sub in (build, verify):
-        sub.add_argument("--numpy-only", action="store_true",
-                         help="build and verify NumPy alone: what can break with a provider (pkg-config, meson options, "
-                              "linkage, what is loaded) at a fifth of the time; the workloads need SciPy too")
     add_results_options(build)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,20 +22,19 @@ def command_cluster(args: argparse.Namespace) -> int:
     nodelist = args.nodelist.split(",") if args.nodelist else None
     job = ClusterJob(command=args.command, arguments=args.arguments, nodes=len(nodelist) if nodelist else args.nodes,
                      results=str(args.results.resolve()), repository=str(Path.cwd()), python=sys.executable,
-                     partition=args.partition, nodelist=nodelist, time=args.time, account=args.account,
-                     constraint=args.constraint)
+                     nodelist=nodelist,
+                     sbatch_environment={k: v for k, v in os.environ.items() if k.startswith("SBATCH_")})
     return run_cluster(job, None, args.results, args.poll, render_all)
 
 
 def register(commands) -> None:
-    cluster = commands.add_parser("cluster", help="run a command on every node of a Slurm cluster and merge the results")
-    cluster.add_argument("--partition", help="Slurm partition (sbatch --partition)")
+    cluster = commands.add_parser("cluster", help="run a command on every node of a Slurm cluster and merge the results",
+                                  epilog="sbatch's own input variables choose the rest, as for any sbatch: "
+                                         "SBATCH_PARTITION, SBATCH_ACCOUNT, SBATCH_TIMELIMIT (per task), "
+                                         "SBATCH_CONSTRAINT, SBATCH_QOS, ...")
     where = cluster.add_mutually_exclusive_group()
     where.add_argument("--nodes", type=positive, default=2, help="how many nodes, one array task each (default 2)")
     where.add_argument("--nodelist", help="these nodes, comma-separated (one task each)")
-    cluster.add_argument("--time", help="time limit per task (sbatch --time, e.g. 01:00:00)")
-    cluster.add_argument("--account", help="account to charge (sbatch --account)")
-    cluster.add_argument("--constraint", help="node features required (sbatch --constraint)")
     cluster.add_argument("--resume", metavar="JOB", help="follow and merge an earlier job again; submits nothing")
     cluster.add_argument("--poll", type=float, default=5.0, metavar="SECONDS", help="how often to ask squeue (default 5)")
     cluster.add_argument("--results", type=Path, default=Path("reports") / "cluster",

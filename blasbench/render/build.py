@@ -21,7 +21,8 @@ def headline(results: Results) -> list[str]:
     build = results["build"]
     probe, blas = build["verification"].get("probe", {}), build["blas"]
     return [f"- [Build](build.md): {built(build)} compiled against {blas_word(blas)} {blas['version']} "
-            f"({blas['threading_layer']}; setup `{built_setup(blas)}`); verification **{status(build['verification'])}**"
+            f"({blas['threading_layer']}; setup `{built_setup(blas, build['wheels'])}`); "
+            f"verification **{status(build['verification'])}**"
             + (f", DGEMM {probe['speedup']:.2f}x faster on all threads than on one." if probe else ".")]
 
 
@@ -31,7 +32,7 @@ def blas_word(library: dict) -> str:
 
 
 def built(result: dict) -> str:
-    """What a build compiled: NumPy and SciPy, or NumPy alone (``--numpy-only``)."""
+    """What a build compiled: NumPy and SciPy, or NumPy alone (``+numpy-only``)."""
     return " and ".join({"numpy": "NumPy", "scipy": "SciPy"}[w["package"]] for w in result["wheels"])
 
 
@@ -80,7 +81,7 @@ def render_build(result: dict) -> str:
                   for c in verification["checks"]]
     packages = built(result)
     parts = [
-        f"# Build: {packages} from source against {blas_word(blas)} (setup `{built_setup(blas)}`)",
+        f"# Build: {packages} from source against {blas_word(blas)} (setup `{built_setup(blas, result['wheels'])}`)",
         f"Verification **{status(verification)}**. "
         f"This run took {result['seconds_this_run']:.1f} s.",
         "## What was built",
@@ -124,7 +125,7 @@ def input_rows(result: dict) -> list[list[str]]:
                                  f"{o['compile_seconds'] / 60:.0f} min to compile"
                                  + (f"; target: {o['target']}" if "target" in o else "")]] if (o := blas.get("origin")) else [])
     return [
-        ["setup", f"`{built_setup(blas)}` (provider {blas['provider']}, flavour {blas['flavour'] or 'none'})"],
+        ["setup", f"`{built_setup(blas, result['wheels'])}` (provider {blas['provider']}, flavour {blas['flavour'] or 'none'})"],
         ["BLAS", f"{blas['version']}, threading `{blas['threading_layer']}`, core `{blas['architecture']}`, "
                  f"{'ILP64' if blas['ilp64'] else 'LP64'}"],
         ["library", f"`{blas['library']}`"],

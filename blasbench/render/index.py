@@ -33,7 +33,8 @@ def bottom_line(results: Results) -> str | None:
     if "fastest_variant" in found:
         parts.append(f"Of the BLAS setups measured, [`{found['fastest_variant']}`](variants.md) trained fastest.")
     else:
-        parts.append("Which BLAS is fastest here: `python3 -m nox -s compare-variants` measures them side by side.")
+        parts.append("Which BLAS is fastest here: `python3 -m nox -s scaling -- --setup system:pthread pypi blis ...` "
+                     "measures them side by side.")
     return "**Bottom line** on " + (measured_machine(results) or "this machine") + ": " + " ".join(parts)
 
 

@@ -296,7 +296,7 @@ def speedup_cell(row: dict) -> str:
 
 
 def run_rows(rows: list[dict]) -> list[list]:
-    return [[r["setup"], r["rung"], r["threads"], median_iqr(r["wall"]), f"{r['user']:.1f}", f"{r['system']:.1f}",
+    return [[r["condition"], r["rung"], r["threads"], median_iqr(r["wall"]), f"{r['user']:.1f}", f"{r['system']:.1f}",
              f"{r['cpu_per_wall']:.2f}", f"{r['minor_page_faults']:,.0f}", f"{r['voluntary_switches']:,.0f}"]
             for r in rows]
 
@@ -309,7 +309,7 @@ def limits_rows(limits: list[dict]) -> list[list]:
     words = {"honoured": "yes", "ignored": "**no**", None: "–",
              "compute only": "the compute, yes: the DGEMM ran at the one-thread rate, while idle threads kept the "
                              "other cores busy spinning"}
-    return [[r["setup"], fmt(r["reported_threads"]), f"{r['dgemm']['cpu_per_wall']:.2f}",
+    return [[r["condition"], fmt(r["reported_threads"]), f"{r['dgemm']['cpu_per_wall']:.2f}",
              f"{r['dgemm']['gflops']:.1f}", words[limit_effect(r, limits)]] for r in limits]
 
 
@@ -317,7 +317,7 @@ def timeout_findings(rows: list[dict]) -> list[str]:
     """What each way of letting idle threads sleep changed, against the defaults at all threads."""
     default, *sleepers = rows[1:]
     cpu_default = default["user"] + default["system"]
-    return [f"`{row['setup']}` changed the CPU time by {change(row['user'] + row['system'], cpu_default)} and the wall "
+    return [f"`{row['condition']}` changed the CPU time by {change(row['user'] + row['system'], cpu_default)} and the wall "
             f"time by {change(row['wall']['median'], default['wall']['median'])} (the defaults' own spread: "
             f"±{pct(default['wall']['iqr'] / 2 / default['wall']['median'])})." for row in sleepers]
 
@@ -335,11 +335,11 @@ def sizes_finding(rows: list[dict], sizes: dict) -> str:
 
 def malloc_findings(rows: list[dict]) -> list[str]:
     """Each allocator setting at the most threads, against glibc's defaults."""
-    by = {(r["setup"], r["threads"]): r for r in rows}
+    by = {(r["condition"], r["threads"]): r for r in rows}
     top = max(r["threads"] for r in rows)
-    base = by[rows[0]["setup"], top]
+    base = by[rows[0]["condition"], top]
     lines = []
-    for condition in dict.fromkeys(r["setup"] for r in rows):
+    for condition in dict.fromkeys(r["condition"] for r in rows):
         row, one = by[condition, top], by.get((condition, 1))
         scaling = f", {one['wall']['median'] / row['wall']['median']:.2f}x from 1 to {top} threads" if one and top > 1 else ""
         lines.append(f"{condition}: {row['seconds_per_evaluation']:.3f} s per evaluation at {top} threads "
@@ -353,7 +353,7 @@ def limits_finding(rows: list[dict]) -> str:
     effects: dict[str, list[str]] = {}
     for row in rows:
         if (effect := limit_effect(row, rows)) is not None:
-            effects.setdefault(effect, []).append(f"`{row['setup']}`")
+            effects.setdefault(effect, []).append(f"`{row['condition']}`")
     if not effects:
         return "the BLAS ran one thread without a limit: nothing to honour."
     return "; ".join(f"{effect}: {', '.join(conditions)}" for effect, conditions in effects.items()) + "."
@@ -371,7 +371,7 @@ def why_headline(why: dict, findings: dict) -> str:
         top = max(r["threads"] for r in malloc["rows"])
         at_top = [r for r in malloc["rows"] if r["threads"] == top]  # the defaults first
         fastest = min(at_top, key=lambda r: r["seconds_per_evaluation"])
-        found.append(f"temporaries: fastest at {top} threads with {fastest['setup']} ("
+        found.append(f"temporaries: fastest at {top} threads with {fastest['condition']} ("
                      f"{change(fastest['seconds_per_evaluation'], at_top[0]['seconds_per_evaluation'])} against the defaults).")
     if limits := experiments.get("limits"):
         found.append("one-thread limits: " + limits_finding(limits["rows"]))
@@ -440,12 +440,12 @@ def render_why(why: dict, found: dict, variants: list[dict]) -> list[str]:
 
 
 def limits_matrix(variants: list[dict]) -> str:
-    conditions = [row["setup"] for row in variants[0]["limits"]]
+    conditions = [row["condition"] for row in variants[0]["limits"]]
     rows = []
     for condition in conditions:
         cells = []
         for variant in variants:
-            row = next(r for r in variant["limits"] if r["setup"] == condition)
+            row = next(r for r in variant["limits"] if r["condition"] == condition)
             serial = condition != NO_LIMIT and serial_without_limit(variant["limits"])
             mark = " (one core without a limit too)" if serial else {
                 "ignored": " **ignored**", "compute only": " (compute limited; idle threads spun)"}.get(

@@ -1,4 +1,4 @@
-"""reports/variants.md: BLAS variants side by side."""
+"""reports/variants.md: several setups side by side (``scaling`` or ``threadmap`` with ``--setup A B ...``)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,11 @@ def pages(results: Results, out) -> None:
 
 
 def headline(results: Results) -> list[str]:
-    return [f"- [Variant](variants.md) `{v['name']}`: {verdict(v)}." for v in results.findings["variant"]["measured"]]
+    found = results.findings["variant"]
+    swept = {v["name"] for v in found["measured"]}
+    return ([f"- [Setup](variants.md) `{v['name']}`: {verdict(v)}." for v in found["measured"]]
+            + [f"- [Setup](variants/{name}/threadmap.md) `{name}`: {threadmap_line(found['maps'][name])}"
+               for name in found["maps"] if name not in swept])
 
 
 THREADING = {
@@ -46,7 +50,7 @@ def verdict(variant: dict) -> str:
                                                    cores=variant["blas"]["usable_cores"])
     measured = "the function" if of_function(variant["settings"]) else "training"
     words += f", {measured} {variant['training_speedup']:.2f}x on {variant['all']['threads']} threads"
-    words += ("; the fastest of these variants" if variant["fastest"] else
+    words += ("; the fastest of these setups" if variant["fastest"] else
               f"; {variant['against_fastest']:.2f}x the fastest's time")
     if variant["ignored"]:
         words += "; **ignores** " + ", ".join(variant["ignored"])
@@ -82,23 +86,23 @@ def findings_lines(findings: dict, digits: int = 2) -> str:
 def render_variants(found: dict, figure: str | None = None) -> str:
     """The variants as the variant kind's analysis found them: measured, failed, and compared."""
     measured, failed = found["measured"], found["failed"]
-    parts = ["# BLAS variants side by side"]
+    parts = ["# Setups side by side"]
     if measured:
         parts += measured_sections(measured, found["comparison"], figure)
     if measured and of_function(measured[0]["settings"]):
         parts += ["## Does threading change the answer, per variant?", ANSWER_WORDS]
         for v in measured:
             parts += [f"### `{v['name']}`", answer_words(v["answers"]), answer_table(v["points"])]
-    if mapped := [v for v in measured if v["threadmap"]]:
-        parts += ["## Threading map per variant",
-                  "Each variant's NumPy and SciPy calls over sizes and thread counts (as `threadmap` measures them, in "
+    if found["maps"]:
+        parts += ["## Threading map per setup",
+                  "Each setup's NumPy and SciPy calls over sizes and thread counts (`threadmap --setup A B ...`, each in "
                   "its own environment), at its most threads: which BLAS makes which calls slower, up to which size.",
-                  "\n".join(f"- [`{v['name']}`](variants/{v['name']}/threadmap.md): {threadmap_line(v['threadmap'])}"
-                            for v in mapped)]
+                  "\n".join(f"- [`{name}`](variants/{name}/threadmap.md): {threadmap_line(analysis)}"
+                            for name, analysis in found["maps"].items())]
     if failed:
-        names = {v["name"] for v in measured}
+        names = {v["name"] for v in measured} | set(found["maps"])
         parts += ["## Not measured, or not to the end", "\n".join(
-            f"- {r['variant']['name']}: {r.get('error', 'no sweep finished yet')}"
+            f"- {r['variant']['name']}: {r.get('error', 'no sweep or map finished yet')}"
             + (" (above: what it measured before)" if r["variant"]["name"] in names else "") for r in failed)]
     if measured:
         parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"], v["settings"]["threads"],

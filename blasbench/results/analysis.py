@@ -226,7 +226,7 @@ def limit_effect(row: dict, rows: list[dict]) -> str | None:
     if row["honoured"] is not False:
         return None if row["honoured"] is None else "honoured"
     one = [r["dgemm"]["gflops"] for r in rows if r["honoured"]]
-    free = next(r for r in rows if r["setup"] == NO_LIMIT)["dgemm"]["gflops"]
+    free = next(r for r in rows if r["condition"] == NO_LIMIT)["dgemm"]["gflops"]
     rate = row["dgemm"]["gflops"]
     return "compute only" if one and abs(rate - min(one, key=lambda g: abs(g - rate))) < abs(rate - free) else "ignored"
 
@@ -234,20 +234,21 @@ def limit_effect(row: dict, rows: list[dict]) -> str | None:
 def analyse_variants(records: list[dict], maps: dict[str, dict]) -> tuple[list[dict], list[dict]]:
     """Per measured variant: DGEMM at one and all threads (share of nominal peak), training
     time at one and all threads, speedup, how its BLAS threads, and its threading map's analysis
-    (``maps``, by variant); and the variants that failed or have no sweep, a variant stopped by an
-    error in both lists (what it measured before the error, and the error)."""
+    (``maps``, by variant); and the variants that failed or have neither a sweep nor a map, a variant
+    stopped by an error in both lists (what it measured before the error, and the error). A variant
+    mapped and not swept is in neither: ``maps`` has it."""
     measured, failed = [], []
     for record in records:
         scaling = record.get("scaling") or {}
         # a speedup to show: the limits probed and every thread count measured at least once
         points = scaling.get("points") or []
         swept = bool(points) and "limits" in record and {p["threads"] for p in points} >= set(scaling["settings"]["threads"])
-        if "error" in record or not swept:
+        if "error" in record or not (swept or record["variant"]["name"] in maps):
             failed.append(record)
         if not swept:
             continue
         [sweep] = analyse_scaling(record["scaling"]).values()
-        limits = {row["setup"]: row for row in record["limits"]}
+        limits = {row["condition"]: row for row in record["limits"]}
         one, everyone = limits[ALL_LIMITED], limits[NO_LIMIT]
         peak = everyone["peak_gflops_per_core_estimate"]
         threads_all = everyone["reported_threads"] or 1
@@ -264,7 +265,7 @@ def analyse_variants(records: list[dict], maps: dict[str, dict]) -> tuple[list[d
             "rows": rows, "points": record["scaling"]["points"], "one": rows[0], "all": rows[-1],
             "best_seconds": best["wall"]["median"],
             "training_speedup": rows[0]["wall"]["median"] / rows[-1]["wall"]["median"],
-            "ignored": [row["setup"] for row in record["limits"] if limit_effect(row, record["limits"]) == "ignored"],
+            "ignored": [row["condition"] for row in record["limits"] if limit_effect(row, record["limits"]) == "ignored"],
             "limits": record["limits"], "environment": record.get("environment"),
             "settings": record["scaling"]["settings"], "blas_sha256": record.get("blas_sha256", {}),
             "build_seconds": build_seconds(record["installed"]),
@@ -292,7 +293,7 @@ def build_seconds(installed: dict) -> float | str | None:
 
 def serial_without_limit(limits: list[dict]) -> bool:
     """Whether the BLAS ran one core with no limit set, so that no limit had anything to honour."""
-    return next(r for r in limits if r["setup"] == NO_LIMIT)["dgemm"]["cpu_per_wall"] < HONOURED_CORES
+    return next(r for r in limits if r["condition"] == NO_LIMIT)["dgemm"]["cpu_per_wall"] < HONOURED_CORES
 
 
 def variants_findings(measured: list[dict]) -> dict:

@@ -1,6 +1,6 @@
 """The one rule that says "slower", "faster" or "no change", wherever a report or a gate says it:
 the threading map's cells (threads against one thread), ``compare`` (a run against a baseline),
-``compare-variants`` (a setup against the next fastest) and ``compare --fail-on``.
+several setups side by side (the fastest against the next) and ``compare --fail-on``.
 
 The unit of evidence is the **process**: measurements taken inside one process share its state
 (where its memory landed, the frequency the core ran at, what ran beside it), so one value per

@@ -50,7 +50,7 @@ def provenances(results: Results) -> list[dict]:
     found = [env for _, env in results.environments()]
     if not found:
         raise UserError(f"{results.directory} holds no result with recorded provenance (scaling.json, bench.json, "
-                        "variants/...): pass a directory that `scaling`, `bench` or `compare-variants` wrote.")
+                        "variants/...): pass a directory that `scaling`, `bench` or `threadmap` wrote.")
     return found
 
 

@@ -24,7 +24,7 @@ class Results:
         directory = Path(directory)
         if not directory.is_dir():
             raise UserError(f"{directory} is not a results directory: pass one that `scaling`, `bench`, "
-                            "`build-openblas` or `compare-variants` wrote (default reports/).")
+                            "`build-openblas` or `threadmap` wrote (default reports/).")
         found = {kind.name: result for kind in KINDS if (result := kind.load(directory)) is not None}
         for kind in (kind for kind in KINDS if kind.name in found):  # a result that gathers other directories
             if nested := kind.nested(directory):

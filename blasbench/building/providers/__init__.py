@@ -24,7 +24,7 @@ from .pypi import MKLProvider, ScipyOpenBLASProvider
 from .sitecfg import SiteCfgProvider, parse_site_cfg
 from .source import PORTABLE_TARGET, SourceProvider, compile_hint, parse_make_options
 
-__all__ = ["PROVIDERS", "SYSTEM_FLAVOURS", "PORTABLE_TARGET", "BLASLibrary", "Provider", "get_provider", "variant_library",
+__all__ = ["PROVIDERS", "SYSTEM_FLAVOURS", "PORTABLE_TARGET", "BLASLibrary", "Provider", "get_provider", "setup_provider",
            "providers_help",
            "describe_library", "render_pc", "parse_site_cfg", "parse_make_options", "compile_hint", "BLISProvider",
            "MKLProvider", "ReferenceProvider", "ScipyOpenBLASProvider", "SiteCfgProvider", "SourceProvider", "SystemProvider"]
@@ -45,13 +45,15 @@ def get_provider(name: str, flavour: str | None = None, site_cfg: Path | None = 
         choices = f"choose one of {', '.join(cls.flavours)}" if cls.flavours else f"it has none: write {name}"
         raise UserError(f"--setup {name}:{flavour}: {name} has no flavour {flavour!r}; {choices}.")
     if make and name != "source":
-        raise UserError(f"--make sets how OpenBLAS is compiled: only with --setup source, not {name}.")
+        raise UserError(f"make variables set how OpenBLAS is compiled: only for --setup source, not {name}.")
     return cls.from_options(flavour or (cls.flavours[0] if cls.flavours else ""), site_cfg, tuple(make))
 
 
-def variant_library(variant, site_cfg: Path | None = None) -> BLASLibrary | None:
-    """A BLAS setup's (:class:`blasbench.setups.Variant`) library, made available; None for PyPI's wheels."""
-    return get_provider(variant.provider, variant.flavour, site_cfg).ensure() if variant.provider else None
+def setup_provider(setup) -> Provider:
+    """The provider a built setup (:class:`blasbench.setups.Setup`) compiles against, with its flavour,
+    site.cfg or make variables, checked (not yet made available)."""
+    site_cfg = Path(setup.option) if setup.kind == "site-cfg" else None
+    return get_provider(setup.of.provider, setup.flavour, site_cfg, setup.make)
 
 
 def providers_help() -> str:

@@ -40,18 +40,18 @@ def default_target(cpu_flags: list[str]) -> dict[str, str]:
 
 
 def parse_make_options(items: list[str] | tuple[str, ...], cpu_flags: list[str] = ()) -> dict[str, str]:
-    """``KEY=VALUE`` words (``--make TARGET=ZEN NUM_THREADS=128``), checked against :data:`MAKE_VARIABLES`;
+    """``KEY=VALUE`` words (``source+TARGET=ZEN+NUM_THREADS=128``), checked against :data:`MAKE_VARIABLES`;
     the target of :func:`default_target` for this CPU (``cpu_flags``) unless they name one."""
     options = {}
     for item in items:
         key, equals, value = item.partition("=")
         if not equals or not value:
-            raise UserError(f"--make {item}: write KEY=VALUE, e.g. TARGET=ZEN.")
+            raise UserError(f"--setup source+{item}: write KEY=VALUE, e.g. source+TARGET=ZEN.")
         if key not in MAKE_VARIABLES:
-            raise UserError(f"--make {item}: unknown OpenBLAS make variable {key}; known: {', '.join(MAKE_VARIABLES)}.")
+            raise UserError(f"--setup source+{item}: unknown OpenBLAS make variable {key}; known: {', '.join(MAKE_VARIABLES)}.")
         options[key] = value
     if options.get("INTERFACE64", "0") != "0":
-        raise UserError("--make INTERFACE64=1 builds an ILP64 OpenBLAS, which NumPy and SciPy here are built "
+        raise UserError("--setup source+INTERFACE64=1 builds an ILP64 OpenBLAS, which NumPy and SciPy here are built "
                         "without (LP64): leave INTERFACE64 out.")
     target = {} if "TARGET" in options or options.get("DYNAMIC_ARCH", "0") != "0" else default_target(list(cpu_flags))
     return {**MAKE_DEFAULTS, **target, **options, **MAKE_REQUIRED}
@@ -66,12 +66,13 @@ def _run_logged(command: list[str], log, what: str, log_path: Path, hint=None, *
 
 
 def compile_hint(log_text: str) -> str | None:
-    """The likely cause of a failed OpenBLAS compile, and the ``--make`` option that avoids it."""
+    """The likely cause of a failed OpenBLAS compile, and the setup that avoids it."""
     if "target specific option mismatch" in log_text:
         return ("kernels for this CPU's extensions were compiled without their flags (OpenBLAS 0.3.21's detection "
-                f"on AVX-512 CPUs); pass --make TARGET={PORTABLE_TARGET}, or a target OpenBLAS knows that this CPU runs")
+                f"on AVX-512 CPUs); pass --setup source+TARGET={PORTABLE_TARGET}, or a target OpenBLAS knows that this CPU runs")
     if match := re.search(r"(?m)^.*(?:Unknown|unknown|not supported).*(?:TARGET|target|CPU).*$", log_text):
-        return f"{match.group(0).strip()}: pass a TARGET from OpenBLAS's TargetList.txt, e.g. --make TARGET={PORTABLE_TARGET}"
+        return (f"{match.group(0).strip()}: pass a TARGET from OpenBLAS's TargetList.txt, "
+                f"e.g. --setup source+TARGET={PORTABLE_TARGET}")
     return None
 
 
@@ -86,7 +87,7 @@ class SourceProvider(Provider):
 
     name = "source"
     flavours = ("bookworm", "trixie")
-    summary = "OpenBLAS compiled here from a Debian suite's source package, with your --make options"
+    summary = "OpenBLAS compiled here from a Debian suite's source package, with your make variables (source+KEY=VALUE)"
     packages = ["dpkg-dev", "liblapack-dev", "xz-utils"]
 
     @classmethod

@@ -25,7 +25,15 @@ from ... import UserError
 #   the word for a fresh run of a point).
 # - 8: a release point names its "axis" (OpenBLAS releases under one build, or NumPy's wheel releases)
 #   and its "measure" (the kind of result beside it: a threading map or a sweep).
-RESULT_VERSION = 8
+# - 9: an experiment's or the limits probe's way of running a process is its "condition" (it was "setup",
+#   now the word for what a measurement runs on); a Slurm job records the "sbatch_environment" it was
+#   submitted with (its options were "partition", "time", "account", "constraint").
+RESULT_VERSION = 9
+
+
+def conditions_were_setups(rows: list[dict]) -> list[dict]:
+    """Version 9: rows of experiments or limits name their "condition" (version 8: "setup")."""
+    return [{("condition" if key == "setup" else key): value for key, value in row.items()} for row in rows]
 
 
 class Kind:

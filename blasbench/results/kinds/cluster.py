@@ -15,9 +15,20 @@ def task_directories(job_directory: Path) -> dict[str, Path]:
             if path.is_dir() and path.name.split("-", 1)[0].isdigit()}
 
 
+# version 8's sbatch options, as the input environment variables sbatch reads
+SBATCH_VARIABLES = {"partition": "SBATCH_PARTITION", "time": "SBATCH_TIMELIMIT", "account": "SBATCH_ACCOUNT",
+                    "constraint": "SBATCH_CONSTRAINT"}
+
+
+def _sbatch_environment(job: dict) -> dict:
+    environment = {SBATCH_VARIABLES[name]: job[name] for name in SBATCH_VARIABLES if job.get(name)}
+    return {**{k: v for k, v in job.items() if k not in SBATCH_VARIABLES}, "sbatch_environment": environment}
+
+
 class Cluster(Kind):
     name, file = "cluster", "cluster.json"
     required = ("job", "command", "tasks")
+    migrations = {9: _sbatch_environment}
 
     def nested(self, directory: Path) -> dict[str, Path]:
         """Each task's results directory, by task number."""

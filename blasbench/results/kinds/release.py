@@ -1,5 +1,5 @@
 """``releases/<point>/release.json``: one point of a release axis, an OpenBLAS release loaded under
-one build (or a ``variant`` of compare-variants', with NumPy built against it) or a NumPy release
+one build (or a setup measured side by side, with NumPy built against it) or a NumPy release
 as PyPI's wheel (what was asked for, installed and loaded), with what
 was measured there beside it: a threading map (``threadmap.json``) or a sweep of the network or of
 a user's function (``scaling.json``)."""

@@ -1,4 +1,4 @@
-"""``variants/<name>/variant.json``: one BLAS setup of ``compare-variants``, with the sweep
+"""``variants/<name>/variant.json``: one of several setups measured side by side, with the sweep
 (``scaling.json``) and threading map (``threadmap.json``) measured in its environment beside it."""
 
 from __future__ import annotations
@@ -7,15 +7,20 @@ from pathlib import Path
 
 from ...setups import VARIANTS
 from ..analysis import analyse_threadmap, analyse_variants, sweep_measures, variants_findings
-from .base import Kind, read_kind
+from .base import Kind, conditions_were_setups, read_kind
 from .scaling import KIND as SCALING
 from .threadmap import KIND as THREADMAP
+
+
+def _conditions(record: dict) -> dict:
+    return {**record, "limits": conditions_were_setups(record["limits"])} if "limits" in record else record
 
 
 class Variant(Kind):
     name, file = "variant", "variant.json"
     required = ("variant",)
-    command, session = "compare-variants", "compare-variants"
+    migrations = {9: _conditions}
+    command, session = "scaling", "scaling"
     table, measure_title = "variants", "BLAS variants (seconds per CG iteration)"
 
     def load(self, directory: Path) -> list[dict] | None:

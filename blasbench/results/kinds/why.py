@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from ..analysis import analyse_why
-from .base import Kind
+from .base import Kind, conditions_were_setups
+
+
+def _conditions(result: dict) -> dict:
+    return {**result, "experiments": {name: {**found, "rows": conditions_were_setups(found["rows"])}
+                                      for name, found in result["experiments"].items()}}
 
 
 class Why(Kind):
     name, file = "why", "why.json"
     required = ("experiments",)
+    migrations = {9: _conditions}
 
     def analyse(self, result: dict) -> dict:
         return analyse_why(result)

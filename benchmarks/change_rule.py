@@ -28,6 +28,9 @@ against the B mapped next to it (a change made on purpose: a failure is what it 
 (``FUNCTION``, solves of small systems) swept at 1 and 2 threads with 5 repeats, then again after an
 edit that makes it do 1.5 times the work (``--workload``'s file rewritten, as a commit would), in turn;
 the gate on each version against the edit after it, and on each version against the next unedited one.
+``--gate-function PAIRS --interleaved`` measures both versions in one job instead, as a user would gate a
+change (``scaling --workload solves.py:solves@HEAD solves.py:solves``, a repeat of each in turn, from a git
+repository under OUT): PAIRS jobs with the working tree as committed, PAIRS / 2 with the edit uncommitted.
 
     python benchmarks/change_rule.py OUT [--coretype Prescott] [threadmap options, e.g. --calls solve]
     python benchmarks/change_rule.py OUT --again    # the rule re-applied to the maps kept in OUT
@@ -37,6 +40,7 @@ the gate on each version against the edit after it, and on each version against 
     python benchmarks/change_rule.py OUT --gate 20    # the gate's false-fail rate and power over whole runs
     python benchmarks/change_rule.py OUT --gate 20 --interleaved    # ... each pair measured in one job, in turn
     python benchmarks/change_rule.py OUT --gate-function 10    # ... on one function edited to do 1.5x the work
+    python benchmarks/change_rule.py OUT --gate-function 20 --interleaved    # ... both versions in one job
 
 OUT is kept: ``python -m blasbench compare OUT/a OUT/a2`` and the maps' reports re-read it, and
 ``--again`` prints the figures again from it (after a change to the rule, or for maps made elsewhere,
@@ -51,6 +55,7 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -237,6 +242,38 @@ def gate_function(out: Path, pairs: int) -> None:
     read_gate(out, seconds)
 
 
+def committed_function(repo: Path) -> Path:
+    """FUNCTION doing 2 rounds of solves, committed in a git repository of its own at ``repo``; its file."""
+    source = repo / "solves.py"
+    repo.mkdir(parents=True, exist_ok=True)
+    source.write_text(FUNCTION.format(work=2))
+    for words in (["init", "-q"], ["add", "solves.py"], ["commit", "-q", "-m", "two rounds of solves"]):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=bench", "-c", "user.email=bench@localhost", *words],
+                       check=True)
+    return source
+
+
+def function_pair(directory: Path, source: Path, work: int) -> float:
+    """The committed function and the working tree's (rewritten to do ``work`` rounds first) in one job; its wall time."""
+    source.write_text(FUNCTION.format(work=work))
+    started = time.perf_counter()
+    if main(["scaling", "--setup", "installed", "--allow-busy", "--workload", f"{source}:solves@HEAD",
+             f"{source}:solves", "--threads", "1,2", "--results", str(directory)]) != 0:
+        raise SystemExit(f"the sweeps into {directory} failed")
+    return time.perf_counter() - started
+
+
+def gate_function_interleaved(out: Path, pairs: int) -> None:
+    """PAIRS jobs of the function against itself and PAIRS / 2 against its edit, each in one job, in turn."""
+    source = committed_function(out / "function")
+    seconds = []
+    for i in range(pairs):
+        seconds.append(function_pair(out / f"a{i}-again", source, 2))
+        if i % 2 == 0:
+            seconds.append(function_pair(out / f"b{i // 2}", source, 3))
+    read_gate(out, seconds)
+
+
 def interleaved_pair(x: Path, y: Path, y_env: dict | None) -> float:
     """Two maps of GATE_MAP's calls, sizes and rounds at 1 and 2 threads, a round of each in turn (the product's
     own round-robin, as a release axis takes its points); ``y_env``: what the second side's processes get
@@ -262,7 +299,12 @@ def gate_interleaved(out: Path, pairs: int, coretype: str) -> None:
 
 def read_gate(out: Path, seconds: list[float] = ()) -> None:
     count = sum(1 for d in out.glob("b*") if d.is_dir())
-    if (out / "a0-again").is_dir():  # measured in pairs, each in one job
+    if (out / "a0-again" / "workloads").is_dir():  # a function's two versions in one job, each its own folder
+        versions = [str(Path(d.name) / "workloads" / name) for d in sorted(out.glob("[ab]*")) if d.is_dir()
+                    for name in ("solves.solves@HEAD", "solves.solves")]
+        aa = [tuple(versions[i:i + 2]) for i in range(0, len(versions), 2) if versions[i].startswith("a")]
+        ab = [tuple(versions[i:i + 2]) for i in range(0, len(versions), 2) if versions[i].startswith("b")]
+    elif (out / "a0-again").is_dir():  # measured in pairs, each in one job
         aa = sorted(((d.name.removesuffix("-again"), d.name) for d in out.glob("a*-again")), key=lambda p: int(p[0][1:]))
         ab = [(f"c{i}", f"b{i}") for i in range(count)]
     else:  # whole runs one after another: consecutive A maps, and each A against the B after it
@@ -278,7 +320,7 @@ def read_gate(out: Path, seconds: list[float] = ()) -> None:
                 if what == "A/A":
                     print(f"  false fail {x} {y}: {row['key'][0]} at {row['key'][2]} thread(s), "
                           f"{row['ratio']:.2f}x, p = {row['p']:.2g}")
-    print(f"CPU: {cpu_of(out / 'a0')}")
+    print(f"CPU: {cpu_of(out / aa[0][0])}")
     if seconds:
         print(f"run times: {min(seconds):.0f} to {max(seconds):.0f} s, {sum(seconds) / 60:.1f} min in all")
 
@@ -309,7 +351,7 @@ def first_rounds(out: Path, rounds: int, into: Path, further: int = 0, pooled: b
 def run(argv: list[str]) -> None:
     out, rest = Path(argv[0]), argv[1:]
     if rest[:1] == ["--again"]:
-        if (out / "a0").is_dir():
+        if (out / "a0").is_dir() or (out / "a0-again").is_dir():
             return read_gate(out)
         if rest[1:2] != ["--rounds"]:
             return report(out, {})
@@ -324,6 +366,8 @@ def run(argv: list[str]) -> None:
         return gate_interleaved(out, int(rest[1]), coretype)
     if rest[:1] == ["--gate"]:
         return gate_runs(out, int(rest[1]), rest[2:], coretype)
+    if rest[:1] == ["--gate-function"] and "--interleaved" in rest:
+        return gate_function_interleaved(out, int(rest[1]))
     if rest[:1] == ["--gate-function"]:
         return gate_function(out, int(rest[1]))
     seconds = {}

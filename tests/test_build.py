@@ -1,9 +1,11 @@
 """Cache keys and the wheelhouse's integrity; the real build (slow)."""
 
+import io
 import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -75,11 +77,46 @@ def test_key_does_not_depend_on_where_the_cache_is(sdist, monkeypatch, tmp_path)
     assert key(sdist, example_openblas(pkg_config_dir="/elsewhere")) == base
 
 
-def test_scipy_key_depends_on_the_numpy_it_was_built_against(sdist):
+def test_scipy_key_depends_on_the_numpy_it_was_built_against(sdist, tmp_path):
     numpy_a = build.BuiltWheel("numpy", "1", "a" * 64, sdist, {}, True, 0.0)
     numpy_b = build.BuiltWheel("numpy", "1", "b" * 64, sdist, {}, True, 0.0)
-    inputs = [build.build_inputs("scipy", "1", example_openblas(), sdist, n) for n in (numpy_a, numpy_b)]
+    scipy = tarball(tmp_path, "scipy-1", {"meson.build": "project('scipy')\n"})
+    inputs = [build.build_inputs("scipy", "1", example_openblas(), scipy, n) for n in (numpy_a, numpy_b)]
     assert store.digest(inputs[0]) != store.digest(inputs[1])
+
+
+HIGHS_LIBRARY = """highslib = library('highs',
+                   highslib_srcs + highs_conf_file,
+                   dependencies: _deps,
+                   pic: true,
+                   install: do_install)
+"""
+
+
+def tarball(tmp_path, name: str, files: dict[str, str]) -> Path:
+    """An sdist ``name``.tar.gz holding ``files`` under its top directory ``name``."""
+    path = tmp_path / f"{name}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}/{member}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_a_target_the_wheel_never_uses_is_not_built_by_default_and_named_in_the_key(tmp_path):
+    """SciPy's HiGHS subproject library (SciPy compiles those sources into its own): made build_by_default false,
+    the edit named in the key's inputs; an sdist without that definition, and NumPy, keep their keys as they were."""
+    highs = "subprojects/highs/highs/meson.build"
+    sdist = tarball(tmp_path, "scipy-9.9.9", {highs: HIGHS_LIBRARY})
+    [target] = build.unused_targets("scipy", sdist)
+    assert target.apply(HIGHS_LIBRARY).endswith("install: do_install, build_by_default: false)\n")
+    inputs = build.build_inputs("scipy", "9.9.9", example_openblas(), sdist)
+    assert inputs["unused_targets"] == ["highs-subproject-library"]
+    other = tarball(tmp_path, "scipy-9.9.8", {highs: HIGHS_LIBRARY.replace("install: do_install", "install: true")})
+    assert "unused_targets" not in build.build_inputs("scipy", "9.9.8", example_openblas(), other)
+    assert build.unused_targets("numpy", sdist) == []
 
 
 def test_only_complete_wheelhouse_entries_count(tmp_path, monkeypatch):
@@ -152,6 +189,11 @@ def test_real_build_installs_and_verifies_in_a_fresh_environment(built_env):
     assert result["verification"]["ok"], result["verification"]["checks"]
     assert {w["package"] for w in result["wheels"]} == {"numpy", "scipy"}
     assert "Verification **passed**" in (results / "build.md").read_text()
+    # SciPy's unused HiGHS library was not compiled (its log is kept beside the wheelhouse, unless imported)
+    scipy = next(w for w in result["wheels"] if w["package"] == "scipy")["manifest"]
+    assert scipy["inputs"]["unused_targets"] == ["highs-subproject-library"]
+    log = Path(scipy["log"])
+    assert not log.exists() or "subprojects/highs/highs/libhighs.a" not in log.read_text()
     # No prebuilt wheel in that environment: numpy and scipy come from the wheelhouse.
     listing = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True).stdout
     installed = {p["name"]: p["version"] for p in json.loads(listing)}
@@ -356,7 +398,9 @@ def test_openblas_releases_load_under_one_build_beside_the_variants_built_agains
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", [
-    "package",  # the objects from ccache: the link and packaging (timestamps, order, recorded paths), minutes
+    # the objects from ccache: the link and packaging (timestamps, order, recorded paths), in place; "elsewhere"
+    # does the same in other directories, so CI's tier runs that one alone
+    pytest.param("package", marks=pytest.mark.all_providers),
     pytest.param("compile", marks=pytest.mark.all_providers),  # every object again, ccache off: a cold NumPy
     "elsewhere",  # the whole cache in another directory: its own build tools, source and build paths
 ])

@@ -3,6 +3,7 @@ fresh process per point, its answer compared across thread counts, bad input one
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,10 +28,17 @@ def workload_file(tmp_path, body: str) -> Path:
 @pytest.mark.parametrize("argv, message", [
     (["--workload", "missing.py:f"], "no file"),
     (["--workload", "examples/small_solves.py:nothing"], "defines no function nothing"),
-    (["--workload", "examples/small_solves.py"], "write FILE.py:FUNCTION or module:FUNCTION"),
+    (["--workload", "examples/small_solves.py"], "write FILE.py:FUNCTION, FILE.py:FUNCTION@REV"),
     (["--workload", "no_such_module:f"], "no module no_such_module importable"),
     (["--workload", "examples/small_solves.py:solve_many", "--workload-args", "{n: 3}"], "is not JSON"),
     (["--workload", "examples/small_solves.py:solve_many", "--workload-args", "[3]"], "must be a JSON object"),
+    (["--workload", "examples/small_solves.py:solve_many@"], "FILE.py:FUNCTION@REV (the file at a git commit)"),
+    (["--workload", "examples/small_solves.py:solve_many@no-such-revision"], "git knows no commit 'no-such-revision'"),
+    (["--workload", "no_such_module:f@HEAD"], "@REV takes a file from git"),
+    (["--workload", "nn", "examples/small_solves.py:solve_many"], "nn is swept by its rungs (--rungs), not beside functions"),
+    (["--workload", "examples/small_solves.py:solve_many", "examples/small_solves.py:solve_many"], "named twice"),
+    (["--setup", "system", "blis", "--workload", "examples/small_solves.py:solve_many", "examples/large_matmul.py:matmul"],
+     "several workloads are swept on one setup"),
 ])
 def test_a_workload_that_cannot_be_found_is_one_line_naming_the_fix(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(ROOT)
@@ -204,3 +212,64 @@ def test_a_functions_provenance_names_its_files_hash_and_a_run_outside_a_clone_s
     line = provenance_lines(env, [1, 2], workload).splitlines()[0]
     assert "commit unknown (not run from a clone)" in line and "None" not in line
     assert "function `faulty.py:work`, its file's sha256 `abababababab`" in line and "000000" not in line
+
+
+def committed(tmp_path, *versions: str) -> Path:
+    """A git repository ``tmp_path/repo`` whose mine.py was committed in each of ``versions`` in turn; the
+    working tree holds the last."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+
+    def git(*words):
+        subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *words], check=True,
+                       capture_output=True)
+
+    git("init", "-q")
+    for version in versions:
+        path = workload_file(repo, version)
+        git("add", "mine.py")
+        git("commit", "-q", "-m", "a version")
+    return path
+
+
+def test_a_file_at_a_git_revision_is_that_version_and_keys_as_the_same_function(tmp_path):
+    path = committed(tmp_path, "def work():\n    return 1.0\n", "def work():\n    return 2.0\n")
+    before, now = parse_workload(f"{path}:work@HEAD~1"), parse_workload(f"{path}:work")
+    assert before.spec == now.spec == f"{path}:work" and re.fullmatch(r"[0-9a-f]{40}", before.revision) and not now.revision
+    assert b"return 1.0" in Path(before.source).read_bytes() and before.source_sha256 != now.source_sha256
+    assert before.path == str(path.parent)  # its neighbours import from the working tree
+    outside = workload_file(tmp_path, "def work():\n    return 1.0\n")
+    with pytest.raises(UserError, match="is not in a git repository, so @REV names nothing"):
+        parse_workload(f"{outside}:work@HEAD")
+
+
+def test_two_versions_of_a_function_are_swept_in_turn_and_the_second_held_against_the_first(tmp_path, capsys):
+    """The working tree's function does five times the work of the committed one: both swept in one run,
+    a repeat of each in turn, the second called slower by the rule, its answer bit-for-bit the first's,
+    and the two folders compare (and gate) as one job's."""
+    from blasbench.measuring.workloads import measure_workloads
+    from blasbench.render import render_all
+    from blasbench.results.compare import compare_dirs
+    from blasbench.results.directory import Results
+
+    body = "def setup(n=160):\n    return np.random.default_rng(0).standard_normal((n, n))\n\n"
+    path = committed(tmp_path, body + "def work(a, n=160):\n    return a @ a\n",
+                     body + "def work(a, n=160):\n    for _ in range(5):\n        b = a @ a\n    return b\n")
+    workloads = {name: (parse_workload(f"{path}:{asked}"), f"mine.py:{asked}")
+                 for name, asked in (("mine.work@HEAD~1", "work@HEAD~1"), ("mine.work", "work"))}
+    settings = ScalingSettings(rungs=(), threads=(1,), repeats=5, workload=workloads["mine.work"][0], warmup=False)
+    assert measure_workloads(settings, workloads, tmp_path / "r") == []
+    turns = re.findall(r"^== (\S+) .*repeat (\d):", capsys.readouterr().out, re.M)
+    assert turns == [(name, str(repeat)) for repeat in range(1, 6) for name in workloads]
+    results = Results.load(tmp_path / "r")
+    [against] = results.findings["workload"]["against_first"]
+    [row] = against["rows"]
+    assert (against["name"], against["base"]) == ("mine.work", "mine.work@HEAD~1") and against["same_answer"] is True
+    assert row["ratio"] > 2 and row["verdict"] == "slower" and row["processes"] == [5, 5], row
+    render_all(results)
+    page = (tmp_path / "r" / "workloads.md").read_text()
+    assert "## `mine.work` against `mine.work@HEAD~1`" in page and "**slower** (p = 0.0079)" in page
+    assert "- [Workloads](workloads.md) `mine.work` against `mine.work@HEAD~1`" in (tmp_path / "r" / "index.md").read_text()
+    comparison = compare_dirs([tmp_path / "r" / "workloads" / name for name in workloads])
+    [compared] = comparison["tables"]["scaling"]
+    assert comparison["together"] and compared["verdict"] == "slower"

@@ -43,7 +43,8 @@ def command_gate(comparison: dict, fail_on: str) -> int:
     is said first; a comparison of no shared measure is an error."""
     found = gate_comparison(comparison, fail_on)
     unmatched = comparison["unmatched"]
-    print(f"gate --fail-on {fail_on}: {found['compared']} measure(s) in both runs" +
+    print(f"gate --fail-on {fail_on}: {found['compared']} measure(s) in both runs, "
+          f"{'measured in one job, in turn' if comparison['together'] else 'measured apart'}" +
           (f"; not compared: {unmatched['base']} of the baseline's, {unmatched['other']} of the new run's"
            if any(unmatched.values()) else "") +
           (f"; the runs differ in {', '.join(comparison['differs_in'])}" if comparison["differs_in"] else ""))

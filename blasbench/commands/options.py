@@ -14,6 +14,7 @@ from nn.options import ITERATIONS, TRAIN_SIZE, positive
 from .. import MachineBusy, UserError, pins, provenance
 from ..building.build import ensure
 from ..building.providers import setup_provider
+from ..building.providers.source import MAKE_DEFAULTS
 from ..facts import BUSY_CORES, PEERS, WAIT_QUIET_SECONDS
 from ..measuring.peers import peer_installed
 from ..measuring.workload import NETWORK
@@ -47,8 +48,8 @@ def add_build_options(parser: argparse.ArgumentParser, what: str = "the setup me
     group = parser.add_argument_group("setup")
     add_setup_option(group, what=what, kinds=f"{kinds_help()}. A built setup takes the NumPy and SciPy releases "
                      f"compiled, e.g. system+numpy==2.3.5+scipy==1.16.3 (default {pins.NUMPY} and {pins.SCIPY}); source "
-                     "takes OpenBLAS make variables, e.g. source+TARGET=ZEN+USE_OPENMP=1 (defaults USE_THREAD=1 "
-                     "NUM_THREADS=64 NO_AFFINITY=1 NO_WARMUP=1)")
+                     "takes OpenBLAS make variables, e.g. source+TARGET=ZEN+USE_OPENMP=1 (defaults "
+                     f"{' '.join(f'{key}={value}' for key, value in MAKE_DEFAULTS.items())})")
     if goes_on:
         group.add_argument("--allow-unverified", action="store_true",
                            help="record a failed verification and go on (e.g. an image build on a busy builder)")
@@ -60,7 +61,7 @@ def add_build_options(parser: argparse.ArgumentParser, what: str = "the setup me
 def add_sweep_options(group) -> None:
     def default(name: str) -> str:
         values = (SCALING_WORKLOAD[name], VARIANTS_WORKLOAD[name], QUICK[name])
-        return "default {:,}; with several setups {:,}; with --quick {:,}".format(*values)
+        return "default {:,}; with several setups or workloads {:,}; with --quick {:,}".format(*values)
 
     group.add_argument("--threads", action=ThreadCounts, help="thread counts, e.g. 1,2,4 (default: 1 to the usable cores)")
     group.add_argument("--allow-busy", action="store_true",
@@ -76,9 +77,10 @@ def add_sweep_options(group) -> None:
 
 def add_workload_options(group) -> None:
     """What a sweep measures: the post's network, or a function of the user's."""
-    group.add_argument("--workload", default=NETWORK, metavar="FILE.py:FUNCTION",
+    group.add_argument("--workload", nargs="+", default=[NETWORK], metavar="FILE.py:FUNCTION",
                        help=f"what to sweep: a function of yours (FILE.py:FUNCTION or module:FUNCTION; its file's "
-                            f"optional setup() runs once per process, untimed) or {NETWORK}, the post's network "
+                            f"optional setup() runs once per process, untimed; FILE.py:FUNCTION@REV: the file at a git "
+                            f"commit), several side by side, each against the first, or {NETWORK}, the post's network "
                             f"(default {NETWORK})")
     group.add_argument("--workload-args", metavar="JSON",
                        help="keyword arguments of the function and its setup, e.g. '{\"n\": 23}' (default none)")
@@ -154,12 +156,14 @@ class ThreadCounts(Listed):
 
 def chosen_setups(args: argparse.Namespace) -> list[Setup]:
     """The setups ``--setup`` names, each once, in order: each spelling checked, and each build's
-    provider, flavour and make variables, before anything is installed or built."""
-    setups = list(dict.fromkeys(parse_setup(word) for word in args.setup))
-    for setup in setups:
-        if setup.builds:
-            setup_provider(setup)
-    return setups
+    provider, flavour and make variables, before anything is installed or built; once per command."""
+    if getattr(args, "setups", None) is None:
+        setups = list(dict.fromkeys(parse_setup(word) for word in args.setup))
+        for setup in setups:
+            if setup.builds:
+                setup_provider(setup)
+        args.setups = setups
+    return args.setups
 
 
 def numpy_alone(setups: list[Setup]) -> bool:

@@ -18,7 +18,8 @@ from ..measuring.profiles import run_profiles
 from ..measuring.releases import NumPyReleases, sweep_measure
 from ..measuring.sweep import ScalingSettings, Workload, run_child, run_scaling
 from ..measuring.why import WhySettings, run_why
-from ..measuring.workload import NETWORK, parse_workload
+from ..measuring.workload import NETWORK, parse_workload, workload_name
+from ..measuring.workloads import measure_workloads
 from ..render import render_all
 from ..results.directory import Results
 from ..results.kinds import write_result
@@ -44,7 +45,7 @@ from .options import (
     writable_results,
 )
 from .releases import add_bisect_option, build_of, release_axis, run_axis
-from .variants import measure_side_by_side, side_by_side
+from .variants import measure_side_by_side, reported, side_by_side
 
 # The post's start (NumPy sigmoid), the post's end (numexpr, contiguous), and ours: fused buffers, and
 # the data-parallel step that runs every phase on every core.
@@ -97,8 +98,44 @@ def run_network_tests(required: bool = True) -> None:
 
 def with_function(args: argparse.Namespace, settings: ScalingSettings) -> ScalingSettings:
     """``settings`` for the function ``--workload`` names (each point warms the function up itself)."""
-    workload = parse_workload(args.workload, args.workload_args, args.number, args.max_seconds)
+    workload = parse_workload(args.workload[0], args.workload_args, args.number, args.max_seconds)
     return replace(settings, rungs=(workload.function,), workload=workload, warmup=False)
+
+
+def function_setup(args: argparse.Namespace) -> None:
+    """The one setup a function is swept on, ready: the installed NumPy (and SciPy) checked, or the build (cached)."""
+    if on_installed(args):
+        check_installed("numpy", *(() if numpy_alone(chosen_setups(args)) else ("scipy",)))
+    else:
+        command_build(args)
+
+
+def of_network(args: argparse.Namespace) -> bool:
+    """Whether the sweep is the post's network's (the default ``--workload``), not functions of the user's."""
+    if NETWORK in args.workload and len(args.workload) > 1:
+        raise UserError(f"--workload {' '.join(args.workload)}: {NETWORK} is swept by its rungs (--rungs), not beside "
+                        "functions: name functions only, FILE.py:FUNCTION ...")
+    return args.workload == [NETWORK]
+
+
+def command_workloads(args: argparse.Namespace) -> int:
+    """Several functions (``--workload A B ...``) on one setup: the build, then each one's sweep, a repeat
+    of each in turn, and workloads.md holding each against the first; no profile."""
+    if len(setups := chosen_setups(args)) > 1 or setups[0].release:
+        raise UserError("several workloads are swept on one setup, not a release axis: name one --setup, or sweep "
+                        "one workload on several.")
+    settings = replace(scaling_settings(args, [], VARIANTS_WORKLOAD), warmup=False)
+    workloads = {}
+    for asked in args.workload:
+        workload = parse_workload(asked, args.workload_args, args.number, args.max_seconds)
+        name = workload_name(workload, asked.rpartition("@")[2] if workload.revision else "")
+        if name in workloads:
+            raise UserError(f"--workload {asked}: named twice (as {workloads[name][1]}); each workload once.")
+        workloads[name] = (workload, asked)
+    writable_results(args.results)
+    function_setup(args)
+    ensure_quiet(args)
+    return reported(args.results, "workloads.md", lambda: measure_workloads(settings, workloads, args.results))
 
 
 def profile_function(settings: ScalingSettings, sweep: dict, path: Path) -> None:
@@ -130,10 +167,7 @@ def command_function_scaling(args: argparse.Namespace) -> int:
     writable_results(args.results)
     if (code := sweep_releases(args, settings)) is not None:
         return code
-    if on_installed(args):
-        check_installed("numpy", *(() if numpy_alone(chosen_setups(args)) else ("scipy",)))
-    else:
-        command_build(args)
+    function_setup(args)
     ensure_quiet(args)
     try:
         sweep = run_scaling(settings, args.results / "scaling.json")
@@ -153,7 +187,7 @@ def scaling_side_by_side(args: argparse.Namespace) -> int:
     if args.peers:
         raise UserError("--peers are swept beside one setup: drop --peers, or sweep them with one --setup.")
     settings = scaling_settings(args, [VARIANTS_RUNG] if args.rungs is None else args.rungs, VARIANTS_WORKLOAD)
-    if args.workload != NETWORK:
+    if not of_network(args):
         settings = with_function(args, settings)
     elif not settings.rungs:
         raise UserError("--rungs with no name sweeps nothing, and several setups are measured by their sweeps: "
@@ -163,12 +197,15 @@ def scaling_side_by_side(args: argparse.Namespace) -> int:
 
 
 def command_scaling(args: argparse.Namespace) -> int:
-    if numpy_alone(chosen_setups(args)) and args.workload == NETWORK:
+    network = of_network(args)
+    if numpy_alone(chosen_setups(args)) and network:
         raise UserError("+numpy-only has no SciPy, and the post's network trains with scipy.optimize.minimize: "
                         "drop +numpy-only, or sweep your own NumPy code with --workload FILE.py:FUNCTION.")
+    if len(args.workload) > 1:
+        return command_workloads(args)
     if side_by_side(chosen_setups(args)):
         return scaling_side_by_side(args)
-    if args.workload != NETWORK:
+    if not network:
         return command_function_scaling(args)
     peers = chosen_peers(args)
     rungs = list(SCALING_RUNGS) if args.rungs is None else args.rungs

@@ -5,6 +5,8 @@ sweep (``scaling``) or its threading map (``threadmap``), a repeat or a round of
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
 
 from .. import UserError
 from ..measuring.sweep import ScalingSettings
@@ -31,12 +33,18 @@ def measure_side_by_side(args: argparse.Namespace, setups: list[Setup], settings
     if len({variant.name for variant in variants}) < len(variants):
         raise UserError(f"--setup {' '.join(map(str, setups))}: side by side, each setup of another kind or flavour "
                         "(their results are kept by it); compare other releases of NumPy or SciPy with `compare`.")
+    return reported(args.results, "variants.md", lambda: compare_variants(
+        variants, settings, args.results, quiet=lambda: ensure_quiet(args), map_settings=map_settings))
+
+
+def reported(results: Path, page: str, measure: Callable[[], list[str]]) -> int:
+    """``measure()`` (several side by side: the names of those it could not measure), its report rendered
+    also after an error or Ctrl-C; the others named in one line where some failed."""
     try:
-        failed = compare_variants(variants, settings, args.results, quiet=lambda: ensure_quiet(args),
-                                  map_settings=map_settings)
+        failed = measure()
     finally:
-        render_all(Results.load(args.results))
-    print(f"report: {args.results / 'variants.md'}")
+        render_all(Results.load(results))
+    print(f"report: {results / page}")
     if failed:
         raise UserError(f"not measured: {', '.join(failed)} (see above); the report shows the others.")
     return 0

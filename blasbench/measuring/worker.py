@@ -141,9 +141,10 @@ def load_function(workload: dict):
     if source.endswith(".py"):
         # imported as `import STEM` would from its directory: under its own module name, so that what it
         # pickles (a helper mapped over a process pool) is found again by that name, and its neighbours import
+        # (a file at a git revision, copied into the cache: from the working tree's directory it was in)
         spec = importlib.util.spec_from_file_location(Path(source).stem, source)
         module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, str(Path(source).parent))
+        sys.path.insert(0, workload.get("path") or str(Path(source).parent))
         sys.modules[spec.name] = module
         spec.loader.exec_module(module)
     else:

@@ -37,6 +37,8 @@ def render_compare(comparison: dict) -> str:
         table(["run", *fields, "directory"], [[r["label"], *(fmt(r["description"][f]) for f in fields), f"`{r['directory']}`"]
                                              for r in runs]),
     ]
+    if words := together_words(comparison):
+        parts.append(words)
     if comparison["differs_in"]:
         parts.append("The runs differ in: " + ", ".join(comparison["differs_in"])
                      + ". Ratios then compare machines or builds, not only noise.")
@@ -60,6 +62,16 @@ def render_compare(comparison: dict) -> str:
                   table(["measure", "workload", "threads", f"{runs[0]['label']} median{unit}", f"other median{unit}",
                          "ratio [range]", "verdict"], cells)]
     return "\n\n".join(parts) + "\n"
+
+
+def together_words(comparison: dict) -> str:
+    """Which kind of comparison it was: both sides in one run, in turn, or measured apart."""
+    if comparison.get("together"):  # comparisons written before it was recorded say nothing of it
+        return "The runs were measured in one job, a repeat (a round) of each in turn: a drift of the machine fell on each alike."
+    if "together" in comparison:
+        return ("The runs were measured apart (a stored baseline): a drift of the machine between them reads as a "
+                "change of every measure alike; measure both in one job where they can be (docs/measuring.md).")
+    return ""
 
 
 def effect_words(effect: dict | None) -> str:

@@ -107,7 +107,19 @@ def compare_dirs(directories: list[Path], factor: float = CHANGE_FACTOR) -> dict
                         if value != base["description"][field] and field not in ("date",)})
     return {"kind": "compare", "factor": factor,
             "runs": [{k: r[k] for k in ("label", "directory", "description", "thread_effects")} for r in runs],
-            "differs_in": differing, "tables": tables, "unmatched": unmatched}
+            "differs_in": differing, "tables": tables, "unmatched": unmatched, "together": measured_together(resolved)}
+
+
+# The folders under which one run keeps what it measured in turn: its setups, releases and workloads side by side.
+IN_TURN = ("variants", "releases", "workloads")
+
+
+def measured_together(directories: list[Path]) -> bool:
+    """Whether the directories were measured in one run, a repeat (a round) of each in turn: points of one
+    run's setups, releases or workloads side by side, so that a drift of the machine fell on each alike.
+    Otherwise they were measured apart (a stored baseline), and such a drift reads as a change of every measure."""
+    parents = {directory.parent for directory in directories}
+    return len(parents) == 1 and next(iter(parents)).name in IN_TURN
 
 
 def check_shared(comparison: dict, directories: list[Path]) -> None:

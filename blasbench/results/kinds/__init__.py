@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...store import write_json
-from . import bench, bisect, build, cluster, compare, profile, release, scaling, threadmap, variant, why
+from . import bench, bisect, build, cluster, compare, profile, release, scaling, threadmap, variant, why, workload
 from .base import RESULT_VERSION, Kind, read_kind
 
 __all__ = ["KINDS", "BY_NAME", "RESULT_VERSION", "Kind", "read_result", "register", "write_result"]
@@ -45,5 +45,5 @@ def register(kind: Kind) -> Kind:
     return kind
 
 
-for module in (build, profile, scaling, why, variant, bench, threadmap, release, bisect, compare, cluster):
+for module in (build, profile, scaling, why, variant, workload, bench, threadmap, release, bisect, compare, cluster):
     register(module.KIND)

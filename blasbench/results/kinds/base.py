@@ -28,7 +28,9 @@ from ... import UserError
 # - 9: an experiment's or the limits probe's way of running a process is its "condition" (it was "setup",
 #   now the word for what a measurement runs on); a Slurm job records the "sbatch_environment" it was
 #   submitted with (its options were "partition", "time", "account", "constraint").
-RESULT_VERSION = 9
+# - 10: the kind "workload" (several functions swept side by side on one setup); a function's workload
+#   records the git "revision" its file was taken from ("" for the working tree).
+RESULT_VERSION = 10
 
 
 def conditions_were_setups(rows: list[dict]) -> list[dict]:

@@ -65,11 +65,11 @@ from blasbench.cli import main
 from blasbench.facts import CHANGE_FACTOR
 from blasbench.measuring.sweep import in_turn
 from blasbench.measuring.threadmap import MapSettings, map_rounds
-from blasbench.results.analysis import undecided_cells
 from blasbench.results.change import beyond_noise
 from blasbench.results.compare import compare_dirs, gate_comparison
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result, write_result
+from blasbench.results.kinds.threadmap import undecided_cells
 
 # the gate's smaller map: 4 calls x 3 sizes x 2 thread counts = 24 measures, with rounds enough for Holm's
 # control over 24 (8 a side wholly apart: p = 1.6e-4 < 0.05 / 24) and no further rounds

@@ -9,7 +9,7 @@ import pytest
 from blasbench.cli import main
 from blasbench.measuring.calls import CALLS, DTYPES, LINE, Memory, aligned
 from blasbench.render.threadmap import render_threadmap, threadmap_line
-from blasbench.results.analysis import analyse_threadmap
+from blasbench.results.kinds.threadmap import analyse_threadmap
 from blasbench.results.stats import summarize
 
 

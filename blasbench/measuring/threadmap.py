@@ -15,7 +15,7 @@ Where the rule for "changed" leaves a cell undecided after the rounds (its media
 factor, the test not yet beyond chance), ``more_rounds`` further rounds measure those cells alone, at
 one thread and at the thread counts where they are undecided, within ``more_time`` of the rounds' own
 time. The cells are chosen once, after the rounds, and the further rounds' processes decide them on
-their own (:func:`blasbench.results.analysis.analyse_threadmap`): a fresh sample, looked at once, where
+their own (:func:`blasbench.results.kinds.threadmap.analyse_threadmap`): a fresh sample, looked at once, where
 pooling them with the rounds' and testing after each would be testing until significant.
 """
 
@@ -30,10 +30,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .. import UserError, last_line, provenance
-from ..results.analysis import undecided_cells
 from ..results.change import FEWEST_TO_DECIDE
 from ..results.identity import identity
 from ..results.kinds import write_result
+from ..results.kinds.threadmap import undecided_cells
 from .calls import CALLS, bytes_needed
 from .sweep import current_identity, limit_problem, resume, run_fresh, thread_env
 

@@ -10,11 +10,12 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ..analysis import analyse_scaling, analyse_threadmap, sweep_measures, threadmap_cells
+from ..analysis import analyse_scaling, sweep_measures
 from ..change import beyond_noise, decide
 from .base import Kind, read_kind
 from .scaling import KIND as SCALING
 from .threadmap import KIND as THREADMAP
+from .threadmap import analyse_threadmap, threadmap_cells
 
 # The axes, in the order the report shows them: what each one's releases are releases of.
 AXES = {"openblas": "OpenBLAS", "numpy": "NumPy"}

@@ -6,10 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ...setups import VARIANTS
-from ..analysis import analyse_threadmap, analyse_variants, sweep_measures, variants_findings
+from ..analysis import analyse_variants, sweep_measures, variants_findings
 from .base import Kind, conditions_were_setups, read_kind
 from .scaling import KIND as SCALING
 from .threadmap import KIND as THREADMAP
+from .threadmap import analyse_threadmap
 
 
 def _conditions(record: dict) -> dict:

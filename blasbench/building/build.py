@@ -62,9 +62,6 @@ class UnusedTarget:
     path: str  # inside the sdist's top directory
     found: re.Pattern
 
-    def applies(self, package: str, text: str) -> bool:
-        return package == self.package and self.found.search(text) is not None
-
     def apply(self, text: str) -> str:
         return self.found.sub(lambda match: match.group(0)[:-1] + ", build_by_default: false)", text, count=1)
 
@@ -78,15 +75,14 @@ UNUSED_TARGETS = (
 
 
 def unused_targets(package: str, sdist: Path) -> list[UnusedTarget]:
-    """The unused targets ``sdist`` holds (read from the tarball, not extracted)."""
-    found = []
-    for target in (t for t in UNUSED_TARGETS if t.package == package):
-        with tarfile.open(sdist) as tar:
-            member = next((m for m in tar.getmembers() if m.name.split("/", 1)[-1] == target.path), None)
-            text = tar.extractfile(member).read().decode() if member else ""
-        if target.applies(package, text):
-            found.append(target)
-    return found
+    """The unused targets ``sdist`` holds (read from the tarball, not extracted; opened only for a package
+    that has some)."""
+    if not (targets := [t for t in UNUSED_TARGETS if t.package == package]):
+        return []
+    with tarfile.open(sdist) as tar:
+        members = {m.name.split("/", 1)[-1]: m for m in tar.getmembers()}
+        texts = {t.path: tar.extractfile(members[t.path]).read().decode() if t.path in members else "" for t in targets}
+    return [t for t in targets if t.found.search(texts[t.path])]
 
 
 @dataclass(frozen=True)
@@ -291,7 +287,7 @@ def source_date_epoch(sdist: Path) -> int:
 
 
 def _compile(package: str, version: str, blas: BLASLibrary, sdist: Path, key: str, out_dir: Path,
-             depends_on: BuiltWheel | None, log_path: Path, ccache: bool = True) -> dict:
+             depends_on: BuiltWheel | None, log_path: Path, unused: list[str], ccache: bool = True) -> dict:
     """Compile the wheel into ``out_dir`` from fixed source and build paths (one per package version:
     ccache hits, and no random path inside the binaries); the caller holds their lock. Returns what
     the manifest says of the compile."""
@@ -303,7 +299,7 @@ def _compile(package: str, version: str, blas: BLASLibrary, sdist: Path, key: st
     source.parent.mkdir(parents=True, exist_ok=True)
     with tarfile.open(sdist) as tar:
         tar.extractall(source.parent, filter="data")
-    for target in unused_targets(package, sdist):
+    for target in (t for t in UNUSED_TARGETS if t.name in unused):  # as the key's inputs name them
         definition = source / target.path
         definition.write_text(target.apply(definition.read_text()))
     env_dir = _build_env(depends_on.wheel if depends_on else None)
@@ -365,7 +361,8 @@ def build_wheel(package: str, version: str, blas: BLASLibrary, depends_on: Built
         try:
             with one_line_when_full(cache_dir(), f"the build of {package} {version}"):
                 staging.mkdir(parents=True)
-                compiled = _compile(package, version, blas, sdist, key, staging, depends_on, log_path)
+                compiled = _compile(package, version, blas, sdist, key, staging, depends_on, log_path,
+                                    inputs.get("unused_targets", []))
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)  # nothing half-made stays in the wheelhouse
             raise
@@ -427,7 +424,7 @@ def check_reproducible(built: BuiltWheel, blas: BLASLibrary, depends_on: BuiltWh
         log_path = cache_dir() / "logs" / f"{built.package}-{built.version}-{built.key[:16]}.again.log"
         with cache_elsewhere(blas, Path(tmp) / "cache") if how == "elsewhere" else contextlib.nullcontext(blas) as where:
             compiled = _compile(built.package, built.version, where, sdist, built.key, Path(tmp), depends_on,
-                                log_path, ccache=how != "compile")
+                                log_path, built.manifest["inputs"].get("unused_targets", []), ccache=how != "compile")
         [again] = Path(tmp).glob("*.whl")
         differences = compare_wheels(built.wheel, again)
         return {"package": built.package, "verdict": "differs" if differences else "identical", "how": how,

@@ -45,8 +45,7 @@ def render_workloads(found: dict, records: list[dict]) -> str:
     parts += ["## The workloads",
               table(["workload", "function", "file from", "file sha256", "threads"], rows)]
     for against in found["against_first"]:
-        lines = [[row["threads"], duration(row_median(found, against["base"], row["threads"])),
-                  duration(row_median(found, against["name"], row["threads"])), times(row["ratio"]),
+        lines = [[row["threads"], duration(row["medians"][0]), duration(row["medians"][1]), times(row["ratio"]),
                   f"{times(row['ratio_range'][0])}–{times(row['ratio_range'][1])}", verdict_words(row)]
                  for row in against["rows"]]
         parts += [f"## `{against['name']}` against `{against['base']}`",
@@ -70,7 +69,3 @@ def render_workloads(found: dict, records: list[dict]) -> str:
                       provenance_lines(record["scaling"]["environment"], settings["threads"], settings["workload"])]
     return "\n\n".join(parts) + "\n"
 
-
-def row_median(found: dict, name: str, threads: int) -> float:
-    analysis = next(w["analysis"] for w in found["workloads"] if w["name"] == name)
-    return next(row["wall"]["median"] for row in analysis["rows"] if row["threads"] == threads)

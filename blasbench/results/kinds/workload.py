@@ -4,6 +4,7 @@ workload against the first, thread count by thread count, by the rule for "chang
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 
 from ..analysis import analyse_scaling, sweep_measures
@@ -45,11 +46,9 @@ class Workload(Kind):
 
 
 def walls(record: dict) -> dict[int, list[float]]:
-    """A workload's seconds per call by thread count, one value per process."""
-    found: dict[int, list[float]] = {}
-    for point in record["scaling"]["points"]:
-        found.setdefault(point["threads"], []).append(point["wall"])
-    return found
+    """A workload's seconds per call by thread count, one value per process: the measures ``compare`` and the
+    gate take (:func:`..analysis.sweep_measures`)."""
+    return {threads: measure["processes"] for (_, _, threads), measure in sweep_measures(record["scaling"]).items()}
 
 
 def first_answer(record: dict) -> list | None:
@@ -71,6 +70,7 @@ def analyse_workloads(records: list[dict]) -> dict:
         for other in measured[1:]:
             other_walls, answer = walls(other), first_answer(other)
             rows = [{"threads": threads, "processes": [len(base_walls[threads]), len(other_walls[threads])],
+                     "medians": [statistics.median(base_walls[threads]), statistics.median(other_walls[threads])],
                      **decide(base_walls[threads], other_walls[threads])}
                     for threads in sorted(set(base_walls) & set(other_walls))]
             against.append({"name": other["name"], "base": base["name"], "rows": rows,

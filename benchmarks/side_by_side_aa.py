@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 from blasbench.cli import main
-from blasbench.results.analysis import analyse_scaling
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result
+from blasbench.results.kinds.scaling import analyse_scaling
 
 PREFIX = "/usr/lib/x86_64-linux-gnu/openblas-pthread"  # Debian's libopenblas-pthread-dev, as system:pthread links it
 INCLUDE = "/usr/include/x86_64-linux-gnu/openblas-pthread"

@@ -222,7 +222,7 @@ def test_compare_says_per_run_where_threads_hurt_so_a_row_names_the_blas_with_th
 def test_two_versions_of_a_function_compare_measure_for_measure_and_other_arguments_do_not():
     """A sweep of `work.py:work` before a change and after it (another file hash): the gate's question, so their
     measures share keys; the same function with other arguments is another measure."""
-    from blasbench.results.analysis import sweep_measures
+    from blasbench.results.kinds.scaling import sweep_measures
 
     def sweep(sha: str, args: dict) -> dict:
         workload = {"function": "work", "spec": "work.py:work", "source_sha256": sha * 32, "args": args}

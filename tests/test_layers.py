@@ -7,16 +7,15 @@ from __future__ import annotations
 import ast
 import copy
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from blasbench import render
 from blasbench.render import RENDERERS, render_all
-from blasbench.results import analysis
 from blasbench.results.directory import Results
 from blasbench.results.kinds import KINDS
-from blasbench.results.kinds import threadmap as threadmap_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "blasbench"
@@ -103,17 +102,15 @@ def test_a_render_analyses_each_result_once(tmp_path, monkeypatch):
     variants, each with its sweep: each analysis runs once per result (the directory's sweep was
     analysed four times, its profile twice)."""
     calls: dict[str, list[int]] = {}
+    kind_modules = [sys.modules[type(kind).__module__] for kind in KINDS]
     for name in ("analyse_scaling", "analyse_profile", "analyse_threadmap", "analyse_variants", "analyse_why"):
-        home = analysis if hasattr(analysis, name) else threadmap_kind  # a kind's analysis in its own module
-        original = getattr(home, name)
+        original = next(getattr(module, name) for module in kind_modules if hasattr(module, name))
 
         def counted(*args, _name=name, _original=original, **kwargs):
             calls.setdefault(_name, []).append(id(args[0]))
             return _original(*args, **kwargs)
 
-        monkeypatch.setattr(home, name, counted)
-        for kind in KINDS:  # the kinds call them through their own module's names
-            module = __import__(type(kind).__module__, fromlist=["_"])
+        for module in kind_modules:  # a kind's analysis is in its module; the kinds call it by their own names
             if hasattr(module, name):
                 monkeypatch.setattr(module, name, counted)
     shutil.copytree(DATA / "epyc2-a", tmp_path / "reports")

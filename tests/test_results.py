@@ -12,17 +12,17 @@ from blasbench.cli import main
 from blasbench.render import render_all
 from blasbench.render.bench import render_bench
 from blasbench.render.scaling import render_scaling
-from blasbench.results import analysis
-from blasbench.results.analysis import analyse_scaling
+from blasbench.results import seed
 from blasbench.results.directory import Results
 from blasbench.results.kinds import RESULT_VERSION, read_result, write_result
+from blasbench.results.kinds.scaling import analyse_rung, analyse_scaling
 from blasbench.results.stats import RECOMMENDATION_RULE, amdahl_fit
 
 DATA = Path(__file__).resolve().parent / "data"
 
 
 def test_the_rule_gives_the_posts_own_recommendation_on_its_timings():
-    assert analysis.seed_recommendation() == 4  # the post: "use 4 or 5 cores"
+    assert seed.seed_recommendation() == 4  # the post: "use 4 or 5 cores"
     assert "10%" in RECOMMENDATION_RULE
 
 
@@ -45,7 +45,7 @@ def test_the_speedup_shows_the_range_of_each_repeats_own():
         return {"threads": threads, "repeat": repeat, "wall": wall, "user": wall, "system": 0.0,
                 "seconds_per_iteration": wall / 10, "phases": {}}
     points = [point(1, 0, 10.0), point(2, 0, 5.0), point(1, 1, 12.0), point(2, 1, 8.0), point(1, 2, 11.0), point(2, 2, 6.0)]
-    rows = analysis.analyse_rung(points)["rows"]
+    rows = analyse_rung(points)["rows"]
     assert rows[1]["speedup"] == 11.0 / 6.0  # the medians'
     assert rows[1]["speedup_range"] == [1.5, 2.0]  # repeat 1: 12/8, repeat 0: 10/5
     assert rows[0]["speedup_range"] is None

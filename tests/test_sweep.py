@@ -11,8 +11,9 @@ import pytest
 
 from blasbench.measuring import sweep
 from blasbench.render import render_all
-from blasbench.results import analysis, stats
+from blasbench.results import stats
 from blasbench.results.directory import Results
+from blasbench.results.seed import seed_scaling
 from blasbench.store import read_json
 
 TINY = sweep.Workload(iterations=2, train_size=1000)
@@ -44,7 +45,7 @@ def test_use_n_threads_is_the_rules_verdict_and_a_step_it_cannot_decide_is_provi
     assert overlapping["threads"] == 2 and overlapping["undecided"][0]["verdict"] == "undecided"
 
 def test_seed_figures_travel_with_the_package():
-    seed = analysis.seed_scaling()
+    seed = seed_scaling()
     assert seed["threads"] == list(range(1, 11))
     assert seed["speedup"][4] == pytest.approx(143.22 / 51.223)
 

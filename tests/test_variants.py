@@ -138,7 +138,7 @@ def test_scaling_sweeps_every_other_example_on_the_installed_numpy(example, tmp_
 
 
 def test_findings_name_the_fastest_and_say_when_rows_are_noise_undecided_or_one_binary():
-    from blasbench.results.analysis import variants_findings
+    from blasbench.results.kinds.variant import variants_findings
 
     def variant(name, one, all_, sha="a", repeats=5):
         """Five points at each end, 0.5% apart: the rule's test can tell a 1.25x from noise."""

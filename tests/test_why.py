@@ -9,7 +9,7 @@ from blasbench.facts import LIMIT_CONDITIONS
 from blasbench.measuring.sweep import Workload
 from blasbench.measuring.why import BUFFER_RUNG, WhySettings, run_why, runtime_limits
 from blasbench.render.scaling import render_why
-from blasbench.results.analysis import analyse_why
+from blasbench.results.kinds.why import analyse_why
 
 
 def test_every_way_of_asking_for_one_thread_is_probed_in_a_fresh_process():
@@ -59,8 +59,8 @@ def test_a_limit_whose_compute_took_effect_while_idle_threads_spun_says_exactly_
     import copy
     from pathlib import Path
 
-    from blasbench.results.analysis import limit_effect
     from blasbench.results.kinds import read_result
+    from blasbench.results.kinds.variant import limit_effect
 
     why = read_result(Path(__file__).parent / "data" / "epyc2-a" / "why.json", "why")  # a version 8 file, migrated
     rows = why["experiments"]["limits"]["rows"]

@@ -13,8 +13,8 @@ from blasbench.cli import main
 from blasbench.measuring.sweep import ScalingSettings, run_scaling
 from blasbench.measuring.workload import parse_workload
 from blasbench.render.scaling import render_scaling
-from blasbench.results.analysis import analyse_scaling
 from blasbench.results.kinds import read_result
+from blasbench.results.kinds.scaling import analyse_scaling
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,8 +9,8 @@ from nn.options import LAYERS, LMBDA, TRAIN_SIZE
 
 from .. import provenance
 from ..building.verify import time_dgemm
-from ..results.analysis import bench_label
 from ..results.identity import identity
+from ..results.kinds.bench import bench_label
 from ..results.stats import summarize
 from .peers import TorchNetwork, torch_description, torch_installed
 

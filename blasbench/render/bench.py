@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..results.analysis import bench_label
 from ..results.directory import Results
+from ..results.kinds.bench import bench_label
 from .format import median_iqr, pct, provenance_lines, ratio_words, table
 
 KINDS = ("bench",)

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results.analysis import bottom_line as bottom_line_of
-from ..results.analysis import of_function
 from ..results.directory import Results
 from ..results.identity import blas_of, describe, identity
+from ..results.kinds.scaling import of_function
 from .format import mixed_banner, thread_variable
 from .scaling import provisional_why
 
 
 def bottom_line(results: Results) -> str | None:
-    """One sentence a user can act on, from :func:`blasbench.results.analysis.bottom_line`: the fastest rung
+    """One sentence a user can act on, from :meth:`Results.bottom_line`: the fastest rung
     at its recommended thread count, what to set for it, and where the answer to "which BLAS" is."""
-    variants = (results.findings.get("variant") or {}).get("measured") or []
-    if not (found := bottom_line_of(results["scaling"], results.findings.get("scaling"), variants)):
+    if not (found := results.bottom_line()):
         return None
     parts = []
     if "rung" in found:

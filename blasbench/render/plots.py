@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from ..results.analysis import seed_scaling
+from ..results.seed import seed_scaling
 from ..store import atomic_write_bytes
 from .format import times
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..facts import CHANGE_FACTOR
-from ..results.analysis import seed_figures
 from ..results.directory import Results
+from ..results.seed import seed_figures
 from .format import pct, provenance_lines, ratio_words, signed_pct, table
 
 KINDS = ("profile",)
@@ -55,7 +55,7 @@ def switches(options: dict) -> str:
 
 
 def render_profile(result: dict, rows: list[dict]) -> str:
-    """The ladder's profile, its rows as :func:`blasbench.results.analysis.analyse_profile` found them."""
+    """The ladder's profile, its rows as :func:`blasbench.results.kinds.profile.analyse_profile` found them."""
     seed = seed_profile_notes()
     w = result["workload"]
     table_rows = []

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..results.analysis import of_function
 from ..results.directory import Results
 from ..results.kinds.release import AXES, along, cells_by_label, directory_of, label
+from ..results.kinds.scaling import of_function
 from ..setups import VARIANTS
 from .format import change_rule, duration, table, times
 from .plots import plot_scaling, pyplot, save_figure

@@ -15,19 +15,12 @@ from ..facts import (
     PEERS,
     THREAD_VARIABLES,
 )
-from ..results.analysis import (
-    PAYING_SPEEDUP,
-    PHASES,
-    limit_effect,
-    of_function,
-    reference_accuracy,
-    seed_figures,
-    seed_recommendation,
-    seed_scaling,
-    serial_without_limit,
-)
 from ..results.change import processes_to_decide
 from ..results.directory import Results
+from ..results.kinds.scaling import PHASES, of_function
+from ..results.kinds.variant import limit_effect, serial_without_limit
+from ..results.kinds.why import PAYING_SPEEDUP
+from ..results.seed import reference_accuracy, seed_figures, seed_recommendation, seed_scaling
 from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
 from .plots import plot_scaling
 
@@ -252,7 +245,7 @@ ANSWER_WORDS = ("Each point's return value (shape, dtype, the first digits of it
 
 
 def answer_words(answers: dict) -> str:
-    """What the answers say, as :func:`blasbench.results.analysis.analyse_answers` found it."""
+    """What the answers say, as :func:`blasbench.results.kinds.scaling.analyse_answers` found it."""
     fewest, at = answers["fewest"], ", ".join(map(str, answers["at"]))
     largest = f"{answers['largest_difference']:.1e}" if answers["largest_difference"] is not None else "an amount not summarised"
     return {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from ..facts import HONOURED_CORES
-from ..results.analysis import of_function
 from ..results.directory import Results
 from ..results.identity import blas_of
+from ..results.kinds.scaling import of_function
 from ..setups import DEFAULT_VARIANT
 from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
 from .plots import plot_variants

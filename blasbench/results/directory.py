@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import UserError
+from ..facts import PEERS
 from .identity import IDENTITY_WORDS, describe, identity
 from .kinds import KINDS
 
@@ -34,6 +35,23 @@ class Results:
     def __getitem__(self, kind: str) -> Any:
         """The result of ``kind`` (a kind's name) in this directory; None where there is none."""
         return self.found.get(kind)
+
+    def bottom_line(self) -> dict | None:
+        """What a user can act on, across the kinds found: the fastest rung of the sweep (not a peer) at
+        its recommended thread count, and the variant that trained fastest; None when neither was measured."""
+        found: dict = {}
+        scaling, rungs = self["scaling"], self.findings.get("scaling")
+        if scaling and (analysed := {r: a for r, a in (rungs or {}).items() if r not in PEERS}):
+            def time_at_advice(a: dict) -> float:
+                return next(r for r in a["rows"] if r["threads"] == a["recommendation"]["threads"])["wall"]["median"]
+
+            rung, a = min(analysed.items(), key=lambda item: time_at_advice(item[1]))
+            cores = ((scaling.get("environment") or {}).get("cpu") or {}).get("usable_cores")
+            found.update(rung=rung, analysis=a, threads=a["recommendation"]["threads"],
+                         all_cores=a["recommendation"]["threads"] == cores)
+        if variants := (self.findings.get("variant") or {}).get("measured"):
+            found["fastest_variant"] = min(variants, key=lambda v: v["best_seconds"])["name"]
+        return found or None
 
     def environments(self) -> list[tuple[str, dict]]:
         """(what, environment) of every result that recorded one, as its kind says where."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ..analysis import bench_label, workload_label
 from .base import Kind
+from .scaling import workload_label
+
+
+def bench_label(row: dict) -> str:
+    """A bench row's name: the rung and its dtype, or the peer."""
+    return f"{row['rung']} {row['dtype']}" if row.get("rung") else row["peer"]
 
 
 def _float64_rows_no_peers(data: dict) -> dict:

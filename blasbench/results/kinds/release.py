@@ -10,10 +10,10 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from ..analysis import analyse_scaling, sweep_measures
 from ..change import beyond_noise, decide
 from .base import Kind, read_kind
 from .scaling import KIND as SCALING
+from .scaling import analyse_scaling, sweep_measures
 from .threadmap import KIND as THREADMAP
 from .threadmap import analyse_threadmap, threadmap_cells
 

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from ..analysis import analyse_why
 from .base import Kind, conditions_were_setups
+
+PAYING_SPEEDUP = 1.2  # below this, threads do not pay for themselves
+
+
+def analyse_why(why: dict) -> dict:
+    """The experiments' findings: the problem-size cells where threads do not pay, and those where they lose."""
+    found = {}
+    if sizes := why["experiments"].get("sizes"):
+        not_paying = [r for r in sizes["rows"] if r["speedup"] < PAYING_SPEEDUP]
+        found["sizes"] = {"not_paying": not_paying, "losing": [r for r in not_paying if r["speedup"] < 1.0]}
+    return found
 
 
 def _conditions(result: dict) -> dict:

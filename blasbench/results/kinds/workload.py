@@ -7,10 +7,10 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
-from ..analysis import analyse_scaling, sweep_measures
 from ..change import decide
 from .base import Kind, read_kind
 from .scaling import KIND as SCALING
+from .scaling import analyse_scaling, sweep_measures
 
 
 class Workload(Kind):
@@ -47,7 +47,7 @@ class Workload(Kind):
 
 def walls(record: dict) -> dict[int, list[float]]:
     """A workload's seconds per call by thread count, one value per process: the measures ``compare`` and the
-    gate take (:func:`..analysis.sweep_measures`)."""
+    gate take (:func:`.scaling.sweep_measures`)."""
     return {threads: measure["processes"] for (_, _, threads), measure in sweep_measures(record["scaling"]).items()}
 
 

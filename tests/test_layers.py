@@ -197,3 +197,89 @@ def test_a_new_result_kind_is_one_class_and_a_registration_end_to_end(tmp_path):
         kinds.KINDS.remove(kind)
         del kinds.BY_NAME[kind.name]
         render.RENDERERS.remove(Toy)
+
+
+class Tally:
+    """A measure made up here, the way a new one is added: a Kind subclass with cells, registered, and a
+    renderer, registered. Nothing else in the package names it: the release axis, its analysis (by the rule),
+    its report and bisect take it from the registries."""
+
+    from blasbench.results.kinds import Kind as _Kind
+
+    class Kind(_Kind):
+        name, file = "tally", "tally.json"
+        required = ("rounds",)
+        cell_fields, cell_unit, point_title, point_verb = ("task",), "tally", "tally", "tallied"
+
+        def cells(self, result: dict) -> dict:
+            """One cell, `add` at one thread: a value per round (each a process of its own)."""
+            from blasbench.results.stats import summarize
+
+            values = [r["seconds"] for r in result["rounds"]]
+            return {1: {("add",): {**summarize(values), "processes": values}}}
+
+    KINDS = ("tally",)
+
+    @staticmethod
+    def pages(results, out) -> None:
+        pass
+
+    @staticmethod
+    def headline(results) -> list[str]:
+        return []
+
+    @staticmethod
+    def point_pages(out, where: str, result: dict, analysed) -> None:
+        out.page(f"{where}tally.md", f"# Tally\n\n{len(result['rounds'])} rounds\n")
+
+
+def test_a_new_measure_is_a_kind_with_cells_and_a_registration_measured_along_an_axis_end_to_end(tmp_path):
+    """Registered, a made-up measure runs at each point of a release axis (one round of each in turn, each point's
+    record and result written), its step between two releases is found by the rule and written into releases.md
+    with its own point pages and tables, and bisect places the step, with no edit anywhere else."""
+    from blasbench.measuring.releases import Axis, Measure, bisect, run_release_axis
+    from blasbench.results import kinds
+    from blasbench.store import write_json
+
+    releases = ["0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2", "0.3.29.0.0"]
+
+    class Points(Axis):
+        name, what, setup, depth = "openblas", "OpenBLAS release", "scipy-openblas", 3
+
+        def point(self, version: str) -> tuple[str, dict, dict]:
+            return sys.executable, {"TALLY_RELEASE": version}, {}
+
+        def ran(self, version: str, result: dict, asked: dict) -> dict:
+            return {"loaded": {"version": version, "architecture": "Haswell", "threading_layer": "pthreads",
+                               "filepath": "libscipy_openblas.so"}}
+
+    def by_round(path: Path, python: str, env: dict):
+        slower = releases.index(env["TALLY_RELEASE"]) >= 2  # 2x slower from 0.3.28 on
+        rounds = []
+        for r in range(5):
+            rounds.append({"seconds": (2.0 if slower else 1.0) * (1 + 0.01 * r)})
+            write_json(path, result := {"kind": "tally", "rounds": rounds})
+            yield result
+
+    kind = kinds.register(Tally.Kind())
+    render.register(Tally)
+    try:
+        measure = Measure("tally", by_round, 5)
+        assert run_release_axis(measure, Points(), releases, tmp_path / "axis") == []
+        assert (tmp_path / "axis" / "releases" / "tally-0.3.28.0.2" / "tally.json").exists()
+        results = Results.load(tmp_path / "axis")
+        [change] = results.findings["release"]["changes"]
+        assert (change["before"], change["after"], change["task"], change["verdict"]) == \
+            ("0.3.27.0.1", "0.3.28.0.2", "add", "slower")
+        render_all(results)
+        page = (tmp_path / "axis" / "releases.md").read_text()
+        assert "## OpenBLAS releases: tally" in page and "### `add`: time per tally, and the speedup" in page
+        assert "- `add` at 1 thread(s): 0.3.27.0.1 1.02 s, 0.3.28.0.2 2.04 s: **slower** (2.00x the time" in page
+        assert (tmp_path / "axis" / "releases" / "tally-0.3.28.0.2" / "tally.md").exists()
+        assert "4 OpenBLAS release(s) tallied under one build" in (tmp_path / "axis" / "index.md").read_text()
+        [found] = bisect(measure, Points(), releases, tmp_path / "bisect")
+        assert (found["before"], found["after"], found["confirmed"]) == ("0.3.27.0.1", "0.3.28.0.2", True)
+    finally:
+        kinds.KINDS.remove(kind)
+        del kinds.BY_NAME[kind.name], kinds.MEASURED[kind.name]
+        render.RENDERERS.remove(Tally)

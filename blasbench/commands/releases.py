@@ -92,6 +92,6 @@ def run_axis(args: argparse.Namespace, axis: Axis, measure: Measure, releases: l
     for line in refused:
         print(f"refused: {line}", file=sys.stderr)
     for found in findings:
-        print(bisect_line(found))
+        print(bisect_line(found, measure.kind))
     print(f"report: {args.results / 'releases.md'}")
     return 1 if len(refused) == len(releases) else 0

@@ -42,8 +42,8 @@ from ..building.providers import setup_provider
 from ..building.providers.pypi import ScipyOpenBLASProvider
 from ..results.change import beyond_noise, decide
 from ..results.identity import blas_libraries
-from ..results.kinds import write_result
-from ..results.kinds.release import key_fields, point_directory, release_cells, version_tuple
+from ..results.kinds import MEASURED, write_result
+from ..results.kinds.release import key_fields, point_directory, version_tuple
 from ..setups import VARIANTS
 from .sweep import ScalingSettings, in_turn, sweep_repeats
 from .threadmap import MapSettings, map_rounds, sizes_of
@@ -73,7 +73,8 @@ def blas_fields(library: dict) -> dict:
 
 @dataclass(frozen=True)
 class Measure:
-    """What each point of an axis measures: ``kind`` names the result beside ``release.json``,
+    """What each point of an axis measures: ``kind`` names the result beside ``release.json`` (a registered kind
+    with cells, :data:`blasbench.results.kinds.MEASURED`),
     ``by_round`` measures it into a path with a Python and the variables every process gets (resumable,
     as ever), giving the result after each of its ``count`` rounds (a sweep's repeats) and, where
     ``further``, once more after the further rounds; ``following(result)``, where given, is what the
@@ -335,7 +336,7 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
             for i, (record, result) in zip(todo, found):
                 if "error" in record:
                     raise UserError(f"bisect: {releases[i]}: {record['error']}.")
-                fresh[i] = release_cells(measure.kind, result)
+                fresh[i] = MEASURED[measure.kind].cells(result)
             if again:
                 return [fresh[i] for i in indices]
             cells.update(fresh)

@@ -4,7 +4,11 @@ found and deciding nothing. Each renderer module declares:
 
 - ``KINDS``: the result kinds it renders (it is called when the directory has one of them);
 - ``pages(results, out)``: writes its pages and figures through ``out`` (:class:`Output`);
-- ``headline(results)``: its lines of the index, in :data:`RENDERERS`' order.
+- ``headline(results)``: its lines of the index, in :data:`RENDERERS`' order;
+
+and, where its kind is a release axis's measure (it has cells), may declare ``point_pages(out, where,
+result, analysed)``, the pages of one point's result, and ``release_tables(cells, releases)``, its
+tables across the releases (by default one per cell: the time at each thread count and the speedup).
 """
 
 from __future__ import annotations
@@ -34,8 +38,14 @@ def register(renderer) -> None:
 class Output:
     """Where a render writes: each page with the glossary's footer, atomically; the files written, listed."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, renderers: list = ()) -> None:
         self.directory, self.written, self.said_no_plots = Path(directory), [], False
+        self.renderers = list(renderers)
+
+    def renderer_of(self, kind: str):
+        """The renderer of the result kind ``kind``: a page that shows another kind's result (a release
+        point's measure) asks it for its pages."""
+        return next(renderer for renderer in self.renderers if kind in renderer.KINDS)
 
     def page(self, name: str, text: str) -> None:
         path = self.directory / name
@@ -66,7 +76,7 @@ def shown(results: Results) -> list:
 def render_all(results: Results) -> list[Path]:
     """Render every report that ``results`` has data for, then the index (a cluster job's index is
     its renderer's page); returns the files written."""
-    out = Output(results.directory)
+    out = Output(results.directory, RENDERERS)
     for renderer in shown(results):
         renderer.pages(results, out)
     if results["cluster"] is None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from ..results.directory import Results
 from ..results.identity import describe, identity
+from ..results.kinds import MEASURED
 from ..results.kinds.release import AXES
 from .format import table, times
-from .releases import TITLES, cell_name
+from .releases import cell_name
 
 KINDS = ("cluster",)
 
@@ -75,7 +76,8 @@ def releases_by_node(found: dict) -> list[str]:
             return "not measured"
         return found_here["verdict"] + (f" ({times(found_here['ratio'])})" if found_here["verdict"] != "no change" else "")
 
-    rows = [[f"{AXES[r['axis']]} {TITLES[r['measure']]}", f"{cell_name(r)} at {r['threads']} thread(s)",
+    rows = [[f"{AXES[r['axis']]} {MEASURED[r['measure']].point_title}",
+             f"{cell_name(r, r['measure'])} at {r['threads']} thread(s)",
              f"{r['before']} → {r['after']}", *(verdict(r["nodes"][node]) for node in nodes)] for r in found["releases"]]
     agree = sum(len({(v or {}).get("verdict") for v in r["nodes"].values()}) == 1 for r in found["releases"])
     return parts + [table(["axis", "cell", "step", *nodes], rows),

@@ -7,13 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..results.directory import Results
-from ..results.kinds.release import AXES, along, cells_by_label, directory_of, label
-from ..results.kinds.scaling import of_function
+from ..results.kinds import MEASURED
+from ..results.kinds.release import AXES, FIRST_MEASURE, along, cells_by_label, directory_of, label
 from ..setups import VARIANTS
 from .format import change_rule, duration, table, times
-from .plots import plot_scaling, pyplot, save_figure
-from .scaling import render_scaling
-from .threadmap import map_page
+from .plots import pyplot, save_figure
 
 KINDS = ("release", "bisect")
 
@@ -36,18 +34,15 @@ def pages(results: Results, out) -> None:
     """releases.md, and each point's own report beside it (releases/<point>/threadmap.md or scaling.md)."""
     found = results.findings["release"]
     figures = {line: out.figure(plot_releases, found, figure_stem(*line), *line) for line in found["lines"]}
-    out.page("releases.md", render_releases(found, figures, results["bisect"]))
+    tables = {measure: getattr(out.renderer_of(measure), "release_tables", release_tables) for measure, _ in found["lines"]}
+    out.page("releases.md", render_releases(found, figures, results["bisect"], tables))
     for record in found["measured"]:
-        where, result, analysed = f"releases/{directory_of(record)}/", record["result"], found["analysed"][directory_of(record)]
-        if record["measure"] == "threadmap":
-            map_page(out, where, result, analysed)
-        else:
-            figure = out.figure(plot_scaling, analysed, f"{where}scaling", not of_function(result["settings"]))
-            out.page(f"{where}scaling.md", render_scaling(result, analysed, figure))
+        if point_pages := getattr(out.renderer_of(record["measure"]), "point_pages", None):
+            point_pages(out, f"releases/{directory_of(record)}/", record["result"], found["analysed"][directory_of(record)])
 
 
 def figure_stem(measure: str, axis: str) -> str:
-    return "releases" + ("" if measure == "threadmap" else f"-{measure}") + ("" if axis == "openblas" else f"-{axis}")
+    return "releases" + ("" if measure == FIRST_MEASURE else f"-{measure}") + ("" if axis == "openblas" else f"-{axis}")
 
 
 def headline(results: Results) -> list[str]:
@@ -69,23 +64,22 @@ def headline(results: Results) -> list[str]:
         variants = sum(bool(r.get("variant")) for r in records)
         where = ("under one build" + (f" and {variants} variant(s) built otherwise" if variants else "") if axis == "openblas"
                  else "as PyPI's wheels")
-        what = "mapped" if measure == "threadmap" else "swept"
+        what = MEASURED[measure].point_verb
         lines.append(f"- [Releases](releases.md): {len(names)} {AXES[axis]} release(s) {what} {where} ({names[0]} … "
                      f"{names[-1]}); {len(changes)} cell(s) changed between consecutive releases beyond noise"
                      + (f", {packaging} of them with a change of kernel set or build" if packaging else "") + ".")
     return lines
 
 
-def cell_name(cell: dict) -> str:
-    """A cell of a map (`solve` (float64) n = 2,048) or of a sweep (its rung or function, and workload)."""
-    if "call" in cell:
-        return f"`{cell['call']}` ({cell['dtype']}) n = {cell['n']:,}"
-    return f"`{cell['rung']}` ({cell['workload']})"
+def cell_name(cell: dict, measure: str) -> str:
+    """A cell of what ``measure`` measured, as its kind names it: a map's `solve` (float64) n = 2,048, a sweep's
+    rung and workload."""
+    return MEASURED[measure].cell_name(cell)
 
 
 def change_line(change: dict) -> str:
     """One change between consecutive releases, and whether it came with another kernel set or build."""
-    return (f"{cell_name(change)} at {change['threads']} thread(s): "
+    return (f"{cell_name(change, change['measure'])} at {change['threads']} thread(s): "
             f"{change['before']} {duration(change['seconds'][0])}, {change['after']} {duration(change['seconds'][1])}: "
             f"**{change['verdict']}** ({times(change['ratio'])} the time, p = {change['p']:.3g})"
             + (": the build changed too (another build of NumPy, against another OpenBLAS), a packaging change"
@@ -112,12 +106,9 @@ def points_table(records: list[dict], axis: str) -> str:
     return table(["NumPy", "SciPy", "NumPy's OpenBLAS", "core type", "threading", "SciPy's OpenBLAS", "its report"], rows)
 
 
-TITLES = {"threadmap": "threading map", "scaling": "thread sweep"}
-
-
-def bisect_line(found: dict) -> str:
-    """One change a bisect found: where, between which releases, and whether fresh measures confirmed it."""
-    cell = f"{cell_name(found)} at {found['threads']} thread(s)"
+def bisect_line(found: dict, measure: str) -> str:
+    """One change a bisect of ``measure`` found: where, between which releases, and whether fresh measures confirmed it."""
+    cell = f"{cell_name(found, measure)} at {found['threads']} thread(s)"
     if "not_monotone" in found:
         turn = found["not_monotone"]
         return (f"{cell}: {found['verdict']} from {found['before']} to {found['after']} overall, but {turn['verdict']} at "
@@ -136,11 +127,15 @@ def bisect_section(bisected: dict) -> list[str]:
             f"Over {ends} ({len(bisected['releases'])} releases; measured: {', '.join(bisected['measured'])}), each cell "
             "that changed between the ends by the rule, placed between the two adjacent releases that hold the step "
             "by halving, and that pair measured again, afresh and together (under `bisect/`), to confirm it.",
-            "\n".join(f"- {bisect_line(f)}" for f in bisected["findings"]) if bisected["findings"] else
+            "\n".join(f"- {bisect_line(f, bisected.get('measure', FIRST_MEASURE))}" for f in bisected["findings"])
+            if bisected["findings"] else
             f"No cell changed between {ends} by the rule: nothing to place."]
 
 
-def render_releases(found: dict, figures: dict[tuple, str | None] | None = None, bisected: dict | None = None) -> str:
+def render_releases(found: dict, figures: dict[tuple, str | None] | None = None, bisected: dict | None = None,
+                    tables: dict | None = None) -> str:
+    """releases.md; ``tables``: each measure's tables across releases (its renderer's ``release_tables``, by default
+    :func:`release_tables`)."""
     parts = ["# Releases",
              f"A change between consecutive releases counts by the one rule for \"changed\": {change_rule()}."]
     if bisected:
@@ -150,7 +145,7 @@ def render_releases(found: dict, figures: dict[tuple, str | None] | None = None,
     for measure, axis in found["lines"]:
         changes = [c for c in found["changes"] if (c["measure"], c["axis"]) == (measure, axis)]
         records = along(found, measure, axis)
-        parts += [f"## {AXES[axis]} releases: {TITLES[measure]}", HOW[axis], points_table(records, axis)]
+        parts += [f"## {AXES[axis]} releases: {MEASURED[measure].point_title}", HOW[axis], points_table(records, axis)]
         if (figures or {}).get((measure, axis)):
             parts.append(f"![{AXES[axis]} releases]({figures[measure, axis]})")
         parts += [f"### What changed between consecutive {AXES[axis]} releases",
@@ -159,15 +154,16 @@ def render_releases(found: dict, figures: dict[tuple, str | None] | None = None,
                   "`--bisect` over a range of releases maps the pair around a change afresh and says whether it is confirmed.",
                   "\n".join(f"- {change_line(c)}" for c in changes) if changes else
                   "Nothing beyond noise: no cell's time changed between consecutive releases by the rule."]
-        parts += per_call_tables(found, records) if measure == "threadmap" else sweep_table(found, records)
+        parts += (tables or {}).get(measure, release_tables)(cells_by_label(found, records), [label(r) for r in records],
+                                                             MEASURED[measure])
     if found["refused"]:
         parts.append("Refused: " + "; ".join(f"`{label(r)}`: {r['error']}" for r in found["refused"]) + ".")
     return "\n\n".join(parts) + "\n"
 
 
-def sweep_table(found: dict, records: list[dict]) -> list[str]:
-    """Per workload: each release's time per CG iteration (or call) at each thread count, and its speedup on one thread's."""
-    cells = cells_by_label(found, records)
+def release_tables(cells: dict[str, dict], releases: list[str], kind) -> list[str]:
+    """Per cell (``cells``: each release's, by its name): each release's time at each thread count, and its speedup on
+    one thread's (a sweep's per CG iteration or call)."""
     counts = sorted({threads for release in cells.values() for threads in release})
     parts = []
     for key in dict.fromkeys(key for release in cells.values() for row in release.values() for key in row):
@@ -177,26 +173,8 @@ def sweep_table(found: dict, records: list[dict]) -> list[str]:
             rows.append([f"`{release}`", *(f"{duration(by_threads[t][key]['median'])}"
                                            + (f" · {times(one['median'] / by_threads[t][key]['median'])}" if one else "")
                                            if key in by_threads.get(t, {}) else "–" for t in counts)])
-        parts += [f"### {cell_name({'rung': key[0], 'workload': key[1]})}: time per iteration or call, and the speedup",
+        parts += [f"### {kind.cell_name(dict(zip(kind.cell_fields, key)))}: time per {kind.cell_unit}, and the speedup",
                   table(["release", *(f"{t} thread(s)" for t in counts)], rows)]
-    return parts
-
-
-def per_call_tables(found: dict, records: list[dict]) -> list[str]:
-    """Per call: each release's time at one thread and its speedup at the most threads, per size."""
-    cells, releases = cells_by_label(found, records), [label(r) for r in records]
-    top = max(threads for release in releases for threads in cells[release])
-    keys = sorted({key for release in releases for key in cells[release].get(1, {})}, key=lambda k: (k[0], k[1], k[2]))
-    parts = [f"### Per call: time at one thread, and the speedup at {top} threads"]
-    for call, dtype in dict.fromkeys((k[0], k[1]) for k in keys):
-        sizes = [k[2] for k in keys if k[:2] == (call, dtype)]
-        rows = []
-        for release in releases:
-            one, many = cells[release].get(1, {}), cells[release].get(top, {})
-            rows.append([f"`{release}`", *(f"{duration(one[call, dtype, n]['median'])} · "
-                                           f"{times(one[call, dtype, n]['median'] / many[call, dtype, n]['median'])}"
-                                           if (call, dtype, n) in one and (call, dtype, n) in many else "–" for n in sizes)])
-        parts += [f"#### `{call}` ({dtype})", table(["release", *(f"n = {n:,}" for n in sizes)], rows)]
     return parts
 
 
@@ -211,7 +189,7 @@ def plot_releases(found: dict, stem: Path, measure: str, axis: str) -> list[Path
     keys = list(dict.fromkeys(k for release in releases for k in cells[release].get(1, {})))
     panels: dict[str, dict[str, tuple]] = {}  # title -> series label -> cell
     for key in keys:
-        title, series = (f"{key[0]} ({key[1]})", f"n = {key[2]:,}") if measure == "threadmap" else (key[0], "")
+        title, series = MEASURED[measure].panel(key)
         panels.setdefault(title, {})[series] = key
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)

@@ -38,6 +38,12 @@ def pages(results: Results, out) -> None:
     out.page("scaling.md", render_scaling(scaling, analysis, figure, results["why"], results.findings.get("why"), variants))
 
 
+def point_pages(out, where: str, result: dict, analysis: dict) -> None:
+    """A release point's sweep: its page and figure under ``where``."""
+    figure = out.figure(plot_scaling, analysis, f"{where}scaling", not of_function(result["settings"]))
+    out.page(f"{where}scaling.md", render_scaling(result, analysis, figure))
+
+
 def provisional_why(a: dict) -> str:
     """Why a rung's advice is provisional: a smoke run, a partial sweep, a step the rule cannot decide."""
     why = [*(["a smoke run"] if a["smoke"] else []), *([] if a["complete"] else ["a partial sweep"])]

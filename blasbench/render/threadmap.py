@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..facts import CELL_SECONDS
 from ..results.change import processes_to_decide
 from ..results.directory import Results
-from .format import change_rule, provenance_lines, table, thread_variable, times
+from .format import change_rule, duration, provenance_lines, table, thread_variable, times
 from .plots import plot_threadmap
 
 KINDS = ("threadmap",)
@@ -20,6 +20,28 @@ def map_page(out, where: str, result: dict, analysis: dict) -> None:
     """A map's page and heatmap, under ``where`` (a variant's directory, or this one)."""
     figure = out.figure(plot_threadmap, analysis, f"{where}threadmap") if analysis["maps"] else None
     out.page(f"{where}threadmap.md", render_threadmap(result, analysis, figure))
+
+
+point_pages = map_page  # a release point's map: its page beside the point's record
+
+
+def release_tables(cells: dict[str, dict], releases: list[str], kind) -> list[str]:
+    """releases.md's tables of maps (``cells``: each release's, by its name): per call, each release's time at one
+    thread and its speedup at the most threads, per size."""
+    top = max(threads for release in releases for threads in cells[release])
+    keys = sorted({key for release in releases for key in cells[release].get(1, {})}, key=lambda k: (k[0], k[1], k[2]))
+    parts = [f"### Per call: time at one thread, and the speedup at {top} threads"]
+    for call, dtype in dict.fromkeys((k[0], k[1]) for k in keys):
+        sizes = [k[2] for k in keys if k[:2] == (call, dtype)]
+        rows = []
+        for release in releases:
+            one, many = cells[release].get(1, {}), cells[release].get(top, {})
+            rows.append([f"`{release}`", *(f"{duration(one[call, dtype, n]['median'])} · "
+                                           f"{times(one[call, dtype, n]['median'] / many[call, dtype, n]['median'])}"
+                                           if (call, dtype, n) in one and (call, dtype, n) in many else "–" for n in sizes)])
+        parts += [f"#### `{call}` ({dtype})", table(["release", *(f"n = {n:,}" for n in sizes)], rows)]
+    return parts
+
 
 
 def headline(results: Results) -> list[str]:

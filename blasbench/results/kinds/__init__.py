@@ -14,9 +14,9 @@ from pathlib import Path
 
 from ...store import write_json
 from . import bench, bisect, build, cluster, compare, profile, release, scaling, threadmap, variant, why, workload
-from .base import RESULT_VERSION, Kind, read_kind
+from .base import MEASURED, RESULT_VERSION, Kind, read_kind
 
-__all__ = ["KINDS", "BY_NAME", "RESULT_VERSION", "Kind", "read_result", "register", "write_result"]
+__all__ = ["KINDS", "BY_NAME", "MEASURED", "RESULT_VERSION", "Kind", "read_result", "register", "write_result"]
 
 
 def write_result(path: Path, result: dict) -> None:
@@ -42,6 +42,8 @@ def register(kind: Kind) -> Kind:
         raise ValueError(f"a result kind named {kind.name!r} is registered already")
     KINDS.append(kind)
     BY_NAME[kind.name] = kind
+    if kind.cell_fields:
+        MEASURED[kind.name] = kind
     return kind
 
 

@@ -49,10 +49,14 @@ class Kind:
       command, where a cluster task can run it (None otherwise);
     - ``table``, ``measure_title``: the name and title of ``compare``'s table of its measures,
       where it has measures;
+    - ``cell_fields``, ``cell_unit``, ``point_title``, ``point_verb``: where a release axis can measure
+      it at each point, what names one of its cells beside the thread count, what one of its seconds is
+      per, and how reports say what a point measured (``threading map``, ``mapped``);
 
     and may override :meth:`load` (where it is), :meth:`analyse` (its findings, computed once per
-    directory), :meth:`nested` and :meth:`gather` (other directories its result gathers) and
-    :meth:`measures` (what ``compare`` puts side by side).
+    directory), :meth:`nested` and :meth:`gather` (other directories its result gathers),
+    :meth:`measures` (what ``compare`` puts side by side) and, as a release axis's measure,
+    :meth:`cells` and :meth:`cell_name`.
     """
 
     name: str
@@ -63,6 +67,10 @@ class Kind:
     session: str | None = None
     table: str = ""
     measure_title: str | None = None
+    cell_fields: tuple[str, ...] = ()
+    cell_unit: str = "call"
+    point_title: str = ""
+    point_verb: str = ""
 
     def load(self, directory: Path) -> Any:
         """This kind's result in ``directory``, read and migrated; None where there is none."""
@@ -91,6 +99,29 @@ class Kind:
         where kept) of what ``compare`` puts side by side in its table ``table``; a key is (what,
         of what, thread count): a call and its size, or a rung and its workload."""
         return {}
+
+    def cells(self, result: Any) -> dict[int, dict[tuple, dict]]:
+        """threads -> cell (its ``cell_fields``' values) -> the summary of its seconds with ``processes``,
+        one value per process (what the rule for "changed" tests): what a release axis compares between
+        neighbours. By default :meth:`measures`' keys, (what, of what, threads), with ``cell_fields`` the first two."""
+        found: dict[int, dict[tuple, dict]] = {}
+        for (*cell, threads), summary in self.measures(result, None).items():
+            found.setdefault(threads, {})[tuple(cell)] = summary
+        return found
+
+    def cell_name(self, cell: dict) -> str:
+        """How reports name one of its cells, given its ``cell_fields``: by default each field's value, the first in backticks."""
+        first, *more = (cell[field] for field in self.cell_fields)
+        return f"`{first}`" + "".join(f" ({value})" for value in more)
+
+    def panel(self, cell: tuple) -> tuple[str, str]:
+        """Where a cell's line goes in the releases' figure: the panel's title and the line's name in it."""
+        return str(cell[0]), ""
+
+
+# The kinds a release axis can measure (those with ``cell_fields``), by name, in the order reports show them:
+# filled by the registry's ``register``, read by the release kind.
+MEASURED: dict[str, Kind] = {}
 
 
 def read_kind(path: Path, kind: Kind) -> dict:

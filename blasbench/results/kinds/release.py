@@ -7,22 +7,17 @@ a user's function (``scaling.json``)."""
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
+from ... import UserError
 from ..change import beyond_noise, decide
-from .base import Kind, read_kind
-from .scaling import KIND as SCALING
-from .scaling import analyse_scaling, sweep_measures
-from .threadmap import KIND as THREADMAP
-from .threadmap import analyse_threadmap, threadmap_cells
+from .base import MEASURED, Kind, read_kind
 
 # The axes, in the order the report shows them: what each one's releases are releases of.
 AXES = {"openblas": "OpenBLAS", "numpy": "NumPy"}
-# What a point can measure, in the report's order, and what names one of its cells (beside the thread count).
-MEASURES = {"threadmap": ("call", "dtype", "n"), "scaling": ("rung", "workload")}
-# the kind of result each measure writes beside a point's record
-MEASURED = {kind.name: kind for kind in (THREADMAP, SCALING)}
+# Version 7's points were OpenBLAS releases mapped, each directory named by its release alone.
+FIRST_MEASURE = "threadmap"
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -31,13 +26,13 @@ def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.match(r"\d+(?:\.\d+)*", version).group().split("."))
 
 
-def point_directory(axis: str, point: str, measure: str = "threadmap") -> str:
+def point_directory(axis: str, point: str, measure: str = FIRST_MEASURE) -> str:
     """A point's directory under ``releases/``: an OpenBLAS release's map by its version alone (as
     version 7 wrote them) or by its variant's name (``system-pthread``), another axis's prefixed with its
     name (``numpy-2.0.2``), another measure's with the measure's (``scaling-numpy-2.0.2``): one
     directory per point and measure."""
     name = point if axis == "openblas" else f"{axis}-{point}"
-    return name if measure == "threadmap" else f"{measure}-{name}"
+    return name if measure == FIRST_MEASURE else f"{measure}-{name}"
 
 
 def directory_of(record: dict) -> str:
@@ -61,26 +56,19 @@ def cells_by_label(found: dict, records: list[dict]) -> dict[str, dict]:
     return {label(r): found["cells"][directory_of(r)] for r in records}
 
 
-def release_cells(measure: str, result: dict) -> dict[int, dict[tuple, dict]]:
-    """threads -> cell -> its summary with ``processes`` (one value per process, what the rule for
-    "changed" tests): a map's (call, dtype, n), a sweep's (rung, workload) per CG iteration or call."""
-    if measure == "threadmap":
-        return threadmap_cells(result)
-    found: dict = defaultdict(dict)
-    for (rung, workload, threads), summary in sweep_measures(result).items():
-        found[threads][rung, workload] = summary
-    return dict(found)
-
-
 def key_fields(measure: str, key: tuple) -> dict:
-    """A cell's key by its fields' names (``call``, ``dtype``, ``n``; ``rung``, ``workload``)."""
-    return dict(zip(MEASURES[measure], key))
+    """A cell's key by its fields' names (a map's ``call``, ``dtype``, ``n``; a sweep's ``rung``, ``workload``)."""
+    return dict(zip(MEASURED[measure].cell_fields, key))
+
+
+def measure_order(measure: str) -> int:
+    return list(MEASURED).index(measure)
 
 
 def _openblas_maps(data: dict) -> dict:
     """Version 8 added NumPy's wheel releases as a second axis and sweeps as a second measure: earlier
     points were OpenBLAS releases, mapped."""
-    return {"axis": "openblas", "measure": "threadmap", **data}
+    return {"axis": "openblas", "measure": FIRST_MEASURE, **data}
 
 
 class Release(Kind):
@@ -94,11 +82,13 @@ class Release(Kind):
         records = []
         for path in (Path(directory) / "releases").glob(f"*/{self.file}"):
             record = read_kind(path, self)
-            measure = MEASURED[record["measure"]]
+            if (measure := MEASURED.get(record["measure"])) is None:
+                raise UserError(f"{path} was measured as {record['measure']!r}, which this blasbench does not read: "
+                                "update blasbench (git pull) to read it.")
             found = path.with_name(measure.file)
             record["result"] = read_kind(found, measure) if found.exists() else None
             records.append(record)
-        return sorted(records, key=lambda r: (list(MEASURES).index(r["measure"]), list(AXES).index(r["axis"]),
+        return sorted(records, key=lambda r: (measure_order(r["measure"]), list(AXES).index(r["axis"]),
                                               version_tuple(r["release"]), r.get("variant", ""))) or None
 
     def environments(self, records: list[dict]) -> list[tuple[str, dict]]:
@@ -106,8 +96,7 @@ class Release(Kind):
                 if (r.get("result") or {}).get("environment")]
 
     def analyse(self, records: list[dict]) -> dict:
-        analyse = {"threadmap": analyse_threadmap, "scaling": analyse_scaling}
-        analysed = {directory_of(r): analyse[r["measure"]](r["result"]) for r in records
+        analysed = {directory_of(r): MEASURED[r["measure"]].analyse(r["result"]) for r in records
                     if r.get("result") and "error" not in r}
         return analyse_releases(records, analysed)
 
@@ -121,7 +110,7 @@ def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
     (only) a change of code; and how many cells were compared so (each one a chance of a false
     alarm). Points of two axes or measures are never compared."""
     measured = [r for r in records if directory_of(r) in analysed]
-    cells = {directory_of(r): release_cells(r["measure"], r["result"]) for r in measured}
+    cells = {directory_of(r): MEASURED[r["measure"]].cells(r["result"]) for r in measured}
     changes, compared = [], Counter()
     for before, after in zip(measured, measured[1:]):
         if (before["axis"], before["measure"]) != (after["axis"], after["measure"]):
@@ -151,10 +140,11 @@ def across_nodes(nodes: dict[str, dict]) -> list[dict]:
     steps: dict[tuple, dict] = {}
     for found in nodes.values():
         for change in found["changes"]:
-            cell = tuple(change[field] for field in MEASURES[change["measure"]])
+            fields = MEASURED[change["measure"]].cell_fields
+            cell = tuple(change[field] for field in fields)
             key = (change["axis"], change["measure"], change["before"], change["after"], cell, change["threads"])
             steps.setdefault(key, {k: change[k] for k in ("axis", "measure", "before", "after", "threads",
-                                                           *MEASURES[change["measure"]])})
+                                                           *fields)})
     rows = []
     for (axis, measure, before, after, cell, threads), step in steps.items():
         verdicts = {}
@@ -164,7 +154,7 @@ def across_nodes(nodes: dict[str, dict]) -> list[dict]:
             verdicts[node] = ({k: v for k, v in decide(old["processes"], new["processes"]).items()
                                if k in ("verdict", "ratio", "p")} if old and new else None)
         rows.append({**step, "nodes": verdicts})
-    return sorted(rows, key=lambda r: (list(MEASURES).index(r["measure"]), list(AXES).index(r["axis"])))
+    return sorted(rows, key=lambda r: (measure_order(r["measure"]), list(AXES).index(r["axis"])))
 
 
 KIND = Release()

@@ -157,6 +157,7 @@ class Scaling(Kind):
     migrations = {2: _rungs_were_variants}
     command, session = "scaling", "scaling"
     table, measure_title = "scaling", "Thread scaling (seconds per CG iteration)"
+    cell_fields, cell_unit, point_title, point_verb = ("rung", "workload"), "iteration or call", "thread sweep", "swept"
 
     def analyse(self, result: dict) -> dict:
         return analyse_scaling(result)

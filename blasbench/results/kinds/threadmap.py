@@ -31,6 +31,7 @@ class Threadmap(Kind):
     migrations = {6: _one_round, 7: _measurements_were_repeats}
     command, session = "threadmap", "threadmap"
     table, measure_title = "threadmap", "Threading map (seconds per call)"
+    cell_fields, point_title, point_verb = ("call", "dtype", "n"), "threading map", "mapped"
 
     def analyse(self, result: dict) -> dict:
         return analyse_threadmap(result)
@@ -38,6 +39,15 @@ class Threadmap(Kind):
     def measures(self, result: dict, findings: dict) -> dict[tuple, dict]:
         return {(f"`{call}` {dtype} n = {n}", "threading map", threads): seconds
                 for threads, cells in threadmap_cells(result).items() for (call, dtype, n), seconds in cells.items()}
+
+    def cells(self, result: dict) -> dict[int, dict[tuple, dict]]:
+        return threadmap_cells(result)
+
+    def cell_name(self, cell: dict) -> str:
+        return f"`{cell['call']}` ({cell['dtype']}) n = {cell['n']:,}"
+
+    def panel(self, cell: tuple) -> tuple[str, str]:
+        return f"{cell[0]} ({cell[1]})", f"n = {cell[2]:,}"
 
 
 def threadmap_cells(result: dict) -> dict[int, dict[tuple, dict]]:

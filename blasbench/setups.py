@@ -21,8 +21,10 @@ half an hour); a built setup takes the NumPy and SciPy releases it compiles,
 variables, ``source+TARGET=ZEN+USE_OPENMP=1``.
 
 A kind (:data:`SETUP_KINDS`) knows its spelling, the provider it builds against (none for ``installed``
-and ``pypi``) and, where it has releases, its series; the provider knows its flavours. Data only:
-reports and result kinds read labels from here without loading any provider.
+and ``pypi``), where it has releases, its series, and how its environment is made to be measured side by
+side (:meth:`SetupKind.environment`, from the ways measuring offers); the provider knows its flavours.
+Reports and result kinds read labels from here without loading any provider. A new kind is one
+:class:`SetupKind` (a subclass where its environment is made otherwise) and :func:`register_setup_kind`.
 
 Several setups side by side keep their names in result files (``variants/system-pthread/``):
 :data:`VARIANTS` maps each name to its setup.
@@ -52,10 +54,24 @@ class SetupKind:
         return {"flavour": f"{self.name}[:FLAVOUR]", "release": f"{self.name}[:RELEASE|LOW..HIGH]",
                 "path": f"{self.name}[:PATH]"}.get(self.option, self.name)
 
+    def environment(self, setup: Setup, name: str, make) -> dict:
+        """The environment a setup of this kind is measured in, side by side with others, named ``name``:
+        what was installed (``python``, the BLAS ``library`` built against, the ``wheels`` built). ``make``
+        offers the ways (:class:`blasbench.measuring.variants.Make`): NumPy (and SciPy) built against the
+        kind's provider, else PyPI's wheels of the setup's releases."""
+        return make.built(setup, name) if self.provider else make.wheels(setup, name)
+
+
+class Here(SetupKind):
+    """The environment blasbench runs in, as it is: nothing built or installed."""
+
+    def environment(self, setup: Setup, name: str, make) -> dict:
+        return make.here(setup)
+
 
 SETUP_KINDS: dict[str, SetupKind] = {kind.name: kind for kind in (
-    SetupKind("installed", "the NumPy/SciPy installed where blasbench runs (PyPI's wheels, conda's, a distribution's); "
-              "nothing built"),
+    Here("installed", "the NumPy/SciPy installed where blasbench runs (PyPI's wheels, conda's, a distribution's); "
+         "nothing built"),
     SetupKind("system", "built against Debian's OpenBLAS (flavours pthread, openmp, serial)", "system", "flavour",
               default="pthread"),
     SetupKind("scipy-openblas", "built against the scipy-openblas32 wheel NumPy's and SciPy's wheels bundle; with a "
@@ -72,6 +88,14 @@ SETUP_KINDS: dict[str, SetupKind] = {kind.name: kind for kind in (
 )}
 
 RELEASE = re.compile(r"\d+(\.\d+)*(\.\.\d+(\.\d+)*)?")
+
+
+def register_setup_kind(kind: SetupKind) -> SetupKind:
+    """Add a kind of setup: ``--setup`` parses it, and measuring side by side makes its environment, from here on."""
+    if kind.name in SETUP_KINDS:
+        raise ValueError(f"a setup kind named {kind.name!r} is registered already")
+    SETUP_KINDS[kind.name] = kind
+    return kind
 
 
 @dataclass(frozen=True)
@@ -207,9 +231,9 @@ DEFAULT_SETUP = VARIANTS[DEFAULT_VARIANT].setup
 
 def variant_of(setup: Setup) -> Variant:
     """The side-by-side setup ``setup`` is, with the releases and make variables it asks for (a site.cfg
-    at any path is the variant ``site-cfg``)."""
+    at any path is the variant ``site-cfg``); a setup no variant names is one by its kind and option
+    (``blis-openmp``, ``installed``), described by its kind."""
     for variant in VARIANTS.values():
         if (variant.setup.kind, variant.setup.option) == (setup.kind, setup.option) or variant.name == setup.kind == "site-cfg":
             return replace(variant, setup=setup)
-    raise UserError(f"--setup {setup}: several setups side by side are measured from these: "
-                    f"{', '.join(str(v.setup) for v in VARIANTS.values())} (build it alone with `build --setup {setup}`).")
+    return Variant("-".join(filter(None, (setup.kind, setup.option))), setup.of.summary, setup)

@@ -61,7 +61,6 @@ CLI_FAULTS = [
     (["compare", "RESULTS", "RESULTS"], "the same directory is given twice"),
     (["compare", "RESULTS", str(DATA / "xeon16-pypi-a"), "--results", "reports/examples/x"], "inside the committed examples"),
     (["scaling", "--setup", "pypi", "essl", "--results", "RESULTS"], "no setup kind 'essl'"),
-    (["threadmap", "--setup", "pypi", "blis:openmp", "--results", "RESULTS"], "side by side are measured from these"),
     (["scaling", "--setup", "pypi", "blis", "--peers", "torch", "--results", "RESULTS"], "--peers are swept beside one setup"),
     (["compare-variants", "--setup", "blis"], "compare-variants is gone: several setups side by side are `scaling --setup"),
     (["build", "--setup", "source+TARGT=ZEN", "--results", "RESULTS"], "unknown OpenBLAS make variable"),

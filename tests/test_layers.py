@@ -15,7 +15,7 @@ import pytest
 from blasbench import render
 from blasbench.render import RENDERERS, render_all
 from blasbench.results.directory import Results
-from blasbench.results.kinds import KINDS
+from blasbench.results.kinds import KINDS, read_result
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "blasbench"
@@ -283,3 +283,35 @@ def test_a_new_measure_is_a_kind_with_cells_and_a_registration_measured_along_an
         kinds.KINDS.remove(kind)
         del kinds.BY_NAME[kind.name], kinds.MEASURED[kind.name]
         render.RENDERERS.remove(Tally)
+
+
+def test_a_new_setup_kind_is_one_class_and_a_registration_measured_side_by_side_end_to_end(tmp_path, monkeypatch):
+    """Registered, a made-up setup kind (this environment, as another kind would make one) is parsed by
+    `--setup`, its environment made by its own method, its runtime limits probed and its calls mapped beside
+    `installed`'s, a round of each in turn, and both reported in variants.md, with no edit anywhere else."""
+    from blasbench.cli import main
+    from blasbench.setups import SETUP_KINDS, SetupKind, register_setup_kind
+
+    made = []
+
+    class Borrowed(SetupKind):
+        def environment(self, setup, name, make) -> dict:
+            made.append(name)
+            return make.here(setup)
+
+    register_setup_kind(Borrowed("borrowed", "this environment's NumPy, borrowed by a test", option="flavour", default="as-is"))
+    monkeypatch.chdir(ROOT)
+    try:
+        assert main(["threadmap", "--setup", "borrowed+numpy-only", "installed+numpy-only", "--allow-busy", "--calls", "a @ b",
+                     "--sizes", "16", "256", "--threads", "1", "2", "--rounds", "2", "--more-rounds", "0",
+                     "--results", str(tmp_path)]) == 0
+    finally:
+        del SETUP_KINDS["borrowed"]
+    assert made == ["borrowed-as-is"]
+    for name in ("borrowed-as-is", "installed"):
+        record = read_result(tmp_path / "variants" / name / "variant.json", "variant")
+        assert record["variant"]["setup"] == name.replace("-", ":", 1) + "+numpy-only" and record["limits"]
+        mapped = read_result(tmp_path / "variants" / name / "threadmap.json", "threadmap")
+        assert {run["round"] for run in mapped["runs"]} == {0, 1}
+    report = (tmp_path / "variants.md").read_text()
+    assert all(f"- [`{name}`](variants/{name}/threadmap.md): float64 on " in report for name in ("borrowed-as-is", "installed"))

@@ -14,6 +14,7 @@ measures), saved as they are measured; a rerun continues.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ from ..building.providers import BLASLibrary, setup_provider
 from ..facts import DGEMM_SIZE
 from ..results.identity import blas_libraries
 from ..results.kinds import write_result
-from ..setups import Variant
+from ..setups import Setup, Variant
 from ..store import cache_dir, digest, file_sha256, locked
 from .sweep import ScalingSettings, current_identity, in_turn, resume, sweep_repeats
 from .threadmap import MapSettings, map_rounds
@@ -84,23 +85,45 @@ def built_environment(name: str, library: BLASLibrary, project: Path, numpy: str
     return python, wheels
 
 
-def prepare(variant: Variant, project: Path) -> dict:
-    """Build (cached) and install the variant's NumPy (and SciPy, unless its setup is NumPy alone), the
-    releases its setup names, and this project; what was installed. PyPI's wheels as pinned need no build."""
-    setup = variant.setup
-    library = setup_provider(setup).ensure() if setup.builds else None
-    if library is None:
-        python = virtual_environment(variant.name + ("-numpy-only" if setup.scipy is None else ""))
+class Make:
+    """The ways of making a setup's environment, which its kind picks from (:meth:`blasbench.setups.SetupKind.environment`);
+    each returns what was installed: the ``python`` to measure with, the BLAS ``library`` built against, the ``wheels`` built."""
+
+    def __init__(self, project: Path) -> None:
+        self.project = project
+
+    def built(self, setup: Setup, name: str) -> dict:
+        """NumPy (and SciPy, unless the setup is NumPy alone) built (cached) against the kind's provider, in
+        an environment of their own, with this project."""
+        library = setup_provider(setup).ensure()
+        python, built = built_environment(name, library, self.project, setup.numpy, setup.scipy)
+        return {"python": python, "library": library.as_dict(),
+                "wheels": [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached,
+                            "build_seconds": w.manifest.get("build_seconds")} for w in built]}
+
+    def wheels(self, setup: Setup, name: str) -> dict:
+        """PyPI's NumPy (and SciPy) wheels of the setup's releases in an environment of their own, with this project."""
+        python = virtual_environment(name + ("-numpy-only" if setup.scipy is None else ""))
         wanted = (f"numpy=={setup.numpy}", *((f"scipy=={setup.scipy}",) if setup.scipy else ()), *pins.RUNTIME)
         if subprocess.run([python, "-m", "pip", "install", "-q", *wanted]).returncode != 0:
             raise UserError("pip could not install PyPI's numpy/scipy wheels (see its message above).")
-        install_project(python, project)
-        wheels = []
-    else:
-        python, built = built_environment(variant.name, library, project, setup.numpy, setup.scipy)
-        wheels = [{"package": w.package, "version": w.version, "key": w.key, "cached": w.cached,
-                   "build_seconds": w.manifest.get("build_seconds")} for w in built]
-    return {"python": python, "library": library.as_dict() if library else None, "wheels": wheels}
+        install_project(python, self.project)
+        return {"python": python, "library": None, "wheels": []}
+
+    def here(self, setup: Setup) -> dict:
+        """This environment as it is: its NumPy (and SciPy), whatever their BLAS; one it lacks is one line."""
+        if missing := [module for module in ("numpy", "scipy")[:1 if setup.scipy is None else 2]
+                       if importlib.util.find_spec(module) is None]:
+            raise UserError(f"--setup {setup}: this environment has no {' and no '.join(missing)}: "
+                            f"`{sys.executable} -m pip install {' '.join(missing)}`"
+                            + (f", or measure NumPy alone (--setup {setup}+numpy-only)." if missing == ["scipy"] else "."))
+        return {"python": sys.executable, "library": None, "wheels": []}
+
+
+def prepare(variant: Variant, project: Path) -> dict:
+    """The variant's environment, made as its setup's kind makes one (built and cached, PyPI's wheels, or this one
+    as it is); what was installed."""
+    return variant.setup.of.environment(variant.setup, variant.name, Make(project))
 
 
 def probed(variant: Variant, installed: dict, directory: Path, dgemm_size: int) -> dict:

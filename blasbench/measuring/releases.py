@@ -60,6 +60,18 @@ def index_versions(distribution: str, python: str = sys.executable) -> list[str]
     return sorted((v.strip() for v in listed.group(1).split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
 
 
+def wheel_versions(distribution: str, python: str = sys.executable) -> list[str]:
+    """Every version of ``distribution`` with a wheel ``python`` can install, oldest first: pip's own answer
+    (its resolver, asked for a version no index has with binaries only, lists those it could take)."""
+    run = subprocess.run([python, "-m", "pip", "install", "--dry-run", "--only-binary", ":all:", "--no-deps",
+                          "--ignore-installed", f"{distribution}==0.0.0.dev0"], capture_output=True, text=True)
+    listed = re.search(r"\(from versions: ([^)]*)\)", run.stderr)
+    if not listed:
+        raise UserError(f"pip could not list {distribution}'s wheels for this Python ({last_line(run.stderr)}): "
+                        "check the network or PIP_INDEX_URL.")
+    return sorted((v.strip() for v in listed.group(1).split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
+
+
 def loaded_blas(result: dict, where: str = "") -> dict:
     """The library whose path contains ``where`` (``numpy.libs``: NumPy's own where SciPy bundles
     another), else the first."""
@@ -117,6 +129,7 @@ class Axis:
     depth: int  # the numbers naming a release (0.3.28: 3; NumPy's 2.0: 2)
     first: tuple[int, ...] = ()  # the oldest release a point can be
     variants: tuple[str, ...] = ()  # points named by their side-by-side name, not a version: built here
+    offered = ""  # what the index's versions are, where not every one it has (" with a wheel for Python 3.11")
 
     def available(self) -> list[str]:
         return index_versions(self.distribution)
@@ -141,8 +154,8 @@ class Axis:
             elif ".." in word:
                 low, high = (version_tuple(end)[:self.depth] for end in word.split("..", 1))
                 if not (between := [r for r in releases if low <= version_tuple(r) <= high]):
-                    raise UserError(f"--setup {self.setup}:{word}: the index has no release in that range; it has "
-                                    f"{', '.join(releases)}.")
+                    raise UserError(f"--setup {self.setup}:{word}: the index has no release in that range{self.offered}; "
+                                    f"it has {', '.join(releases)}.")
                 wanted += between
             else:
                 wanted.append(word)
@@ -156,7 +169,8 @@ class Axis:
                 raise UserError(f"--setup {self.setup}:{word}: {word} is {self.too_old(word)}.")
             found = word if word in available else (self.newest(word, available) if word.count(".") == self.depth - 1 else None)
             if found is None:
-                raise UserError(f"--setup {self.setup}:{word}: the index has no {self.distribution} {word}; its releases: "
+                raise UserError(f"--setup {self.setup}:{word}: the index has no {self.distribution} {word}{self.offered}; "
+                                f"{'those with one' if self.offered else 'its releases'}: "
                                 f"{', '.join(r for r in releases if version_tuple(r) >= self.first)}.")
             chosen.append(found)
         return [*dict.fromkeys(variants), *sorted(dict.fromkeys(chosen), key=version_tuple)]
@@ -253,9 +267,16 @@ class NumPyReleases(Axis):
     name, what, setup = "numpy", "NumPy release", "pypi"
     distribution, depth = "numpy", 2
 
+    offered = f" with a wheel for Python {sys.version_info.major}.{sys.version_info.minor}"
+
     def __init__(self, with_scipy: bool, project: Path, extras: tuple[str, ...] = ()):
         """``extras``: what the measure needs beside them (the network: numexpr), pinned as this project pins it."""
         self.with_scipy, self.project, self.extras = with_scipy, project, extras
+
+    def available(self) -> list[str]:
+        """The releases this Python can install as wheels: an older one (1.19 on Python 3.11) is refused before
+        anything is installed, and a range takes those between that have one."""
+        return wheel_versions(self.distribution)
 
     def environment(self, version: str) -> str:
         """The release's environment (made once): wheels only, never a compile; this project beside them."""

@@ -3,6 +3,8 @@ results, real runs (slow)."""
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -27,10 +29,29 @@ def variants_of(directory: Path) -> tuple[list[dict], list[dict]]:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_variants_are_installed_from_the_repository_root_only(tmp_path, monkeypatch):
+def test_variants_are_installed_from_the_clone_run_in_or_else_the_one_blasbench_was_installed_from(tmp_path, monkeypatch):
+    """Run from elsewhere, `pip install .`'s record of where it installed from names the clone; an installation from
+    anything else, or a clone since moved, is one line."""
+    from blasbench.measuring import variants
+
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(UserError, match="run it from the repository root"):
-        project_root()
+    monkeypatch.setattr(variants, "installed_from", lambda: ROOT)
+    assert project_root() == ROOT
+    for recorded in (None, tmp_path / "moved"):
+        monkeypatch.setattr(variants, "installed_from", lambda recorded=recorded: recorded)
+        with pytest.raises(UserError, match="run it from the repository root"):
+            project_root()
+
+
+@pytest.mark.slow
+def test_where_pip_installed_blasbench_from_is_read_from_its_own_record(tmp_path):
+    """A `pip install` of the clone (not editable) into a fresh environment, asked from another directory."""
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "env")], check=True)
+    python = str(tmp_path / "env" / "bin" / "python")
+    subprocess.run([python, "-m", "pip", "install", "-q", str(ROOT)], check=True)
+    found = subprocess.run([python, "-c", "from blasbench.measuring.variants import installed_from; print(installed_from())"],
+                           cwd=tmp_path, capture_output=True, text=True, check=True).stdout.strip()
+    assert Path(found) == ROOT
 
 
 def setups(names) -> list[str]:

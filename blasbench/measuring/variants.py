@@ -14,11 +14,15 @@ measures), saved as they are measured; a rerun continues.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,14 +39,28 @@ from .threadmap import MapSettings, map_rounds
 from .why import runtime_limits
 
 
+def installed_from() -> Path | None:
+    """The directory pip (or pipx) installed this blasbench from, as the installation records it (PEP 610's
+    ``direct_url.json``); None for an installation from anything else, or none."""
+    try:
+        recorded = json.loads(importlib.metadata.distribution("blasbench").read_text("direct_url.json") or "{}")
+    except (importlib.metadata.PackageNotFoundError, json.JSONDecodeError):
+        return None
+    url = urllib.parse.urlparse(recorded.get("url", ""))
+    return Path(urllib.request.url2pathname(url.path)) if url.scheme == "file" and "dir_info" in recorded else None
+
+
 def project_root() -> Path:
-    """This project's source tree, installed into each variant's environment."""
-    root = Path.cwd()
-    pyproject = root / "pyproject.toml"
-    if not (pyproject.exists() and 'name = "blasbench"' in pyproject.read_text()):
-        raise UserError("this command installs blasbench into environments of its own (a variant's, a release's) "
-                        f"from its source tree, which {root} is not: run it from the repository root of a clone.")
-    return root
+    """This project's source tree, installed into each variant's environment: the current directory where it
+    is a clone of this project, else the clone this blasbench was installed from (``pip install .``), where
+    it still is one."""
+    for root in (Path.cwd(), installed_from()):
+        pyproject = root / "pyproject.toml" if root else None
+        if pyproject and pyproject.exists() and 'name = "blasbench"' in pyproject.read_text():
+            return root
+    raise UserError("this command installs blasbench into environments of its own (a variant's, a release's) "
+                    f"from its source tree, which neither {Path.cwd()} nor where this blasbench was installed from "
+                    "is: run it from the repository root of a clone.")
 
 
 def virtual_environment(name: str, fill: Callable[[str], None] = lambda python: None) -> str:

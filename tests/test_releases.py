@@ -15,6 +15,7 @@ from blasbench import UserError
 from blasbench.cli import main
 from blasbench.measuring.releases import Measure, NumPyReleases, OpenBLASReleases
 from blasbench.render import render_all
+from blasbench.render.releases import bisect_line
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result, write_result
 from blasbench.results.kinds.release import label
@@ -47,12 +48,23 @@ def test_openblas_variants_are_points_beside_the_releases_and_a_range_mixes_with
         OPENBLAS.parse("0.3.28,debian", INDEX)
 
 
-def test_bisect_refuses_a_build_beside_its_range_in_one_line(tmp_path, capsys, monkeypatch):
+def test_bisect_takes_the_builds_beside_a_range_first_and_refuses_fewer_than_three_points_in_one_line(tmp_path, capsys,
+                                                                                                       monkeypatch):
+    from argparse import Namespace
+
+    from blasbench.commands.releases import release_axis
+    from blasbench.setups import parse_setup
+
     monkeypatch.setattr(OpenBLASReleases, "available", lambda self: INDEX)
-    assert main(["threadmap", "--setup", "scipy-openblas:0.3.26..0.3.34+numpy-only", "system:pthread+numpy-only", "--bisect",
+    setups = [parse_setup(word) for word in ("scipy-openblas:0.3.26..0.3.28+numpy-only", "system:pthread+numpy-only")]
+    _, points = release_axis(Namespace(bisect=True), setups)
+    assert points == ["system-pthread", "0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2"]
+    assert main(["threadmap", "--setup", "scipy-openblas:0.3.26", "scipy-openblas:0.3.28", "--bisect",
                  "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["error: --bisect searches one range of releases loaded alike: --setup scipy-openblas:LOW..HIGH alone."]
+    assert err == ["error: --setup scipy-openblas:0.3.26 scipy-openblas:0.3.28: --bisect searches three points or more "
+                   "(here 0.3.26.0.4, 0.3.28.0.2): a range, e.g. --setup scipy-openblas:LOW..HIGH; two are compared by the "
+                   "axis itself, without --bisect."]
 
 
 def test_a_numpy_release_means_its_newest_patch_and_a_range_takes_every_minor_between():
@@ -83,7 +95,7 @@ def test_a_release_the_index_lacks_or_the_build_cannot_load_is_one_line(spec, me
     (["--setup", "pypi:2.0", "installed"], "NumPy's releases are measured as PyPI's wheels alone"),
     (["--setup", "pypi:2.0", "scipy-openblas:0.3.28"], "one release series at a time"),
     (["--bisect"], "--bisect needs the releases to search"),
-    (["--setup", "pypi:2.0..2.4", "pypi:1.26", "--bisect"], "--bisect searches one range of releases"),
+    (["--setup", "pypi:2.0", "pypi:2.4", "--bisect"], "--bisect searches three points or more (here 2.0.2, 2.4.6)"),
     # pip's own answer for this Python: NumPy 1.19 has no wheel for 3.9 and later
     (["--setup", "pypi:1.19"], f"--setup pypi:1.19: the index has no numpy 1.19 with a wheel for Python {sys.version_info.major}."
                                f"{sys.version_info.minor}; those with one: "),
@@ -202,6 +214,28 @@ def test_bisect_maps_only_the_releases_it_needs_and_confirms_the_step(tmp_path):
     distinct = set(mapped)
     assert len(distinct) <= 3 + 2  # ceil(log2(8)) + the two ends
     assert mapped[-2:] == ["0.3.30.0.8", "0.3.31.22.1"]  # the pair mapped again, afresh
+
+
+def test_a_bisect_over_a_build_beside_the_releases_names_a_step_from_the_build_a_change_of_build(tmp_path):
+    """Debian's OpenBLAS (built here) first, then the wheel's releases: the step from the build to the first
+    release is placed, confirmed, and said to be a change of build as well as of release."""
+    from blasbench.measuring.releases import bisect
+
+    points = ["system-pthread", *RELEASES]
+
+    class WithABuild(MadeUp):
+        def by_round(self, measure, version, under):
+            self.mapped.append(version)
+            value = self.seconds_of(points.index(version))
+            runs = [{"round": r, "threads": 1, "cells": [cell("solve", 2, [value * (1 + 0.01 * r)])]} for r in range(5)]
+            yield {"release": version, "loaded": {}}, {"runs": runs}
+
+    [found] = bisect(MAP, WithABuild(lambda i: 2.0 if i == 0 else 1.0), points, tmp_path)
+    assert (found["before"], found["after"], found["verdict"], found["confirmed"]) == \
+        ("system-pthread", "0.3.26.0.4", "faster", True)
+    assert found["build_changed"]
+    assert bisect_line(found, "threadmap").endswith("the build changed too (another build of NumPy, against another "
+                                                    "OpenBLAS), a packaging change")
 
 
 def test_bisect_between_releases_that_do_not_differ_is_one_line(tmp_path):

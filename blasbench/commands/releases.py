@@ -19,9 +19,10 @@ from .options import numpy_alone, one_setup
 
 def add_bisect_option(group) -> None:
     group.add_argument("--bisect", action="store_true",
-                       help="with a range of releases (--setup scipy-openblas:LOW..HIGH or pypi:LOW..HIGH): find the "
-                            "release where each cell that changed between the first and the last changed, measuring "
-                            "only the releases needed, and confirm it afresh on both sides of the step")
+                       help="with a range of releases (--setup scipy-openblas:LOW..HIGH or pypi:LOW..HIGH), and any "
+                            "setups beside it (system:pthread, source: first, in order): find the step where each cell "
+                            "that changed between the first and the last changed, measuring only the points needed, and "
+                            "confirm it afresh on both sides of the step")
 
 
 def series_point(setup: Setup) -> str:
@@ -64,10 +65,11 @@ def release_axis(args: argparse.Namespace, setups: list[Setup],
                      and replace(setup, scipy=pins.SCIPY) not in beside]:
             raise UserError(f"--setup {' '.join(map(str, wrong))}: beside scipy-openblas's releases, a point is one of "
                             f"{', '.join(map(str, beside))}.")
-    if args.bisect and (len(setups) > 1 or ".." not in released[0].option):
-        raise UserError(f"--bisect searches one range of releases loaded alike: --setup {released[0].kind}:LOW..HIGH "
-                        "alone.")
     releases = axis.parse(",".join(map(series_point, setups)), axis.available())
+    if args.bisect and len(releases) < 3:
+        raise UserError(f"--setup {' '.join(map(str, setups))}: --bisect searches three points or more (here "
+                        f"{', '.join(releases)}): a range, e.g. --setup {released[0].kind}:LOW..HIGH; two are compared "
+                        "by the axis itself, without --bisect.")
     return axis, releases
 
 

@@ -392,7 +392,9 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
                 low = middle
         found = {**key_fields(measure.kind, key), "threads": threads, "verdict": end["verdict"],
                  "before": releases[low], "after": releases[high],
-                 "seconds": [cells[low][threads][key]["median"], cells[high][threads][key]["median"]]}
+                 "seconds": [cells[low][threads][key]["median"], cells[high][threads][key]["median"]],
+                 # a step to or from a setup built here (Debian's, compiled from source) is one of build too
+                 "build_changed": releases[low] in axis.variants or releases[high] in axis.variants}
         if other_way:
             found["not_monotone"] = {"release": releases[other_way[0]], "verdict": other_way[1]}
         else:

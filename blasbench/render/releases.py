@@ -117,7 +117,9 @@ def bisect_line(found: dict, measure: str) -> str:
     return (f"{cell}: {found['before']} {duration(found['seconds'][0])}, {found['after']} {duration(found['seconds'][1])} "
             f"({found['verdict']}): " + ("confirmed" if found["confirmed"] else
                                         f"not confirmed (measured again: {again['verdict']}, {again['ratio']:.2f}x)")
-            + f" on fresh measures (p = {again['p']:.3g})")
+            + f" on fresh measures (p = {again['p']:.3g})"
+            + ("; the build changed too (another build of NumPy, against another OpenBLAS), a packaging change"
+               if found.get("build_changed") else ""))
 
 
 def bisect_section(bisected: dict) -> list[str]:

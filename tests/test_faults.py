@@ -46,7 +46,7 @@ CLI_FAULTS = [
                                                                    "`scaling --setup system:pthread blis:pthread`"),
     (["threadmap", "--setup", "pypi:2.0", "scipy-openblas:0.3.28", "--results", "RESULTS"], "one release series at a time"),
     (["threadmap", "--setup", "scipy-openblas:0.3.28", "blis", "--results", "RESULTS"], "beside scipy-openblas's releases, "
-                                                                                        "a point is one of system:pthread"),
+                                                                                        "a point is OpenBLAS built otherwise"),
     (["threadmap", "--bisect", "--results", "RESULTS"], "--bisect needs the releases to search"),
     (["build", "--provider", "blis"], "--provider is gone: --setup KIND[:FLAVOUR]"),
     (["threadmap", "--installed"], "--installed is gone: --setup installed."),

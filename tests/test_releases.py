@@ -59,6 +59,10 @@ def test_bisect_takes_the_builds_beside_a_range_first_and_refuses_fewer_than_thr
     setups = [parse_setup(word) for word in ("scipy-openblas:0.3.26..0.3.28+numpy-only", "system:pthread+numpy-only")]
     _, points = release_axis(Namespace(bisect=True), setups)
     assert points == ["system-pthread", "0.3.26.0.4", "0.3.27.0.1", "0.3.28.0.2"]
+    # any Debian or source build is a point, by its kind and flavour, with what it was asked for (make variables too)
+    axis, points = release_axis(Namespace(bisect=False), [parse_setup("scipy-openblas:0.3.28"),
+                                                          parse_setup("source:trixie+TARGET=HASWELL")])
+    assert points == ["source-trixie", "0.3.28.0.2"] and str(axis.builds["source-trixie"]) == "source:trixie+TARGET=HASWELL"
     assert main(["threadmap", "--setup", "scipy-openblas:0.3.26", "scipy-openblas:0.3.28", "--bisect",
                  "--results", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -90,8 +94,10 @@ def test_a_release_the_index_lacks_or_the_build_cannot_load_is_one_line(spec, me
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--setup", "installed", "scipy-openblas:0.3.26..0.3.34"], "beside scipy-openblas's releases, a point is one of "
-                                                                 "system:pthread, system:openmp, system:serial, source:bookworm"),
+    (["--setup", "installed", "scipy-openblas:0.3.26..0.3.34"], "--setup installed: beside scipy-openblas's releases, "
+                                                                 "a point is OpenBLAS built otherwise, Debian's"),
+    (["--setup", "source", "source+TARGET=ZEN", "scipy-openblas:0.3.26..0.3.34"], "two points beside the releases would "
+                                                                                   "share a name (source)"),
     (["--setup", "pypi:2.0", "installed"], "NumPy's releases are measured as PyPI's wheels alone"),
     (["--setup", "pypi:2.0", "scipy-openblas:0.3.28"], "one release series at a time"),
     (["--bisect"], "--bisect needs the releases to search"),

@@ -13,7 +13,7 @@ from ..measuring.variants import project_root
 from ..render import render_all
 from ..render.releases import bisect_line
 from ..results.directory import Results
-from ..setups import VARIANTS, Setup, variant_of
+from ..setups import Setup, variant_of
 from .options import numpy_alone, one_setup
 
 
@@ -58,13 +58,18 @@ def release_axis(args: argparse.Namespace, setups: list[Setup],
         axis: Axis = NumPyReleases(not numpy_alone(setups), project_root(), extras)
     else:
         # the one build they load under compiles the NumPy and SciPy the range names (+numpy==...)
-        axis = OpenBLASReleases(numpy=released[0].numpy, scipy=released[0].scipy)
         numpy_alone(setups)  # +numpy-only on all or none
-        beside = [VARIANTS[name].setup for name in axis.variants]
-        if wrong := [setup for setup in setups if setup not in released
-                     and replace(setup, scipy=pins.SCIPY) not in beside]:
-            raise UserError(f"--setup {' '.join(map(str, wrong))}: beside scipy-openblas's releases, a point is one of "
-                            f"{', '.join(map(str, beside))}.")
+        others = [setup for setup in setups if setup not in released]
+        if wrong := [setup for setup in others if setup.of.provider not in OpenBLASReleases.built_beside
+                     or (setup.numpy, setup.scipy or pins.SCIPY) != (pins.NUMPY, pins.SCIPY)]:
+            raise UserError(f"--setup {' '.join(map(str, wrong))}: beside scipy-openblas's releases, a point is OpenBLAS "
+                            "built otherwise, Debian's (system[:FLAVOUR]) or compiled from source (source[:FLAVOUR]"
+                            "[+KEY=VALUE]), with the releases' NumPy and SciPy.")
+        beside = {variant_of(setup).name: setup for setup in others}
+        if len(beside) < len(others):
+            raise UserError(f"--setup {' '.join(map(str, others))}: two points beside the releases would share a name "
+                            f"({', '.join(beside)}): one build per kind and flavour.")
+        axis = OpenBLASReleases(numpy=released[0].numpy, scipy=released[0].scipy, beside=beside)
     releases = axis.parse(",".join(map(series_point, setups)), axis.available())
     if args.bisect and len(releases) < 3:
         raise UserError(f"--setup {' '.join(map(str, setups))}: --bisect searches three points or more (here "

@@ -44,7 +44,7 @@ from ..results.change import beyond_noise, decide
 from ..results.identity import blas_libraries
 from ..results.kinds import MEASURED, write_result
 from ..results.kinds.release import key_fields, point_directory, version_tuple
-from ..setups import VARIANTS
+from ..setups import VARIANTS, Setup
 from .sweep import ScalingSettings, in_turn, sweep_repeats
 from .threadmap import MapSettings, map_rounds, sizes_of
 from .variants import built_environment, install_project, project_root, virtual_environment
@@ -208,12 +208,17 @@ class OpenBLASReleases(Axis):
     name, what, setup = "openblas", "OpenBLAS release", "scipy-openblas"
     distribution = ScipyOpenBLASProvider.distribution
     depth, first = 3, (0, 3, 26)  # the first release whose symbols carry the scipy_ prefix the build links
-    variants = tuple(name for name, variant in VARIANTS.items() if variant.provider in ("system", "source"))
+    built_beside = ("system", "source")  # the providers of OpenBLAS a point can be built against
 
-    def __init__(self, python: str = sys.executable, numpy: str = pins.NUMPY, scipy: str | None = pins.SCIPY):
+    def __init__(self, python: str = sys.executable, numpy: str = pins.NUMPY, scipy: str | None = pins.SCIPY,
+                 beside: dict[str, Setup] | None = None):
         """``numpy``, ``scipy`` (None: NumPy alone): what a variant's point builds against its library,
-        as the one build was."""
+        as the one build was; ``beside``: the setups of those providers asked for, by the name of their
+        point (``source-trixie``), as asked (make variables too)."""
         self.python, self.numpy, self.scipy = python, numpy, scipy
+        self.builds = {name: variant.setup for name, variant in VARIANTS.items() if variant.provider in self.built_beside}
+        self.builds.update(beside or {})
+        self.variants = tuple(self.builds)
 
     def too_old(self, version: str) -> str:
         return (f"{super().too_old(version)}, whose wheels export unprefixed symbols that a build against "
@@ -242,9 +247,10 @@ class OpenBLASReleases(Axis):
         """A variant's point: its provider's library made available, NumPy (and SciPy) built against it
         (cached, like every build), installed into an environment named by the wheels' keys."""
         project = project_root()  # before the build: its error is one line
-        library = setup_provider(VARIANTS[name].setup).ensure()
+        library = setup_provider(self.builds[name]).ensure()
         python, wheels = built_environment(name, library, project, self.numpy, self.scipy)
-        return python, {}, {"release": library.version, "variant": name, "library": library.library,
+        return python, {}, {"release": library.version, "variant": name, "setup": str(self.builds[name]),
+                            "library": library.library,
                             "wheels": [{"package": w.package, "version": w.version, "key": w.key} for w in wheels]}
 
     def ran(self, version: str, result: dict, asked: dict) -> dict:

@@ -92,9 +92,12 @@ def points_table(records: list[dict], axis: str) -> str:
     def its_report(r: dict) -> str:
         return f"[{r['measure']}.md](releases/{directory_of(r)}/{r['measure']}.md)"
 
+    def build(r: dict) -> str:  # a point recorded before its setup was is a named variant
+        return f"setup `{r.get('setup') or VARIANTS[r['variant']].setup}`" if r.get("variant") else "the one build"
+
     if axis == "openblas":
         return table(["release", "build", "OpenBLAS reported", "core type", "threading", "its report"],
-                     [[f"`{r['release']}`", f"setup `{VARIANTS[r['variant']].setup}`" if r.get("variant") else "the one build",
+                     [[f"`{r['release']}`", build(r),
                        r["loaded"]["version"], r["loaded"]["architecture"], r["loaded"]["threading_layer"], its_report(r)]
                       for r in records])
     rows = []

@@ -4,7 +4,6 @@ and the checks before anything long (a writable results directory, quiet cores).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from ..building.providers import setup_provider
 from ..building.providers.source import MAKE_DEFAULTS
 from ..facts import BUSY_CORES, PEERS, WAIT_QUIET_SECONDS
 from ..measuring.peers import peer_installed
+from ..measuring.variants import lacking, lacking_words
 from ..measuring.workload import NETWORK
 from ..results.kinds import write_result
 from ..results.kinds.build import KIND as BUILD
@@ -230,20 +230,12 @@ def writable_results(directory: Path) -> None:
     writable_directory(directory, "results to", "pass a writable --results DIR.")
 
 
-# What a measure needs of the environment it measures, and why (--setup installed).
-NEEDS = {"numpy": "what is measured", "scipy": "SciPy's calls, and the network's optimiser",
-         "numexpr": "the post's network's sigmoid"}
-
-
 def check_installed(*needed: str) -> None:
     """With --setup installed: measure this environment's own NumPy/SciPy, whatever their BLAS; the
     verification is shown so that the reader knows what was measured, and does not stop the run. A
     module of ``needed`` the environment lacks is one line first, before any wait or measurement."""
-    if missing := [module for module in needed if importlib.util.find_spec(module) is None]:
-        raise UserError(f"--setup installed: this environment has no {' and no '.join(missing)} "
-                        f"({'; '.join(NEEDS[module] for module in missing)}): `python3 -m pip install {' '.join(missing)}` "
-                        f"here{'' if 'numpy' in missing else ' (it keeps your NumPy)'}, or measure a build "
-                        "(--setup system:pthread).")
+    if missing := lacking(*needed):
+        raise UserError(f"--setup installed: {lacking_words(missing)}, or measure a build (--setup system:pthread).")
     print("Measuring the NumPy/SciPy installed in this environment (--setup installed); no build.", flush=True)
     if subprocess.run([sys.executable, "-m", "blasbench.verify"]).returncode != 0:
         print("note: this environment fails verification (above); its results show it as it is.", file=sys.stderr)

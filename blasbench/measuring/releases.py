@@ -57,7 +57,12 @@ def index_versions(distribution: str, python: str = sys.executable) -> list[str]
     if run.returncode != 0 or not listed:
         raise UserError(f"pip could not list {distribution}'s releases ({last_line(run.stderr)}): "
                         "check the network or PIP_INDEX_URL.")
-    return sorted((v.strip() for v in listed.group(1).split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
+    return released(listed.group(1))
+
+
+def released(listed: str) -> list[str]:
+    """The releases (no pre-releases) of a version list as pip prints it, comma-separated, oldest first."""
+    return sorted((v.strip() for v in listed.split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
 
 
 def wheel_versions(distribution: str, python: str = sys.executable) -> list[str]:
@@ -69,7 +74,7 @@ def wheel_versions(distribution: str, python: str = sys.executable) -> list[str]
     if not listed:
         raise UserError(f"pip could not list {distribution}'s wheels for this Python ({last_line(run.stderr)}): "
                         "check the network or PIP_INDEX_URL.")
-    return sorted((v.strip() for v in listed.group(1).split(",") if re.fullmatch(r"[\d.]+", v.strip())), key=version_tuple)
+    return released(listed.group(1))
 
 
 def loaded_blas(result: dict, where: str = "") -> dict:
@@ -218,7 +223,10 @@ class OpenBLASReleases(Axis):
         self.python, self.numpy, self.scipy = python, numpy, scipy
         self.builds = {name: variant.setup for name, variant in VARIANTS.items() if variant.provider in self.built_beside}
         self.builds.update(beside or {})
-        self.variants = tuple(self.builds)
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(self.builds)
 
     def too_old(self, version: str) -> str:
         return (f"{super().too_old(version)}, whose wheels export unprefixed symbols that a build against "

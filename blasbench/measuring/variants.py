@@ -130,12 +130,26 @@ class Make:
 
     def here(self, setup: Setup) -> dict:
         """This environment as it is: its NumPy (and SciPy), whatever their BLAS; one it lacks is one line."""
-        if missing := [module for module in ("numpy", "scipy")[:1 if setup.scipy is None else 2]
-                       if importlib.util.find_spec(module) is None]:
-            raise UserError(f"--setup {setup}: this environment has no {' and no '.join(missing)}: "
-                            f"`{sys.executable} -m pip install {' '.join(missing)}`"
+        if missing := lacking("numpy", *(("scipy",) if setup.scipy else ())):
+            raise UserError(f"--setup {setup}: {lacking_words(missing)}"
                             + (f", or measure NumPy alone (--setup {setup}+numpy-only)." if missing == ["scipy"] else "."))
         return {"python": sys.executable, "library": None, "wheels": []}
+
+
+# What a measure needs of the environment it measures, and why (--setup installed).
+NEEDS = {"numpy": "what is measured", "scipy": "SciPy's calls, and the network's optimiser",
+         "numexpr": "the post's network's sigmoid"}
+
+
+def lacking(*needed: str) -> list[str]:
+    """The modules of ``needed`` (:data:`NEEDS`) this environment cannot import."""
+    return [module for module in needed if importlib.util.find_spec(module) is None]
+
+
+def lacking_words(missing: list[str]) -> str:
+    """What this environment lacks, why a measure needs it, and the pip command that adds it."""
+    return (f"this environment has no {' and no '.join(missing)} ({'; '.join(NEEDS[module] for module in missing)}): "
+            f"`python3 -m pip install {' '.join(missing)}` here{'' if 'numpy' in missing else ' (it keeps your NumPy)'}")
 
 
 def prepare(variant: Variant, project: Path) -> dict:

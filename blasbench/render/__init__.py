@@ -7,7 +7,7 @@ found and deciding nothing. Each renderer module declares:
 - ``headline(results)``: its lines of the index, in :data:`RENDERERS`' order;
 
 and, where its kind is a release axis's measure (it has cells), may declare ``point_pages(out, where,
-result, analysed)``, the pages of one point's result, and ``release_tables(cells, releases)``, its
+result, analysed)``, the pages of one point's result, and ``release_tables(cells, releases, kind)``, its
 tables across the releases (by default one per cell: the time at each thread count and the speedup).
 """
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..results.directory import Results
 from ..results.kinds import MEASURED
-from ..results.kinds.release import AXES, FIRST_MEASURE, along, cells_by_label, directory_of, label
+from ..results.kinds.release import AXES, FIRST_MEASURE, along, cells_by_label, directory_of, key_fields, label
 from ..setups import VARIANTS
 from .format import change_rule, duration, table, times
 from .plots import pyplot, save_figure
@@ -178,7 +178,7 @@ def release_tables(cells: dict[str, dict], releases: list[str], kind) -> list[st
             rows.append([f"`{release}`", *(f"{duration(by_threads[t][key]['median'])}"
                                            + (f" · {times(one['median'] / by_threads[t][key]['median'])}" if one else "")
                                            if key in by_threads.get(t, {}) else "–" for t in counts)])
-        parts += [f"### {kind.cell_name(dict(zip(kind.cell_fields, key)))}: time per {kind.cell_unit}, and the speedup",
+        parts += [f"### {kind.cell_name(key_fields(kind.name, key))}: time per {kind.cell_unit}, and the speedup",
                   table(["release", *(f"{t} thread(s)" for t in counts)], rows)]
     return parts
 

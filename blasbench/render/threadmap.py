@@ -43,7 +43,6 @@ def release_tables(cells: dict[str, dict], releases: list[str], kind) -> list[st
     return parts
 
 
-
 def headline(results: Results) -> list[str]:
     return [f"- [Threading map](threadmap.md): {threadmap_line(results.findings['threadmap'])}"]
 

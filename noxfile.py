@@ -44,7 +44,7 @@ def scaling(session: nox.Session) -> None:
     """The network's tests, profiling and thread-scaling sweeps on the build: reports/index.md.
 
     `-- --quick` for a smoke run; `-- --peers torch` installs PyTorch and sweeps it beside the rungs;
-    `-- --setup system:pthread pypi blis ...` sweeps several setups side by side: reports/variants.md."""
+    `-- --setup system:pthread pypi blis ...` sweeps several setups side by side: reports/setups.md."""
     blasbench(session, "scaling", "network-tests", "plotting")  # plotting: a release axis installs no build
 
 

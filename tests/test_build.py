@@ -392,7 +392,7 @@ def test_openblas_releases_load_under_one_build_beside_the_variants_built_agains
         assert points[name]["release"] == "0.3.21" and points[name]["variant"] == name
         assert os.path.realpath(points[name]["loaded"]["filepath"]) == points[name]["library"]
         assert [w["package"] for w in points[name]["wheels"]] == ["numpy"]
-    page = (tmp_path / "releases.md").read_text()
+    page = (tmp_path / "setups.md").read_text()
     assert "| `0.3.21` | setup `system:pthread+numpy-only` |" in page and "| `0.3.28.0.2` | the one build |" in page
 
 

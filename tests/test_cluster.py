@@ -166,13 +166,13 @@ def test_a_node_that_stopped_answering_is_named_with_how_long_slurm_waits(monkey
 @pytest.mark.slow
 def test_each_node_maps_the_numpy_release_axis_itself(on_cluster, tmp_path, capsys):
     """`cluster threadmap --setup pypi:2.4.6`: every node makes (or, the other holding the lock, waits for)
-    the release's environment in the shared cache and maps it; each node's releases.md reads the axis on
+    the release's environment in the shared cache and maps it; each node's setups.md reads the axis on
     that node alone, and the job's index reads each step node by node."""
     assert main(["cluster", "--nodes", "2", "--poll", "1", "--results", str(tmp_path), "threadmap", "--setup",
                  "pypi:2.4.6+numpy-only", "--calls", "solve", "--sizes", "64", "--threads", "1,2", "--rounds", "1",
                  "--allow-busy"]) == 0
     [job] = [p for p in tmp_path.iterdir() if p.is_dir()]
-    tasks = [p for p in job.iterdir() if p.is_dir() and (p / "releases.md").exists()]
+    tasks = [p for p in job.iterdir() if p.is_dir() and (p / "setups.md").exists()]
     assert len(tasks) == 2
     for task in tasks:
         record = json.loads((task / "releases" / "numpy-2.4.6" / "release.json").read_text())

@@ -235,7 +235,7 @@ class Tally:
 
 def test_a_new_measure_is_a_kind_with_cells_and_a_registration_measured_along_an_axis_end_to_end(tmp_path):
     """Registered, a made-up measure runs at each point of a release axis (one round of each in turn, each point's
-    record and result written), its step between two releases is found by the rule and written into releases.md
+    record and result written), its step between two releases is found by the rule and written into setups.md
     with its own point pages and tables, and bisect places the step, with no edit anywhere else."""
     from blasbench.measuring.releases import Axis, Measure, bisect, run_release_axis
     from blasbench.results import kinds
@@ -272,7 +272,7 @@ def test_a_new_measure_is_a_kind_with_cells_and_a_registration_measured_along_an
         assert (change["before"], change["after"], change["task"], change["verdict"]) == \
             ("0.3.27.0.1", "0.3.28.0.2", "add", "slower")
         render_all(results)
-        page = (tmp_path / "axis" / "releases.md").read_text()
+        page = (tmp_path / "axis" / "setups.md").read_text()
         assert "## OpenBLAS releases: tally" in page and "### `add`: time per tally, and the speedup" in page
         assert "- `add` at 1 thread(s): 0.3.27.0.1 1.02 s, 0.3.28.0.2 2.04 s: **slower** (2.00x the time" in page
         assert (tmp_path / "axis" / "releases" / "tally-0.3.28.0.2" / "tally.md").exists()
@@ -288,7 +288,7 @@ def test_a_new_measure_is_a_kind_with_cells_and_a_registration_measured_along_an
 def test_a_new_setup_kind_is_one_class_and_a_registration_measured_side_by_side_end_to_end(tmp_path, monkeypatch):
     """Registered, a made-up setup kind (this environment, as another kind would make one) is parsed by
     `--setup`, its environment made by its own method, its runtime limits probed and its calls mapped beside
-    `installed`'s, a round of each in turn, and both reported in variants.md, with no edit anywhere else."""
+    `installed`'s, a round of each in turn, and both reported in setups.md, with no edit anywhere else."""
     from blasbench.cli import main
     from blasbench.setups import SETUP_KINDS, SetupKind, register_setup_kind
 
@@ -313,5 +313,5 @@ def test_a_new_setup_kind_is_one_class_and_a_registration_measured_side_by_side_
         assert record["variant"]["setup"] == name.replace("-", ":", 1) + "+numpy-only" and record["limits"]
         mapped = read_result(tmp_path / "variants" / name / "threadmap.json", "threadmap")
         assert {run["round"] for run in mapped["runs"]} == {0, 1}
-    report = (tmp_path / "variants.md").read_text()
+    report = (tmp_path / "setups.md").read_text()
     assert all(f"- [`{name}`](variants/{name}/threadmap.md): float64 on " in report for name in ("borrowed-as-is", "installed"))

@@ -147,13 +147,13 @@ def test_a_change_between_consecutive_releases_is_found_and_a_new_kernel_set_nam
         ("0.3.27.0.1", "0.3.28.0.2", "solve", 2, 2)
     assert change["verdict"] == "slower" and change["kernels_changed"]
     render_all(results)
-    page = (tmp_path / "releases.md").read_text()
+    page = (tmp_path / "setups.md").read_text()
     assert "**slower** (3.00x the time, p = 0.00794): the kernel set changed too, a packaging change" in page
     # four cells (n = 2 and 64 at 1 and 2 threads), one comparison each: each a chance of a false alarm
     assert results.findings["release"]["compared"] == {("threadmap", "openblas"): 4}
     assert "4 cells compared between consecutive releases, each a chance of a false alarm" in page
     assert (tmp_path / "releases" / "0.3.28.0.2" / "threadmap.md").exists()
-    assert "[Releases](releases.md): 2 OpenBLAS release(s) mapped under one build (0.3.27.0.1 … 0.3.28.0.2); " \
+    assert "[Releases](setups.md): 2 OpenBLAS release(s) mapped under one build (0.3.27.0.1 … 0.3.28.0.2); " \
            "1 cell(s) changed between consecutive releases beyond noise, 1 of them with a change of kernel set or build." \
            in (tmp_path / "index.md").read_text()
 
@@ -172,7 +172,7 @@ def test_a_variants_point_sits_by_its_version_and_a_change_next_to_it_is_named_a
     assert (change["before"], change["after"], change["build_changed"], change["kernels_changed"]) == \
         ("0.3.21 (system-pthread)", "0.3.26.0.4", True, False)
     render_all(results)
-    page = (tmp_path / "releases.md").read_text()
+    page = (tmp_path / "setups.md").read_text()
     assert "the build changed too (another build of NumPy, against another OpenBLAS), a packaging change" in page
     assert "| `0.3.21` | setup `system:pthread` | 0.3.21 | Haswell | pthreads | " \
            "[threadmap.md](releases/system-pthread/threadmap.md) |" in page
@@ -253,7 +253,7 @@ def test_bisect_between_releases_that_do_not_differ_is_one_line(tmp_path):
 
 
 def test_a_bisects_answer_is_written_into_the_releases_report(tmp_path):
-    """Each step a bisect placed, and whether fresh measures confirmed it, is in releases.md and the index
+    """Each step a bisect placed, and whether fresh measures confirmed it, is in setups.md and the index
     (it was printed on the terminal only, and the example kept the printout by hand)."""
     from blasbench.measuring.releases import bisect
 
@@ -261,12 +261,12 @@ def test_a_bisects_answer_is_written_into_the_releases_report(tmp_path):
     for version in RELEASES[::7]:  # the ends' maps, as the axis keeps them under releases/
         release_map(tmp_path, version, "Haswell", 1.0)
     render_all(Results.load(tmp_path))
-    page, index = (tmp_path / "releases.md").read_text(), (tmp_path / "index.md").read_text()
+    page, index = (tmp_path / "setups.md").read_text(), (tmp_path / "index.md").read_text()
     assert "## Bisect" in page
     assert re.search(r"- `solve` \(float64\) n = 2 at 1 thread\(s\): 0\.3\.30\.0\.8 [\d.]+ \w?s, 0\.3\.31\.22\.1 [\d.]+ \w?s "
                      r"\(slower\): confirmed on fresh measures \(p = ", page), page
     measured = read_result(tmp_path / "bisect.json", "bisect")["measured"]
-    assert f"[Bisect](releases.md#bisect): 0.3.26.0.4 … 0.3.34.0.0, {len(measured)} of 8 releases measured: 1 step(s) " \
+    assert f"[Bisect](setups.md#bisect): 0.3.26.0.4 … 0.3.34.0.0, {len(measured)} of 8 releases measured: 1 step(s) " \
            "placed, 1 confirmed on fresh measures." in index
 
 
@@ -308,7 +308,7 @@ def test_points_of_two_axes_are_never_compared_and_a_numpy_point_names_both_open
     [change] = found["changes"]
     assert (change["axis"], change["before"], change["after"]) == ("numpy", "NumPy 1.26.4", "NumPy 2.0.2")
     render_all(results)
-    page = (tmp_path / "releases.md").read_text()
+    page = (tmp_path / "setups.md").read_text()
     assert "| `2.0.2` | 1.15.3 | 0.3.27 | Haswell | pthreads | 0.3.28 (Haswell) | " \
            "[threadmap.md](releases/numpy-2.0.2/threadmap.md) |" in page
     assert (tmp_path / "releases" / "numpy-2.0.2" / "threadmap.md").exists()
@@ -339,7 +339,7 @@ def test_numpy_wheel_releases_are_mapped_each_in_its_own_environment_with_the_op
         [("numpy", "1.26.4", None), ("numpy", "2.4.6", None)]
     assert all("numpy.libs" in r["loaded"]["filepath"] for r in records)
     assert records[0]["loaded"]["version"] != records[1]["loaded"]["version"]
-    assert "## NumPy releases" in (tmp_path / "releases.md").read_text()
+    assert "## NumPy releases" in (tmp_path / "setups.md").read_text()
 
 
 def sweep_point(tmp_path, version: str, factor: float) -> None:
@@ -369,7 +369,7 @@ def test_a_sweep_on_the_axis_reads_each_workloads_change_per_thread_count_beside
     assert {(c["measure"], c["rung"], c["threads"], c["verdict"]) for c in found["changes"]} == \
         {("scaling", rung, threads, "slower") for rung in ("0-seed", "4-contiguous") for threads in (1, 2)}
     render_all(results)
-    page = (tmp_path / "releases.md").read_text()
+    page = (tmp_path / "setups.md").read_text()
     assert "## NumPy releases: thread sweep" in page and "## NumPy releases: threading map" in page
     assert "- `4-contiguous` ([784,300,10], 50,000 examples) at 2 thread(s): NumPy 1.26.4 2.087 s, NumPy 2.0.2 3.131 s" in page
     assert (tmp_path / "releases" / "scaling-numpy-2.0.2" / "scaling.md").exists()
@@ -393,7 +393,7 @@ def test_a_users_function_is_swept_under_each_numpy_release(tmp_path, monkeypatc
     assert all((tmp_path / "releases" / f"scaling-numpy-{v}" / name).exists() for v in ("1.26.4", "2.4.6")
                for name in ("release.json", "scaling.json", "scaling.md"))
     assert not (tmp_path / "releases" / "numpy-1.26.4").exists()  # a map of the release would live there
-    assert "`solve_many` (`examples/small_solves.py:solve_many`" in (tmp_path / "releases.md").read_text()
+    assert "`solve_many` (`examples/small_solves.py:solve_many`" in (tmp_path / "setups.md").read_text()
 
 
 def test_a_cluster_reads_each_release_step_within_each_node_then_sets_the_nodes_side_by_side(tmp_path):

@@ -298,7 +298,7 @@ def test_every_report_ends_pointing_to_the_glossary(tmp_path):
     results = tmp_path / "reports"
     shutil.copytree(DATA / "epyc2-a", results)
     written = [p for p in render_all(Results.load(results)) if p.suffix == ".md"]
-    assert {p.name for p in written} >= {"index.md", "scaling.md", "build.md", "bench.md", "profile.md", "variants.md"}
+    assert {p.name for p in written} >= {"index.md", "scaling.md", "build.md", "bench.md", "profile.md", "setups.md"}
     for path in written:  # outside a clone the glossary is named, not linked
         assert path.read_text().endswith("written in blasbench's docs/glossary.md._\n"), path
     shutil.copytree(Path(__file__).parent.parent / "docs", tmp_path / "docs")

@@ -3,6 +3,7 @@ results, real runs (slow)."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,9 @@ from small_examples import EXAMPLES
 from blasbench import UserError
 from blasbench.cli import main
 from blasbench.measuring.variants import project_root
-from blasbench.render.format import glossary_footer
-from blasbench.render.variants import findings_lines, render_variants, verdict
+from blasbench.render.format import duration, glossary_footer
+from blasbench.render.setups import render_setups
+from blasbench.render.variants import findings_lines, verdict
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result
 from blasbench.setups import VARIANTS
@@ -71,7 +73,7 @@ def test_the_recorded_variants_render_with_their_findings():
     assert by_name["system-pthread"]["ignored"] == []
     assert verdict(by_name["system-serial"]).startswith("single-threaded BLAS")
     assert verdict(by_name["reference"]).startswith("single-threaded BLAS")
-    report = render_variants(Results.load(Path(__file__).resolve().parent / "data" / "epyc2-a").findings["variant"])
+    report = render_setups(Results.load(Path(__file__).resolve().parent / "data" / "epyc2-a"))
     assert report.count("| **") == 6 and "**ignores** OPENBLAS_NUM_THREADS=1" in report
 
 
@@ -100,12 +102,12 @@ def test_scaling_sweeps_openblas_pypi_and_the_reference_floor_side_by_side(names
         for name in ("system-pthread", "pypi"):
             assert by_name[name]["dgemm_one"]["gflops"] > 3 * reference["dgemm_one"]["gflops"]
     assert by_name["system-pthread"]["library"]["provider"] == "system" and by_name["pypi"]["library"] is None
-    report = (results / "variants.md").read_text()
+    report = (results / "setups.md").read_text()
     assert all(f"| **{name}** |" in report for name in names)
     assert (results / "variants.svg").exists()
     # rerunning measures nothing new: every point is already there
     assert main(["scaling", "--quick", "--setup", *setups(names), "--results", str(results)]) == 0
-    rendered = render_variants(Results.load(results).findings["variant"]) + glossary_footer(results)
+    rendered = render_setups(Results.load(results)) + glossary_footer(results)
     assert rendered == report.replace("![variants](variants.svg)\n\n", "")
 
 
@@ -130,7 +132,7 @@ def test_scaling_and_threadmap_sweep_a_users_function_and_map_each_setup_side_by
     for variant in measured:
         assert variant["settings"]["workload"]["spec"] == "examples/small_solves.py:solve_many"
         assert all(r["wall"]["median"] < 1 for r in variant["rows"])  # seconds per call, not a training
-    report = (results / "variants.md").read_text()
+    report = (results / "setups.md").read_text()
     assert "The same function (`examples/small_solves.py:solve_many` with `{\"count\": 50}`" in report
     assert "s per call, 1 thread" in report and ", the function " in report
     assert "## Threading map per setup" in report and "## Does threading change the answer, per variant?" in report
@@ -263,8 +265,6 @@ def test_a_variant_stopped_by_an_error_keeps_in_its_record_what_it_loaded_and_th
 def test_a_variant_stopped_after_a_whole_repeat_shows_its_row_and_its_error(tmp_path):
     """What a variant measured before an error is shown, and the error beside it; a variant with no whole
     repeat (no speedup to show) is listed as not measured."""
-    import shutil
-
     directory = tmp_path / "run"
     shutil.copytree(ROOT / "tests" / "data" / "spr2-variants-in-turn", directory)
     for name, keep in (("pypi", 2), ("system-pthread", 1)):  # pypi: one whole repeat; system-pthread: 1 thread only
@@ -274,7 +274,7 @@ def test_a_variant_stopped_after_a_whole_repeat_shows_its_row_and_its_error(tmp_
         scaling.write_text(json.dumps({**sweep, "points": sweep["points"][:keep]}))
     measured, failed = variants_of(directory)
     assert [v["name"] for v in measured] == ["pypi"] and [r["variant"]["name"] for r in failed] == ["system-pthread", "pypi"]
-    report = render_variants(Results.load(directory).findings["variant"])
+    report = render_setups(Results.load(directory))
     assert "| **pypi** |" in report and "| **system-pthread** |" not in report
     assert "- system-pthread: system-pthread stopped\n- pypi: pypi stopped (above: what it measured before)" in report
 
@@ -300,8 +300,8 @@ def test_a_blas_that_starts_on_one_thread_is_not_called_single_threaded_nor_its_
     measured, _ = variants_of(ROOT / "tests" / "data" / "epyc2-zen3-variants-c")
     blis = next(v for v in measured if v["name"] == "blis")
     assert verdict(blis).startswith("one BLAS thread unless told (DGEMM") and "cores free" not in verdict(blis)
-    found = Results.load(ROOT / "tests" / "data" / "epyc2-zen3-variants-c").findings["variant"]
-    assert f"| {blis['dgemm_all']['gflops']:.1f} on 1 (" in render_variants(found)
+    page = render_setups(Results.load(ROOT / "tests" / "data" / "epyc2-zen3-variants-c"))
+    assert f"| {blis['dgemm_all']['gflops']:.1f} on 1 (" in page
     blis_column = [line.split("|")[1 + [v["name"] for v in measured].index("blis") + 1]
                    for line in limits_matrix(measured).splitlines()[2:]]
     assert all("(one core without a limit too)" in cell for cell in blis_column[1:]), blis_column
@@ -316,3 +316,30 @@ def test_the_verdict_says_how_far_from_the_fastest_to_two_digits_as_the_table_do
     fastest = min(measured, key=lambda v: v["best_seconds"])
     assert f"; {pthread['best_seconds'] / fastest['best_seconds']:.2f}x the fastest's time" in verdict(pthread)
     assert "1.05x the fastest's time" in verdict(pthread)
+
+
+def test_each_setup_is_compared_cell_by_cell_with_the_default_build_by_the_rule(tmp_path):
+    """Two setups swept five times each (spr2-variants-in-turn): nothing differs beyond noise as recorded. With
+    `pypi`'s iterations made 1.5x slower on purpose at 2 threads, that cell alone is slower beyond noise against
+    `system-pthread`, in the findings, setups.md and the index; with three processes a side (epyc2-a), even
+    the reference BLAS's 15x is undecided, and said so."""
+    directory = tmp_path / "run"
+    shutil.copytree(ROOT / "tests" / "data" / "spr2-variants-in-turn", directory)
+    one = Results.load(directory).findings["variant"]["against_one"]["scaling"]
+    assert (one["against"], one["compared"], one["differences"], one["undecided"]) == ("system-pthread", 2, [], {})
+    sweep = directory / "variants" / "pypi" / "scaling.json"
+    data = json.loads(sweep.read_text())
+    for point in data["points"]:
+        point["seconds_per_iteration"] *= 1.5 if point["threads"] == 2 else 1
+    sweep.write_text(json.dumps(data))
+    [slower] = Results.load(directory).findings["variant"]["against_one"]["scaling"]["differences"]
+    assert (slower["setup"], slower["threads"], slower["verdict"]) == ("pypi", 2, "slower") and slower["p"] < 0.01
+    assert main(["report", "--results", str(directory)]) == 0
+    page, index = (directory / "setups.md").read_text(), (directory / "index.md").read_text()
+    assert "## Each setup's thread sweep against `system-pthread`'s" in page
+    after, before = (duration(seconds) for seconds in slower["seconds"][::-1])
+    assert f"at 2 thread(s): {after}, `system-pthread` {before}: **slower** (" in page
+    assert "(setups.md#each-setups-thread-sweep-against-system-pthreads): Of 2 cells of thread sweep compared with " \
+           "`system-pthread`'s, 1 cell(s) differ beyond noise (`pypi`: 1 slower)." in index
+    recorded = Results.load(ROOT / "tests" / "data" / "epyc2-a").findings["variant"]["against_one"]["scaling"]
+    assert recorded["differences"] == [] and recorded["undecided"] == {"system-serial": 1, "reference": 2, "site-cfg": 1}

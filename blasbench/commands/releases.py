@@ -100,5 +100,5 @@ def run_axis(args: argparse.Namespace, axis: Axis, measure: Measure, releases: l
         print(f"refused: {line}", file=sys.stderr)
     for found in findings:
         print(bisect_line(found, measure.kind))
-    print(f"report: {args.results / 'releases.md'}")
+    print(f"report: {args.results / 'setups.md'}")
     return 1 if len(refused) == len(releases) else 0

@@ -28,12 +28,12 @@ def measure_side_by_side(args: argparse.Namespace, setups: list[Setup], settings
                          map_settings: MapSettings | None = None) -> int:
     """``setups`` built and measured side by side into ``args.results``: the sweep of ``settings``, or
     the threading map of ``map_settings``, beside each one's runtime limits (probed once, whichever
-    measures first); variants.md reports them (also after an error or Ctrl-C)."""
+    measures first); setups.md reports them (also after an error or Ctrl-C)."""
     variants = [variant_of(setup) for setup in setups]
     if len({variant.name for variant in variants}) < len(variants):
         raise UserError(f"--setup {' '.join(map(str, setups))}: side by side, each setup of another kind or flavour "
                         "(their results are kept by it); compare other releases of NumPy or SciPy with `compare`.")
-    return reported(args.results, "variants.md", lambda: compare_variants(
+    return reported(args.results, "setups.md", lambda: compare_variants(
         variants, settings, args.results, quiet=lambda: ensure_quiet(args), map_settings=map_settings))
 
 

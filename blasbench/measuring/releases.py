@@ -355,7 +355,7 @@ def bisect(measure: Measure, axis: Axis, releases: list[str], results: Path) -> 
     count) that changed between them, halve the releases between, each release compared with the first,
     until two adjacent releases hold the change; then map that pair again, afresh and together, to confirm it. A
     release whose cell changed the other way ends that cell's search as not monotone. Measured
-    releases are mapped once (under ``results/releases``, read by ``releases.md``), the confirmations
+    releases are mapped once (under ``results/releases``, read by ``setups.md``), the confirmations
     under ``results/bisect``. Endpoints that do not differ are one line."""
     cells: dict[int, dict] = {}
 

@@ -19,14 +19,14 @@ from typing import Callable
 
 from ..results.directory import Results
 from ..store import atomic_write_text
-from . import bench, build, cluster, compare, profile, releases, scaling, threadmap, variants, workloads
+from . import bench, build, cluster, compare, profile, scaling, setups, threadmap, workloads
 from .format import glossary_footer
 from .index import render_index
 
 __all__ = ["render_all", "register", "Output"]
 
 # The renderers, in the order the index lists their findings.
-RENDERERS = [build, profile, scaling, bench, variants, workloads, threadmap, releases, compare, cluster]
+RENDERERS = [build, profile, scaling, bench, setups, workloads, threadmap, compare, cluster]
 
 
 def register(renderer) -> None:

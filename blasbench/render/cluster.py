@@ -64,7 +64,7 @@ def releases_by_node(found: dict) -> list[str]:
     every verdict is one node's releases against each other, by the rule."""
     nodes = found["release_nodes"]
     parts = ["## Releases, node by node",
-             f"Each node ran the release axis itself ({', '.join(nodes)}: each task's `releases.md`). Every step that "
+             f"Each node ran the release axis itself ({', '.join(nodes)}: each task's `setups.md`). Every step that "
              "changed a cell on some node, and what the same step did on each node, each verdict read within that node "
              "(its two releases against each other, by the rule for \"changed\"), never one node's release against "
              "another's."]

@@ -29,7 +29,7 @@ def bottom_line(results: Results) -> str | None:
         parts.append(f"for {workload} at {threads} thread(s) on {what}: {setting}"
                      + (f" (provisional: {provisional_why(a)})" if a["recommendation"]["provisional"] else "") + ".")
     if "fastest_variant" in found:
-        parts.append(f"Of the BLAS setups measured, [`{found['fastest_variant']}`](variants.md) trained fastest.")
+        parts.append(f"Of the BLAS setups measured, [`{found['fastest_variant']}`](setups.md) trained fastest.")
     else:
         parts.append("Which BLAS is fastest here: `python3 -m nox -s scaling -- --setup system:pthread pypi blis ...` "
                      "measures them side by side.")

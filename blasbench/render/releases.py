@@ -1,6 +1,6 @@
-"""reports/releases.md: along each release axis (OpenBLAS releases under one build, NumPy's wheel
-releases), each call's (or the workload's) time and thread speedup against the release, and what
-changed between consecutive releases."""
+"""setups.md's part in order: along each release axis (OpenBLAS releases under one build, NumPy's wheel
+releases), each call's (or the workload's) time and thread speedup against the release, what
+changed between consecutive releases, and a bisect's steps."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from ..results.directory import Results
 from ..results.kinds import MEASURED
 from ..results.kinds.release import AXES, FIRST_MEASURE, along, cells_by_label, directory_of, key_fields, label
 from ..setups import VARIANTS
-from .format import change_rule, duration, table, times
+from .format import duration, table, times
 from .plots import pyplot, save_figure
 
-KINDS = ("release", "bisect")
+PAGE = "setups.md"
 
 HOW = {
     "openblas": "One NumPy (and SciPy) built against the `scipy-openblas32` wheel, then each release of that wheel "
@@ -30,15 +30,18 @@ HOW = {
 }
 
 
-def pages(results: Results, out) -> None:
-    """releases.md, and each point's own report beside it (releases/<point>/threadmap.md or scaling.md)."""
+def figures_and_pages(results: Results, out) -> dict[str, str | None]:
+    """Each axis and measure's figure, and each point's own report (releases/<point>/threadmap.md or scaling.md)."""
     found = results.findings["release"]
-    figures = {line: out.figure(plot_releases, found, figure_stem(*line), *line) for line in found["lines"]}
-    tables = {measure: getattr(out.renderer_of(measure), "release_tables", release_tables) for measure, _ in found["lines"]}
-    out.page("releases.md", render_releases(found, figures, results["bisect"], tables))
     for record in found["measured"]:
         if point_pages := getattr(out.renderer_of(record["measure"]), "point_pages", None):
             point_pages(out, f"releases/{directory_of(record)}/", record["result"], found["analysed"][directory_of(record)])
+    return {figure_stem(*line): out.figure(plot_releases, found, figure_stem(*line), *line) for line in found["lines"]}
+
+
+def tables_of(found: dict, out) -> dict:
+    """Each measure's tables across releases: its renderer's ``release_tables``, or :func:`release_tables`."""
+    return {measure: getattr(out.renderer_of(measure), "release_tables", release_tables) for measure, _ in found["lines"]}
 
 
 def figure_stem(measure: str, axis: str) -> str:
@@ -48,11 +51,11 @@ def figure_stem(measure: str, axis: str) -> str:
 def headline(results: Results) -> list[str]:
     found = results.findings["release"]
     if not found["measured"]:
-        return ["- [Releases](releases.md): no release mapped yet."]
+        return [f"- [Releases]({PAGE}): no release mapped yet."]
     lines = []
     if bisected := results["bisect"]:
         steps = results.findings["bisect"]
-        lines.append(f"- [Bisect](releases.md#bisect): {bisected['releases'][0]} … {bisected['releases'][-1]}, "
+        lines.append(f"- [Bisect]({PAGE}#bisect): {bisected['releases'][0]} … {bisected['releases'][-1]}, "
                      f"{len(bisected['measured'])} of {len(bisected['releases'])} releases measured: "
                      + (f"{steps['placed']} step(s) placed, {steps['confirmed']} confirmed on fresh measures."
                         if steps["placed"] else "no cell changed between the ends by the rule."))
@@ -65,7 +68,7 @@ def headline(results: Results) -> list[str]:
         where = ("under one build" + (f" and {variants} variant(s) built otherwise" if variants else "") if axis == "openblas"
                  else "as PyPI's wheels")
         what = MEASURED[measure].point_verb
-        lines.append(f"- [Releases](releases.md): {len(names)} {AXES[axis]} release(s) {what} {where} ({names[0]} … "
+        lines.append(f"- [Releases]({PAGE}): {len(names)} {AXES[axis]} release(s) {what} {where} ({names[0]} … "
                      f"{names[-1]}); {len(changes)} cell(s) changed between consecutive releases beyond noise"
                      + (f", {packaging} of them with a change of kernel set or build" if packaging else "") + ".")
     return lines
@@ -137,22 +140,19 @@ def bisect_section(bisected: dict) -> list[str]:
             f"No cell changed between {ends} by the rule: nothing to place."]
 
 
-def render_releases(found: dict, figures: dict[tuple, str | None] | None = None, bisected: dict | None = None,
-                    tables: dict | None = None) -> str:
-    """releases.md; ``tables``: each measure's tables across releases (its renderer's ``release_tables``, by default
-    :func:`release_tables`)."""
-    parts = ["# Releases",
-             f"A change between consecutive releases counts by the one rule for \"changed\": {change_rule()}."]
-    if bisected:
-        parts += bisect_section(bisected)
+def sections(found: dict, figures: dict[str, str | None] | None = None, bisected: dict | None = None,
+             tables: dict | None = None) -> list[str]:
+    """The releases in order, and a bisect's steps; ``figures`` by their stem; ``tables``: each measure's tables
+    across releases (:func:`tables_of`, by default :func:`release_tables`)."""
+    parts = bisect_section(bisected) if bisected else []
     if not found["measured"]:
-        return "\n\n".join(parts + ["_No release mapped yet._"]) + "\n"
+        return parts + ["_No release mapped yet._"]
     for measure, axis in found["lines"]:
         changes = [c for c in found["changes"] if (c["measure"], c["axis"]) == (measure, axis)]
         records = along(found, measure, axis)
         parts += [f"## {AXES[axis]} releases: {MEASURED[measure].point_title}", HOW[axis], points_table(records, axis)]
-        if (figures or {}).get((measure, axis)):
-            parts.append(f"![{AXES[axis]} releases]({figures[measure, axis]})")
+        if figure := (figures or {}).get(figure_stem(measure, axis)):
+            parts.append(f"![{AXES[axis]} releases]({figure})")
         parts += [f"### What changed between consecutive {AXES[axis]} releases",
                   f"{found['compared'][measure, axis]:,} cells compared between consecutive releases, each a chance of a "
                   "false alarm: a change just past the change factor is the kind a second run does not always find again. "
@@ -163,7 +163,7 @@ def render_releases(found: dict, figures: dict[tuple, str | None] | None = None,
                                                              MEASURED[measure])
     if found["refused"]:
         parts.append("Refused: " + "; ".join(f"`{label(r)}`: {r['error']}" for r in found["refused"]) + ".")
-    return "\n\n".join(parts) + "\n"
+    return parts
 
 
 def release_tables(cells: dict[str, dict], releases: list[str], kind) -> list[str]:

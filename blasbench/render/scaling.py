@@ -428,7 +428,7 @@ def render_why(why: dict, found: dict, variants: list[dict]) -> list[str]:
                   f"This environment's BLAS ({limits['threading_layer']}), one fresh process per row, DGEMM "
                   f"{limits['settings']['dgemm_size']}²:", table(LIMITS_HEADER, limits_rows(limits["rows"]))]
         if variants:
-            parts += ["Every variant of [variants.md](variants.md) (honoured: the DGEMM kept at most "
+            parts += ["Every setup of [setups.md](setups.md) (honoured: the DGEMM kept at most "
                       f"{HONOURED_CORES} cores busy):",
                       limits_matrix(variants)]
             for variant in variants:

@@ -26,7 +26,7 @@ point_pages = map_page  # a release point's map: its page beside the point's rec
 
 
 def release_tables(cells: dict[str, dict], releases: list[str], kind) -> list[str]:
-    """releases.md's tables of maps (``cells``: each release's, by its name): per call, each release's time at one
+    """setups.md's tables of maps (``cells``: each release's, by its name): per call, each release's time at one
     thread and its speedup at the most threads, per size."""
     top = max(threads for release in releases for threads in cells[release])
     keys = sorted({key for release in releases for key in cells[release].get(1, {})}, key=lambda k: (k[0], k[1], k[2]))

@@ -1,39 +1,85 @@
-"""reports/variants.md: several setups side by side (``scaling`` or ``threadmap`` with ``--setup A B ...``)."""
+"""setups.md's side-by-side part: several setups each measured in its own environment (``scaling`` or
+``threadmap`` with ``--setup A B ...``), with its sweep, its runtime limits and its map."""
 
 from __future__ import annotations
 
 import json
 
 from ..facts import HONOURED_CORES
+from ..results.change import FEWEST_TO_DECIDE
 from ..results.directory import Results
 from ..results.identity import blas_of
+from ..results.kinds import MEASURED
 from ..results.kinds.scaling import of_function
 from ..setups import DEFAULT_VARIANT
-from .format import PEAK_NOTE, fmt, median_iqr, pct, provenance_lines, table
+from .format import PEAK_NOTE, duration, fmt, median_iqr, pct, provenance_lines, table, times
 from .plots import plot_variants
 from .scaling import ANSWER_WORDS, answer_table, answer_words, limits_matrix
 from .threadmap import map_page, threadmap_line
 
-KINDS = ("variant",)
+PAGE = "setups.md"
 
 
-def pages(results: Results, out) -> None:
-    """variants.md, and each variant's threading map beside its sweep (variants/<name>/threadmap.md)."""
+def figures_and_pages(results: Results, out) -> dict[str, str | None]:
+    """The figure of the setups' times, and each setup's threading map beside its sweep
+    (variants/<name>/threadmap.md)."""
     found = results.findings["variant"]
-    figure = out.figure(plot_variants, found["measured"], "variants") if found["measured"] else None
-    out.page("variants.md", render_variants(found, figure))
     for record in results["variant"]:
         if record.get("threadmap"):
             name = record["variant"]["name"]
             map_page(out, f"variants/{name}/", record["threadmap"], found["maps"][name])
+    return {"variants": out.figure(plot_variants, found["measured"], "variants") if found["measured"] else None}
 
 
 def headline(results: Results) -> list[str]:
     found = results.findings["variant"]
     swept = {v["name"] for v in found["measured"]}
-    return ([f"- [Setup](variants.md) `{v['name']}`: {verdict(v)}." for v in found["measured"]]
+    return ([f"- [Setup]({PAGE}) `{v['name']}`: {verdict(v)}." for v in found["measured"]]
             + [f"- [Setup](variants/{name}/threadmap.md) `{name}`: {threadmap_line(found['maps'][name])}"
-               for name in found["maps"] if name not in swept])
+               for name in found["maps"] if name not in swept]
+            + [f"- [Setups]({PAGE}#{anchor(measure, one['against'])}): {against_words(measure, one).capitalize()}."
+               for measure, one in found["against_one"].items()])
+
+
+def against_title(measure: str, against: str) -> str:
+    return f"Each setup's {MEASURED[measure].point_title} against `{against}`'s"
+
+
+def anchor(measure: str, against: str) -> str:
+    """The heading's anchor as Markdown renderers make it: lower case, spaces to dashes, punctuation dropped."""
+    return "".join(c for c in against_title(measure, against).lower().replace(" ", "-") if c.isalnum() or c in "-_")
+
+
+def against_words(measure: str, one: dict) -> str:
+    """How many cells differ from the one setup's beyond noise, and how many are undecided, per setup."""
+    by_setup: dict[str, list[str]] = {}
+    for d in one["differences"]:
+        by_setup.setdefault(d["setup"], []).append(d["verdict"])
+    counted = "; ".join(f"`{setup}`: " + ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))
+                        for setup, verdicts in by_setup.items())
+    undecided = sum(one["undecided"].values())
+    return (f"of {one['compared']:,} cells of {MEASURED[measure].point_title} compared with `{one['against']}`'s, "
+            + (f"{len(one['differences'])} cell(s) differ beyond noise ({counted})" if by_setup else "none differs beyond noise")
+            + (f"; {undecided} cell(s) differ by the change factor but are undecided ("
+               + ", ".join(f"`{setup}` {n}" for setup, n in one["undecided"].items())
+               + f"): {FEWEST_TO_DECIDE} processes a side or more can decide them" if undecided else ""))
+
+
+def against_sections(found: dict) -> list[str]:
+    """Each setup's cells against the one setup's (the default build's, else the first), by the rule."""
+    parts = []
+    for measure, one in found["against_one"].items():
+        kind = MEASURED[measure]
+        parts += [f"## {against_title(measure, one['against'])}",
+                  f"Every cell that `{one['against']}` and another setup both measured, at each thread count, compared by "
+                  f"the rule: {against_words(measure, one)}. Each comparison is a chance of a false alarm: a difference "
+                  "just past the change factor is the kind a second run does not always find again."]
+        if one["differences"]:
+            parts.append("\n".join(
+                f"- `{d['setup']}`: {kind.cell_name(d)} at {d['threads']} thread(s): {duration(d['seconds'][1])}, "
+                f"`{one['against']}` {duration(d['seconds'][0])}: **{d['verdict']}** ({times(d['ratio'])} the time, "
+                f"p = {d['p']:.3g})" for d in one["differences"]))
+    return parts
 
 
 THREADING = {
@@ -83,10 +129,10 @@ def findings_lines(findings: dict, digits: int = 2) -> str:
     return "\n".join(lines)
 
 
-def render_variants(found: dict, figure: str | None = None) -> str:
-    """The variants as the variant kind's analysis found them: measured, failed, and compared."""
+def sections(found: dict, figure: str | None = None) -> list[str]:
+    """The setups side by side as the variant kind's analysis found them: measured, failed, and compared."""
     measured, failed = found["measured"], found["failed"]
-    parts = ["# Setups side by side"]
+    parts = []
     if measured:
         parts += measured_sections(measured, found["comparison"], figure)
     if measured and of_function(measured[0]["settings"]):
@@ -99,6 +145,7 @@ def render_variants(found: dict, figure: str | None = None) -> str:
                   "its own environment), at its most threads: which BLAS makes which calls slower, up to which size.",
                   "\n".join(f"- [`{name}`](variants/{name}/threadmap.md): {threadmap_line(analysis)}"
                             for name, analysis in found["maps"].items())]
+    parts += against_sections(found)
     if failed:
         names = {v["name"] for v in measured} | set(found["maps"])
         parts += ["## Not measured, or not to the end", "\n".join(
@@ -108,7 +155,7 @@ def render_variants(found: dict, figure: str | None = None) -> str:
         parts += ["## Provenance", *(f"### {v['name']}\n\n" + provenance_lines(v["environment"], v["settings"]["threads"],
                                                                                   v["settings"]["workload"])
                                        for v in measured)]
-    return "\n\n".join(parts) + "\n"
+    return parts
 
 
 def measured_sections(measured: list[dict], findings: dict, figure: str | None) -> list[str]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ... import UserError
+from ..change import decide
 
 # The version of the result files this package writes (pyperf's _JSON_VERSION, asv's api_version).
 # History (each kind's migrations say what changed for it):
@@ -122,6 +123,17 @@ class Kind:
 # The kinds a release axis can measure (those with ``cell_fields``), by name, in the order reports show them:
 # filled by the registry's ``register``, read by the release kind.
 MEASURED: dict[str, Kind] = {}
+
+
+def compare_cells(kind: Kind, old: dict, new: dict):
+    """Each cell that two results of ``kind`` share (``old``, ``new``: its :meth:`Kind.cells`), at each thread
+    count both measured, compared by the rule for "changed": the cell's fields, ``threads``, the two medians
+    (``seconds``) and the rule's decision."""
+    for threads in sorted(set(old) & set(new)):
+        for key in (key for key in old[threads] if key in new[threads]):
+            before, after = old[threads][key], new[threads][key]
+            yield {**dict(zip(kind.cell_fields, key)), "threads": threads, "seconds": [before["median"], after["median"]],
+                   **decide(before["processes"], after["processes"])}
 
 
 def read_kind(path: Path, kind: Kind) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ... import UserError
 from ..change import beyond_noise, decide
-from .base import MEASURED, Kind, read_kind
+from .base import MEASURED, Kind, compare_cells, read_kind
 
 # The axes, in the order the report shows them: what each one's releases are releases of.
 AXES = {"openblas": "OpenBLAS", "numpy": "NumPy"}
@@ -118,15 +118,11 @@ def analyse_releases(records: list[dict], analysed: dict[str, dict]) -> dict:
         old, new = cells[directory_of(before)], cells[directory_of(after)]
         kernels = before["loaded"]["architecture"] != after["loaded"]["architecture"]
         build = before.get("variant") != after.get("variant")
-        for threads in sorted(set(old) & set(new)):
-            for key in (key for key in old[threads] if key in new[threads]):
-                change = decide(old[threads][key]["processes"], new[threads][key]["processes"])
-                compared[after["measure"], after["axis"]] += 1
-                if beyond_noise(change["verdict"]):
-                    changes.append({"axis": after["axis"], "measure": after["measure"], "before": label(before),
-                                    "after": label(after), **key_fields(after["measure"], key), "threads": threads,
-                                    "kernels_changed": kernels, "build_changed": build,
-                                    "seconds": [old[threads][key]["median"], new[threads][key]["median"]], **change})
+        for change in compare_cells(MEASURED[after["measure"]], old, new):
+            compared[after["measure"], after["axis"]] += 1
+            if beyond_noise(change["verdict"]):
+                changes.append({"axis": after["axis"], "measure": after["measure"], "before": label(before),
+                                "after": label(after), **change, "kernels_changed": kernels, "build_changed": build})
     lines = list(dict.fromkeys((r["measure"], r["axis"]) for r in measured))
     return {"measured": measured, "refused": [r for r in records if "error" in r], "analysed": analysed, "cells": cells,
             "changes": changes, "compared": {line: compared[line] for line in lines}, "lines": lines}

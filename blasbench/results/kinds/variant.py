@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from ...facts import ALL_LIMITED, HONOURED_CORES, NO_LIMIT, PARALLEL_SPEEDUP, SERIAL_LAYERS
 from ...setups import DEFAULT_VARIANT, VARIANTS
-from ..change import decide
-from .base import Kind, conditions_were_setups, read_kind
+from ..change import beyond_noise, decide
+from .base import Kind, compare_cells, conditions_were_setups, read_kind
 from .scaling import KIND as SCALING
 from .scaling import analyse_scaling, sweep_measures
 from .threadmap import KIND as THREADMAP
@@ -135,6 +136,26 @@ def walls(variant: dict, end: str) -> list[float]:
     return [p["wall"] for p in variant["points"] if p["threads"] == variant[end]["threads"]]
 
 
+def against_one(records: list[dict]) -> dict[str, dict]:
+    """Per measure the setups share (their sweeps, their maps): every cell of each setup against the same cell of
+    one setup, the default build's where it was measured (else the first), at each thread count both measured,
+    by the rule for "changed": the setup compared against (``against``), the cells that differ beyond noise,
+    how many cells were compared (each one a chance of a false alarm), and per setup how many are beyond the
+    change factor but undecided (or of unknown noise: one process a side)."""
+    found = {}
+    for kind in (SCALING, THREADMAP):
+        cells = {r["variant"]["name"]: kind.cells(r[kind.name]) for r in records if r.get(kind.name)}
+        if len(cells) < 2:
+            continue
+        against = DEFAULT_VARIANT if DEFAULT_VARIANT in cells else next(iter(cells))
+        compared = [{"setup": name, **cell} for name, its in cells.items() if name != against
+                    for cell in compare_cells(kind, cells[against], its)]
+        undecided = Counter(c["setup"] for c in compared if c["verdict"] in ("undecided", "noise unknown"))
+        found[kind.name] = {"against": against, "compared": len(compared), "undecided": dict(undecided),
+                            "differences": [c for c in compared if beyond_noise(c["verdict"])]}
+    return found
+
+
 def _conditions(record: dict) -> dict:
     return {**record, "limits": conditions_were_setups(record["limits"])} if "limits" in record else record
 
@@ -168,7 +189,7 @@ class Variant(Kind):
         maps = {r["variant"]["name"]: analyse_threadmap(r["threadmap"]) for r in records if r.get("threadmap")}
         measured, failed = analyse_variants(records, maps)
         return {"measured": measured, "failed": failed, "maps": maps,
-                "comparison": variants_findings(measured) if measured else None}
+                "comparison": variants_findings(measured) if measured else None, "against_one": against_one(records)}
 
     def measures(self, records: list[dict], findings: dict) -> dict[tuple, dict]:
         found: dict[tuple, dict] = {}

@@ -315,3 +315,21 @@ def test_profile_changes_within_the_change_factor_are_marked_as_noise():
 def scaling_page(result: dict) -> str:
     """scaling.md of one sweep, as its kind's analysis found it."""
     return render_scaling(result, analyse_scaling(result))
+
+
+def test_rendering_again_removes_the_pages_an_earlier_version_wrote_for_setups(tmp_path, capsys):
+    """A directory from before setups.md (variants.md beside the variants' JSON, as epyc2-a's example had)
+    rendered again: setups.md holds the findings, and the old page, which the index no longer names, is gone,
+    said on stderr. Where setups.md is not written, a page of that name is left alone."""
+    results = tmp_path / "reports"
+    shutil.copytree(DATA / "epyc2-a", results)
+    (results / "variants.md").write_text("# Setups side by side\n\nan earlier version's page\n")
+    render_all(Results.load(results))
+    assert not (results / "variants.md").exists() and "| **reference** |" in (results / "setups.md").read_text()
+    said = capsys.readouterr().err
+    assert f"removed {results / 'variants.md'}: an earlier version's page, its findings now in setups.md" in said
+    unrelated = tmp_path / "threadmap-only"
+    shutil.copytree(Path(__file__).parent.parent / "reports" / "examples" / "threadmap", unrelated)
+    (unrelated / "releases.md").write_text("not ours\n")
+    render_all(Results.load(unrelated))
+    assert (unrelated / "releases.md").read_text() == "not ours\n"

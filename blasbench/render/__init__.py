@@ -28,6 +28,10 @@ __all__ = ["render_all", "register", "Output"]
 # The renderers, in the order the index lists their findings.
 RENDERERS = [build, profile, scaling, bench, setups, workloads, threadmap, compare, cluster]
 
+# Pages earlier versions wrote, by the page that now holds their findings: removed once it is written, so
+# that a directory rendered again holds no page the index no longer names.
+REPLACED = {"variants.md": "setups.md", "releases.md": "setups.md"}
+
 
 def register(renderer) -> None:
     """Add a renderer (anything with ``KINDS``, ``pages`` and ``headline``, as the modules here): its pages
@@ -81,4 +85,8 @@ def render_all(results: Results) -> list[Path]:
         renderer.pages(results, out)
     if results["cluster"] is None:
         out.page("index.md", render_index(results, [line for renderer in shown(results) for line in renderer.headline(results)]))
+    for old, new in REPLACED.items():
+        if (old_page := results.directory / old).exists() and results.directory / new in out.written:
+            old_page.unlink()
+            print(f"removed {old_page}: an earlier version's page, its findings now in {new}", file=sys.stderr)
     return out.written

@@ -19,6 +19,7 @@ from blasbench.results.kinds.scaling import analyse_rung, analyse_scaling
 from blasbench.results.stats import RECOMMENDATION_RULE, amdahl_fit
 
 DATA = Path(__file__).resolve().parent / "data"
+ROOT = DATA.parent.parent
 
 
 def test_the_rule_gives_the_posts_own_recommendation_on_its_timings():
@@ -333,3 +334,20 @@ def test_rendering_again_removes_the_pages_an_earlier_version_wrote_for_setups(t
     (unrelated / "releases.md").write_text("not ours\n")
     render_all(Results.load(unrelated))
     assert (unrelated / "releases.md").read_text() == "not ours\n"
+
+
+def test_the_committed_examples_pages_are_what_the_code_renders_from_their_results(tmp_path, monkeypatch):
+    """Each page under reports/examples/ is what rendering its directory's JSON gives now, byte for byte (a
+    copy at the same path below a clone, rendered from its root, so that the glossary's link and the command
+    the index prints are the same): a change of wording re-renders the examples in the same commit."""
+    examples = ROOT / "reports" / "examples"
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "glossary.md", tmp_path / "docs")
+    monkeypatch.chdir(tmp_path)
+    for directory in (d for d in examples.iterdir() if d.is_dir()):
+        copy = Path("reports") / "examples" / directory.name
+        shutil.copytree(directory, copy)
+        render_all(Results.load(copy))
+        for page in directory.rglob("*.md"):
+            assert (copy / page.relative_to(directory)).read_text() == page.read_text(), (
+                f"{page.relative_to(ROOT)} is not what the code renders: python3 -m blasbench report --results {directory}")

@@ -16,7 +16,7 @@ from blasbench.cli import main
 from blasbench.measuring.variants import project_root
 from blasbench.render.format import duration, glossary_footer
 from blasbench.render.setups import render_setups
-from blasbench.render.variants import findings_lines, verdict
+from blasbench.render.variants import against_words, findings_lines, verdict
 from blasbench.results.directory import Results
 from blasbench.results.kinds import read_result
 from blasbench.setups import VARIANTS
@@ -343,3 +343,6 @@ def test_each_setup_is_compared_cell_by_cell_with_the_default_build_by_the_rule(
            "`system-pthread`'s, 1 cell(s) differ beyond noise (`pypi`: 1 slower)." in index
     recorded = Results.load(ROOT / "tests" / "data" / "epyc2-a").findings["variant"]["against_one"]["scaling"]
     assert recorded["differences"] == [] and recorded["undecided"] == {"system-serial": 1, "reference": 2, "site-cfg": 1}
+    assert recorded["fewest_processes"] == 3  # the smallest p three a side can give is 0.1: six can pass the test
+    assert against_words("scaling", recorded).endswith("(`system-serial` 1, `reference` 2, `site-cfg` 1): "
+                                                       "`--repeats 6` can decide them")

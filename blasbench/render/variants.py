@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ..facts import HONOURED_CORES
-from ..results.change import FEWEST_TO_DECIDE
+from ..results.change import processes_to_decide
 from ..results.directory import Results
 from ..results.identity import blas_of
 from ..results.kinds import MEASURED
@@ -41,6 +41,10 @@ def headline(results: Results) -> list[str]:
                for measure, one in found["against_one"].items()])
 
 
+# The option that gives each cell of a measure more processes (the rule's samples).
+MORE_PROCESSES = {"scaling": "repeats", "threadmap": "rounds"}
+
+
 def against_title(measure: str, against: str) -> str:
     return f"Each setup's {MEASURED[measure].point_title} against `{against}`'s"
 
@@ -62,7 +66,8 @@ def against_words(measure: str, one: dict) -> str:
             + (f"{len(one['differences'])} cell(s) differ beyond noise ({counted})" if by_setup else "none differs beyond noise")
             + (f"; {undecided} cell(s) differ by the change factor but are undecided ("
                + ", ".join(f"`{setup}` {n}" for setup, n in one["undecided"].items())
-               + f"): {FEWEST_TO_DECIDE} processes a side or more can decide them" if undecided else ""))
+               + f"): `--{MORE_PROCESSES[measure]} {processes_to_decide(one['fewest_processes'])}` can decide them"
+               if undecided else ""))
 
 
 def against_sections(found: dict) -> list[str]:

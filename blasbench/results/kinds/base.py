@@ -128,11 +128,12 @@ MEASURED: dict[str, Kind] = {}
 def compare_cells(kind: Kind, old: dict, new: dict):
     """Each cell that two results of ``kind`` share (``old``, ``new``: its :meth:`Kind.cells`), at each thread
     count both measured, compared by the rule for "changed": the cell's fields, ``threads``, the two medians
-    (``seconds``) and the rule's decision."""
+    (``seconds``), the processes each side had, and the rule's decision."""
     for threads in sorted(set(old) & set(new)):
         for key in (key for key in old[threads] if key in new[threads]):
             before, after = old[threads][key], new[threads][key]
             yield {**dict(zip(kind.cell_fields, key)), "threads": threads, "seconds": [before["median"], after["median"]],
+                   "processes": [len(before["processes"]), len(after["processes"])],
                    **decide(before["processes"], after["processes"])}
 
 

@@ -140,8 +140,9 @@ def against_one(records: list[dict]) -> dict[str, dict]:
     """Per measure the setups share (their sweeps, their maps): every cell of each setup against the same cell of
     one setup, the default build's where it was measured (else the first), at each thread count both measured,
     by the rule for "changed": the setup compared against (``against``), the cells that differ beyond noise,
-    how many cells were compared (each one a chance of a false alarm), and per setup how many are beyond the
-    change factor but undecided (or of unknown noise: one process a side)."""
+    how many cells were compared (each one a chance of a false alarm), per setup how many are beyond the
+    change factor but undecided (or of unknown noise: one process a side), and the fewest processes a side
+    any of those had."""
     found = {}
     for kind in (SCALING, THREADMAP):
         cells = {r["variant"]["name"]: kind.cells(r[kind.name]) for r in records if r.get(kind.name)}
@@ -150,8 +151,10 @@ def against_one(records: list[dict]) -> dict[str, dict]:
         against = DEFAULT_VARIANT if DEFAULT_VARIANT in cells else next(iter(cells))
         compared = [{"setup": name, **cell} for name, its in cells.items() if name != against
                     for cell in compare_cells(kind, cells[against], its)]
-        undecided = Counter(c["setup"] for c in compared if c["verdict"] in ("undecided", "noise unknown"))
-        found[kind.name] = {"against": against, "compared": len(compared), "undecided": dict(undecided),
+        undecided = [c for c in compared if c["verdict"] in ("undecided", "noise unknown")]
+        found[kind.name] = {"against": against, "compared": len(compared),
+                            "undecided": dict(Counter(c["setup"] for c in undecided)),
+                            "fewest_processes": min((min(c["processes"]) for c in undecided), default=None),
                             "differences": [c for c in compared if beyond_noise(c["verdict"])]}
     return found
 

@@ -37,12 +37,8 @@ def headline(results: Results) -> list[str]:
     return ([f"- [Setup]({PAGE}) `{v['name']}`: {verdict(v)}." for v in found["measured"]]
             + [f"- [Setup](variants/{name}/threadmap.md) `{name}`: {threadmap_line(found['maps'][name])}"
                for name in found["maps"] if name not in swept]
-            + [f"- [Setups]({PAGE}#{anchor(measure, one['against'])}): {against_words(measure, one).capitalize()}."
+            + [f"- [Setups]({PAGE}#{anchor(measure, one['against'])}): {sentence(against_words(measure, one))}."
                for measure, one in found["against_one"].items()])
-
-
-# The option that gives each cell of a measure more processes (the rule's samples).
-MORE_PROCESSES = {"scaling": "repeats", "threadmap": "rounds"}
 
 
 def against_title(measure: str, against: str) -> str:
@@ -61,13 +57,17 @@ def against_words(measure: str, one: dict) -> str:
         by_setup.setdefault(d["setup"], []).append(d["verdict"])
     counted = "; ".join(f"`{setup}`: " + ", ".join(f"{verdicts.count(v)} {v}" for v in dict.fromkeys(verdicts))
                         for setup, verdicts in by_setup.items())
-    undecided = sum(one["undecided"].values())
+    undecided, option = sum(one["undecided"].values()), MEASURED[measure].more_processes
+    decides = f"`{option} {processes_to_decide(one['fewest_processes'])}`" if option and undecided else "more processes"
     return (f"of {one['compared']:,} cells of {MEASURED[measure].point_title} compared with `{one['against']}`'s, "
             + (f"{len(one['differences'])} cell(s) differ beyond noise ({counted})" if by_setup else "none differs beyond noise")
             + (f"; {undecided} cell(s) differ by the change factor but are undecided ("
-               + ", ".join(f"`{setup}` {n}" for setup, n in one["undecided"].items())
-               + f"): `--{MORE_PROCESSES[measure]} {processes_to_decide(one['fewest_processes'])}` can decide them"
+               + ", ".join(f"`{setup}` {n}" for setup, n in one["undecided"].items()) + f"): {decides} can decide them"
                if undecided else ""))
+
+
+def sentence(words: str) -> str:
+    return words[:1].upper() + words[1:]
 
 
 def against_sections(found: dict) -> list[str]:

@@ -53,6 +53,8 @@ class Kind:
     - ``cell_fields``, ``cell_unit``, ``point_title``, ``point_verb``: where a release axis can measure
       it at each point, what names one of its cells beside the thread count, what one of its seconds is
       per, and how reports say what a point measured (``threading map``, ``mapped``);
+    - ``more_processes``: the option that gives each of its cells more processes (the rule's samples), for
+      reports to name where the rule is undecided;
 
     and may override :meth:`load` (where it is), :meth:`analyse` (its findings, computed once per
     directory), :meth:`nested` and :meth:`gather` (other directories its result gathers),
@@ -72,6 +74,7 @@ class Kind:
     cell_unit: str = "call"
     point_title: str = ""
     point_verb: str = ""
+    more_processes: str = ""
 
     def load(self, directory: Path) -> Any:
         """This kind's result in ``directory``, read and migrated; None where there is none."""

@@ -158,6 +158,7 @@ class Scaling(Kind):
     command, session = "scaling", "scaling"
     table, measure_title = "scaling", "Thread scaling (seconds per CG iteration)"
     cell_fields, cell_unit, point_title, point_verb = ("rung", "workload"), "iteration or call", "thread sweep", "swept"
+    more_processes = "--repeats"
 
     def analyse(self, result: dict) -> dict:
         return analyse_scaling(result)

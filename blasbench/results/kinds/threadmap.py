@@ -32,6 +32,7 @@ class Threadmap(Kind):
     command, session = "threadmap", "threadmap"
     table, measure_title = "threadmap", "Threading map (seconds per call)"
     cell_fields, point_title, point_verb = ("call", "dtype", "n"), "threading map", "mapped"
+    more_processes = "--rounds"
 
     def analyse(self, result: dict) -> dict:
         return analyse_threadmap(result)

@@ -5,6 +5,8 @@ command, every default they state is the parser's, every option has help with it
 import argparse
 import ast
 import re
+import subprocess
+import venv
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,14 @@ def test_every_option_of_every_command_is_documented():
                       for option in action.option_strings if option.startswith("--") and option != "--help"
                       and not re.search(rf"{re.escape(option)}(?![\w-])", text)})
     assert not missing, missing
+
+
+def test_run_from_a_clone_in_a_python_without_its_dependencies_it_says_what_to_install(tmp_path):
+    """`python3 -m blasbench` in the clone, from a Python blasbench was never installed into (no tqdm, no
+    threadpoolctl): one line naming the missing module and the two ways that work, not a traceback."""
+    venv.create(tmp_path / "bare")
+    python = tmp_path / "bare" / "bin" / "python"
+    run = subprocess.run([str(python), "-m", "blasbench", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr
+    assert run.stderr.startswith(f"error: blasbench needs tqdm, which {python} lacks: install blasbench there "
+                                 "(`python3 -m pip install .` in the clone), or run it through nox")

@@ -12,6 +12,11 @@ from ..results.identity import IDENTITY_WORDS, blas_libraries, blas_of
 GLOSSARY = Path("docs") / "glossary.md"  # in the clone that holds the results
 
 
+def sentence(words: str) -> str:
+    """``words`` as a sentence begins: the first letter raised, the rest as written."""
+    return words[:1].upper() + words[1:]
+
+
 def change_rule(factor: float = CHANGE_FACTOR) -> str:
     """The rule for "changed" (:mod:`blasbench.results.change`), as the reports state it."""
     return (f"a difference counts only when the medians differ by {factor:.2f}x or more *and* a two-sided "

@@ -21,7 +21,7 @@ from ..results.kinds.scaling import PHASES, of_function
 from ..results.kinds.variant import limit_effect, serial_without_limit
 from ..results.kinds.why import PAYING_SPEEDUP
 from ..results.seed import reference_accuracy, seed_figures, seed_recommendation, seed_scaling
-from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, table
+from .format import change, fmt, median_iqr, milliseconds, pct, provenance_lines, sentence, table
 from .plots import plot_scaling
 
 KINDS = ("scaling", "why")
@@ -136,7 +136,7 @@ def render_sweep(result: dict, analysis: dict, figure: str | None) -> list[str]:
         parts.append("PyTorch: not swept here (it is swept when asked for: "
                      "`python3 -m nox -s scaling -- --peers torch` installs it and sweeps it beside the rungs).")
     if accuracy := cv_accuracy_line(result):
-        parts += ["## Accuracy", accuracy[0].upper() + accuracy[1:]]
+        parts += ["## Accuracy", sentence(accuracy)]
     seed, figures = seed_scaling(), seed_figures()["scaling"]
     parts += ["## The seed post's measurement",
               f"{figures['machine']}: " + ", ".join(f"{p}: {seed['wall'][p]:.1f} s" for p in seed["threads"]) + ". "
@@ -374,7 +374,7 @@ def why_headline(why: dict, findings: dict) -> str:
                      f"{change(fastest['seconds_per_evaluation'], at_top[0]['seconds_per_evaluation'])} against the defaults).")
     if limits := experiments.get("limits"):
         found.append("one-thread limits: " + limits_finding(limits["rows"]))
-    return " ".join(f"{text[0].upper()}{text[1:]}" for text in found)
+    return " ".join(sentence(text) for text in found)
 
 
 def render_why(why: dict, found: dict, variants: list[dict]) -> list[str]:

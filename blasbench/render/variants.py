@@ -12,7 +12,7 @@ from ..results.identity import blas_of
 from ..results.kinds import MEASURED
 from ..results.kinds.scaling import of_function
 from ..setups import DEFAULT_VARIANT
-from .format import PEAK_NOTE, duration, fmt, median_iqr, pct, provenance_lines, table, times
+from .format import PEAK_NOTE, duration, fmt, median_iqr, pct, provenance_lines, sentence, table, times
 from .plots import plot_variants
 from .scaling import ANSWER_WORDS, answer_table, answer_words, limits_matrix
 from .threadmap import map_page, threadmap_line
@@ -64,10 +64,6 @@ def against_words(measure: str, one: dict) -> str:
             + (f"; {undecided} cell(s) differ by the change factor but are undecided ("
                + ", ".join(f"`{setup}` {n}" for setup, n in one["undecided"].items()) + f"): {decides} can decide them"
                if undecided else ""))
-
-
-def sentence(words: str) -> str:
-    return words[:1].upper() + words[1:]
 
 
 def against_sections(found: dict) -> list[str]:

@@ -346,3 +346,25 @@ def test_each_setup_is_compared_cell_by_cell_with_the_default_build_by_the_rule(
     assert recorded["fewest_processes"] == 3  # the smallest p three a side can give is 0.1: six can pass the test
     assert against_words("scaling", recorded).endswith("(`system-serial` 1, `reference` 2, `site-cfg` 1): "
                                                        "`--repeats 6` can decide them")
+
+
+def test_a_setup_measured_once_is_counted_undecided_against_the_default_only_beyond_the_change_factor(tmp_path):
+    """One process a side has no known noise: `pypi` swept once (the first repeat of spr2-variants-in-turn) is
+    1.20x `system-pthread`'s median at one thread and 0.93x at two, so only the one-thread cell is counted as
+    differing by the change factor, undecided; made 1.5x slower at 2 threads, both are, and `--repeats 5` is
+    what decides them."""
+    directory = tmp_path / "run"
+    shutil.copytree(ROOT / "tests" / "data" / "spr2-variants-in-turn", directory)
+    sweep = directory / "variants" / "pypi" / "scaling.json"
+    data = json.loads(sweep.read_text())
+    data["points"] = data["points"][:2]
+    assert sorted(p["threads"] for p in data["points"]) == [1, 2]
+    sweep.write_text(json.dumps(data))
+    one = Results.load(directory).findings["variant"]["against_one"]["scaling"]
+    assert (one["compared"], one["differences"], one["undecided"]) == (2, [], {"pypi": 1})
+    for point in data["points"]:
+        point["seconds_per_iteration"] *= 1.5 if point["threads"] == 2 else 1
+    sweep.write_text(json.dumps(data))
+    one = Results.load(directory).findings["variant"]["against_one"]["scaling"]
+    assert (one["differences"], one["undecided"], one["fewest_processes"]) == ([], {"pypi": 2}, 1)
+    assert against_words("scaling", one).endswith("(`pypi` 2): `--repeats 5` can decide them")

@@ -105,7 +105,7 @@ def decide(base: list[float], other: list[float], factor: float = CHANGE_FACTOR,
     if len(base) < 2 or len(other) < 2:
         return {**found, "verdict": "noise unknown"}
     found["p"] = p = mann_whitney_p(base, other)
-    if not (ratio >= factor or ratio <= 1 / factor):
+    if not beyond_factor(ratio, factor):
         return {**found, "verdict": "no change"}
     if p >= alpha:
         return {**found, "verdict": "undecided"}
@@ -116,6 +116,11 @@ def processes_to_decide(had: int) -> int:
     """The processes a side to ask for where ``had`` left a difference undecided: enough to pass the
     test, and twice as many where that was enough already (a process far off kept it from it)."""
     return max(FEWEST_TO_DECIDE, 2 * had)
+
+
+def beyond_factor(ratio: float, factor: float = CHANGE_FACTOR) -> bool:
+    """Whether a ratio of medians is as far from 1 as the change factor, either way."""
+    return ratio >= factor or ratio <= 1 / factor
 
 
 def beyond_noise(verdict: str) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ...facts import ALL_LIMITED, HONOURED_CORES, NO_LIMIT, PARALLEL_SPEEDUP, SERIAL_LAYERS
 from ...setups import DEFAULT_VARIANT, VARIANTS
-from ..change import beyond_noise, decide
+from ..change import beyond_factor, beyond_noise, decide
 from .base import Kind, compare_cells, conditions_were_setups, read_kind
 from .scaling import KIND as SCALING
 from .scaling import analyse_scaling, sweep_measures
@@ -151,7 +151,7 @@ def against_one(records: list[dict]) -> dict[str, dict]:
         against = DEFAULT_VARIANT if DEFAULT_VARIANT in cells else next(iter(cells))
         compared = [{"setup": name, **cell} for name, its in cells.items() if name != against
                     for cell in compare_cells(kind, cells[against], its)]
-        undecided = [c for c in compared if c["verdict"] in ("undecided", "noise unknown")]
+        undecided = [c for c in compared if not beyond_noise(c["verdict"]) and beyond_factor(c["ratio"])]
         found[kind.name] = {"against": against, "compared": len(compared),
                             "undecided": dict(Counter(c["setup"] for c in undecided)),
                             "fewest_processes": min((min(c["processes"]) for c in undecided), default=None),
